@@ -1,0 +1,141 @@
+//! Test vectors: deterministic inputs and outputs for every construction, committed in
+//! `tests/vectors.json`. A format change makes this test fail; regenerate deliberately with
+//! `VOUCHSAFE_REGEN_VECTORS=1 cargo test -p vouchsafe-crypto --test vectors` and bump the
+//! version byte of the format you changed.
+
+use serde_json::{Value, json};
+use vouchsafe_crypto::b64;
+use vouchsafe_crypto::field::FieldKey;
+use vouchsafe_crypto::identity::{Keyring, PublicIdentity, WrappedKeyring};
+use vouchsafe_crypto::kdf::{KdfParams, Kek, Salt, derive_password_keys};
+use vouchsafe_crypto::log::{EntryBody, LogEntry, Policy, TeamState};
+use vouchsafe_crypto::recovery::{RecoveryShare, create_kit, recover_keyring};
+use vouchsafe_crypto::seal::{MasterKey, MasterKeyBytes, Sealed, open_master_key, seal_master_key, verify_master_key_seal};
+use vouchsafe_crypto::testing::DeterministicRng;
+
+fn seed(n: u8) -> [u8; 32] {
+    [n; 32]
+}
+
+fn generate() -> Value {
+    let params = KdfParams { alg: 1, m_kib: 19 * 1024, t: 2, p: 1 };
+    let salt = Salt::from_bytes([0x5a; 16]);
+    let pk = derive_password_keys(b"correct horse battery staple", &salt, &params).unwrap();
+
+    let alice = Keyring::from_secret_bytes("alice", 1, seed(1), seed(2)).unwrap();
+    let bob = Keyring::from_secret_bytes("bob", 1, seed(3), seed(4)).unwrap();
+    let mut rng = DeterministicRng::new(2026);
+    let wrapped = alice.wrap(&pk.kek, &mut rng);
+
+    let mk = MasterKey { version: 1, key: MasterKeyBytes::from_bytes(seed(9)) };
+    let sealed = seal_master_key(&mk, "acct1", &bob.public(), &alice, &mut rng).unwrap();
+
+    let fk = FieldKey::derive(&mk, "acct1").unwrap();
+    let field = fk.encrypt("item1", "email", b"jane@example.com", &mut rng).unwrap();
+
+    let genesis =
+        LogEntry::create("acct1", None, &alice, 1_767_225_600, EntryBody::Genesis { creator: alice.public(), policy: Policy::default() })
+            .unwrap();
+    let state = TeamState::replay("acct1", std::slice::from_ref(&genesis)).unwrap();
+    let added = LogEntry::create(
+        "acct1",
+        Some(state.head()),
+        &alice,
+        1_767_225_601,
+        EntryBody::MemberAdded { member: bob.public(), role: vouchsafe_crypto::log::Role::Member },
+    )
+    .unwrap();
+
+    let kit = create_kit(&alice, 2, 3, &mut rng).unwrap();
+
+    json!({
+        "comment": "Vouchsafe v1 test vectors. Binary values are unpadded base64url. See docs/PROTOCOL.md.",
+        "kdf": {
+            "password_utf8": "correct horse battery staple",
+            "salt": b64::encode(salt.expose_secret()),
+            "params": params,
+            "auth_key": b64::encode(pk.auth_key.expose_secret()),
+            "kek": b64::encode(pk.kek.expose_secret()),
+        },
+        "identity": {
+            "user_id": "alice", "generation": 1,
+            "x25519_secret": b64::encode(&seed(1)), "ed25519_seed": b64::encode(&seed(2)),
+            "public_keys": b64::encode(&alice.public().keys_to_bytes()),
+            "public_identity": b64::encode(&alice.public().to_bytes()),
+            "fingerprint_hex": alice.public().fingerprint().to_hex(),
+            "verification_code": alice.public().verification_code().as_str(),
+            "wrapped_keyring_under_kek": b64::encode(wrapped.as_bytes()),
+        },
+        "seal": {
+            "account_id": "acct1", "key_version": 1,
+            "master_key": b64::encode(&seed(9)),
+            "sealer": "alice (identity above)",
+            "recipient": { "user_id": "bob", "generation": 1, "x25519_secret": b64::encode(&seed(3)), "ed25519_seed": b64::encode(&seed(4)) },
+            "sealed": b64::encode(&sealed.to_bytes()),
+            "sealed_hash": b64::encode(&sealed.hash()),
+        },
+        "field": {
+            "account_id": "acct1", "key_version": 1, "item_id": "item1", "field": "email",
+            "plaintext_utf8": "jane@example.com",
+            "blob": b64::encode(&field),
+        },
+        "log": {
+            "genesis": b64::encode(&genesis.to_bytes()),
+            "genesis_hash": b64::encode(&genesis.hash()),
+            "member_added": b64::encode(&added.to_bytes()),
+            "member_added_hash": b64::encode(&added.hash()),
+        },
+        "recovery": {
+            "threshold": 2,
+            "wrapped_keyring_under_r": b64::encode(kit.wrapped_keyring.as_bytes()),
+            "shares": kit.shares.iter().map(|s| b64::encode(&s.expose_bytes())).collect::<Vec<_>>(),
+            "code_share_1": kit.shares[0].to_code().as_str(),
+        },
+    })
+}
+
+fn s<'a>(v: &'a Value, path: &[&str]) -> &'a str {
+    let mut cur = v;
+    for p in path {
+        cur = &cur[*p];
+    }
+    cur.as_str().unwrap_or_else(|| panic!("missing {path:?}"))
+}
+
+#[test]
+fn vectors_match() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors.json");
+    let fresh = generate();
+    if std::env::var_os("VOUCHSAFE_REGEN_VECTORS").is_some() {
+        std::fs::write(path, serde_json::to_string_pretty(&fresh).unwrap() + "\n").unwrap();
+    }
+    let stored: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("vectors.json is committed")).unwrap();
+    assert_eq!(stored, fresh, "a wire format changed; see the comment at the top of this file");
+
+    // And the stored values decode and open with only the documented inputs.
+    let v = &stored;
+    let alice = Keyring::from_secret_bytes("alice", 1, [1; 32], [2; 32]).unwrap();
+    let bob = Keyring::from_secret_bytes("bob", 1, [3; 32], [4; 32]).unwrap();
+    let kek = Kek::from_bytes(b64::decode_array(s(v, &["kdf", "kek"])).unwrap());
+    let wrapped = WrappedKeyring::from_bytes(&b64::decode(s(v, &["identity", "wrapped_keyring_under_kek"]), 200).unwrap()).unwrap();
+    assert_eq!(Keyring::unwrap(&wrapped, &kek, "alice", 1).unwrap().public(), alice.public());
+    let pi = PublicIdentity::from_bytes(&b64::decode(s(v, &["identity", "public_identity"]), 200).unwrap()).unwrap();
+    assert_eq!(pi, alice.public());
+    let sealed = Sealed::from_bytes(&b64::decode(s(v, &["seal", "sealed"]), 500).unwrap()).unwrap();
+    verify_master_key_seal(&sealed, "acct1", 1, &bob.public(), &alice.public()).unwrap();
+    let mk = open_master_key(&sealed, "acct1", 1, &alice.public(), &bob).unwrap();
+    assert_eq!(mk.key.expose_secret(), &[9; 32]);
+    let fk = FieldKey::derive(&mk, "acct1").unwrap();
+    let blob = b64::decode(s(v, &["field", "blob"]), 500).unwrap();
+    assert_eq!(&fk.decrypt("item1", "email", &blob).unwrap()[..], b"jane@example.com");
+    let entries: Vec<LogEntry> = ["genesis", "member_added"]
+        .iter()
+        .map(|k| LogEntry::from_bytes(&b64::decode(s(v, &["log", k]), 5000).unwrap()).unwrap())
+        .collect();
+    let st = TeamState::replay("acct1", &entries).unwrap();
+    assert_eq!(st.member("bob").unwrap().identity, bob.public());
+    let code = RecoveryShare::from_code(s(v, &["recovery", "code_share_1"])).unwrap();
+    let share3 = RecoveryShare::from_bytes(&b64::decode(v["recovery"]["shares"][2].as_str().unwrap(), 100).unwrap()).unwrap();
+    let wr = WrappedKeyring::from_bytes(&b64::decode(s(v, &["recovery", "wrapped_keyring_under_r"]), 200).unwrap()).unwrap();
+    assert_eq!(recover_keyring(&[code, share3], &wr, "alice", 1).unwrap().public(), alice.public());
+}
