@@ -1,1 +1,13 @@
+//! The Vouchsafe server library: configuration, HTTP API, services, authentication and the CLI.
+//! See `../shared/DESIGN.md` and `docs/` for the design; `vouchsafe-crypto` for the cryptography.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod service;
+pub mod state;

@@ -1,1 +1,209 @@
+//! `vouchsafe-client`: a typed, blocking REST client for the Vouchsafe API v1, and the
+//! multi-step flows (register, login, password change) built on `vouchsafe-crypto`.
+//! Used by the CLI, the integration tests and backend workers.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod flows;
+pub mod types;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use types::*;
+
+/// What can go wrong talking to a server.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server answered with an error body.
+    #[error("{status} {code}: {message}")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// Stable error code.
+        code: String,
+        /// Message.
+        message: String,
+        /// `Retry-After` seconds, for 429.
+        retry_after: Option<u64>,
+    },
+    /// Network or HTTP failure.
+    #[error("cannot reach the server: {0}")]
+    Transport(String),
+    /// The answer was not what the API promises.
+    #[error("unexpected answer from the server: {0}")]
+    Protocol(String),
+    /// A cryptographic check failed (wrong password, tampered data, weak parameters…).
+    #[error(transparent)]
+    Crypto(#[from] vouchsafe_crypto::Error),
+    /// Not signed in.
+    #[error("not signed in")]
+    NotSignedIn,
+}
+
+impl ClientError {
+    /// The API error code, if any.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+    /// The HTTP status, if any.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// A raw HTTP answer (for callers that need status and body as they are).
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    /// Status.
+    pub status: u16,
+    /// Body text.
+    pub body: String,
+    /// `Retry-After`, if present.
+    pub retry_after: Option<String>,
+}
+
+/// A connection to one server, optionally signed in (holding an access token).
+#[derive(Clone)]
+pub struct Client {
+    base: String,
+    agent: ureq::Agent,
+    access_token: Option<String>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("base", &self.base).field("signed_in", &self.access_token.is_some()).finish()
+    }
+}
+
+impl Client {
+    /// A client for `base_url` (e.g. `https://vault.example.com`).
+    pub fn new(base_url: &str) -> Self {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(std::time::Duration::from_secs(60)))
+            .user_agent(concat!("vouchsafe-client/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .into();
+        Self { base: base_url.trim_end_matches('/').to_owned(), agent, access_token: None }
+    }
+
+    /// The server's base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// Uses this access token for authenticated calls.
+    pub fn set_access_token(&mut self, token: Option<String>) {
+        self.access_token = token;
+    }
+
+    /// The current access token.
+    pub fn access_token(&self) -> Option<&str> {
+        self.access_token.as_deref()
+    }
+
+    /// Sends a request with an optional raw body and extra headers; returns status and body as is.
+    pub fn raw(&self, method: &str, path: &str, body: Option<(&str, &str)>, headers: &[(&str, &str)]) -> Result<RawResponse, ClientError> {
+        let url = format!("{}{}", self.base, path);
+        let req = ureq::http::Request::builder().method(method).uri(&url);
+        let mut req = req;
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(t) = &self.access_token {
+            if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("authorization")) {
+                req = req.header("Authorization", format!("Bearer {t}"));
+            }
+        }
+        let resp = match body {
+            Some((content_type, b)) => {
+                let r = req.header("Content-Type", content_type).body(b.as_bytes().to_vec()).map_err(|e| ClientError::Transport(e.to_string()))?;
+                self.agent.run(r)
+            }
+            None => {
+                let r = req.body(()).map_err(|e| ClientError::Transport(e.to_string()))?;
+                self.agent.run(r)
+            }
+        };
+        let mut resp = resp.map_err(|e| ClientError::Transport(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let body = resp.body_mut().with_config().limit(64 * 1024 * 1024).read_to_string().map_err(|e| ClientError::Transport(e.to_string()))?;
+        Ok(RawResponse { status, body, retry_after })
+    }
+
+    fn call<R: DeserializeOwned>(&self, method: &str, path: &str, body: Option<&impl Serialize>) -> Result<R, ClientError> {
+        let text = match body {
+            Some(b) => Some(serde_json::to_string(b).map_err(|e| ClientError::Protocol(e.to_string()))?),
+            None => None,
+        };
+        let resp = self.raw(method, path, text.as_deref().map(|t| ("application/json", t)), &[])?;
+        if (200..300).contains(&resp.status) {
+            let body = if resp.body.is_empty() { "null" } else { &resp.body };
+            return serde_json::from_str(body).map_err(|e| ClientError::Protocol(format!("{path}: {e}")));
+        }
+        match serde_json::from_str::<ErrorBody>(&resp.body) {
+            Ok(e) => Err(ClientError::Api {
+                status: resp.status,
+                code: e.error.code,
+                message: e.error.message,
+                retry_after: resp.retry_after.and_then(|r| r.parse().ok()),
+            }),
+            Err(_) => Err(ClientError::Protocol(format!("{path}: HTTP {} without an error body", resp.status))),
+        }
+    }
+
+    fn authed(&self) -> Result<(), ClientError> {
+        if self.access_token.is_some() { Ok(()) } else { Err(ClientError::NotSignedIn) }
+    }
+
+    /// `POST /api/v1/auth/prelogin`.
+    pub fn prelogin(&self, email: &str) -> Result<PreloginResponse, ClientError> {
+        self.call("POST", "/api/v1/auth/prelogin", Some(&PreloginRequest { email: email.into() }))
+    }
+    /// `POST /api/v1/auth/register`.
+    pub fn register(&self, req: &RegisterRequest) -> Result<RegisterResponse, ClientError> {
+        self.call("POST", "/api/v1/auth/register", Some(req))
+    }
+    /// `POST /api/v1/auth/login`.
+    pub fn login(&self, req: &LoginRequest) -> Result<LoginResponse, ClientError> {
+        self.call("POST", "/api/v1/auth/login", Some(req))
+    }
+    /// `POST /api/v1/auth/refresh`.
+    pub fn refresh(&self, refresh_token: &str) -> Result<TokenResponse, ClientError> {
+        self.call("POST", "/api/v1/auth/refresh", Some(&RefreshRequest { refresh_token: refresh_token.into() }))
+    }
+    /// `POST /api/v1/auth/logout`.
+    pub fn logout(&self) -> Result<(), ClientError> {
+        self.authed()?;
+        self.call::<Option<serde_json::Value>>("POST", "/api/v1/auth/logout", None::<&()>).map(|_| ())
+    }
+    /// `GET /api/v1/auth/sessions`.
+    pub fn sessions(&self) -> Result<Vec<SessionInfo>, ClientError> {
+        self.authed()?;
+        self.call("GET", "/api/v1/auth/sessions", None::<&()>)
+    }
+    /// `DELETE /api/v1/auth/sessions/{id}`.
+    pub fn revoke_session(&self, id: &str) -> Result<(), ClientError> {
+        self.authed()?;
+        let path = format!("/api/v1/auth/sessions/{}", id.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_', ""));
+        self.call::<Option<serde_json::Value>>("DELETE", &path, None::<&()>).map(|_| ())
+    }
+    /// `GET /api/v1/me`.
+    pub fn me(&self) -> Result<MeResponse, ClientError> {
+        self.authed()?;
+        self.call("GET", "/api/v1/me", None::<&()>)
+    }
+    /// `POST /api/v1/auth/password`.
+    pub fn change_password(&self, req: &PasswordChangeRequest) -> Result<(), ClientError> {
+        self.authed()?;
+        self.call::<Option<serde_json::Value>>("POST", "/api/v1/auth/password", Some(req)).map(|_| ())
+    }
+}

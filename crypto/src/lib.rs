@@ -167,3 +167,11 @@ pub(crate) fn xnonce(b: &[u8]) -> Result<chacha20poly1305::XNonce> {
     let arr: [u8; 24] = b.try_into().map_err(|_| Error::Malformed("nonce"))?;
     Ok(chacha20poly1305::XNonce::from(arr))
 }
+
+/// A fresh random id: 16 bytes from the OS generator as unpadded base64url (22 characters).
+pub fn random_id() -> String {
+    use rand_core::Rng;
+    let mut b = [0u8; 16];
+    os_rng().fill_bytes(&mut b);
+    b64::encode(&b)
+}

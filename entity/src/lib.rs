@@ -1,1 +1,7 @@
+//! sea-orm entities. These are storage rows only; API request and response bodies are separate
+//! types in the server, so a client can never set a column it must not.
 
+pub mod rate_limit;
+pub mod refresh_token;
+pub mod session;
+pub mod user;

@@ -1,1 +1,17 @@
+//! Database migrations. Each step runs in its own transaction where the database allows
+//! (PostgreSQL; SQLite DDL is transactional too). Run at server start-up (unless disabled) and by
+//! `vouchsafe migrate`.
 
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_users_sessions;
+
+/// All migrations, in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261121_000001_users_sessions::Migration)]
+    }
+}

@@ -1,0 +1,87 @@
+//! Multi-step flows: the client does all cryptography; the server only sees the auth key,
+//! public keys and the wrapped keyring.
+
+use vouchsafe_crypto::b64;
+use vouchsafe_crypto::identity::{Keyring, PublicIdentity, WrappedKeyring};
+use vouchsafe_crypto::kdf::{KdfParams, Salt, derive_password_keys, new_salt};
+
+use crate::types::*;
+use crate::{Client, ClientError};
+
+/// A signed-in member: tokens plus the unwrapped keyring (private keys; zeroized on drop).
+#[derive(Debug)]
+pub struct Session {
+    /// User id.
+    pub user_id: String,
+    /// Tokens.
+    pub tokens: TokenResponse,
+    /// Private keys of the current generation.
+    pub keyring: Keyring,
+}
+
+/// Creates an account: random user id, salt, keys (generation 1), wrapped keyring.
+pub fn register(client: &Client, email: &str, password: &str, params: KdfParams) -> Result<String, ClientError> {
+    let mut rng = vouchsafe_crypto::os_rng();
+    let user_id = vouchsafe_crypto::random_id();
+    let salt = new_salt(&mut rng);
+    let keys = derive_password_keys(password.as_bytes(), &salt, &params)?;
+    let keyring = Keyring::generate(&user_id, 1, &mut rng)?;
+    let wrapped = keyring.wrap(&keys.kek, &mut rng);
+    let out = client.register(&RegisterRequest {
+        user_id,
+        email: email.into(),
+        auth_key: b64::encode(keys.auth_key.expose_secret()),
+        kdf_salt: b64::encode(salt.expose_secret()),
+        kdf_params: params,
+        public_keys: b64::encode(&keyring.public().keys_to_bytes()),
+        wrapped_keyring: b64::encode(wrapped.as_bytes()),
+    })?;
+    Ok(out.user_id)
+}
+
+/// Derives the auth key for `email` (prelogin parameters are checked against the floor, so a
+/// server cannot downgrade the KDF).
+fn auth_key_for(client: &Client, email: &str, password: &str) -> Result<(String, vouchsafe_crypto::kdf::PasswordKeys), ClientError> {
+    let pre = client.prelogin(email)?;
+    let salt = Salt::try_from_slice(&b64::decode(&pre.kdf_salt, 16)?)?;
+    let keys = derive_password_keys(password.as_bytes(), &salt, &pre.kdf_params)?;
+    Ok((b64::encode(keys.auth_key.expose_secret()), keys))
+}
+
+/// Logs in and unwraps the keyring, checking it matches the public keys the server returned.
+pub fn login(client: &mut Client, email: &str, password: &str) -> Result<Session, ClientError> {
+    let (auth_key, keys) = auth_key_for(client, email, password)?;
+    let resp = client.login(&LoginRequest { email: email.into(), auth_key })?;
+    let wrapped = WrappedKeyring::from_bytes(&b64::decode(&resp.wrapped_keyring, 200)?)?;
+    let keyring = Keyring::unwrap(&wrapped, &keys.kek, &resp.user_id, resp.generation)?;
+    let public = PublicIdentity::keys_from_bytes(&resp.user_id, &b64::decode(&resp.public_keys, 100)?)?;
+    if keyring.public() != public {
+        return Err(ClientError::Protocol("the keyring does not match the public keys on the server".into()));
+    }
+    client.set_access_token(Some(resp.tokens.access_token.clone()));
+    Ok(Session { user_id: resp.user_id, tokens: resp.tokens, keyring })
+}
+
+/// Changes the password: re-wraps the same keyring under the new KEK.
+pub fn change_password(
+    client: &Client,
+    email: &str,
+    keyring: &Keyring,
+    current_password: &str,
+    new_password: &str,
+    params: KdfParams,
+    end_other_sessions: bool,
+) -> Result<(), ClientError> {
+    let (current_auth_key, _) = auth_key_for(client, email, current_password)?;
+    let mut rng = vouchsafe_crypto::os_rng();
+    let salt = new_salt(&mut rng);
+    let keys = derive_password_keys(new_password.as_bytes(), &salt, &params)?;
+    client.change_password(&PasswordChangeRequest {
+        current_auth_key,
+        new_auth_key: b64::encode(keys.auth_key.expose_secret()),
+        new_kdf_salt: b64::encode(salt.expose_secret()),
+        new_kdf_params: params,
+        new_wrapped_keyring: b64::encode(keyring.wrap(&keys.kek, &mut rng).as_bytes()),
+        end_other_sessions,
+    })
+}

@@ -1,0 +1,139 @@
+//! `/api/v1/auth/*` and `/api/v1/me`.
+
+use std::future::{Ready, ready};
+
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use vouchsafe_client::types::*;
+
+use crate::auth::{client_ip, hit_rate_limit};
+use crate::error::{ApiError, ErrorBody};
+use crate::service::auth as svc;
+use crate::state::AppState;
+
+/// The signed-in user of a request: a valid access token whose session is still live.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    /// User id.
+    pub user_id: String,
+    /// Session id.
+    pub session_id: String,
+}
+
+/// Bearer token, parsed but not yet checked against the database.
+pub struct Bearer(Result<(String, String), ApiError>);
+
+impl FromRequest for Bearer {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let missing = || ApiError::unauthorized("auth.missing_token", "an access token is required (Authorization: Bearer …)");
+        let res = (|| {
+            let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::Internal("state missing".into()))?;
+            let h = req.headers().get("authorization").ok_or_else(missing)?.to_str().map_err(|_| missing())?;
+            let token = h.strip_prefix("Bearer ").ok_or_else(missing)?;
+            let c = state.tokens.verify(token.trim(), state.clock.now())?;
+            Ok((c.sub, c.sid))
+        })();
+        ready(Ok(Bearer(res)))
+    }
+}
+
+impl Bearer {
+    /// Checks the session in the database: ending a session kills its access tokens at once.
+    pub async fn check(self, state: &AppState) -> Result<AuthUser, ApiError> {
+        let (user_id, session_id) = self.0?;
+        if !svc::session_is_live(state, &user_id, &session_id, state.clock.now()).await? {
+            return Err(ApiError::unauthorized("auth.session_ended", "this session has ended"));
+        }
+        Ok(AuthUser { user_id, session_id })
+    }
+}
+
+async fn limit(state: &AppState, req: &HttpRequest, route: &str, per_ip: u32) -> Result<(), ApiError> {
+    let ip = client_ip(req, &state.config.trusted_proxies).map_or_else(|| "unknown".to_owned(), |i| i.to_string());
+    hit_rate_limit(&state.db, &format!("{route}:ip:{ip}"), per_ip, state.config.rate_limits.window_secs, state.clock.now()).await
+}
+
+fn user_agent(req: &HttpRequest) -> Option<String> {
+    req.headers().get("user-agent").and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+/// Salt and KDF parameters for an email (fake but stable for unknown emails).
+#[utoipa::path(post, path = "/api/v1/auth/prelogin", request_body = PreloginRequest,
+    responses((status = 200, body = PreloginResponse), (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn prelogin(state: web::Data<AppState>, req: HttpRequest, body: web::Json<PreloginRequest>) -> Result<HttpResponse, ApiError> {
+    limit(&state, &req, "prelogin", state.config.rate_limits.prelogin_per_ip).await?;
+    Ok(HttpResponse::Ok().json(svc::prelogin(&state, &body.email).await?))
+}
+
+/// Creates a user from client-derived credentials and keys.
+#[utoipa::path(post, path = "/api/v1/auth/register", request_body = RegisterRequest,
+    responses((status = 201, body = RegisterResponse), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn register(state: web::Data<AppState>, req: HttpRequest, body: web::Json<RegisterRequest>) -> Result<HttpResponse, ApiError> {
+    limit(&state, &req, "register", state.config.rate_limits.register_per_ip).await?;
+    let out = svc::register(&state, body.into_inner(), state.clock.now()).await?;
+    Ok(HttpResponse::Created().json(out))
+}
+
+/// Logs in with the auth key; returns tokens and the wrapped keyring.
+#[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
+    limit(&state, &req, "login", state.config.rate_limits.login_per_ip).await?;
+    let out = svc::login(&state, body.into_inner(), user_agent(&req), state.clock.now()).await?;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(out))
+}
+
+/// Rotates the refresh token.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", request_body = RefreshRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn refresh(state: web::Data<AppState>, req: HttpRequest, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
+    limit(&state, &req, "refresh", state.config.rate_limits.refresh_per_ip).await?;
+    let out = svc::refresh(&state, &body.refresh_token, state.clock.now()).await?;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(out))
+}
+
+/// Ends the current session.
+#[utoipa::path(post, path = "/api/v1/auth/logout", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody)))]
+pub async fn logout(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
+    let user = bearer.check(&state).await?;
+    svc::logout(&state, &user.session_id, state.clock.now()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Lists live sessions.
+#[utoipa::path(get, path = "/api/v1/auth/sessions", security(("bearer" = [])),
+    responses((status = 200, body = [SessionInfo]), (status = 401, body = ErrorBody)))]
+pub async fn sessions(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
+    let user = bearer.check(&state).await?;
+    Ok(HttpResponse::Ok().json(svc::sessions(&state, &user.user_id, &user.session_id, state.clock.now()).await?))
+}
+
+/// Ends one session (its access tokens stop working at once).
+#[utoipa::path(delete, path = "/api/v1/auth/sessions/{id}", security(("bearer" = [])),
+    params(("id" = String, Path, description = "session id")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn revoke_session(state: web::Data<AppState>, bearer: Bearer, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let user = bearer.check(&state).await?;
+    svc::revoke_session(&state, &user.user_id, &path, state.clock.now()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The signed-in user.
+#[utoipa::path(get, path = "/api/v1/me", security(("bearer" = [])),
+    responses((status = 200, body = MeResponse), (status = 401, body = ErrorBody)))]
+pub async fn me(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
+    let user = bearer.check(&state).await?;
+    Ok(HttpResponse::Ok().json(svc::me(&state, &user.user_id).await?))
+}
+
+/// Changes the password (re-wrapped keyring; optionally ends other sessions).
+#[utoipa::path(post, path = "/api/v1/auth/password", security(("bearer" = [])), request_body = PasswordChangeRequest,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn change_password(state: web::Data<AppState>, bearer: Bearer, body: web::Json<PasswordChangeRequest>) -> Result<HttpResponse, ApiError> {
+    let user = bearer.check(&state).await?;
+    svc::change_password(&state, &user.user_id, &user.session_id, body.into_inner(), state.clock.now()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

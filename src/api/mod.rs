@@ -1,0 +1,65 @@
+//! HTTP layer: thin handlers (extract → one service call → map), the authenticated-user
+//! extractor, rate-limit guards, and `configure()` shared by production and tests.
+
+pub mod auth;
+pub mod health;
+
+use actix_web::web;
+use utoipa::OpenApi;
+
+use crate::error;
+
+/// The OpenAPI document, generated from the handlers and wire types.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Vouchsafe API", description = "End-to-end-encrypted team vault with social recovery. All binary values are unpadded base64url."),
+    paths(
+        auth::prelogin, auth::register, auth::login, auth::refresh, auth::logout, auth::sessions,
+        auth::revoke_session, auth::me, auth::change_password, health::healthz, health::readyz
+    ),
+    components(schemas(error::ErrorBody, error::ErrorDetail)),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        if let Some(c) = openapi.components.as_mut() {
+            c.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()));
+        }
+    }
+}
+
+/// Registers every route, extractor config and error handler.
+pub fn configure(max_body: usize) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.app_data(web::JsonConfig::default().limit(max_body).error_handler(error::json_error))
+            .app_data(web::PathConfig::default().error_handler(error::path_error))
+            .app_data(web::QueryConfig::default().error_handler(error::query_error))
+            .route("/healthz", web::get().to(health::healthz))
+            .route("/readyz", web::get().to(health::readyz))
+            .route("/api/openapi.json", web::get().to(openapi_json))
+            .service(
+                web::scope("/api/v1")
+                    .route("/auth/prelogin", web::post().to(auth::prelogin))
+                    .route("/auth/register", web::post().to(auth::register))
+                    .route("/auth/login", web::post().to(auth::login))
+                    .route("/auth/refresh", web::post().to(auth::refresh))
+                    .route("/auth/logout", web::post().to(auth::logout))
+                    .route("/auth/sessions", web::get().to(auth::sessions))
+                    .route("/auth/sessions/{id}", web::delete().to(auth::revoke_session))
+                    .route("/auth/password", web::post().to(auth::change_password))
+                    .route("/me", web::get().to(auth::me)),
+            )
+            .service(
+                utoipa_swagger_ui::SwaggerUi::new("/api/docs/{_:.*}").url("/api/docs/openapi.json", ApiDoc::openapi()),
+            );
+    }
+}
+
+async fn openapi_json() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().json(ApiDoc::openapi())
+}

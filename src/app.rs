@@ -1,0 +1,145 @@
+//! Wiring: database connection (SQLite or PostgreSQL chosen from the URL), migrations, state,
+//! middleware, and the HTTP server with graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::{ServerHandle, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{App, HttpServer, web};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use tokio::sync::Semaphore;
+use tracing::Instrument;
+
+use crate::auth::TokenSigner;
+use crate::config::{Config, ConfigError, ServerSecrets};
+use crate::state::{AppState, Clock, SystemClock};
+
+/// Start-up errors, with messages for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Database connection or migration.
+    #[error("database: {0}")]
+    Database(String),
+    /// Bind or server error.
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Connects to the configured database. SQLite gets WAL, foreign keys and a busy timeout.
+pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartError> {
+    if config.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| StartError::Database(format!("cannot create {}: {e}", config.data_dir.display())))?;
+    }
+    let mut opts = ConnectOptions::new(config.database_url.clone());
+    opts.sqlx_logging(false).max_connections(if config.database_url.starts_with("sqlite:") { 8 } else { 20 });
+    opts.map_sqlx_sqlite_opts(|o| {
+        o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+    });
+    Database::connect(opts).await.map_err(|e| StartError::Database(format!("cannot connect to {}: {e}", redact_url(&config.database_url))))
+}
+
+/// Hides a password in a database URL for log lines.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}://{}:***@{}", &url[..s], user, &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Runs pending migrations.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), StartError> {
+    Migrator::up(db, None).await.map_err(|e| StartError::Database(format!("migration failed: {e}")))
+}
+
+/// Builds the state (secrets loaded or generated, Argon2 pool, dummy verifier).
+pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, StartError> {
+    let secrets = ServerSecrets::load_or_generate(&config)?;
+    let db = connect(&config).await?;
+    if config.migrate_on_start {
+        migrate(&db).await?;
+    }
+    let tokens = TokenSigner::new(secrets.token_key.expose_secret(), &config.public_url, config.access_token_ttl_secs);
+    let dummy = web::block(|| crate::auth::hash_auth_key(&[0u8; 32]))
+        .await
+        .map_err(|e| StartError::Database(format!("startup: {e}")))?
+        .map_err(|e| StartError::Database(format!("startup: {e}")))?;
+    Ok(AppState {
+        db,
+        argon2_slots: Arc::new(Semaphore::new(config.argon2_concurrency)),
+        config: Arc::new(config),
+        secrets: Arc::new(secrets),
+        tokens: Arc::new(tokens),
+        dummy_verifier: Arc::new(dummy),
+        clock,
+    })
+}
+
+/// Gives each request an id (`X-Request-Id`) and a tracing span; logs method, path, status and
+/// duration — never bodies, tokens or query strings.
+async fn request_id(req: ServiceRequest, next: Next<impl actix_web::body::MessageBody>) -> Result<ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let id = crate::auth::new_id().unwrap_or_else(|_| "-".into());
+    let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %req.path());
+    let started = std::time::Instant::now();
+    let mut res = next.call(req).instrument(span.clone()).await?;
+    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&id) {
+        res.headers_mut().insert(actix_web::http::header::HeaderName::from_static("x-request-id"), v);
+    }
+    span.in_scope(|| tracing::info!(status = res.status().as_u16(), ms = started.elapsed().as_millis() as u64, "done"));
+    Ok(res)
+}
+
+/// A running server.
+pub struct Running {
+    /// The bound address (useful with port 0).
+    pub addr: SocketAddr,
+    /// Stops the server.
+    pub handle: ServerHandle,
+    /// Completes when the server has stopped.
+    pub server: actix_web::dev::Server,
+}
+
+/// Binds and starts the server (call inside an actix/tokio runtime). SIGTERM/SIGINT stop it
+/// gracefully: requests in flight finish (up to 30 s).
+pub fn start(state: AppState) -> Result<Running, StartError> {
+    let bind = state.config.bind;
+    let max_body = state.config.max_body_bytes;
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::PayloadConfig::new(max_body))
+            .wrap(from_fn(request_id))
+            .configure(crate::api::configure(max_body))
+            .default_service(web::to(crate::error::not_found))
+    })
+    .shutdown_timeout(30)
+    .bind(bind)?;
+    let addr = server.addrs().first().copied().ok_or_else(|| StartError::Io(std::io::Error::other("no address bound")))?;
+    let server = server.run();
+    Ok(Running { addr, handle: server.handle(), server })
+}
+
+/// `vouchsafe serve`.
+pub async fn serve(config: Config) -> Result<(), StartError> {
+    tracing::info!(bind = %config.bind, database = %redact_url(&config.database_url), "starting");
+    let state = build_state(config, Arc::new(SystemClock)).await?;
+    let running = start(state)?;
+    tracing::info!(addr = %running.addr, "listening; API docs at /api/docs/");
+    running.server.await?;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,387 @@
+//! Configuration: defaults → optional TOML file → `VOUCHSAFE_*` environment variables.
+//!
+//! Unknown keys in the file are rejected. Server secrets (token signing key, prelogin secret,
+//! server-share key) come from the config/environment or a `*_file`, or are generated into the
+//! data folder on first start with mode 0600. Secrets are redacted in `Debug`.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+/// A 32-byte server secret. Redacted `Debug`, zeroized on drop.
+#[derive(Clone, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
+pub struct Secret32([u8; 32]);
+
+impl Secret32 {
+    /// The raw bytes. Named so every use is visible in review.
+    pub fn expose_secret(&self) -> &[u8; 32] {
+        &self.0
+    }
+    /// Wraps bytes (tests).
+    pub fn from_bytes(b: [u8; 32]) -> Self {
+        Self(b)
+    }
+}
+
+impl std::fmt::Debug for Secret32 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret32(<redacted>)")
+    }
+}
+
+/// How logs are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Mail transport.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    /// `outbox` (write .eml files; the default) or `smtp`.
+    pub transport: Option<String>,
+    /// Outbox folder (default: `<data_dir>/outbox`).
+    pub outbox_dir: Option<PathBuf>,
+    /// SMTP host.
+    pub smtp_host: Option<String>,
+    /// SMTP port.
+    pub smtp_port: Option<u16>,
+    /// `starttls`, `tls` or `none`.
+    pub smtp_security: Option<String>,
+    /// SMTP user.
+    pub smtp_username: Option<String>,
+    /// SMTP password (prefer `smtp_password_file`).
+    #[serde(skip_serializing)]
+    pub smtp_password: Option<String>,
+    /// File holding the SMTP password.
+    pub smtp_password_file: Option<PathBuf>,
+    /// From address.
+    pub from: Option<String>,
+}
+
+/// Rate limits: requests per window per client address, and failed logins per account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimits {
+    /// Window length in seconds.
+    pub window_secs: u64,
+    /// Per client address and window: prelogin.
+    pub prelogin_per_ip: u32,
+    /// Per client address and window: login.
+    pub login_per_ip: u32,
+    /// Per client address and window: register.
+    pub register_per_ip: u32,
+    /// Per client address and window: refresh.
+    pub refresh_per_ip: u32,
+    /// Failed logins per account and window before logins to it are refused.
+    pub login_failures_per_account: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            window_secs: 900,
+            prelogin_per_ip: 300,
+            login_per_ip: 100,
+            register_per_ip: 30,
+            refresh_per_ip: 300,
+            login_failures_per_account: 10,
+        }
+    }
+}
+
+/// The file/environment view: every field optional.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct FileConfig {
+    bind: Option<SocketAddr>,
+    public_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    migrate_on_start: Option<bool>,
+    access_token_ttl_secs: Option<u64>,
+    session_ttl_secs: Option<u64>,
+    trusted_proxies: Option<Vec<IpAddr>>,
+    log_format: Option<LogFormat>,
+    argon2_concurrency: Option<usize>,
+    max_body_bytes: Option<usize>,
+    token_key_file: Option<PathBuf>,
+    prelogin_secret_file: Option<PathBuf>,
+    server_share_key_file: Option<PathBuf>,
+    mail: Option<MailConfig>,
+    rate_limits: Option<RateLimits>,
+}
+
+/// Resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listen address (`127.0.0.1:8080`).
+    pub bind: SocketAddr,
+    /// Public base URL used in emails and as the token issuer.
+    pub public_url: String,
+    /// Data folder: SQLite file, generated secrets, outbox.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; default: SQLite file in the data folder.
+    pub database_url: String,
+    /// Run migrations at start-up.
+    pub migrate_on_start: bool,
+    /// Access token lifetime (default 900 s).
+    pub access_token_ttl_secs: u64,
+    /// Session (refresh family) lifetime (default 30 days).
+    pub session_ttl_secs: u64,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Concurrent Argon2 computations (each takes 19 MiB).
+    pub argon2_concurrency: usize,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Mail settings.
+    pub mail: MailConfig,
+    /// Rate limits.
+    pub rate_limits: RateLimits,
+    /// Where secrets come from when not generated.
+    pub token_key_file: Option<PathBuf>,
+    /// See [`Self::token_key_file`].
+    pub prelogin_secret_file: Option<PathBuf>,
+    /// See [`Self::token_key_file`].
+    pub server_share_key_file: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let data_dir = PathBuf::from("./data");
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "http://127.0.0.1:8080".into(),
+            database_url: String::new(),
+            data_dir,
+            migrate_on_start: true,
+            access_token_ttl_secs: 900,
+            session_ttl_secs: 30 * 24 * 3600,
+            trusted_proxies: Vec::new(),
+            log_format: LogFormat::Text,
+            argon2_concurrency: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(1),
+            max_body_bytes: 256 * 1024,
+            mail: MailConfig::default(),
+            rate_limits: RateLimits::default(),
+            token_key_file: None,
+            prelogin_secret_file: None,
+            server_share_key_file: None,
+        }
+    }
+}
+
+/// A configuration error, with a message meant for the operator.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(format!("VOUCHSAFE_{name}")).ok().filter(|v| !v.is_empty())
+}
+
+fn parse_env<T: std::str::FromStr>(name: &str) -> Result<Option<T>, ConfigError> {
+    match env_var(name) {
+        None => Ok(None),
+        Some(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| ConfigError(format!("VOUCHSAFE_{name}={v:?} is not a valid value"))),
+    }
+}
+
+impl Config {
+    /// Defaults, then `file` (if given), then the environment (`VOUCHSAFE_*`, plus `DATABASE_URL`).
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut c = Self::default();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
+            let f: FileConfig =
+                toml::from_str(&text).map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
+            c.apply(f);
+        }
+        let env = FileConfig {
+            bind: parse_env("BIND")?,
+            public_url: env_var("PUBLIC_URL"),
+            data_dir: env_var("DATA_DIR").map(PathBuf::from),
+            database_url: env_var("DATABASE_URL").or_else(|| std::env::var("DATABASE_URL").ok().filter(|v| !v.is_empty())),
+            migrate_on_start: parse_env("MIGRATE_ON_START")?,
+            access_token_ttl_secs: parse_env("ACCESS_TOKEN_TTL_SECS")?,
+            session_ttl_secs: parse_env("SESSION_TTL_SECS")?,
+            trusted_proxies: match env_var("TRUSTED_PROXIES") {
+                None => None,
+                Some(v) => Some(
+                    v.split(',')
+                        .map(|s| s.trim().parse().map_err(|_| ConfigError(format!("VOUCHSAFE_TRUSTED_PROXIES: {s:?} is not an IP address"))))
+                        .collect::<Result<_, _>>()?,
+                ),
+            },
+            log_format: match env_var("LOG_FORMAT").as_deref() {
+                None => None,
+                Some("json") => Some(LogFormat::Json),
+                Some("text") => Some(LogFormat::Text),
+                Some(v) => return Err(ConfigError(format!("VOUCHSAFE_LOG_FORMAT={v:?}: use text or json"))),
+            },
+            argon2_concurrency: parse_env("ARGON2_CONCURRENCY")?,
+            max_body_bytes: parse_env("MAX_BODY_BYTES")?,
+            token_key_file: env_var("TOKEN_KEY_FILE").map(PathBuf::from),
+            prelogin_secret_file: env_var("PRELOGIN_SECRET_FILE").map(PathBuf::from),
+            server_share_key_file: env_var("SERVER_SHARE_KEY_FILE").map(PathBuf::from),
+            mail: None,
+            rate_limits: None,
+        };
+        c.apply(env);
+        if let Some(t) = env_var("MAIL_TRANSPORT") {
+            c.mail.transport = Some(t);
+        }
+        if let Some(d) = env_var("MAIL_OUTBOX_DIR") {
+            c.mail.outbox_dir = Some(PathBuf::from(d));
+        }
+        c.finish()?;
+        Ok(c)
+    }
+
+    fn apply(&mut self, f: FileConfig) {
+        macro_rules! set {
+            ($($field:ident),*) => { $( if let Some(v) = f.$field { self.$field = v; } )* };
+        }
+        set!(bind, public_url, data_dir, database_url, migrate_on_start, access_token_ttl_secs, session_ttl_secs,
+             trusted_proxies, log_format, argon2_concurrency, max_body_bytes, mail, rate_limits);
+        if f.token_key_file.is_some() {
+            self.token_key_file = f.token_key_file;
+        }
+        if f.prelogin_secret_file.is_some() {
+            self.prelogin_secret_file = f.prelogin_secret_file;
+        }
+        if f.server_share_key_file.is_some() {
+            self.server_share_key_file = f.server_share_key_file;
+        }
+    }
+
+    /// Fills derived defaults and checks ranges.
+    pub fn finish(&mut self) -> Result<(), ConfigError> {
+        if self.database_url.is_empty() {
+            self.database_url = format!("sqlite://{}?mode=rwc", self.data_dir.join("vouchsafe.db").display());
+        }
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://")) {
+            return Err(ConfigError("database_url must start with sqlite: or postgres://".into()));
+        }
+        self.public_url = self.public_url.trim_end_matches('/').to_owned();
+        if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
+            return Err(ConfigError("public_url must be an http(s) URL".into()));
+        }
+        self.access_token_ttl_secs = self.access_token_ttl_secs.clamp(60, 3600);
+        self.session_ttl_secs = self.session_ttl_secs.clamp(3600, 365 * 24 * 3600);
+        self.argon2_concurrency = self.argon2_concurrency.clamp(1, 64);
+        self.max_body_bytes = self.max_body_bytes.clamp(16 * 1024, 16 * 1024 * 1024);
+        Ok(())
+    }
+}
+
+/// The server's own secrets.
+#[derive(Debug, Clone)]
+pub struct ServerSecrets {
+    /// HMAC key of access tokens.
+    pub token_key: Secret32,
+    /// Derives stable fake prelogin answers for unknown emails.
+    pub prelogin_secret: Secret32,
+    /// Encrypts stored recovery server shares.
+    pub server_share_key: Secret32,
+}
+
+impl ServerSecrets {
+    /// Loads each secret from its configured file, or from `<data_dir>/<name>`, generating it
+    /// there (mode 0600) on first start.
+    pub fn load_or_generate(c: &Config) -> Result<Self, ConfigError> {
+        std::fs::create_dir_all(&c.data_dir)
+            .map_err(|e| ConfigError(format!("cannot create data folder {}: {e}", c.data_dir.display())))?;
+        let load = |configured: &Option<PathBuf>, name: &str| -> Result<Secret32, ConfigError> {
+            match configured {
+                Some(p) => read_secret(p),
+                None => {
+                    let p = c.data_dir.join(name);
+                    if p.exists() { read_secret(&p) } else { generate_secret(&p) }
+                }
+            }
+        };
+        Ok(Self {
+            token_key: load(&c.token_key_file, "token.key")?,
+            prelogin_secret: load(&c.prelogin_secret_file, "prelogin.key")?,
+            server_share_key: load(&c.server_share_key_file, "server-share.key")?,
+        })
+    }
+}
+
+fn read_secret(p: &Path) -> Result<Secret32, ConfigError> {
+    let text = Zeroizing::new(
+        std::fs::read_to_string(p).map_err(|e| ConfigError(format!("cannot read secret {}: {e}", p.display())))?,
+    );
+    let bytes = Zeroizing::new(
+        vouchsafe_crypto::b64::decode(text.trim(), 32)
+            .map_err(|_| ConfigError(format!("{} must hold 32 bytes as unpadded base64url", p.display())))?,
+    );
+    let arr: [u8; 32] = bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| ConfigError(format!("{} must hold exactly 32 bytes", p.display())))?;
+    Ok(Secret32(arr))
+}
+
+fn generate_secret(p: &Path) -> Result<Secret32, ConfigError> {
+    use std::io::Write;
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).map_err(|e| ConfigError(format!("no randomness: {e}")))?;
+    let text = Zeroizing::new(vouchsafe_crypto::b64::encode(&b));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(p).map_err(|e| ConfigError(format!("cannot create secret {}: {e}", p.display())))?;
+    f.write_all(text.as_bytes())
+        .and_then(|_| f.write_all(b"\n"))
+        .map_err(|e| ConfigError(format!("cannot write secret {}: {e}", p.display())))?;
+    Ok(Secret32(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_rejected_and_secrets_redacted() {
+        let dir = std::env::temp_dir().join(format!("vs-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("c.toml");
+        std::fs::write(&p, "bind = \"127.0.0.1:9\"\nnope = 1\n").unwrap();
+        let err = Config::load(Some(&p)).unwrap_err();
+        assert!(err.0.contains("nope"), "{err}");
+        std::fs::write(&p, format!("bind = \"127.0.0.1:9\"\ndata_dir = {:?}\n", dir.display().to_string())).unwrap();
+        let c = Config::load(Some(&p)).unwrap();
+        assert_eq!(c.bind.port(), 9);
+        let s = ServerSecrets::load_or_generate(&c).unwrap();
+        assert!(!format!("{s:?}").contains(&format!("{:?}", s.token_key.expose_secret())));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join("token.key")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let again = ServerSecrets::load_or_generate(&c).unwrap();
+        assert_eq!(again.token_key.expose_secret(), s.token_key.expose_secret());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

@@ -1,0 +1,3 @@
+//! Policy and transactions. Functions take `now` and return domain errors ([`crate::error::ApiError`]).
+
+pub mod auth;

@@ -1,0 +1,71 @@
+//! Shared application state and the clock.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use sea_orm::DatabaseConnection;
+use tokio::sync::Semaphore;
+
+use crate::auth::TokenSigner;
+use crate::config::{Config, ServerSecrets};
+
+/// Where "now" comes from. Service functions take `now` as a parameter; handlers read the
+/// clock once per request.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// Unix seconds.
+    fn now(&self) -> i64;
+}
+
+/// The system clock.
+#[derive(Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    #[allow(clippy::disallowed_methods)]
+    fn now(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            .unwrap_or(0)
+    }
+}
+
+/// A clock tests can move.
+#[derive(Debug)]
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    /// Starts at `t`.
+    pub fn new(t: i64) -> Self {
+        Self(AtomicI64::new(t))
+    }
+    /// Moves forward by `secs`.
+    pub fn advance(&self, secs: i64) {
+        self.0.fetch_add(secs, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Everything a handler needs.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// Database.
+    pub db: DatabaseConnection,
+    /// Configuration.
+    pub config: Arc<Config>,
+    /// Server secrets.
+    pub secrets: Arc<ServerSecrets>,
+    /// Access tokens.
+    pub tokens: Arc<TokenSigner>,
+    /// Caps concurrent Argon2 computations (each holds 19 MiB).
+    pub argon2_slots: Arc<Semaphore>,
+    /// Verifier checked for unknown emails, so a login takes the same time either way.
+    pub dummy_verifier: Arc<String>,
+    /// Clock.
+    pub clock: Arc<dyn Clock>,
+}
