@@ -1,0 +1,90 @@
+//! A table of bad inputs: each gets a 4xx JSON error with a stable code, never a 5xx, and
+//! changes nothing.
+
+use vouchsafe_client::flows;
+use vouchsafe_client::types::ErrorBody;
+
+use crate::harness::{TestServer, fast_kdf};
+
+#[test]
+fn bad_inputs_get_4xx_json() {
+    let srv = TestServer::start();
+    let mut c = srv.client();
+    flows::register(&c, "h@example.com", "correct horse battery", fast_kdf()).unwrap();
+    let s = flows::login(&mut c, "h@example.com", "correct horse battery").unwrap();
+    let good_keys = vouchsafe_crypto::b64::encode(&s.keyring.public().keys_to_bytes());
+    let k32 = "A".repeat(43);
+    let k16 = "A".repeat(22);
+    let wrapped = vouchsafe_crypto::b64::encode(&[1u8; 105]);
+    let reg = |auth: &str, salt: &str, params: &str, keys: &str, wrapped: &str, id: &str, email: &str| {
+        format!(
+            r#"{{"user_id":"{id}","email":"{email}","auth_key":"{auth}","kdf_salt":"{salt}","kdf_params":{params},"public_keys":"{keys}","wrapped_keyring":"{wrapped}"}}"#
+        )
+    };
+    let ok_params = r#"{"alg":1,"m_kib":19456,"t":2,"p":1}"#;
+    let id = "abcdefghijklmnopqrstuv";
+    let huge = format!(r#"{{"email":"{}@x.com"}}"#, "a".repeat(300 * 1024));
+    let cases: Vec<(&str, &str, Option<(&str, String)>, Vec<(&str, String)>, u16, &str)> = vec![
+        ("POST", "/api/v1/auth/prelogin", Some(("application/json", "{".into())), vec![], 400, "request.invalid_json"),
+        ("POST", "/api/v1/auth/prelogin", Some(("text/plain", r#"{"email":"a@b.co"}"#.into())), vec![], 415, "request.unsupported_media_type"),
+        ("POST", "/api/v1/auth/prelogin", Some(("application/json", huge)), vec![], 413, "request.too_large"),
+        ("POST", "/api/v1/auth/prelogin", Some(("application/json", r#"{"email":"a@b.co","x":1}"#.into())), vec![], 400, "request.invalid_json"),
+        ("POST", "/api/v1/auth/prelogin", Some(("application/json", r#"{"email":"not-an-email"}"#.into())), vec![], 400, "auth.invalid_email"),
+        ("POST", "/api/v1/auth/prelogin", Some(("application/json", r#"{"email":42}"#.into())), vec![], 400, "request.invalid_json"),
+        ("POST", "/api/v1/auth/register", Some(("application/json", reg("short", &k16, ok_params, &good_keys, &wrapped, id, "n1@example.com"))), vec![], 400, "request.invalid_field"),
+        ("POST", "/api/v1/auth/register", Some(("application/json", reg("!!!", &k16, ok_params, &good_keys, &wrapped, id, "n2@example.com"))), vec![], 400, "request.invalid_field"),
+        ("POST", "/api/v1/auth/register", Some(("application/json", reg(&k32, &k32, ok_params, &good_keys, &wrapped, id, "n3@example.com"))), vec![], 400, "request.invalid_field"),
+        ("POST", "/api/v1/auth/register", Some(("application/json", reg(&k32, &k16, r#"{"alg":1,"m_kib":1024,"t":1,"p":1}"#, &good_keys, &wrapped, id, "n4@example.com"))), vec![], 400, "auth.weak_kdf_params"),
+        ("POST", "/api/v1/auth/register", Some(("application/json", reg(&k32, &k16, r#"{"alg":9,"m_kib":19456,"t":2,"p":1}"#, &good_keys, &wrapped, id, "n5@example.com"))), vec![], 400, "auth.weak_kdf_params"),
+        ("POST", "/api/v1/auth/register", Some(("application/json", reg(&k32, &k16, ok_params, &k32, &wrapped, id, "n6@example.com"))), vec![], 400, "request.invalid_field"),
+        ("POST", "/api/v1/auth/register", Some(("application/json", reg(&k32, &k16, ok_params, &good_keys, &k32, id, "n7@example.com"))), vec![], 400, "request.invalid_field"),
+        ("POST", "/api/v1/auth/register", Some(("application/json", reg(&k32, &k16, ok_params, &good_keys, &wrapped, "short", "n8@example.com"))), vec![], 400, "auth.invalid_user_id"),
+        ("POST", "/api/v1/auth/register", Some(("application/json", reg(&k32, &k16, ok_params, &good_keys, &wrapped, "has spaces in it here", "n9@example.com"))), vec![], 400, "auth.invalid_user_id"),
+        ("POST", "/api/v1/auth/login", Some(("application/json", r#"{"email":"h@example.com","auth_key":"AAAA"}"#.into())), vec![], 400, "request.invalid_field"),
+        ("POST", "/api/v1/auth/refresh", Some(("application/json", format!(r#"{{"refresh_token":"{}"}}"#, "x".repeat(5000)))), vec![], 401, "auth.invalid_refresh_token"),
+        ("GET", "/api/v1/me", None, vec![("Authorization", "Bearer nonsense".into())], 401, "auth.invalid_token"),
+        ("GET", "/api/v1/me", None, vec![("Authorization", "Basic Zm9vOmJhcg==".into())], 401, "auth.missing_token"),
+        ("GET", "/api/v1/me", None, vec![("Authorization", "Bearer eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ4In0.".into())], 401, "auth.invalid_token"),
+        ("GET", "/api/v1/nope", None, vec![], 404, "route.not_found"),
+        ("DELETE", "/api/v1/auth/sessions/..%2F..", None, vec![], 404, "auth.session_not_found"),
+        ("POST", "/api/v1/auth/password", Some(("application/json", r#"{"current_auth_key":"x"}"#.into())), vec![], 400, "request.invalid_json"),
+    ];
+    for (method, path, body, headers, status, code) in cases {
+        let hdrs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let uses_auth = hdrs.iter().any(|(k, _)| *k == "Authorization");
+        let mut client = c.clone();
+        if uses_auth {
+            client.set_access_token(None);
+        }
+        let r = client.raw(method, path, body.as_ref().map(|(t, b)| (*t, b.as_str())), &hdrs).unwrap();
+        let parsed: Result<ErrorBody, _> = serde_json::from_str(&r.body);
+        assert!(parsed.is_ok(), "{method} {path}: not a JSON error body: {}", &r.body[..r.body.len().min(200)]);
+        let e = parsed.unwrap();
+        assert_eq!((r.status, e.error.code.as_str()), (status, code), "{method} {path}: {}", e.error.message);
+        assert!(r.status < 500);
+    }
+    // Nothing changed: the user still logs in, no extra users were created.
+    let mut c2 = srv.client();
+    flows::login(&mut c2, "h@example.com", "correct horse battery").unwrap();
+    for n in 1..=9 {
+        let fresh = c.prelogin(&format!("n{n}@example.com")).unwrap();
+        assert_eq!(fresh.kdf_params, vouchsafe_crypto::kdf::KdfParams::default(), "n{n} must not exist");
+    }
+}
+
+#[test]
+fn openapi_and_docs_are_served() {
+    let srv = TestServer::start();
+    let c = srv.client();
+    let r = c.raw("GET", "/api/openapi.json", None, &[]).unwrap();
+    assert_eq!(r.status, 200);
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert!(v["openapi"].as_str().unwrap().starts_with("3."));
+    for p in ["/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/me", "/api/v1/auth/sessions/{id}"] {
+        assert!(v["paths"][p].is_object(), "{p} missing from the OpenAPI document");
+    }
+    let docs = c.raw("GET", "/api/docs/", None, &[]).unwrap();
+    assert_eq!(docs.status, 200);
+    assert!(docs.body.contains("swagger"), "the docs page is served from the binary");
+    assert_eq!(c.raw("GET", "/readyz", None, &[]).unwrap().status, 200);
+}

@@ -1,0 +1,94 @@
+//! Starts a real server on 127.0.0.1:0 in its own thread and runtime, with a manual clock.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc;
+
+use vouchsafe::config::{Config, RateLimits};
+use vouchsafe::state::ManualClock;
+use vouchsafe_client::Client;
+use vouchsafe_crypto::kdf::KdfParams;
+
+/// Fast, still-accepted KDF parameters (the floor) so tests do not spend minutes in Argon2.
+pub fn fast_kdf() -> KdfParams {
+    KdfParams { alg: 1, m_kib: 19 * 1024, t: 2, p: 1 }
+}
+
+pub const T0: i64 = 1_800_000_000;
+
+pub struct TestServer {
+    pub url: String,
+    pub clock: Arc<ManualClock>,
+    pub data_dir: PathBuf,
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}{}", vouchsafe_crypto::random_id().to_lowercase().replace(['-', '_'], "x"))
+}
+
+/// A fresh database URL: a new PostgreSQL database when `VOUCHSAFE_TEST_DATABASE_URL` is set,
+/// else a new SQLite file.
+pub async fn fresh_database(data_dir: &std::path::Path) -> String {
+    match std::env::var("VOUCHSAFE_TEST_DATABASE_URL") {
+        Ok(base) if !base.is_empty() => {
+            use sea_orm::ConnectionTrait;
+            let name = unique("vs_test_");
+            let admin = sea_orm::Database::connect(&base).await.expect("connect to the test PostgreSQL");
+            admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create database");
+            let (prefix, _) = base.rsplit_once('/').expect("database URL has a path");
+            format!("{prefix}/{name}")
+        }
+        _ => format!("sqlite://{}?mode=rwc", data_dir.join("test.db").display()),
+    }
+}
+
+impl TestServer {
+    pub fn start() -> Self {
+        Self::start_with(|_| {})
+    }
+
+    pub fn start_with(tweak: impl FnOnce(&mut Config) + Send + 'static) -> Self {
+        let data_dir = std::env::temp_dir().join(unique("vouchsafe-test-"));
+        std::fs::create_dir_all(&data_dir).unwrap();
+        let clock = Arc::new(ManualClock::new(T0));
+        let (tx, rx) = mpsc::channel();
+        let dir = data_dir.clone();
+        let clk = clock.clone();
+        let thread = std::thread::spawn(move || {
+            let sys = actix_web::rt::System::new();
+            sys.block_on(async move {
+                let mut config = Config::default();
+                config.bind = "127.0.0.1:0".parse().unwrap();
+                config.data_dir = dir.clone();
+                config.database_url = fresh_database(&dir).await;
+                config.rate_limits = RateLimits::default();
+                config.argon2_concurrency = 2;
+                tweak(&mut config);
+                config.finish().unwrap();
+                let state = vouchsafe::app::build_state(config, clk).await.expect("server state");
+                let running = vouchsafe::app::start(state).expect("server starts");
+                tx.send((running.addr, running.handle.clone())).unwrap();
+                let _ = running.server.await;
+            });
+        });
+        let (addr, handle) = rx.recv().expect("server started");
+        TestServer { url: format!("http://{addr}"), clock, data_dir, handle, thread: Some(thread) }
+    }
+
+    pub fn client(&self) -> Client {
+        Client::new(&self.url)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        // Not graceful: tests keep idle keep-alive connections open.
+        drop(self.handle.stop(false));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
