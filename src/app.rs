@@ -45,7 +45,9 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartError> 
             .busy_timeout(Duration::from_secs(10))
             .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
     });
-    Database::connect(opts).await.map_err(|e| StartError::Database(format!("cannot connect to {}: {e}", redact_url(&config.database_url))))
+    Database::connect(opts)
+        .await
+        .map_err(|e| StartError::Database(format!("cannot connect to {}: {e}", redact_url(&config.database_url))))
 }
 
 /// Hides a password in a database URL for log lines.
@@ -90,7 +92,10 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
 
 /// Gives each request an id (`X-Request-Id`) and a tracing span; logs method, path, status and
 /// duration — never bodies, tokens or query strings.
-async fn request_id(req: ServiceRequest, next: Next<impl actix_web::body::MessageBody>) -> Result<ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+async fn request_id(
+    req: ServiceRequest,
+    next: Next<impl actix_web::body::MessageBody>,
+) -> Result<ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
     let id = crate::auth::new_id().unwrap_or_else(|_| "-".into());
     let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %req.path());
     let started = std::time::Instant::now();
@@ -128,7 +133,8 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
     })
     .shutdown_timeout(30)
     .bind(bind)?;
-    let addr = server.addrs().first().copied().ok_or_else(|| StartError::Io(std::io::Error::other("no address bound")))?;
+    let addr =
+        server.addrs().first().copied().ok_or_else(|| StartError::Io(std::io::Error::other("no address bound")))?;
     let server = server.run();
     Ok(Running { addr, handle: server.handle(), server })
 }

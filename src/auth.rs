@@ -50,9 +50,7 @@ fn hs256(key: &[u8], alg: &Algorithm) -> jsonwebtoken::errors::Result<Hs256> {
     if *alg != Algorithm::HS256 {
         return Err(jsonwebtoken::errors::ErrorKind::InvalidAlgorithm.into());
     }
-    Hmac::<Sha256>::new_from_slice(key)
-        .map(Hs256)
-        .map_err(|_| jsonwebtoken::errors::ErrorKind::InvalidKeyFormat.into())
+    Hmac::<Sha256>::new_from_slice(key).map(Hs256).map_err(|_| jsonwebtoken::errors::ErrorKind::InvalidKeyFormat.into())
 }
 
 /// The only algorithm this server signs or accepts; RSA/EC/EdDSA code is not even linked.
@@ -200,15 +198,9 @@ pub fn hash_auth_key(auth_key: &[u8]) -> Result<String, ApiError> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|e| ApiError::Internal(format!("getrandom: {e}")))?;
     let mut out = [0u8; 32];
-    argon2()?
-        .hash_password_into(auth_key, &salt, &mut out)
-        .map_err(|e| ApiError::Internal(format!("argon2: {e}")))?;
+    argon2()?.hash_password_into(auth_key, &salt, &mut out).map_err(|e| ApiError::Internal(format!("argon2: {e}")))?;
     let b = base64::engine::general_purpose::STANDARD_NO_PAD;
-    Ok(format!(
-        "$argon2id$v=19$m={VERIFIER_M_KIB},t={VERIFIER_T},p={VERIFIER_P}${}${}",
-        b.encode(salt),
-        b.encode(out)
-    ))
+    Ok(format!("$argon2id$v=19$m={VERIFIER_M_KIB},t={VERIFIER_T},p={VERIFIER_P}${}${}", b.encode(salt), b.encode(out)))
 }
 
 /// Constant-time check of an auth key against a stored PHC string.
@@ -276,7 +268,13 @@ fn placeholders(backend: DatabaseBackend, n: usize) -> Vec<String> {
 
 /// Counts one event for `key` in the current fixed window (atomically, in the database) and
 /// refuses with 429 + `Retry-After` when `limit` is exceeded.
-pub async fn hit_rate_limit<C: ConnectionTrait>(db: &C, key: &str, limit: u32, window: u64, now: i64) -> Result<(), ApiError> {
+pub async fn hit_rate_limit<C: ConnectionTrait>(
+    db: &C,
+    key: &str,
+    limit: u32,
+    window: u64,
+    now: i64,
+) -> Result<(), ApiError> {
     let count = bump(db, key, window, now).await?;
     if count > i64::from(limit) {
         return Err(ApiError::RateLimited { retry_after: retry_after(window, now) });
@@ -345,7 +343,8 @@ mod tests {
         let parts: Vec<&str> = t.split('.').collect();
         let none = format!("{}.{}.", vouchsafe_crypto::b64::encode(br#"{"alg":"none","typ":"JWT"}"#), parts[1]);
         assert!(s.verify(&none, 1001).is_err());
-        let hs512 = format!("{}.{}.{}", vouchsafe_crypto::b64::encode(br#"{"alg":"HS512","typ":"JWT"}"#), parts[1], parts[2]);
+        let hs512 =
+            format!("{}.{}.{}", vouchsafe_crypto::b64::encode(br#"{"alg":"HS512","typ":"JWT"}"#), parts[1], parts[2]);
         assert!(s.verify(&hs512, 1001).is_err());
     }
 

@@ -133,7 +133,10 @@ pub fn whoami() -> Result<(), String> {
     let mut p = Profile::load();
     let c = signed_in(&mut p)?;
     let me = c.me().map_err(explain)?;
-    println!("{} ({})\nkey generation {}\nverification code {}", me.email, me.user_id, me.generation, me.verification_code);
+    println!(
+        "{} ({})\nkey generation {}\nverification code {}",
+        me.email, me.user_id, me.generation, me.verification_code
+    );
     Ok(())
 }
 
@@ -147,7 +150,14 @@ pub fn sessions(revoke: Option<&str>) -> Result<(), String> {
         return Ok(());
     }
     for s in c.sessions().map_err(explain)? {
-        println!("{}{}  created {}  last used {}  {}", s.id, if s.current { " (this one)" } else { "" }, s.created_at, s.last_used_at, s.user_agent.unwrap_or_default());
+        println!(
+            "{}{}  created {}  last used {}  {}",
+            s.id,
+            if s.current { " (this one)" } else { "" },
+            s.created_at,
+            s.last_used_at,
+            s.user_agent.unwrap_or_default()
+        );
     }
     Ok(())
 }

@@ -193,10 +193,7 @@ fn env_var(name: &str) -> Option<String> {
 fn parse_env<T: std::str::FromStr>(name: &str) -> Result<Option<T>, ConfigError> {
     match env_var(name) {
         None => Ok(None),
-        Some(v) => v
-            .parse()
-            .map(Some)
-            .map_err(|_| ConfigError(format!("VOUCHSAFE_{name}={v:?} is not a valid value"))),
+        Some(v) => v.parse().map(Some).map_err(|_| ConfigError(format!("VOUCHSAFE_{name}={v:?} is not a valid value"))),
     }
 }
 
@@ -207,15 +204,15 @@ impl Config {
         if let Some(path) = file {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
-            let f: FileConfig =
-                toml::from_str(&text).map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
+            let f: FileConfig = toml::from_str(&text).map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
             c.apply(f);
         }
         let env = FileConfig {
             bind: parse_env("BIND")?,
             public_url: env_var("PUBLIC_URL"),
             data_dir: env_var("DATA_DIR").map(PathBuf::from),
-            database_url: env_var("DATABASE_URL").or_else(|| std::env::var("DATABASE_URL").ok().filter(|v| !v.is_empty())),
+            database_url: env_var("DATABASE_URL")
+                .or_else(|| std::env::var("DATABASE_URL").ok().filter(|v| !v.is_empty())),
             migrate_on_start: parse_env("MIGRATE_ON_START")?,
             access_token_ttl_secs: parse_env("ACCESS_TOKEN_TTL_SECS")?,
             session_ttl_secs: parse_env("SESSION_TTL_SECS")?,
@@ -223,7 +220,11 @@ impl Config {
                 None => None,
                 Some(v) => Some(
                     v.split(',')
-                        .map(|s| s.trim().parse().map_err(|_| ConfigError(format!("VOUCHSAFE_TRUSTED_PROXIES: {s:?} is not an IP address"))))
+                        .map(|s| {
+                            s.trim().parse().map_err(|_| {
+                                ConfigError(format!("VOUCHSAFE_TRUSTED_PROXIES: {s:?} is not an IP address"))
+                            })
+                        })
                         .collect::<Result<_, _>>()?,
                 ),
             },
@@ -256,8 +257,21 @@ impl Config {
         macro_rules! set {
             ($($field:ident),*) => { $( if let Some(v) = f.$field { self.$field = v; } )* };
         }
-        set!(bind, public_url, data_dir, database_url, migrate_on_start, access_token_ttl_secs, session_ttl_secs,
-             trusted_proxies, log_format, argon2_concurrency, max_body_bytes, mail, rate_limits);
+        set!(
+            bind,
+            public_url,
+            data_dir,
+            database_url,
+            migrate_on_start,
+            access_token_ttl_secs,
+            session_ttl_secs,
+            trusted_proxies,
+            log_format,
+            argon2_concurrency,
+            max_body_bytes,
+            mail,
+            rate_limits
+        );
         if f.token_key_file.is_some() {
             self.token_key_file = f.token_key_file;
         }
@@ -274,7 +288,10 @@ impl Config {
         if self.database_url.is_empty() {
             self.database_url = format!("sqlite://{}?mode=rwc", self.data_dir.join("vouchsafe.db").display());
         }
-        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://")) {
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
             return Err(ConfigError("database_url must start with sqlite: or postgres://".into()));
         }
         self.public_url = self.public_url.trim_end_matches('/').to_owned();
@@ -331,10 +348,8 @@ fn read_secret(p: &Path) -> Result<Secret32, ConfigError> {
         vouchsafe_crypto::b64::decode(text.trim(), 32)
             .map_err(|_| ConfigError(format!("{} must hold 32 bytes as unpadded base64url", p.display())))?,
     );
-    let arr: [u8; 32] = bytes
-        .as_slice()
-        .try_into()
-        .map_err(|_| ConfigError(format!("{} must hold exactly 32 bytes", p.display())))?;
+    let arr: [u8; 32] =
+        bytes.as_slice().try_into().map_err(|_| ConfigError(format!("{} must hold exactly 32 bytes", p.display())))?;
     Ok(Secret32(arr))
 }
 

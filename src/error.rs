@@ -148,7 +148,9 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &actix_web::Htt
     let api = match &err {
         J::OverflowKnownLength { .. } | J::Overflow { .. } => ApiError::PayloadTooLarge,
         J::ContentType => ApiError::UnsupportedMediaType("expected Content-Type: application/json".into()),
-        J::Deserialize(e) => ApiError::bad("request.invalid_json", format!("invalid request body: {}", sanitize(&e.to_string()))),
+        J::Deserialize(e) => {
+            ApiError::bad("request.invalid_json", format!("invalid request body: {}", sanitize(&e.to_string())))
+        }
         _ => ApiError::bad("request.invalid_json", "could not read the request body"),
     };
     api.into()

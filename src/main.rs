@@ -82,7 +82,8 @@ enum PasswordOp {
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("VOUCHSAFE_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VOUCHSAFE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Json => b.json().init(),
@@ -139,7 +140,9 @@ fn run(args: Args) -> Result<(), String> {
         Command::Logout => cli::logout(),
         Command::Whoami => cli::whoami(),
         Command::Sessions { revoke } => cli::sessions(revoke.as_deref()),
-        Command::Password { op: PasswordOp::Change { end_other_sessions, current_password_file, new_password_file } } => {
+        Command::Password {
+            op: PasswordOp::Change { end_other_sessions, current_password_file, new_password_file },
+        } => {
             let cur = cli::read_password("Current password: ", current_password_file.as_ref(), "VOUCHSAFE_PASSWORD")?;
             let new = cli::read_password("New password: ", new_password_file.as_ref(), "VOUCHSAFE_NEW_PASSWORD")?;
             cli::password_change(&cur, &new, end_other_sessions, kdf_params())

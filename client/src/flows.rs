@@ -41,7 +41,11 @@ pub fn register(client: &Client, email: &str, password: &str, params: KdfParams)
 
 /// Derives the auth key for `email` (prelogin parameters are checked against the floor, so a
 /// server cannot downgrade the KDF).
-fn auth_key_for(client: &Client, email: &str, password: &str) -> Result<(String, vouchsafe_crypto::kdf::PasswordKeys), ClientError> {
+fn auth_key_for(
+    client: &Client,
+    email: &str,
+    password: &str,
+) -> Result<(String, vouchsafe_crypto::kdf::PasswordKeys), ClientError> {
     let pre = client.prelogin(email)?;
     let salt = Salt::try_from_slice(&b64::decode(&pre.kdf_salt, 16)?)?;
     let keys = derive_password_keys(password.as_bytes(), &salt, &pre.kdf_params)?;

@@ -110,21 +110,29 @@ impl Client {
     }
 
     /// Sends a request with an optional raw body and extra headers; returns status and body as is.
-    pub fn raw(&self, method: &str, path: &str, body: Option<(&str, &str)>, headers: &[(&str, &str)]) -> Result<RawResponse, ClientError> {
+    pub fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<(&str, &str)>,
+        headers: &[(&str, &str)],
+    ) -> Result<RawResponse, ClientError> {
         let url = format!("{}{}", self.base, path);
-        let req = ureq::http::Request::builder().method(method).uri(&url);
-        let mut req = req;
+        let mut req = ureq::http::Request::builder().method(method).uri(&url);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        if let Some(t) = &self.access_token {
-            if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("authorization")) {
-                req = req.header("Authorization", format!("Bearer {t}"));
-            }
+        if let Some(t) = &self.access_token
+            && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+        {
+            req = req.header("Authorization", format!("Bearer {t}"));
         }
         let resp = match body {
             Some((content_type, b)) => {
-                let r = req.header("Content-Type", content_type).body(b.as_bytes().to_vec()).map_err(|e| ClientError::Transport(e.to_string()))?;
+                let r = req
+                    .header("Content-Type", content_type)
+                    .body(b.as_bytes().to_vec())
+                    .map_err(|e| ClientError::Transport(e.to_string()))?;
                 self.agent.run(r)
             }
             None => {
@@ -135,11 +143,21 @@ impl Client {
         let mut resp = resp.map_err(|e| ClientError::Transport(e.to_string()))?;
         let status = resp.status().as_u16();
         let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let body = resp.body_mut().with_config().limit(64 * 1024 * 1024).read_to_string().map_err(|e| ClientError::Transport(e.to_string()))?;
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_string()
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
         Ok(RawResponse { status, body, retry_after })
     }
 
-    fn call<R: DeserializeOwned>(&self, method: &str, path: &str, body: Option<&impl Serialize>) -> Result<R, ClientError> {
+    fn call<R: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&impl Serialize>,
+    ) -> Result<R, ClientError> {
         let text = match body {
             Some(b) => Some(serde_json::to_string(b).map_err(|e| ClientError::Protocol(e.to_string()))?),
             None => None,
@@ -193,7 +211,10 @@ impl Client {
     /// `DELETE /api/v1/auth/sessions/{id}`.
     pub fn revoke_session(&self, id: &str) -> Result<(), ClientError> {
         self.authed()?;
-        let path = format!("/api/v1/auth/sessions/{}", id.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_', ""));
+        let path = format!(
+            "/api/v1/auth/sessions/{}",
+            id.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_', "")
+        );
         self.call::<Option<serde_json::Value>>("DELETE", &path, None::<&()>).map(|_| ())
     }
     /// `GET /api/v1/me`.

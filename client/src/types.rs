@@ -189,7 +189,9 @@ pub struct PasswordChangeRequest {
 
 impl std::fmt::Debug for PasswordChangeRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PasswordChangeRequest").field("end_other_sessions", &self.end_other_sessions).finish_non_exhaustive()
+        f.debug_struct("PasswordChangeRequest")
+            .field("end_other_sessions", &self.end_other_sessions)
+            .finish_non_exhaustive()
     }
 }
 

@@ -64,7 +64,12 @@ fn seal(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("bare_hpke_seal", size), &pt, |b, pt| {
             b.iter(|| {
                 hpke::single_shot_seal_with_rng::<ChaCha20Poly1305, HkdfSha256, Kem>(
-                    &OpModeS::Base, &pk, b"info", pt, b"aad", &mut rng,
+                    &OpModeS::Base,
+                    &pk,
+                    b"info",
+                    pt,
+                    b"aad",
+                    &mut rng,
                 )
                 .unwrap()
             })
@@ -102,7 +107,8 @@ fn field(c: &mut Criterion) {
             b.iter(|| fk.encrypt("item-0001", "email", v, &mut rng).unwrap())
         });
         let blob = fk.encrypt("item-0001", "email", &value, &mut rng).unwrap();
-        let bare_ct = bare.encrypt(&XNonce::from([1u8; 24]), Payload { msg: &value, aad: b"acct|item|field|1" }).unwrap();
+        let bare_ct =
+            bare.encrypt(&XNonce::from([1u8; 24]), Payload { msg: &value, aad: b"acct|item|field|1" }).unwrap();
         g.bench_with_input(BenchmarkId::new("bare_xchacha_decrypt", size), &bare_ct, |b, ct| {
             b.iter(|| bare.decrypt(&XNonce::from([1u8; 24]), Payload { msg: ct, aad: b"acct|item|field|1" }).unwrap())
         });
@@ -124,14 +130,28 @@ fn rand_fill(rng: &mut DeterministicRng, b: &mut [u8]) {
 fn log_replay(c: &mut Criterion) {
     let mut rng = DeterministicRng::new(3);
     let alice = Keyring::generate("alice", 1, &mut rng).unwrap();
-    let mut log =
-        vec![LogEntry::create("acct", None, &alice, 1, EntryBody::Genesis { creator: alice.public(), policy: Policy::default() }).unwrap()];
+    let mut log = vec![
+        LogEntry::create(
+            "acct",
+            None,
+            &alice,
+            1,
+            EntryBody::Genesis { creator: alice.public(), policy: Policy::default() },
+        )
+        .unwrap(),
+    ];
     let mut state = TeamState::replay("acct", &log).unwrap();
     const N: u64 = 200;
     for i in 0..N {
         let m = Keyring::generate(&format!("m{i}"), 1, &mut rng).unwrap();
-        let e = LogEntry::create("acct", Some(state.head()), &alice, 2 + i, EntryBody::MemberAdded { member: m.public(), role: Role::Member })
-            .unwrap();
+        let e = LogEntry::create(
+            "acct",
+            Some(state.head()),
+            &alice,
+            2 + i,
+            EntryBody::MemberAdded { member: m.public(), role: Role::Member },
+        )
+        .unwrap();
         state.apply(&e).unwrap();
         log.push(e);
     }

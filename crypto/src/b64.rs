@@ -16,9 +16,7 @@ pub fn decode(s: &str, max_len: usize) -> Result<Vec<u8>> {
     if s.len() > max_len.saturating_mul(4).div_ceil(3) {
         return Err(Error::Invalid("base64 value too long"));
     }
-    URL_SAFE_NO_PAD
-        .decode(s.as_bytes())
-        .map_err(|_| Error::Malformed("base64url (unpadded)"))
+    URL_SAFE_NO_PAD.decode(s.as_bytes()).map_err(|_| Error::Malformed("base64url (unpadded)"))
 }
 
 /// Decodes unpadded base64url into exactly `N` bytes.

@@ -40,7 +40,10 @@ pub struct FieldKey {
 
 impl core::fmt::Debug for FieldKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("FieldKey").field("account_id", &self.account_id).field("version", &self.version).finish_non_exhaustive()
+        f.debug_struct("FieldKey")
+            .field("account_id", &self.account_id)
+            .field("version", &self.version)
+            .finish_non_exhaustive()
     }
 }
 
@@ -67,7 +70,8 @@ impl FieldKey {
         validate_id(account_id)?;
         let mut info = Writer::new();
         info.str(account_id).u32(mk.version);
-        let key = FieldKeyBytes::from_bytes(hkdf(b"vouchsafe/v1/field-key", mk.key.expose_secret(), &[info.as_slice()]));
+        let key =
+            FieldKeyBytes::from_bytes(hkdf(b"vouchsafe/v1/field-key", mk.key.expose_secret(), &[info.as_slice()]));
         let cipher = XChaCha20Poly1305::new(key.expose_secret().into());
         Ok(Self { account_id: account_id.to_owned(), version: mk.version, cipher, _key: key })
     }

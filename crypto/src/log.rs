@@ -414,7 +414,13 @@ impl LogEntry {
     }
 
     /// Builds and signs an entry that follows `prev` (None for genesis).
-    pub fn create(account_id: &str, prev: Option<LogHead>, author: &Keyring, timestamp: u64, body: EntryBody) -> Result<Self> {
+    pub fn create(
+        account_id: &str,
+        prev: Option<LogHead>,
+        author: &Keyring,
+        timestamp: u64,
+        body: EntryBody,
+    ) -> Result<Self> {
         validate_id(account_id)?;
         let (seq, prev_hash) = match prev {
             None => (0, [0u8; 32]),
@@ -579,7 +585,10 @@ impl TeamState {
 
     /// The head of the verified log.
     pub fn head(&self) -> LogHead {
-        LogHead { seq: (self.hashes.len() as u64).saturating_sub(1), hash: self.hashes.last().copied().unwrap_or([0; 32]) }
+        LogHead {
+            seq: (self.hashes.len() as u64).saturating_sub(1),
+            hash: self.hashes.last().copied().unwrap_or([0; 32]),
+        }
     }
     /// Hash of the entry at `seq`, if the log is that long.
     pub fn hash_at(&self, seq: u64) -> Option<[u8; 32]> {
@@ -638,7 +647,12 @@ impl TeamState {
     }
 
     /// Whether a client may seal key `key_version` to `target` at time `now`, per the verified log.
-    pub fn check_seal_recipient(&self, target: &PublicIdentity, key_version: u32, now: u64) -> Result<SealTarget, LogError> {
+    pub fn check_seal_recipient(
+        &self,
+        target: &PublicIdentity,
+        key_version: u32,
+        now: u64,
+    ) -> Result<SealTarget, LogError> {
         let seq = self.head().seq.saturating_add(1);
         if key_version == 0 || key_version > self.key_version {
             return Err(LogError::Invalid(seq, "no such key version"));
@@ -785,10 +799,9 @@ impl TeamState {
                 if !self.holds(&e.author, *key_version) {
                     return Err(LogError::Unauthorized(seq, "the sealer does not hold that key version"));
                 }
-                let target = self.endorsed_identity(recipient, *generation, fingerprint).ok_or(LogError::UnendorsedKey(
-                    seq,
-                    "seal to a key the log does not endorse",
-                ))?;
+                let target = self
+                    .endorsed_identity(recipient, *generation, fingerprint)
+                    .ok_or(LogError::UnendorsedKey(seq, "seal to a key the log does not endorse"))?;
                 match self.check_seal_recipient(&target, *key_version, e.timestamp).map_err(|err| relabel(err, seq))? {
                     SealTarget::Reseal => {
                         if let Some(m) = self.members.get_mut(recipient) {
@@ -810,7 +823,8 @@ impl TeamState {
                 self.holders.insert((e.author.clone(), *key_version));
             }
             EntryBody::ResetAnnounced { new_identity } => {
-                let m = self.members.get_mut(&new_identity.user_id).ok_or(LogError::Unauthorized(seq, "not a member"))?;
+                let m =
+                    self.members.get_mut(&new_identity.user_id).ok_or(LogError::Unauthorized(seq, "not a member"))?;
                 let floor = match &m.status {
                     MemberStatus::AwaitingVouch(p) => p.new_identity.generation.max(m.identity.generation),
                     MemberStatus::Active => m.identity.generation,
@@ -908,7 +922,8 @@ impl TeamState {
         } else {
             self.workers.get(user_id)?.identity.clone()
         };
-        (candidate.generation == generation && candidate.fingerprint() == Fingerprint(*fingerprint)).then_some(candidate)
+        (candidate.generation == generation && candidate.fingerprint() == Fingerprint(*fingerprint))
+            .then_some(candidate)
     }
 }
 

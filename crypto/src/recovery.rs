@@ -263,12 +263,7 @@ pub fn recover_keyring(
 
 fn guardian_aad(owner: &str, kit_id: &[u8; 4], index: u8, guardian: &PublicIdentity) -> Vec<u8> {
     let mut w = Writer::with_label("vouchsafe/v1/guardian-share-aad");
-    w.str(owner)
-        .raw(kit_id)
-        .u8(index)
-        .str(&guardian.user_id)
-        .u32(guardian.generation)
-        .raw(&guardian.fingerprint().0);
+    w.str(owner).raw(kit_id).u8(index).str(&guardian.user_id).u32(guardian.generation).raw(&guardian.fingerprint().0);
     w.finish()
 }
 
@@ -308,13 +303,24 @@ fn release_aad(owner: &str, kit_id: &[u8; 4], index: u8, ephemeral: &[u8; 32]) -
 }
 
 /// Releases a share (server or guardian) to a recovering client's ephemeral X25519 key.
-pub fn release_share(share: &RecoveryShare, owner: &str, ephemeral: &[u8; 32], rng: &mut impl CryptoRng) -> Result<Sealed> {
+pub fn release_share(
+    share: &RecoveryShare,
+    owner: &str,
+    ephemeral: &[u8; 32],
+    rng: &mut impl CryptoRng,
+) -> Result<Sealed> {
     let aad = release_aad(owner, &share.kit_id, share.index, ephemeral)?;
     seal_anonymous(SealPurpose::ShareRelease, ephemeral, &aad, &share.expose_bytes(), rng)
 }
 
 /// Opens a released share with the ephemeral key the client made for this request.
-pub fn open_released_share(sealed: &Sealed, owner: &str, kit_id: [u8; 4], index: u8, key: &EphemeralKey) -> Result<RecoveryShare> {
+pub fn open_released_share(
+    sealed: &Sealed,
+    owner: &str,
+    kit_id: [u8; 4],
+    index: u8,
+    key: &EphemeralKey,
+) -> Result<RecoveryShare> {
     let aad = release_aad(owner, &kit_id, index, &key.public())?;
     let s = RecoveryShare::from_bytes(&open_anonymous(SealPurpose::ShareRelease, &aad, sealed, key)?)?;
     if s.kit_id != kit_id || s.index != index {
@@ -336,7 +342,12 @@ fn at_rest_aad(user_id: &str, kit_id: &[u8; 4]) -> Vec<u8> {
 
 /// Server side: encrypts a server share at rest, bound to its user and kit:
 /// `0x01 ‖ nonce[24] ‖ XChaCha20-Poly1305(key, nonce, share bytes, aad)`.
-pub fn encrypt_server_share(key: &ServerShareKey, user_id: &str, share: &RecoveryShare, rng: &mut impl CryptoRng) -> Result<Vec<u8>> {
+pub fn encrypt_server_share(
+    key: &ServerShareKey,
+    user_id: &str,
+    share: &RecoveryShare,
+    rng: &mut impl CryptoRng,
+) -> Result<Vec<u8>> {
     use chacha20poly1305::aead::{Aead, KeyInit, Payload};
     validate_id(user_id)?;
     let mut nonce = [0u8; 24];
@@ -353,7 +364,12 @@ pub fn encrypt_server_share(key: &ServerShareKey, user_id: &str, share: &Recover
 }
 
 /// Server side: decrypts a stored server share.
-pub fn decrypt_server_share(key: &ServerShareKey, user_id: &str, kit_id: [u8; 4], blob: &[u8]) -> Result<RecoveryShare> {
+pub fn decrypt_server_share(
+    key: &ServerShareKey,
+    user_id: &str,
+    kit_id: [u8; 4],
+    blob: &[u8],
+) -> Result<RecoveryShare> {
     use chacha20poly1305::aead::{Aead, KeyInit, Payload};
     let mut r = Reader::new(blob, "stored server share");
     r.version(FORMAT_V1)?;
@@ -384,8 +400,9 @@ mod tests {
                 if i == j {
                     continue;
                 }
-                let got = recover_keyring(&[kit.shares[i].clone(), kit.shares[j].clone()], &kit.wrapped_keyring, "alice", 1)
-                    .unwrap();
+                let got =
+                    recover_keyring(&[kit.shares[i].clone(), kit.shares[j].clone()], &kit.wrapped_keyring, "alice", 1)
+                        .unwrap();
                 assert_eq!(got.public(), k.public());
             }
         }

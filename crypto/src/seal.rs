@@ -189,7 +189,12 @@ pub fn seal_anonymous(
 }
 
 /// Opens an anonymous seal with an [`EphemeralKey`].
-pub fn open_anonymous(purpose: SealPurpose, aad: &[u8], sealed: &Sealed, key: &EphemeralKey) -> Result<Zeroizing<Vec<u8>>> {
+pub fn open_anonymous(
+    purpose: SealPurpose,
+    aad: &[u8],
+    sealed: &Sealed,
+    key: &EphemeralKey,
+) -> Result<Zeroizing<Vec<u8>>> {
     if sealed.is_signed() {
         return Err(Error::Malformed("expected an anonymous seal"));
     }
@@ -235,7 +240,12 @@ impl MasterKey {
 /// The AAD of a master-key seal:
 /// `"vouchsafe/v1/master-key-aad\0" ‖ str(account) ‖ u32 version ‖ str(recipient) ‖ u32 gen ‖ fp[32]
 ///  ‖ str(sealer) ‖ u32 gen ‖ fp[32]`.
-pub fn master_key_aad(account_id: &str, key_version: u32, recipient: &PublicIdentity, sealer: &PublicIdentity) -> Result<Vec<u8>> {
+pub fn master_key_aad(
+    account_id: &str,
+    key_version: u32,
+    recipient: &PublicIdentity,
+    sealer: &PublicIdentity,
+) -> Result<Vec<u8>> {
     validate_id(account_id)?;
     let mut w = Writer::with_label("vouchsafe/v1/master-key-aad");
     w.str(account_id)

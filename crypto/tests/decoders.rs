@@ -7,7 +7,9 @@ use vouchsafe_crypto::field::{FieldKey, blob_key_version};
 use vouchsafe_crypto::identity::{Keyring, PublicIdentity, WrappedKeyring};
 use vouchsafe_crypto::kdf::Kek;
 use vouchsafe_crypto::log::{EntryBody, LogEntry, Policy, TeamState};
-use vouchsafe_crypto::recovery::{RecoveryShare, ServerShareKey, create_kit, decrypt_server_share, encrypt_server_share};
+use vouchsafe_crypto::recovery::{
+    RecoveryShare, ServerShareKey, create_kit, decrypt_server_share, encrypt_server_share,
+};
 use vouchsafe_crypto::seal::{MasterKey, Sealed, open_master_key, seal_master_key};
 use vouchsafe_crypto::testing::DeterministicRng;
 use vouchsafe_crypto::{CryptoRng, b64};
@@ -97,11 +99,23 @@ fn decoders_never_panic() {
         fk.decrypt("item", "name", b).is_ok()
     });
 
-    let genesis = LogEntry::create("acct", None, &alice, 1, EntryBody::Genesis { creator: alice.public(), policy: Policy::default() })
-        .unwrap();
+    let genesis = LogEntry::create(
+        "acct",
+        None,
+        &alice,
+        1,
+        EntryBody::Genesis { creator: alice.public(), policy: Policy::default() },
+    )
+    .unwrap();
     let head = TeamState::replay("acct", std::slice::from_ref(&genesis)).unwrap().head();
-    let added = LogEntry::create("acct", Some(head), &alice, 2, EntryBody::MemberAdded { member: bob.public(), role: vouchsafe_crypto::log::Role::Admin })
-        .unwrap();
+    let added = LogEntry::create(
+        "acct",
+        Some(head),
+        &alice,
+        2,
+        EntryBody::MemberAdded { member: bob.public(), role: vouchsafe_crypto::log::Role::Admin },
+    )
+    .unwrap();
     fuzz("log entry", &added.to_bytes(), |b| match LogEntry::from_bytes(b) {
         Ok(e) => TeamState::replay("acct", &[genesis.clone(), e]).is_ok(),
         Err(_) => false,
@@ -110,7 +124,9 @@ fn decoders_never_panic() {
     let kit = create_kit(&alice, 2, 3, &mut rng).unwrap();
     fuzz("share", &kit.shares[1].expose_bytes(), |b| RecoveryShare::from_bytes(b).is_ok());
     let code = kit.shares[0].to_code();
-    fuzz("code", code.as_bytes(), |b| std::str::from_utf8(b).map(|s| RecoveryShare::from_code(s).is_ok()).unwrap_or(false));
+    fuzz("code", code.as_bytes(), |b| {
+        std::str::from_utf8(b).map(|s| RecoveryShare::from_code(s).is_ok()).unwrap_or(false)
+    });
     let key = ServerShareKey::from_bytes([5; 32]);
     let stored = encrypt_server_share(&key, "alice", &kit.shares[1], &mut rng).unwrap();
     fuzz("stored server share", &stored, |b| decrypt_server_share(&key, "alice", kit.kit_id, b).is_ok());
@@ -133,7 +149,9 @@ fn authenticated_formats_accept_only_the_original() {
     for _ in 0..cases() {
         let m = mutate(&mut r, &sealed);
         if m != sealed {
-            assert!(Sealed::from_bytes(&m).and_then(|s| open_master_key(&s, "acct", 1, &alice.public(), &bob)).is_err());
+            assert!(
+                Sealed::from_bytes(&m).and_then(|s| open_master_key(&s, "acct", 1, &alice.public(), &bob)).is_err()
+            );
         }
         let m = mutate(&mut r, &field);
         if m != field {

@@ -2,7 +2,9 @@
 //! could try.
 
 use vouchsafe_crypto::identity::Keyring;
-use vouchsafe_crypto::log::{EntryBody, LogEntry, LogError, LogHead, MemberStatus, Policy, Role, TeamState, VoucherRule, WorkerAccess};
+use vouchsafe_crypto::log::{
+    EntryBody, LogEntry, LogError, LogHead, MemberStatus, Policy, Role, TeamState, VoucherRule, WorkerAccess,
+};
 use vouchsafe_crypto::seal::{MasterKey, seal_master_key};
 use vouchsafe_crypto::testing::DeterministicRng;
 
@@ -64,9 +66,14 @@ fn team() -> Team {
     let bob = Keyring::generate("bob", 1, &mut rng).unwrap();
     let carol = Keyring::generate("carol", 1, &mut rng).unwrap();
     let mk = MasterKey::generate(1, &mut rng).unwrap();
-    let genesis =
-        LogEntry::create(ACCT, None, &alice, 1_000, EntryBody::Genesis { creator: alice.public(), policy: Policy::default() })
-            .unwrap();
+    let genesis = LogEntry::create(
+        ACCT,
+        None,
+        &alice,
+        1_000,
+        EntryBody::Genesis { creator: alice.public(), policy: Policy::default() },
+    )
+    .unwrap();
     let mut t = Team { rng, log: vec![genesis], alice, bob, carol, mk };
     t.push("alice", EntryBody::MemberAdded { member: t.bob.public(), role: Role::Member });
     t.push("alice", EntryBody::MemberAdded { member: t.carol.public(), role: Role::Admin });
@@ -240,7 +247,10 @@ fn reset_vouch_reseal() {
     let e = t.entry(&t.carol, bad);
     assert!(matches!(t.try_append(e).unwrap_err(), LogError::VouchMismatch(_)));
     // A vouch naming another reset request is rejected.
-    let e = t.entry(&t.carol, EntryBody::Vouch { user_id: "bob".into(), reset_hash: [9; 32], new_fingerprint: bob2.public().fingerprint().0 });
+    let e = t.entry(
+        &t.carol,
+        EntryBody::Vouch { user_id: "bob".into(), reset_hash: [9; 32], new_fingerprint: bob2.public().fingerprint().0 },
+    );
     assert!(matches!(t.try_append(e).unwrap_err(), LogError::VouchMismatch(_)));
     // Two distinct vouchers; the same one twice does not count.
     let good = vouch_body(&t, "bob", bob2.public().fingerprint().0);
@@ -252,7 +262,10 @@ fn reset_vouch_reseal() {
     assert!(t.try_append(e).is_err());
     t.push("alice", good);
     // Now a reseal to the exact new key is endorsed, and activates bob's generation 2.
-    assert_eq!(t.state().check_seal_recipient(&bob2.public(), 1, 99_999).unwrap(), vouchsafe_crypto::log::SealTarget::Reseal);
+    assert_eq!(
+        t.state().check_seal_recipient(&bob2.public(), 1, 99_999).unwrap(),
+        vouchsafe_crypto::log::SealTarget::Reseal
+    );
     t.push("alice", body);
     let s = t.state();
     assert_eq!(s.member("bob").unwrap().status, MemberStatus::Active);
@@ -276,7 +289,14 @@ fn waiting_period_and_veto() {
     assert!(matches!(t.try_append(early).unwrap_err(), LogError::Unauthorized(..)));
     // The member's *old* key vetoes (the real bob did not ask for this reset).
     let MemberStatus::AwaitingVouch(p) = &s.member("bob").unwrap().status else { panic!() };
-    let veto = LogEntry::create(ACCT, t.head(), &t.bob, announced + 20, EntryBody::Veto { user_id: "bob".into(), reset_hash: p.reset_hash }).unwrap();
+    let veto = LogEntry::create(
+        ACCT,
+        t.head(),
+        &t.bob,
+        announced + 20,
+        EntryBody::Veto { user_id: "bob".into(), reset_hash: p.reset_hash },
+    )
+    .unwrap();
     t.log.push(veto);
     let late = LogEntry::create(ACCT, t.head(), &t.carol, announced + 7200, body).unwrap();
     assert!(matches!(t.try_append(late).unwrap_err(), LogError::Unauthorized(..)));
@@ -301,7 +321,12 @@ fn removal_requires_rotation_and_admin_quorum_for_workers() {
     assert_eq!(t.state().key_version(), 2);
 
     // Two admins must sign worker grants.
-    t.push("alice", EntryBody::PolicyChanged { policy: Policy { admin_approvals: 2, vouchers: VoucherRule::AdminsOnly, ..Policy::default() } });
+    t.push(
+        "alice",
+        EntryBody::PolicyChanged {
+            policy: Policy { admin_approvals: 2, vouchers: VoucherRule::AdminsOnly, ..Policy::default() },
+        },
+    );
     let mut rng = DeterministicRng::new(3);
     let worker = Keyring::generate("worker-1", 1, &mut rng).unwrap();
     let grant = EntryBody::WorkerGranted { worker: worker.public(), access: WorkerAccess::Read };

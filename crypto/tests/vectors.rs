@@ -10,7 +10,9 @@ use vouchsafe_crypto::identity::{Keyring, PublicIdentity, WrappedKeyring};
 use vouchsafe_crypto::kdf::{KdfParams, Kek, Salt, derive_password_keys};
 use vouchsafe_crypto::log::{EntryBody, LogEntry, Policy, TeamState};
 use vouchsafe_crypto::recovery::{RecoveryShare, create_kit, recover_keyring};
-use vouchsafe_crypto::seal::{MasterKey, MasterKeyBytes, Sealed, open_master_key, seal_master_key, verify_master_key_seal};
+use vouchsafe_crypto::seal::{
+    MasterKey, MasterKeyBytes, Sealed, open_master_key, seal_master_key, verify_master_key_seal,
+};
 use vouchsafe_crypto::testing::DeterministicRng;
 
 fn seed(n: u8) -> [u8; 32] {
@@ -33,9 +35,14 @@ fn generate() -> Value {
     let fk = FieldKey::derive(&mk, "acct1").unwrap();
     let field = fk.encrypt("item1", "email", b"jane@example.com", &mut rng).unwrap();
 
-    let genesis =
-        LogEntry::create("acct1", None, &alice, 1_767_225_600, EntryBody::Genesis { creator: alice.public(), policy: Policy::default() })
-            .unwrap();
+    let genesis = LogEntry::create(
+        "acct1",
+        None,
+        &alice,
+        1_767_225_600,
+        EntryBody::Genesis { creator: alice.public(), policy: Policy::default() },
+    )
+    .unwrap();
     let state = TeamState::replay("acct1", std::slice::from_ref(&genesis)).unwrap();
     let added = LogEntry::create(
         "acct1",
@@ -109,7 +116,8 @@ fn vectors_match() {
     if std::env::var_os("VOUCHSAFE_REGEN_VECTORS").is_some() {
         std::fs::write(path, serde_json::to_string_pretty(&fresh).unwrap() + "\n").unwrap();
     }
-    let stored: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("vectors.json is committed")).unwrap();
+    let stored: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("vectors.json is committed")).unwrap();
     assert_eq!(stored, fresh, "a wire format changed; see the comment at the top of this file");
 
     // And the stored values decode and open with only the documented inputs.
@@ -117,7 +125,9 @@ fn vectors_match() {
     let alice = Keyring::from_secret_bytes("alice", 1, [1; 32], [2; 32]).unwrap();
     let bob = Keyring::from_secret_bytes("bob", 1, [3; 32], [4; 32]).unwrap();
     let kek = Kek::from_bytes(b64::decode_array(s(v, &["kdf", "kek"])).unwrap());
-    let wrapped = WrappedKeyring::from_bytes(&b64::decode(s(v, &["identity", "wrapped_keyring_under_kek"]), 200).unwrap()).unwrap();
+    let wrapped =
+        WrappedKeyring::from_bytes(&b64::decode(s(v, &["identity", "wrapped_keyring_under_kek"]), 200).unwrap())
+            .unwrap();
     assert_eq!(Keyring::unwrap(&wrapped, &kek, "alice", 1).unwrap().public(), alice.public());
     let pi = PublicIdentity::from_bytes(&b64::decode(s(v, &["identity", "public_identity"]), 200).unwrap()).unwrap();
     assert_eq!(pi, alice.public());
@@ -135,7 +145,9 @@ fn vectors_match() {
     let st = TeamState::replay("acct1", &entries).unwrap();
     assert_eq!(st.member("bob").unwrap().identity, bob.public());
     let code = RecoveryShare::from_code(s(v, &["recovery", "code_share_1"])).unwrap();
-    let share3 = RecoveryShare::from_bytes(&b64::decode(v["recovery"]["shares"][2].as_str().unwrap(), 100).unwrap()).unwrap();
-    let wr = WrappedKeyring::from_bytes(&b64::decode(s(v, &["recovery", "wrapped_keyring_under_r"]), 200).unwrap()).unwrap();
+    let share3 =
+        RecoveryShare::from_bytes(&b64::decode(v["recovery"]["shares"][2].as_str().unwrap(), 100).unwrap()).unwrap();
+    let wr =
+        WrappedKeyring::from_bytes(&b64::decode(s(v, &["recovery", "wrapped_keyring_under_r"]), 200).unwrap()).unwrap();
     assert_eq!(recover_keyring(&[code, share3], &wr, "alice", 1).unwrap().public(), alice.public());
 }

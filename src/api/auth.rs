@@ -27,9 +27,11 @@ impl FromRequest for Bearer {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let missing = || ApiError::unauthorized("auth.missing_token", "an access token is required (Authorization: Bearer …)");
+        let missing =
+            || ApiError::unauthorized("auth.missing_token", "an access token is required (Authorization: Bearer …)");
         let res = (|| {
-            let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::Internal("state missing".into()))?;
+            let state =
+                req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::Internal("state missing".into()))?;
             let h = req.headers().get("authorization").ok_or_else(missing)?.to_str().map_err(|_| missing())?;
             let token = h.strip_prefix("Bearer ").ok_or_else(missing)?;
             let c = state.tokens.verify(token.trim(), state.clock.now())?;
@@ -52,7 +54,14 @@ impl Bearer {
 
 async fn limit(state: &AppState, req: &HttpRequest, route: &str, per_ip: u32) -> Result<(), ApiError> {
     let ip = client_ip(req, &state.config.trusted_proxies).map_or_else(|| "unknown".to_owned(), |i| i.to_string());
-    hit_rate_limit(&state.db, &format!("{route}:ip:{ip}"), per_ip, state.config.rate_limits.window_secs, state.clock.now()).await
+    hit_rate_limit(
+        &state.db,
+        &format!("{route}:ip:{ip}"),
+        per_ip,
+        state.config.rate_limits.window_secs,
+        state.clock.now(),
+    )
+    .await
 }
 
 fn user_agent(req: &HttpRequest) -> Option<String> {
@@ -62,7 +71,11 @@ fn user_agent(req: &HttpRequest) -> Option<String> {
 /// Salt and KDF parameters for an email (fake but stable for unknown emails).
 #[utoipa::path(post, path = "/api/v1/auth/prelogin", request_body = PreloginRequest,
     responses((status = 200, body = PreloginResponse), (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn prelogin(state: web::Data<AppState>, req: HttpRequest, body: web::Json<PreloginRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn prelogin(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<PreloginRequest>,
+) -> Result<HttpResponse, ApiError> {
     limit(&state, &req, "prelogin", state.config.rate_limits.prelogin_per_ip).await?;
     Ok(HttpResponse::Ok().json(svc::prelogin(&state, &body.email).await?))
 }
@@ -70,7 +83,11 @@ pub async fn prelogin(state: web::Data<AppState>, req: HttpRequest, body: web::J
 /// Creates a user from client-derived credentials and keys.
 #[utoipa::path(post, path = "/api/v1/auth/register", request_body = RegisterRequest,
     responses((status = 201, body = RegisterResponse), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn register(state: web::Data<AppState>, req: HttpRequest, body: web::Json<RegisterRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn register(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<RegisterRequest>,
+) -> Result<HttpResponse, ApiError> {
     limit(&state, &req, "register", state.config.rate_limits.register_per_ip).await?;
     let out = svc::register(&state, body.into_inner(), state.clock.now()).await?;
     Ok(HttpResponse::Created().json(out))
@@ -79,7 +96,11 @@ pub async fn register(state: web::Data<AppState>, req: HttpRequest, body: web::J
 /// Logs in with the auth key; returns tokens and the wrapped keyring.
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
     limit(&state, &req, "login", state.config.rate_limits.login_per_ip).await?;
     let out = svc::login(&state, body.into_inner(), user_agent(&req), state.clock.now()).await?;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(out))
@@ -88,7 +109,11 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json
 /// Rotates the refresh token.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", request_body = RefreshRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn refresh(state: web::Data<AppState>, req: HttpRequest, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn refresh(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
     limit(&state, &req, "refresh", state.config.rate_limits.refresh_per_ip).await?;
     let out = svc::refresh(&state, &body.refresh_token, state.clock.now()).await?;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(out))
@@ -115,7 +140,11 @@ pub async fn sessions(state: web::Data<AppState>, bearer: Bearer) -> Result<Http
 #[utoipa::path(delete, path = "/api/v1/auth/sessions/{id}", security(("bearer" = [])),
     params(("id" = String, Path, description = "session id")),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn revoke_session(state: web::Data<AppState>, bearer: Bearer, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn revoke_session(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let user = bearer.check(&state).await?;
     svc::revoke_session(&state, &user.user_id, &path, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -132,7 +161,11 @@ pub async fn me(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpRespon
 /// Changes the password (re-wrapped keyring; optionally ends other sessions).
 #[utoipa::path(post, path = "/api/v1/auth/password", security(("bearer" = [])), request_body = PasswordChangeRequest,
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn change_password(state: web::Data<AppState>, bearer: Bearer, body: web::Json<PasswordChangeRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn change_password(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    body: web::Json<PasswordChangeRequest>,
+) -> Result<HttpResponse, ApiError> {
     let user = bearer.check(&state).await?;
     svc::change_password(&state, &user.user_id, &user.session_id, body.into_inner(), state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -22,14 +22,17 @@ pub fn normalize_email(email: &str) -> Result<String, ApiError> {
         return Err(bad());
     }
     let (local, domain) = e.rsplit_once('@').ok_or_else(bad)?;
-    if local.is_empty() || domain.len() < 3 || !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') {
+    if local.is_empty() || domain.len() < 3 || !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.')
+    {
         return Err(bad());
     }
     Ok(e)
 }
 
 fn decode_exact<const N: usize>(field: &'static str, v: &str) -> Result<[u8; N], ApiError> {
-    b64::decode_array::<N>(v).map_err(|_| ApiError::bad("request.invalid_field", format!("{field}: expected {N} bytes as unpadded base64url")))
+    b64::decode_array::<N>(v).map_err(|_| {
+        ApiError::bad("request.invalid_field", format!("{field}: expected {N} bytes as unpadded base64url"))
+    })
 }
 
 fn validate_kdf(p: &KdfParams) -> Result<(), ApiError> {
@@ -37,13 +40,18 @@ fn validate_kdf(p: &KdfParams) -> Result<(), ApiError> {
 }
 
 fn validate_wrapped(v: &str) -> Result<Vec<u8>, ApiError> {
-    let bytes = b64::decode(v, 200).map_err(|_| ApiError::bad("request.invalid_field", "wrapped_keyring: not base64url"))?;
-    WrappedKeyring::from_bytes(&bytes).map_err(|e| ApiError::bad("request.invalid_field", format!("wrapped_keyring: {e}")))?;
+    let bytes =
+        b64::decode(v, 200).map_err(|_| ApiError::bad("request.invalid_field", "wrapped_keyring: not base64url"))?;
+    WrappedKeyring::from_bytes(&bytes)
+        .map_err(|e| ApiError::bad("request.invalid_field", format!("wrapped_keyring: {e}")))?;
     Ok(bytes)
 }
 
 /// Runs Argon2 on a blocking thread, holding one of the bounded slots.
-pub async fn argon<T: Send + 'static>(state: &AppState, f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
+pub async fn argon<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
     let _permit = state.argon2_slots.acquire().await.map_err(|_| ApiError::Unavailable("argon2 pool closed".into()))?;
     actix_web::web::block(f).await.map_err(|e| ApiError::Internal(format!("blocking pool: {e}")))?
 }
@@ -51,7 +59,7 @@ pub async fn argon<T: Send + 'static>(state: &AppState, f: impl FnOnce() -> Resu
 /// Salt and parameters; stable fakes for unknown emails (HMAC of the email under a server secret),
 /// after the same database lookup, so the answer's shape and timing do not reveal membership.
 pub async fn prelogin(state: &AppState, email: &str) -> Result<PreloginResponse, ApiError> {
-    use hmac::{Mac, KeyInit};
+    use hmac::{KeyInit, Mac};
     let email = normalize_email(email)?;
     let found = user::Entity::find().filter(user::Column::Email.eq(&email)).one(&state.db).await?;
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(state.secrets.prelogin_secret.expose_secret())
@@ -62,7 +70,8 @@ pub async fn prelogin(state: &AppState, email: &str) -> Result<PreloginResponse,
     Ok(match found {
         Some(u) => PreloginResponse {
             kdf_salt: b64::encode(&u.kdf_salt),
-            kdf_params: serde_json::from_str(&u.kdf_params).map_err(|e| ApiError::Internal(format!("kdf params: {e}")))?,
+            kdf_params: serde_json::from_str(&u.kdf_params)
+                .map_err(|e| ApiError::Internal(format!("kdf params: {e}")))?,
         },
         None => PreloginResponse { kdf_salt: b64::encode(&fake[..16]), kdf_params: KdfParams::default() },
     })
@@ -78,7 +87,8 @@ pub async fn register(state: &AppState, req: RegisterRequest, now: i64) -> Resul
     let auth_key = Zeroizing::new(decode_exact::<32>("auth_key", &req.auth_key)?);
     let salt = decode_exact::<16>("kdf_salt", &req.kdf_salt)?;
     validate_kdf(&req.kdf_params)?;
-    let pk_bytes = b64::decode(&req.public_keys, 100).map_err(|_| ApiError::bad("request.invalid_field", "public_keys: not base64url"))?;
+    let pk_bytes = b64::decode(&req.public_keys, 100)
+        .map_err(|_| ApiError::bad("request.invalid_field", "public_keys: not base64url"))?;
     let identity = PublicIdentity::keys_from_bytes(&req.user_id, &pk_bytes)
         .map_err(|e| ApiError::bad("request.invalid_field", format!("public_keys: {e}")))?;
     if identity.generation != 1 {
@@ -114,7 +124,13 @@ fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
     matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
 }
 
-async fn create_session<C: ConnectionTrait>(db: &C, state: &AppState, user_id: &str, user_agent: Option<String>, now: i64) -> Result<TokenResponse, ApiError> {
+async fn create_session<C: ConnectionTrait>(
+    db: &C,
+    state: &AppState,
+    user_id: &str,
+    user_agent: Option<String>,
+    now: i64,
+) -> Result<TokenResponse, ApiError> {
     let sid = new_id()?;
     let expires = now + i64::try_from(state.config.session_ttl_secs).unwrap_or(30 * 24 * 3600);
     session::ActiveModel {
@@ -130,9 +146,14 @@ async fn create_session<C: ConnectionTrait>(db: &C, state: &AppState, user_id: &
     .insert(db)
     .await?;
     let (refresh, hash) = new_opaque_token()?;
-    refresh_token::ActiveModel { token_hash: Set(hash.to_vec()), session_id: Set(sid.clone()), created_at: Set(now), used_at: Set(None) }
-        .insert(db)
-        .await?;
+    refresh_token::ActiveModel {
+        token_hash: Set(hash.to_vec()),
+        session_id: Set(sid.clone()),
+        created_at: Set(now),
+        used_at: Set(None),
+    }
+    .insert(db)
+    .await?;
     Ok(TokenResponse {
         access_token: state.tokens.issue(user_id, &sid, now)?,
         token_type: "Bearer".into(),
@@ -144,14 +165,20 @@ async fn create_session<C: ConnectionTrait>(db: &C, state: &AppState, user_id: &
 
 /// Verifies the auth key and opens a session. Unknown email and wrong key look the same
 /// (same Argon2 work, same 401). Failed attempts are counted per account in the database.
-pub async fn login(state: &AppState, req: LoginRequest, user_agent: Option<String>, now: i64) -> Result<LoginResponse, ApiError> {
+pub async fn login(
+    state: &AppState,
+    req: LoginRequest,
+    user_agent: Option<String>,
+    now: i64,
+) -> Result<LoginResponse, ApiError> {
     let invalid = || ApiError::unauthorized("auth.invalid_credentials", "email or password is wrong");
     let email = normalize_email(&req.email).map_err(|_| invalid())?;
     let auth_key = Zeroizing::new(decode_exact::<32>("auth_key", &req.auth_key)?);
     let found = user::Entity::find().filter(user::Column::Email.eq(&email)).one(&state.db).await?;
     let rl = &state.config.rate_limits;
     let fail_key = format!("login-fail:{email}");
-    if auth::current_count(&state.db, &fail_key, rl.window_secs, now).await? >= i64::from(rl.login_failures_per_account) {
+    if auth::current_count(&state.db, &fail_key, rl.window_secs, now).await? >= i64::from(rl.login_failures_per_account)
+    {
         return Err(ApiError::RateLimited { retry_after: auth::retry_after(rl.window_secs, now) });
     }
     let verifier = found.as_ref().map_or_else(|| state.dummy_verifier.as_str().to_owned(), |u| u.auth_hash.clone());
@@ -181,7 +208,8 @@ pub async fn refresh(state: &AppState, token: &str, now: i64) -> Result<TokenRes
     }
     let hash = hash_token(token);
     let st = state.clone();
-    let outcome = state
+    // The inner Result lets a detected reuse commit its revocation and still answer 401.
+    state
         .db
         .transaction::<_, Result<TokenResponse, ApiError>, ApiError>(move |txn| {
             Box::pin(async move {
@@ -204,12 +232,20 @@ pub async fn refresh(state: &AppState, token: &str, now: i64) -> Result<TokenRes
                 if claimed.rows_affected != 1 {
                     tracing::warn!(session = %sess.id, "refresh token reuse: revoking the session");
                     revoke(txn, &sess.id, "refresh_token_reuse", now).await?;
-                    return Ok(Err(ApiError::unauthorized("auth.refresh_token_reused", "refresh token was already used; the session has been ended")));
+                    return Ok(Err(ApiError::unauthorized(
+                        "auth.refresh_token_reused",
+                        "refresh token was already used; the session has been ended",
+                    )));
                 }
                 let (new_token, new_hash) = new_opaque_token()?;
-                refresh_token::ActiveModel { token_hash: Set(new_hash.to_vec()), session_id: Set(sess.id.clone()), created_at: Set(now), used_at: Set(None) }
-                    .insert(txn)
-                    .await?;
+                refresh_token::ActiveModel {
+                    token_hash: Set(new_hash.to_vec()),
+                    session_id: Set(sess.id.clone()),
+                    created_at: Set(now),
+                    used_at: Set(None),
+                }
+                .insert(txn)
+                .await?;
                 let mut s: session::ActiveModel = sess.clone().into();
                 s.last_used_at = Set(now);
                 s.update(txn).await?;
@@ -222,8 +258,7 @@ pub async fn refresh(state: &AppState, token: &str, now: i64) -> Result<TokenRes
                 }))
             })
         })
-        .await?;
-    outcome
+        .await?
 }
 
 async fn revoke<C: ConnectionTrait>(db: &C, session_id: &str, reason: &str, now: i64) -> Result<(), ApiError> {
@@ -277,7 +312,9 @@ pub async fn sessions(state: &AppState, user_id: &str, current: &str, now: i64) 
 pub async fn revoke_session(state: &AppState, user_id: &str, session_id: &str, now: i64) -> Result<(), ApiError> {
     let found = session::Entity::find_by_id(session_id.to_owned()).one(&state.db).await?;
     match found {
-        Some(s) if s.user_id == user_id && s.revoked_at.is_none() => revoke(&state.db, session_id, "revoked_by_user", now).await,
+        Some(s) if s.user_id == user_id && s.revoked_at.is_none() => {
+            revoke(&state.db, session_id, "revoked_by_user", now).await
+        }
         _ => Err(ApiError::not_found("auth.session_not_found", "no such session")),
     }
 }
@@ -288,7 +325,8 @@ pub async fn me(state: &AppState, user_id: &str) -> Result<MeResponse, ApiError>
         .one(&state.db)
         .await?
         .ok_or_else(|| ApiError::unauthorized("auth.invalid_token", "user no longer exists"))?;
-    let identity = PublicIdentity::keys_from_bytes(&u.id, &u.public_keys).map_err(|e| ApiError::Internal(format!("stored keys: {e}")))?;
+    let identity = PublicIdentity::keys_from_bytes(&u.id, &u.public_keys)
+        .map_err(|e| ApiError::Internal(format!("stored keys: {e}")))?;
     Ok(MeResponse {
         user_id: u.id,
         email: u.email,
@@ -301,7 +339,13 @@ pub async fn me(state: &AppState, user_id: &str) -> Result<MeResponse, ApiError>
 
 /// Changes the password: needs the current auth key; stores the new verifier, salt, params and
 /// re-wrapped keyring in one transaction; optionally ends every other session.
-pub async fn change_password(state: &AppState, user_id: &str, session_id: &str, req: PasswordChangeRequest, now: i64) -> Result<(), ApiError> {
+pub async fn change_password(
+    state: &AppState,
+    user_id: &str,
+    session_id: &str,
+    req: PasswordChangeRequest,
+    now: i64,
+) -> Result<(), ApiError> {
     let current = Zeroizing::new(decode_exact::<32>("current_auth_key", &req.current_auth_key)?);
     let new_key = Zeroizing::new(decode_exact::<32>("new_auth_key", &req.new_auth_key)?);
     let salt = decode_exact::<16>("new_kdf_salt", &req.new_kdf_salt)?;
@@ -313,7 +357,10 @@ pub async fn change_password(state: &AppState, user_id: &str, session_id: &str, 
         .ok_or_else(|| ApiError::unauthorized("auth.invalid_token", "user no longer exists"))?;
     let stored = u.auth_hash.clone();
     if !argon(state, move || auth::verify_auth_key(&stored, &current[..])).await? {
-        return Err(ApiError::Forbidden { code: "auth.invalid_credentials", message: "the current password is wrong".into() });
+        return Err(ApiError::Forbidden {
+            code: "auth.invalid_credentials",
+            message: "the current password is wrong".into(),
+        });
     }
     let verifier = argon(state, move || auth::hash_auth_key(&new_key[..])).await?;
     let params = serde_json::to_string(&req.new_kdf_params).map_err(|e| ApiError::Internal(e.to_string()))?;

@@ -57,8 +57,12 @@ fn prelogin_does_not_reveal_who_has_an_account() {
     assert_ne!(fake1.kdf_salt, c.prelogin("eve@example.com").unwrap().kdf_salt);
     assert_eq!(real.kdf_params, fast_kdf());
     assert_eq!(fake1.kdf_params, vouchsafe_crypto::kdf::KdfParams::default());
-    let raw_real = c.raw("POST", "/api/v1/auth/prelogin", Some(("application/json", r#"{"email":"carol@example.com"}"#)), &[]).unwrap();
-    let raw_fake = c.raw("POST", "/api/v1/auth/prelogin", Some(("application/json", r#"{"email":"zed@example.com"}"#)), &[]).unwrap();
+    let raw_real = c
+        .raw("POST", "/api/v1/auth/prelogin", Some(("application/json", r#"{"email":"carol@example.com"}"#)), &[])
+        .unwrap();
+    let raw_fake = c
+        .raw("POST", "/api/v1/auth/prelogin", Some(("application/json", r#"{"email":"zed@example.com"}"#)), &[])
+        .unwrap();
     assert_eq!(raw_real.status, raw_fake.status);
     let keys = |b: &str| {
         let v: serde_json::Value = serde_json::from_str(b).unwrap();
@@ -129,7 +133,16 @@ fn password_change_rewraps_and_can_end_other_sessions() {
     let mut other = srv.client();
     flows::login(&mut other, "frank@example.com", PW).unwrap();
     // Wrong current password.
-    let e = flows::change_password(&a, "frank@example.com", &sa.keyring, "wrong password", "new password 123", fast_kdf(), true).unwrap_err();
+    let e = flows::change_password(
+        &a,
+        "frank@example.com",
+        &sa.keyring,
+        "wrong password",
+        "new password 123",
+        fast_kdf(),
+        true,
+    )
+    .unwrap_err();
     assert_eq!(e.status(), Some(403));
     flows::change_password(&a, "frank@example.com", &sa.keyring, PW, "new password 123", fast_kdf(), true).unwrap();
     assert_eq!(other.me().unwrap_err().code(), Some("auth.session_ended"));
@@ -162,12 +175,22 @@ fn per_address_limits_ignore_spoofed_forwarded_for() {
     let c = srv.client();
     for i in 0..5 {
         let r = c
-            .raw("POST", "/api/v1/auth/prelogin", Some(("application/json", r#"{"email":"x@example.com"}"#)), &[("X-Forwarded-For", &format!("10.0.0.{i}"))])
+            .raw(
+                "POST",
+                "/api/v1/auth/prelogin",
+                Some(("application/json", r#"{"email":"x@example.com"}"#)),
+                &[("X-Forwarded-For", &format!("10.0.0.{i}"))],
+            )
             .unwrap();
         assert_eq!(r.status, 200);
     }
     let r = c
-        .raw("POST", "/api/v1/auth/prelogin", Some(("application/json", r#"{"email":"x@example.com"}"#)), &[("X-Forwarded-For", "10.9.9.9")])
+        .raw(
+            "POST",
+            "/api/v1/auth/prelogin",
+            Some(("application/json", r#"{"email":"x@example.com"}"#)),
+            &[("X-Forwarded-For", "10.9.9.9")],
+        )
         .unwrap();
     assert_eq!(r.status, 429, "a client that is not a trusted proxy cannot pick its address");
     assert!(r.retry_after.is_some());
@@ -183,9 +206,14 @@ fn trusted_proxy_forwarded_for_is_used() {
     });
     let c = srv.client();
     let call = |ip: &str| {
-        c.raw("POST", "/api/v1/auth/prelogin", Some(("application/json", r#"{"email":"x@example.com"}"#)), &[("X-Forwarded-For", ip)])
-            .unwrap()
-            .status
+        c.raw(
+            "POST",
+            "/api/v1/auth/prelogin",
+            Some(("application/json", r#"{"email":"x@example.com"}"#)),
+            &[("X-Forwarded-For", ip)],
+        )
+        .unwrap()
+        .status
     };
     assert_eq!((call("198.51.100.1"), call("198.51.100.1"), call("198.51.100.1")), (200, 200, 429));
     assert_eq!(call("198.51.100.2"), 200, "another client behind the proxy has its own budget");

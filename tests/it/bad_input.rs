@@ -6,6 +6,9 @@ use vouchsafe_client::types::ErrorBody;
 
 use crate::harness::{TestServer, fast_kdf};
 
+/// method, path, (content type, body), headers, expected status, expected code
+type Case<'a> = (&'a str, &'a str, Option<(&'a str, String)>, Vec<(&'a str, String)>, u16, &'a str);
+
 #[test]
 fn bad_inputs_get_4xx_json() {
     let srv = TestServer::start();
@@ -24,30 +27,158 @@ fn bad_inputs_get_4xx_json() {
     let ok_params = r#"{"alg":1,"m_kib":19456,"t":2,"p":1}"#;
     let id = "abcdefghijklmnopqrstuv";
     let huge = format!(r#"{{"email":"{}@x.com"}}"#, "a".repeat(300 * 1024));
-    let cases: Vec<(&str, &str, Option<(&str, String)>, Vec<(&str, String)>, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         ("POST", "/api/v1/auth/prelogin", Some(("application/json", "{".into())), vec![], 400, "request.invalid_json"),
-        ("POST", "/api/v1/auth/prelogin", Some(("text/plain", r#"{"email":"a@b.co"}"#.into())), vec![], 415, "request.unsupported_media_type"),
+        (
+            "POST",
+            "/api/v1/auth/prelogin",
+            Some(("text/plain", r#"{"email":"a@b.co"}"#.into())),
+            vec![],
+            415,
+            "request.unsupported_media_type",
+        ),
         ("POST", "/api/v1/auth/prelogin", Some(("application/json", huge)), vec![], 413, "request.too_large"),
-        ("POST", "/api/v1/auth/prelogin", Some(("application/json", r#"{"email":"a@b.co","x":1}"#.into())), vec![], 400, "request.invalid_json"),
-        ("POST", "/api/v1/auth/prelogin", Some(("application/json", r#"{"email":"not-an-email"}"#.into())), vec![], 400, "auth.invalid_email"),
-        ("POST", "/api/v1/auth/prelogin", Some(("application/json", r#"{"email":42}"#.into())), vec![], 400, "request.invalid_json"),
-        ("POST", "/api/v1/auth/register", Some(("application/json", reg("short", &k16, ok_params, &good_keys, &wrapped, id, "n1@example.com"))), vec![], 400, "request.invalid_field"),
-        ("POST", "/api/v1/auth/register", Some(("application/json", reg("!!!", &k16, ok_params, &good_keys, &wrapped, id, "n2@example.com"))), vec![], 400, "request.invalid_field"),
-        ("POST", "/api/v1/auth/register", Some(("application/json", reg(&k32, &k32, ok_params, &good_keys, &wrapped, id, "n3@example.com"))), vec![], 400, "request.invalid_field"),
-        ("POST", "/api/v1/auth/register", Some(("application/json", reg(&k32, &k16, r#"{"alg":1,"m_kib":1024,"t":1,"p":1}"#, &good_keys, &wrapped, id, "n4@example.com"))), vec![], 400, "auth.weak_kdf_params"),
-        ("POST", "/api/v1/auth/register", Some(("application/json", reg(&k32, &k16, r#"{"alg":9,"m_kib":19456,"t":2,"p":1}"#, &good_keys, &wrapped, id, "n5@example.com"))), vec![], 400, "auth.weak_kdf_params"),
-        ("POST", "/api/v1/auth/register", Some(("application/json", reg(&k32, &k16, ok_params, &k32, &wrapped, id, "n6@example.com"))), vec![], 400, "request.invalid_field"),
-        ("POST", "/api/v1/auth/register", Some(("application/json", reg(&k32, &k16, ok_params, &good_keys, &k32, id, "n7@example.com"))), vec![], 400, "request.invalid_field"),
-        ("POST", "/api/v1/auth/register", Some(("application/json", reg(&k32, &k16, ok_params, &good_keys, &wrapped, "short", "n8@example.com"))), vec![], 400, "auth.invalid_user_id"),
-        ("POST", "/api/v1/auth/register", Some(("application/json", reg(&k32, &k16, ok_params, &good_keys, &wrapped, "has spaces in it here", "n9@example.com"))), vec![], 400, "auth.invalid_user_id"),
-        ("POST", "/api/v1/auth/login", Some(("application/json", r#"{"email":"h@example.com","auth_key":"AAAA"}"#.into())), vec![], 400, "request.invalid_field"),
-        ("POST", "/api/v1/auth/refresh", Some(("application/json", format!(r#"{{"refresh_token":"{}"}}"#, "x".repeat(5000)))), vec![], 401, "auth.invalid_refresh_token"),
+        (
+            "POST",
+            "/api/v1/auth/prelogin",
+            Some(("application/json", r#"{"email":"a@b.co","x":1}"#.into())),
+            vec![],
+            400,
+            "request.invalid_json",
+        ),
+        (
+            "POST",
+            "/api/v1/auth/prelogin",
+            Some(("application/json", r#"{"email":"not-an-email"}"#.into())),
+            vec![],
+            400,
+            "auth.invalid_email",
+        ),
+        (
+            "POST",
+            "/api/v1/auth/prelogin",
+            Some(("application/json", r#"{"email":42}"#.into())),
+            vec![],
+            400,
+            "request.invalid_json",
+        ),
+        (
+            "POST",
+            "/api/v1/auth/register",
+            Some(("application/json", reg("short", &k16, ok_params, &good_keys, &wrapped, id, "n1@example.com"))),
+            vec![],
+            400,
+            "request.invalid_field",
+        ),
+        (
+            "POST",
+            "/api/v1/auth/register",
+            Some(("application/json", reg("!!!", &k16, ok_params, &good_keys, &wrapped, id, "n2@example.com"))),
+            vec![],
+            400,
+            "request.invalid_field",
+        ),
+        (
+            "POST",
+            "/api/v1/auth/register",
+            Some(("application/json", reg(&k32, &k32, ok_params, &good_keys, &wrapped, id, "n3@example.com"))),
+            vec![],
+            400,
+            "request.invalid_field",
+        ),
+        (
+            "POST",
+            "/api/v1/auth/register",
+            Some((
+                "application/json",
+                reg(&k32, &k16, r#"{"alg":1,"m_kib":1024,"t":1,"p":1}"#, &good_keys, &wrapped, id, "n4@example.com"),
+            )),
+            vec![],
+            400,
+            "auth.weak_kdf_params",
+        ),
+        (
+            "POST",
+            "/api/v1/auth/register",
+            Some((
+                "application/json",
+                reg(&k32, &k16, r#"{"alg":9,"m_kib":19456,"t":2,"p":1}"#, &good_keys, &wrapped, id, "n5@example.com"),
+            )),
+            vec![],
+            400,
+            "auth.weak_kdf_params",
+        ),
+        (
+            "POST",
+            "/api/v1/auth/register",
+            Some(("application/json", reg(&k32, &k16, ok_params, &k32, &wrapped, id, "n6@example.com"))),
+            vec![],
+            400,
+            "request.invalid_field",
+        ),
+        (
+            "POST",
+            "/api/v1/auth/register",
+            Some(("application/json", reg(&k32, &k16, ok_params, &good_keys, &k32, id, "n7@example.com"))),
+            vec![],
+            400,
+            "request.invalid_field",
+        ),
+        (
+            "POST",
+            "/api/v1/auth/register",
+            Some(("application/json", reg(&k32, &k16, ok_params, &good_keys, &wrapped, "short", "n8@example.com"))),
+            vec![],
+            400,
+            "auth.invalid_user_id",
+        ),
+        (
+            "POST",
+            "/api/v1/auth/register",
+            Some((
+                "application/json",
+                reg(&k32, &k16, ok_params, &good_keys, &wrapped, "has spaces in it here", "n9@example.com"),
+            )),
+            vec![],
+            400,
+            "auth.invalid_user_id",
+        ),
+        (
+            "POST",
+            "/api/v1/auth/login",
+            Some(("application/json", r#"{"email":"h@example.com","auth_key":"AAAA"}"#.into())),
+            vec![],
+            400,
+            "request.invalid_field",
+        ),
+        (
+            "POST",
+            "/api/v1/auth/refresh",
+            Some(("application/json", format!(r#"{{"refresh_token":"{}"}}"#, "x".repeat(5000)))),
+            vec![],
+            401,
+            "auth.invalid_refresh_token",
+        ),
         ("GET", "/api/v1/me", None, vec![("Authorization", "Bearer nonsense".into())], 401, "auth.invalid_token"),
         ("GET", "/api/v1/me", None, vec![("Authorization", "Basic Zm9vOmJhcg==".into())], 401, "auth.missing_token"),
-        ("GET", "/api/v1/me", None, vec![("Authorization", "Bearer eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ4In0.".into())], 401, "auth.invalid_token"),
+        (
+            "GET",
+            "/api/v1/me",
+            None,
+            vec![("Authorization", "Bearer eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ4In0.".into())],
+            401,
+            "auth.invalid_token",
+        ),
         ("GET", "/api/v1/nope", None, vec![], 404, "route.not_found"),
         ("DELETE", "/api/v1/auth/sessions/..%2F..", None, vec![], 404, "auth.session_not_found"),
-        ("POST", "/api/v1/auth/password", Some(("application/json", r#"{"current_auth_key":"x"}"#.into())), vec![], 400, "request.invalid_json"),
+        (
+            "POST",
+            "/api/v1/auth/password",
+            Some(("application/json", r#"{"current_auth_key":"x"}"#.into())),
+            vec![],
+            400,
+            "request.invalid_json",
+        ),
     ];
     for (method, path, body, headers, status, code) in cases {
         let hdrs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();

@@ -59,12 +59,14 @@ impl TestServer {
         let thread = std::thread::spawn(move || {
             let sys = actix_web::rt::System::new();
             sys.block_on(async move {
-                let mut config = Config::default();
-                config.bind = "127.0.0.1:0".parse().unwrap();
-                config.data_dir = dir.clone();
-                config.database_url = fresh_database(&dir).await;
-                config.rate_limits = RateLimits::default();
-                config.argon2_concurrency = 2;
+                let mut config = Config {
+                    bind: "127.0.0.1:0".parse().unwrap(),
+                    data_dir: dir.clone(),
+                    database_url: fresh_database(&dir).await,
+                    rate_limits: RateLimits::default(),
+                    argon2_concurrency: 2,
+                    ..Config::default()
+                };
                 tweak(&mut config);
                 config.finish().unwrap();
                 let state = vouchsafe::app::build_state(config, clk).await.expect("server state");
