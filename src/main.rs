@@ -25,29 +25,9 @@ enum Command {
     /// Run database migrations and exit.
     Migrate,
     /// Create a user (the password never leaves this machine).
-    Register {
-        /// Server URL.
-        #[arg(long, env = "VOUCHSAFE_SERVER", default_value = "http://127.0.0.1:8080")]
-        server: String,
-        /// Email.
-        #[arg(long)]
-        email: String,
-        /// Read the password from this file instead of a prompt.
-        #[arg(long)]
-        password_file: Option<PathBuf>,
-    },
+    Register(Credentials),
     /// Sign in; stores the server URL and tokens (never keys) in the profile.
-    Login {
-        /// Server URL.
-        #[arg(long, env = "VOUCHSAFE_SERVER", default_value = "http://127.0.0.1:8080")]
-        server: String,
-        /// Email.
-        #[arg(long)]
-        email: String,
-        /// Read the password from this file instead of a prompt.
-        #[arg(long)]
-        password_file: Option<PathBuf>,
-    },
+    Login(Credentials),
     /// End this session.
     Logout,
     /// Show the signed-in user and their verification code.
@@ -63,6 +43,20 @@ enum Command {
         #[command(subcommand)]
         op: PasswordOp,
     },
+}
+
+/// Who signs in, where.
+#[derive(clap::Args)]
+struct Credentials {
+    /// Server URL.
+    #[arg(long, env = "VOUCHSAFE_SERVER", default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// Email.
+    #[arg(long)]
+    email: String,
+    /// Read the password from this file instead of a prompt (or set VOUCHSAFE_PASSWORD).
+    #[arg(long)]
+    password_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -126,14 +120,14 @@ fn run(args: Args) -> Result<(), String> {
             })
             .map_err(|e| e.to_string())
         }
-        Command::Register { server, email, password_file } => {
+        Command::Register(Credentials { server, email, password_file }) => {
             let pw = cli::read_password("New password: ", password_file.as_ref(), "VOUCHSAFE_PASSWORD")?;
             if pw.chars().count() < 10 {
                 return Err("choose a password of at least 10 characters".into());
             }
             cli::register(&server, &email, &pw, kdf_params())
         }
-        Command::Login { server, email, password_file } => {
+        Command::Login(Credentials { server, email, password_file }) => {
             let pw = cli::read_password("Password: ", password_file.as_ref(), "VOUCHSAFE_PASSWORD")?;
             cli::login(&server, &email, &pw)
         }
