@@ -87,6 +87,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
         tokens: Arc::new(tokens),
         dummy_verifier: Arc::new(dummy),
         clock,
+        mail_wakeup: Arc::new(tokio::sync::Notify::new()),
     })
 }
 
@@ -122,6 +123,9 @@ pub struct Running {
 pub fn start(state: AppState) -> Result<Running, StartError> {
     let bind = state.config.bind;
     let max_body = state.config.max_body_bytes;
+    let transport = crate::mail::Transport::from_config(&state.config.mail, &state.config.data_dir)
+        .map_err(|e| StartError::Config(ConfigError(e)))?;
+    crate::mail::spawn_sender(state.clone(), Arc::new(transport));
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()

@@ -31,6 +31,17 @@ impl std::fmt::Debug for Secret32 {
     }
 }
 
+/// A string secret from configuration: redacted in `Debug`.
+#[derive(Clone, Deserialize, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
+#[serde(transparent)]
+pub struct RedactedString(pub String);
+
+impl std::fmt::Debug for RedactedString {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
 /// How logs are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -58,13 +69,16 @@ pub struct MailConfig {
     pub smtp_security: Option<String>,
     /// SMTP user.
     pub smtp_username: Option<String>,
-    /// SMTP password (prefer `smtp_password_file`).
-    #[serde(skip_serializing)]
-    pub smtp_password: Option<String>,
+    /// SMTP password (prefer `smtp_password_file`); redacted in `Debug`.
+    pub smtp_password: Option<RedactedString>,
     /// File holding the SMTP password.
     pub smtp_password_file: Option<PathBuf>,
     /// From address.
     pub from: Option<String>,
+    /// Folder with `<name>.txt` / `<name>.html` templates overriding the built-in ones.
+    pub templates_dir: Option<PathBuf>,
+    /// Invitation lifetime in hours (default 72, clamped 1–720).
+    pub invite_ttl_hours: Option<u64>,
 }
 
 /// Rate limits: requests per window per client address, and failed logins per account.
@@ -248,6 +262,22 @@ impl Config {
         }
         if let Some(d) = env_var("MAIL_OUTBOX_DIR") {
             c.mail.outbox_dir = Some(PathBuf::from(d));
+        }
+        for (name, slot) in [
+            ("SMTP_HOST", &mut c.mail.smtp_host),
+            ("SMTP_SECURITY", &mut c.mail.smtp_security),
+            ("SMTP_USERNAME", &mut c.mail.smtp_username),
+            ("MAIL_FROM", &mut c.mail.from),
+        ] {
+            if let Some(v) = env_var(name) {
+                *slot = Some(v);
+            }
+        }
+        if let Some(p) = parse_env("SMTP_PORT")? {
+            c.mail.smtp_port = Some(p);
+        }
+        if let Some(f) = env_var("SMTP_PASSWORD_FILE") {
+            c.mail.smtp_password_file = Some(PathBuf::from(f));
         }
         c.finish()?;
         Ok(c)

@@ -9,5 +9,6 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod mail;
 pub mod service;
 pub mod state;

@@ -68,4 +68,6 @@ pub struct AppState {
     pub dummy_verifier: Arc<String>,
     /// Clock.
     pub clock: Arc<dyn Clock>,
+    /// Wakes the email sender after a message is queued.
+    pub mail_wakeup: Arc<tokio::sync::Notify>,
 }

@@ -210,3 +210,248 @@ pub struct ErrorDetail {
     /// Message.
     pub message: String,
 }
+
+// ------------------------------------------------------------------ accounts, log, items
+
+/// `POST /api/v1/accounts`: the creator's client made the genesis entry and sealed key v1 to itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateAccountRequest {
+    /// Client-chosen random id (16–64 characters); bound into the log and every AAD.
+    pub account_id: String,
+    /// Display name (metadata the server can read; keep customer data out of it).
+    pub name: String,
+    /// The signed genesis log entry, base64url.
+    pub genesis: String,
+    /// Master key v1 sealed by the creator to the creator, base64url.
+    pub sealed_key: String,
+}
+
+/// An account as its member sees it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccountInfo {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// The caller's role.
+    pub role: String,
+    /// The caller's status.
+    pub status: String,
+    /// Current master key version.
+    pub key_version: u32,
+    /// A member or worker was removed and no rotation has happened since.
+    pub rotation_required: bool,
+    /// Items still encrypted under an older key version.
+    pub items_to_rotate: u64,
+    /// Number of log entries.
+    pub log_len: u64,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// `PATCH /api/v1/accounts/{id}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RenameAccountRequest {
+    /// New name.
+    pub name: String,
+}
+
+/// One stored log entry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LogEntryWire {
+    /// Position.
+    pub seq: u64,
+    /// The encoded entry, base64url.
+    pub entry: String,
+}
+
+/// `GET /api/v1/accounts/{id}/log?after=N`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LogPage {
+    /// Entries in order.
+    pub entries: Vec<LogEntryWire>,
+    /// Total number of entries.
+    pub log_len: u64,
+}
+
+/// A sealed master key uploaded with the `key_sealed` entry that announces it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SealedKeyUpload {
+    /// Recipient user or worker id.
+    pub recipient_id: String,
+    /// Recipient key generation.
+    pub recipient_generation: u32,
+    /// Master key version.
+    pub key_version: u32,
+    /// The sealed blob, base64url.
+    pub blob: String,
+}
+
+/// `POST /api/v1/accounts/{id}/log`: entries to append in order (one transaction), with the
+/// sealed keys their `key_sealed` entries announce.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AppendRequest {
+    /// Encoded entries, base64url; the first must follow the current head.
+    pub entries: Vec<String>,
+    /// Sealed keys.
+    #[serde(default)]
+    pub sealed_keys: Vec<SealedKeyUpload>,
+}
+
+/// After an append.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AppendResponse {
+    /// Number of entries now.
+    pub log_len: u64,
+}
+
+/// A master key sealed to the caller.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SealedKeyWire {
+    /// Master key version.
+    pub key_version: u32,
+    /// The caller's generation it is sealed to.
+    pub recipient_generation: u32,
+    /// Who sealed it.
+    pub sealer_id: String,
+    /// The sealer's generation.
+    pub sealer_generation: u32,
+    /// Log position of the `key_sealed` entry announcing it (absent for the creator's own v1).
+    pub log_seq: Option<u64>,
+    /// The sealed blob, base64url.
+    pub blob: String,
+}
+
+/// `POST /api/v1/accounts/{id}/invitations`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct InviteRequest {
+    /// Invitee email.
+    pub email: String,
+    /// `member`, `admin` or `owner`.
+    pub role: String,
+}
+
+/// An invitation as admins see it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InvitationInfo {
+    /// Id.
+    pub id: String,
+    /// Invitee email.
+    pub email: String,
+    /// Role on joining.
+    pub role: String,
+    /// `pending`, `accepted`, `revoked` or `expired`.
+    pub status: String,
+    /// Inviting user id.
+    pub invited_by: String,
+    /// User who accepted.
+    pub accepted_by: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// `POST /api/v1/invitations/accept` (signed in).
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInvitationRequest {
+    /// The token from the link's fragment.
+    pub token: String,
+}
+
+impl std::fmt::Debug for AcceptInvitationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AcceptInvitationRequest(<redacted>)")
+    }
+}
+
+/// After accepting.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AcceptInvitationResponse {
+    /// The account joined (status `accepted` until an admin confirms).
+    pub account_id: String,
+}
+
+/// A member (or accepted invitee) of an account.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MemberInfo {
+    /// User id.
+    pub user_id: String,
+    /// Email.
+    pub email: String,
+    /// Role.
+    pub role: String,
+    /// `accepted` (awaiting confirmation), `active`, `awaiting_vouch`.
+    pub status: String,
+    /// Current key generation.
+    pub generation: u32,
+    /// Current public keys as the server has them, base64url. Clients check them against the log
+    /// and the verification code the person reads out, never trust them alone.
+    pub public_keys: String,
+}
+
+/// An item: field name → encrypted value (base64url).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ItemWire {
+    /// Client-chosen id.
+    pub id: String,
+    /// Key version the fields are encrypted under.
+    pub key_version: u32,
+    /// Revision, starting at 1.
+    pub revision: u64,
+    /// Encrypted fields.
+    pub fields: std::collections::BTreeMap<String, String>,
+    /// Creator.
+    pub created_by: String,
+    /// Last writer.
+    pub updated_by: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+}
+
+/// `PUT /api/v1/accounts/{id}/items/{item_id}`: create (`revision` absent) or update (`revision`
+/// = the revision read; a stale one → 409).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PutItemRequest {
+    /// Revision being replaced; absent to create.
+    pub revision: Option<u64>,
+    /// Key version of every field.
+    pub key_version: u32,
+    /// Encrypted fields.
+    pub fields: std::collections::BTreeMap<String, String>,
+}
+
+/// A page of items.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ItemPage {
+    /// Items in id order.
+    pub items: Vec<ItemWire>,
+    /// Pass as `cursor` for the next page.
+    pub next_cursor: Option<String>,
+}

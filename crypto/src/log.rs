@@ -523,6 +523,9 @@ pub struct TeamState {
     policy: Policy,
     /// (holder, key version) pairs the log endorses as holding that key version.
     holders: BTreeSet<(String, u32)>,
+    /// Every identity the log ever endorsed, by (id, generation): checks old seals by members
+    /// who have since been removed or reset.
+    known: BTreeMap<(String, u32), PublicIdentity>,
 }
 
 impl TeamState {
@@ -570,7 +573,10 @@ impl TeamState {
         );
         let mut holders = BTreeSet::new();
         holders.insert((creator.user_id.clone(), 1));
+        let mut known = BTreeMap::new();
+        known.insert((creator.user_id.clone(), creator.generation), creator.clone());
         Ok(Self {
+            known,
             account_id: account_id.to_owned(),
             hashes: vec![e.hash()],
             last_timestamp: e.timestamp,
@@ -625,6 +631,10 @@ impl TeamState {
     /// Whether the log endorses `user_id` as holding `key_version`.
     pub fn holds(&self, user_id: &str, key_version: u32) -> bool {
         self.holders.contains(&(user_id.to_owned(), key_version))
+    }
+    /// An identity the log endorsed at some point (current or past), e.g. the sealer of an old seal.
+    pub fn identity(&self, user_id: &str, generation: u32) -> Option<&PublicIdentity> {
+        self.known.get(&(user_id.to_owned(), generation))
     }
     /// Timestamp of the last entry.
     pub fn last_timestamp(&self) -> u64 {
@@ -766,6 +776,7 @@ impl TeamState {
                     member.user_id.clone(),
                     Member { identity: member.clone(), role: *role, status: MemberStatus::Active },
                 );
+                self.known.insert((member.user_id.clone(), member.generation), member.clone());
             }
             EntryBody::RoleChanged { user_id, role } => {
                 let author = require_admin("only admins change roles")?;
@@ -804,6 +815,7 @@ impl TeamState {
                     .ok_or(LogError::UnendorsedKey(seq, "seal to a key the log does not endorse"))?;
                 match self.check_seal_recipient(&target, *key_version, e.timestamp).map_err(|err| relabel(err, seq))? {
                     SealTarget::Reseal => {
+                        self.known.insert((recipient.clone(), target.generation), target.clone());
                         if let Some(m) = self.members.get_mut(recipient) {
                             m.identity = target;
                             m.status = MemberStatus::Active;
@@ -897,6 +909,7 @@ impl TeamState {
                 }
                 if let EntryBody::WorkerGranted { worker, access } = &e.body {
                     self.workers.insert(worker.user_id.clone(), Worker { identity: worker.clone(), access: *access });
+                    self.known.insert((worker.user_id.clone(), worker.generation), worker.clone());
                 }
             }
             EntryBody::WorkerRevoked { worker_id } => {

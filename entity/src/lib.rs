@@ -1,7 +1,14 @@
 //! sea-orm entities. These are storage rows only; API request and response bodies are separate
 //! types in the server, so a client can never set a column it must not.
 
+pub mod account;
+pub mod invitation;
+pub mod item;
+pub mod log_entry;
+pub mod membership;
+pub mod outbox;
 pub mod rate_limit;
+pub mod sealed_key;
 pub mod refresh_token;
 pub mod session;
 pub mod user;

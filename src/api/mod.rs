@@ -1,6 +1,7 @@
 //! HTTP layer: thin handlers (extract → one service call → map), the authenticated-user
 //! extractor, rate-limit guards, and `configure()` shared by production and tests.
 
+pub mod accounts;
 pub mod auth;
 pub mod health;
 
@@ -15,7 +16,10 @@ use crate::error;
     info(title = "Vouchsafe API", description = "End-to-end-encrypted team vault with social recovery. All binary values are unpadded base64url."),
     paths(
         auth::prelogin, auth::register, auth::login, auth::refresh, auth::logout, auth::sessions,
-        auth::revoke_session, auth::me, auth::change_password, health::healthz, health::readyz
+        auth::revoke_session, auth::me, auth::change_password, health::healthz, health::readyz,
+        accounts::create, accounts::list, accounts::show, accounts::rename, accounts::read_log, accounts::append,
+        accounts::keys, accounts::members, accounts::invite, accounts::invitations, accounts::revoke_invitation,
+        accounts::accept, accounts::list_items, accounts::get_item, accounts::put_item, accounts::delete_item
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     modifiers(&BearerAuth)
@@ -55,7 +59,23 @@ pub fn configure(max_body: usize) -> impl FnOnce(&mut web::ServiceConfig) {
                     .route("/auth/sessions", web::get().to(auth::sessions))
                     .route("/auth/sessions/{id}", web::delete().to(auth::revoke_session))
                     .route("/auth/password", web::post().to(auth::change_password))
-                    .route("/me", web::get().to(auth::me)),
+                    .route("/me", web::get().to(auth::me))
+                    .route("/accounts", web::post().to(accounts::create))
+                    .route("/accounts", web::get().to(accounts::list))
+                    .route("/accounts/{id}", web::get().to(accounts::show))
+                    .route("/accounts/{id}", web::patch().to(accounts::rename))
+                    .route("/accounts/{id}/log", web::get().to(accounts::read_log))
+                    .route("/accounts/{id}/log", web::post().to(accounts::append))
+                    .route("/accounts/{id}/keys", web::get().to(accounts::keys))
+                    .route("/accounts/{id}/members", web::get().to(accounts::members))
+                    .route("/accounts/{id}/invitations", web::post().to(accounts::invite))
+                    .route("/accounts/{id}/invitations", web::get().to(accounts::invitations))
+                    .route("/accounts/{id}/invitations/{invitation_id}", web::delete().to(accounts::revoke_invitation))
+                    .route("/accounts/{id}/items", web::get().to(accounts::list_items))
+                    .route("/accounts/{id}/items/{item_id}", web::get().to(accounts::get_item))
+                    .route("/accounts/{id}/items/{item_id}", web::put().to(accounts::put_item))
+                    .route("/accounts/{id}/items/{item_id}", web::delete().to(accounts::delete_item))
+                    .route("/invitations/accept", web::post().to(accounts::accept)),
             )
             .service(
                 utoipa_swagger_ui::SwaggerUi::new("/api/docs/{_:.*}").url("/api/docs/openapi.json", ApiDoc::openapi()),

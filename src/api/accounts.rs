@@ -1,0 +1,161 @@
+//! `/api/v1/accounts/*` and `/api/v1/invitations/accept`.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use vouchsafe_client::types::*;
+
+use crate::api::auth::Bearer;
+use crate::error::{ApiError, ErrorBody};
+use crate::service::{accounts as svc, items};
+use crate::state::AppState;
+
+/// `?after=&limit=` of the log.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LogQuery {
+    /// Return entries with `seq` greater than this.
+    pub after: Option<u64>,
+    /// At most this many (default 1000).
+    pub limit: Option<u64>,
+}
+
+/// `?cursor=&limit=&below_version=` of items.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ItemQuery {
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size (default 100, at most 500).
+    pub limit: Option<u64>,
+    /// Only items under a key version lower than this.
+    pub below_version: Option<u32>,
+}
+
+/// Creates an account.
+#[utoipa::path(post, path = "/api/v1/accounts", security(("bearer" = [])), request_body = CreateAccountRequest,
+    responses((status = 201, body = AccountInfo), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create(state: web::Data<AppState>, bearer: Bearer, body: web::Json<CreateAccountRequest>) -> Result<HttpResponse, ApiError> {
+    let u = bearer.check(&state).await?;
+    Ok(HttpResponse::Created().json(svc::create(&state, &u.user_id, body.into_inner(), state.clock.now()).await?))
+}
+
+/// The caller's accounts.
+#[utoipa::path(get, path = "/api/v1/accounts", security(("bearer" = [])), responses((status = 200, body = [AccountInfo])))]
+pub async fn list(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
+    let u = bearer.check(&state).await?;
+    Ok(HttpResponse::Ok().json(svc::list(&state, &u.user_id).await?))
+}
+
+/// One account.
+#[utoipa::path(get, path = "/api/v1/accounts/{id}", security(("bearer" = [])),
+    responses((status = 200, body = AccountInfo), (status = 404, body = ErrorBody)))]
+pub async fn show(state: web::Data<AppState>, bearer: Bearer, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let u = bearer.check(&state).await?;
+    Ok(HttpResponse::Ok().json(svc::info(&state, &path, &u.user_id).await?))
+}
+
+/// Renames (admins).
+#[utoipa::path(patch, path = "/api/v1/accounts/{id}", security(("bearer" = [])), request_body = RenameAccountRequest,
+    responses((status = 200, body = AccountInfo), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn rename(state: web::Data<AppState>, bearer: Bearer, path: web::Path<String>, body: web::Json<RenameAccountRequest>) -> Result<HttpResponse, ApiError> {
+    let u = bearer.check(&state).await?;
+    Ok(HttpResponse::Ok().json(svc::rename(&state, &path, &u.user_id, &body.name).await?))
+}
+
+/// Reads the team log.
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/log", security(("bearer" = [])), params(LogQuery),
+    responses((status = 200, body = LogPage), (status = 404, body = ErrorBody)))]
+pub async fn read_log(state: web::Data<AppState>, bearer: Bearer, path: web::Path<String>, q: web::Query<LogQuery>) -> Result<HttpResponse, ApiError> {
+    let u = bearer.check(&state).await?;
+    Ok(HttpResponse::Ok().json(svc::read_log(&state, &path, &u.user_id, q.after, q.limit.unwrap_or(1000)).await?))
+}
+
+/// Appends signed entries (checked before storing; 409 if the log moved on).
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/log", security(("bearer" = [])), request_body = AppendRequest,
+    responses((status = 200, body = AppendResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn append(state: web::Data<AppState>, bearer: Bearer, path: web::Path<String>, body: web::Json<AppendRequest>) -> Result<HttpResponse, ApiError> {
+    let u = bearer.check(&state).await?;
+    Ok(HttpResponse::Ok().json(svc::append(&state, &path, &u.user_id, body.into_inner(), state.clock.now()).await?))
+}
+
+/// Master keys sealed to the caller.
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/keys", security(("bearer" = [])),
+    responses((status = 200, body = [SealedKeyWire]), (status = 404, body = ErrorBody)))]
+pub async fn keys(state: web::Data<AppState>, bearer: Bearer, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let u = bearer.check(&state).await?;
+    Ok(HttpResponse::Ok().json(svc::my_keys(&state, &path, &u.user_id).await?))
+}
+
+/// Members and accepted invitees.
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/members", security(("bearer" = [])),
+    responses((status = 200, body = [MemberInfo]), (status = 404, body = ErrorBody)))]
+pub async fn members(state: web::Data<AppState>, bearer: Bearer, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let u = bearer.check(&state).await?;
+    Ok(HttpResponse::Ok().json(svc::members(&state, &path, &u.user_id).await?))
+}
+
+/// Invites an email (admins).
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/invitations", security(("bearer" = [])), request_body = InviteRequest,
+    responses((status = 201, body = InvitationInfo), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn invite(state: web::Data<AppState>, bearer: Bearer, path: web::Path<String>, body: web::Json<InviteRequest>) -> Result<HttpResponse, ApiError> {
+    let u = bearer.check(&state).await?;
+    Ok(HttpResponse::Created().json(svc::invite(&state, &path, &u.user_id, body.into_inner(), state.clock.now()).await?))
+}
+
+/// Invitations (admins).
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/invitations", security(("bearer" = [])),
+    responses((status = 200, body = [InvitationInfo]), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn invitations(state: web::Data<AppState>, bearer: Bearer, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let u = bearer.check(&state).await?;
+    Ok(HttpResponse::Ok().json(svc::invitations(&state, &path, &u.user_id, state.clock.now()).await?))
+}
+
+/// Revokes a pending invitation (admins).
+#[utoipa::path(delete, path = "/api/v1/accounts/{id}/invitations/{invitation_id}", security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn revoke_invitation(state: web::Data<AppState>, bearer: Bearer, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+    let u = bearer.check(&state).await?;
+    svc::revoke_invitation(&state, &path.0, &u.user_id, &path.1).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Accepts an invitation with the token from the email link's fragment.
+#[utoipa::path(post, path = "/api/v1/invitations/accept", security(("bearer" = [])), request_body = AcceptInvitationRequest,
+    responses((status = 200, body = AcceptInvitationResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn accept(state: web::Data<AppState>, bearer: Bearer, body: web::Json<AcceptInvitationRequest>) -> Result<HttpResponse, ApiError> {
+    let u = bearer.check(&state).await?;
+    Ok(HttpResponse::Ok().json(svc::accept(&state, &u.user_id, &body.token, state.clock.now()).await?))
+}
+
+/// Lists items.
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/items", security(("bearer" = [])), params(ItemQuery),
+    responses((status = 200, body = ItemPage), (status = 404, body = ErrorBody)))]
+pub async fn list_items(state: web::Data<AppState>, bearer: Bearer, path: web::Path<String>, q: web::Query<ItemQuery>) -> Result<HttpResponse, ApiError> {
+    let u = bearer.check(&state).await?;
+    Ok(HttpResponse::Ok().json(items::list(&state, &path, &u.user_id, q.cursor.as_deref(), q.limit.unwrap_or(100), q.below_version).await?))
+}
+
+/// Reads an item.
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/items/{item_id}", security(("bearer" = [])),
+    responses((status = 200, body = ItemWire), (status = 404, body = ErrorBody)))]
+pub async fn get_item(state: web::Data<AppState>, bearer: Bearer, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+    let u = bearer.check(&state).await?;
+    Ok(HttpResponse::Ok().json(items::get(&state, &path.0, &u.user_id, &path.1).await?))
+}
+
+/// Creates or updates an item (stale revision → 409).
+#[utoipa::path(put, path = "/api/v1/accounts/{id}/items/{item_id}", security(("bearer" = [])), request_body = PutItemRequest,
+    responses((status = 200, body = ItemWire), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn put_item(state: web::Data<AppState>, bearer: Bearer, path: web::Path<(String, String)>, body: web::Json<PutItemRequest>) -> Result<HttpResponse, ApiError> {
+    let u = bearer.check(&state).await?;
+    Ok(HttpResponse::Ok().json(items::put(&state, &path.0, &u.user_id, &path.1, body.into_inner(), state.clock.now()).await?))
+}
+
+/// Deletes an item.
+#[utoipa::path(delete, path = "/api/v1/accounts/{id}/items/{item_id}", security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn delete_item(state: web::Data<AppState>, bearer: Bearer, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+    let u = bearer.check(&state).await?;
+    items::delete(&state, &path.0, &u.user_id, &path.1).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,205 @@
+//! Email: templates (text + HTML, compiled in, overridable from a folder), the outbox table, and
+//! the background sender that delivers with retries and backoff — to `.eml` files in an outbox
+//! folder (development default) or over SMTP (STARTTLS/TLS, auth). Messages are queued in the
+//! same transaction as the change that causes them, so an SMTP outage loses nothing.
+//! Links (and their tokens) are never logged.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+
+use crate::config::MailConfig;
+use crate::error::ApiError;
+use crate::state::AppState;
+use entity::outbox;
+
+/// Built-in templates: (name, text, html).
+const BUILTIN: &[(&str, &str, &str)] =
+    &[("invite", include_str!("../templates/invite.txt"), include_str!("../templates/invite.html"))];
+
+/// Renders `{{key}}` placeholders; values are HTML-escaped in the HTML part.
+pub fn render(config: &MailConfig, name: &str, vars: &[(&str, &str)]) -> Result<(String, String), ApiError> {
+    let (_, text, html) = BUILTIN
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .ok_or_else(|| ApiError::Internal(format!("no template {name}")))?;
+    let load = |ext: &str, builtin: &str| -> String {
+        config
+            .templates_dir
+            .as_ref()
+            .and_then(|d| std::fs::read_to_string(d.join(format!("{name}.{ext}"))).ok())
+            .unwrap_or_else(|| builtin.to_owned())
+    };
+    let mut t = load("txt", text);
+    let mut h = load("html", html);
+    for (k, v) in vars {
+        let key = format!("{{{{{k}}}}}");
+        t = t.replace(&key, v);
+        h = h.replace(&key, &html_escape(v));
+    }
+    Ok((t, h))
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
+/// Queues a message in the caller's transaction.
+pub async fn enqueue<C: ConnectionTrait>(db: &C, to: &str, subject: &str, text: String, html: String, now: i64) -> Result<(), ApiError> {
+    outbox::ActiveModel {
+        id: Set(crate::auth::new_id()?),
+        to_addr: Set(to.to_owned()),
+        subject: Set(subject.chars().take(255).collect()),
+        body_text: Set(text),
+        body_html: Set(html),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        sent_at: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Where messages go.
+pub enum Transport {
+    /// `.eml` files in a folder.
+    Outbox(PathBuf),
+    /// SMTP.
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+}
+
+impl Transport {
+    /// From the configuration.
+    pub fn from_config(c: &MailConfig, data_dir: &std::path::Path) -> Result<Self, String> {
+        match c.transport.as_deref().unwrap_or("outbox") {
+            "outbox" => Ok(Self::Outbox(c.outbox_dir.clone().unwrap_or_else(|| data_dir.join("outbox")))),
+            "smtp" => {
+                let host = c.smtp_host.clone().ok_or("mail.smtp_host is required for the smtp transport")?;
+                let mut b = match c.smtp_security.as_deref().unwrap_or("starttls") {
+                    "starttls" => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&host).map_err(|e| e.to_string())?,
+                    "tls" => AsyncSmtpTransport::<Tokio1Executor>::relay(&host).map_err(|e| e.to_string())?,
+                    "none" => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host),
+                    other => return Err(format!("mail.smtp_security {other:?}: use starttls, tls or none")),
+                };
+                if let Some(p) = c.smtp_port {
+                    b = b.port(p);
+                }
+                let password = match (&c.smtp_password, &c.smtp_password_file) {
+                    (_, Some(f)) => Some(
+                        std::fs::read_to_string(f)
+                            .map_err(|e| format!("cannot read {}: {e}", f.display()))?
+                            .trim_end()
+                            .to_owned(),
+                    ),
+                    (Some(p), None) => Some(p.0.clone()),
+                    _ => None,
+                };
+                if let (Some(u), Some(p)) = (&c.smtp_username, password) {
+                    b = b.credentials(Credentials::new(u.clone(), p));
+                }
+                Ok(Self::Smtp(b.timeout(Some(Duration::from_secs(30))).build()))
+            }
+            other => Err(format!("mail.transport {other:?}: use outbox or smtp")),
+        }
+    }
+
+    async fn deliver(&self, msg: &Message, id: &str) -> Result<(), String> {
+        match self {
+            Self::Outbox(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+                let path = dir.join(format!("{id}.eml"));
+                std::fs::write(&path, msg.formatted()).map_err(|e| e.to_string())?;
+                tracing::info!(path = %path.display(), "email written to the outbox folder");
+                Ok(())
+            }
+            Self::Smtp(t) => t.send(msg.clone()).await.map(|_| ()).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+fn build(from: &str, row: &outbox::Model) -> Result<Message, String> {
+    let from: Mailbox = from.parse().map_err(|e| format!("mail.from: {e}"))?;
+    let to: Mailbox = row.to_addr.parse().map_err(|e| format!("recipient: {e}"))?;
+    Message::builder()
+        .from(from)
+        .to(to)
+        .subject(row.subject.clone())
+        .multipart(MultiPart::alternative_plain_html(row.body_text.clone(), row.body_html.clone()))
+        .map_err(|e| e.to_string())
+}
+
+/// Backoff after `attempts` failures: 5 s, 10 s, 20 s … capped at one hour.
+pub fn backoff(attempts: i32) -> i64 {
+    5i64.saturating_mul(1i64 << attempts.clamp(0, 10)).min(3600)
+}
+
+/// Sends what is due once; returns how many were delivered. Each row is claimed first (its next
+/// attempt pushed 5 minutes out), so several server processes never send the same message twice
+/// at the same time.
+pub async fn send_due(state: &AppState, transport: &Transport) -> Result<usize, ApiError> {
+    let now = state.clock.now();
+    let due = outbox::Entity::find()
+        .filter(outbox::Column::SentAt.is_null())
+        .filter(outbox::Column::NextAttemptAt.lte(now))
+        .order_by_asc(outbox::Column::NextAttemptAt)
+        .limit(20)
+        .all(&state.db)
+        .await?;
+    let from = state.config.mail.from.clone().unwrap_or_else(|| "Vouchsafe <vouchsafe@localhost>".into());
+    let mut sent = 0;
+    for row in due {
+        let claimed = outbox::Entity::update_many()
+            .col_expr(outbox::Column::NextAttemptAt, sea_orm::sea_query::Expr::value(now + 300))
+            .filter(outbox::Column::Id.eq(&row.id))
+            .filter(outbox::Column::NextAttemptAt.eq(row.next_attempt_at))
+            .filter(outbox::Column::SentAt.is_null())
+            .exec(&state.db)
+            .await?;
+        if claimed.rows_affected != 1 {
+            continue;
+        }
+        let result = match build(&from, &row) {
+            Ok(msg) => transport.deliver(&msg, &row.id).await,
+            Err(e) => Err(e),
+        };
+        let mut m: outbox::ActiveModel = row.clone().into();
+        m.attempts = Set(row.attempts + 1);
+        match result {
+            Ok(()) => {
+                m.sent_at = Set(Some(now));
+                m.last_error = Set(None);
+                sent += 1;
+            }
+            Err(e) => {
+                tracing::warn!(id = %row.id, attempts = row.attempts + 1, error = %e, "email delivery failed; will retry");
+                m.next_attempt_at = Set(now + backoff(row.attempts));
+                m.last_error = Set(Some(e.chars().take(500).collect()));
+            }
+        }
+        m.update(&state.db).await?;
+    }
+    Ok(sent)
+}
+
+/// Runs the sender until the process ends: every second, or sooner when woken.
+pub fn spawn_sender(state: AppState, transport: Arc<Transport>) {
+    actix_web::rt::spawn(async move {
+        loop {
+            if let Err(e) = send_due(&state, &transport).await {
+                tracing::warn!(error = %e, "outbox pass failed");
+            }
+            tokio::select! {
+                _ = state.mail_wakeup.notified() => {}
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    });
+}

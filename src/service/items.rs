@@ -1,0 +1,156 @@
+//! Encrypted items: the server checks shapes, sizes, key versions and revisions; it cannot read
+//! a field value.
+
+use std::collections::BTreeMap;
+
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use vouchsafe_client::types::*;
+use vouchsafe_crypto::b64;
+use vouchsafe_crypto::field::{OVERHEAD, blob_key_version, validate_field_name};
+
+use crate::error::ApiError;
+use crate::service::accounts::active_member;
+use crate::state::AppState;
+use entity::{account, item};
+
+/// Most fields per item.
+pub const MAX_FIELDS: usize = 64;
+/// Largest encrypted field value (64 KiB of plaintext + overhead).
+pub const MAX_FIELD_BYTES: usize = 64 * 1024 + OVERHEAD;
+/// Largest page.
+pub const MAX_PAGE: u64 = 500;
+
+fn not_found() -> ApiError {
+    ApiError::not_found("item.not_found", "no such item")
+}
+
+fn to_wire(m: item::Model) -> Result<ItemWire, ApiError> {
+    Ok(ItemWire {
+        fields: serde_json::from_str(&m.fields).map_err(|e| ApiError::Internal(format!("stored fields: {e}")))?,
+        id: m.id,
+        key_version: u32::try_from(m.key_version).unwrap_or(0),
+        revision: u64::try_from(m.revision).unwrap_or(0),
+        created_by: m.created_by,
+        updated_by: m.updated_by,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
+}
+
+fn check_fields(fields: &BTreeMap<String, String>, key_version: u32, current: u32) -> Result<String, ApiError> {
+    if fields.len() > MAX_FIELDS {
+        return Err(ApiError::bad("item.too_many_fields", format!("an item has at most {MAX_FIELDS} fields")));
+    }
+    if key_version == 0 || key_version > current {
+        return Err(ApiError::bad("item.bad_key_version", "fields must be encrypted under an existing key version"));
+    }
+    for (name, value) in fields {
+        validate_field_name(name).map_err(|e| ApiError::bad("item.invalid_field_name", e.to_string()))?;
+        let blob = b64::decode(value, MAX_FIELD_BYTES)
+            .map_err(|_| ApiError::bad("item.field_too_large", format!("field {name:?}: at most 64 KiB, as base64url")))?;
+        match blob_key_version(&blob) {
+            Ok(v) if v == key_version => {}
+            Ok(_) => return Err(ApiError::bad("item.bad_key_version", format!("field {name:?} is under another key version"))),
+            Err(e) => return Err(ApiError::bad("item.malformed_field", format!("field {name:?}: {e}"))),
+        }
+    }
+    serde_json::to_string(fields).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// Creates (`revision` absent) or replaces (`revision` = current) an item.
+pub async fn put(state: &AppState, account_id: &str, user_id: &str, item_id: &str, req: PutItemRequest, now: i64) -> Result<ItemWire, ApiError> {
+    active_member(&state.db, account_id, user_id).await?;
+    if item_id.len() < 16 {
+        return Err(ApiError::bad("request.invalid_id", "item ids are random ids of 16 to 64 characters"));
+    }
+    vouchsafe_crypto::validate_id(item_id).map_err(|e| ApiError::bad("request.invalid_id", e.to_string()))?;
+    let a = account::Entity::find_by_id(account_id.to_owned()).one(&state.db).await?.ok_or_else(not_found)?;
+    let fields = check_fields(&req.fields, req.key_version, u32::try_from(a.key_version).unwrap_or(0))?;
+    let kv = i32::try_from(req.key_version).unwrap_or(i32::MAX);
+    match req.revision {
+        None => {
+            let m = item::ActiveModel {
+                account_id: Set(account_id.to_owned()),
+                id: Set(item_id.to_owned()),
+                key_version: Set(kv),
+                revision: Set(1),
+                fields: Set(fields),
+                created_by: Set(user_id.to_owned()),
+                updated_by: Set(user_id.to_owned()),
+                created_at: Set(now),
+                updated_at: Set(now),
+            };
+            match m.insert(&state.db).await {
+                Ok(m) => to_wire(m),
+                Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
+                    Err(ApiError::conflict("item.exists", "an item with this id exists; send its revision to update it"))
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        Some(rev) => {
+            let rev = i64::try_from(rev).map_err(|_| ApiError::bad("item.bad_revision", "revision out of range"))?;
+            // Compare-and-set on the revision: a concurrent writer makes this match nothing.
+            let res = item::Entity::update_many()
+                .col_expr(item::Column::Fields, sea_orm::sea_query::Expr::value(fields))
+                .col_expr(item::Column::KeyVersion, sea_orm::sea_query::Expr::value(kv))
+                .col_expr(item::Column::Revision, sea_orm::sea_query::Expr::value(rev + 1))
+                .col_expr(item::Column::UpdatedBy, sea_orm::sea_query::Expr::value(user_id))
+                .col_expr(item::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
+                .filter(item::Column::AccountId.eq(account_id))
+                .filter(item::Column::Id.eq(item_id))
+                .filter(item::Column::Revision.eq(rev))
+                .exec(&state.db)
+                .await?;
+            if res.rows_affected != 1 {
+                return match item::Entity::find_by_id((account_id.to_owned(), item_id.to_owned())).one(&state.db).await? {
+                    Some(_) => Err(ApiError::conflict("item.stale_revision", "the item changed since you read it; re-read and retry")),
+                    None => Err(not_found()),
+                };
+            }
+            get(state, account_id, user_id, item_id).await
+        }
+    }
+}
+
+/// One item.
+pub async fn get(state: &AppState, account_id: &str, user_id: &str, item_id: &str) -> Result<ItemWire, ApiError> {
+    active_member(&state.db, account_id, user_id).await?;
+    to_wire(item::Entity::find_by_id((account_id.to_owned(), item_id.to_owned())).one(&state.db).await?.ok_or_else(not_found)?)
+}
+
+/// A page of items in id order, after `cursor`; `below_version` keeps only items encrypted under
+/// an older key version (what a rotation still has to re-encrypt).
+pub async fn list(
+    state: &AppState,
+    account_id: &str,
+    user_id: &str,
+    cursor: Option<&str>,
+    limit: u64,
+    below_version: Option<u32>,
+) -> Result<ItemPage, ApiError> {
+    active_member(&state.db, account_id, user_id).await?;
+    let limit = limit.clamp(1, MAX_PAGE);
+    let mut q = item::Entity::find().filter(item::Column::AccountId.eq(account_id));
+    if let Some(c) = cursor {
+        q = q.filter(item::Column::Id.gt(c));
+    }
+    if let Some(v) = below_version {
+        q = q.filter(item::Column::KeyVersion.lt(i32::try_from(v).unwrap_or(i32::MAX)));
+    }
+    let rows = q.order_by_asc(item::Column::Id).limit(limit + 1).all(&state.db).await?;
+    let more = rows.len() as u64 > limit;
+    let items = rows.into_iter().take(usize::try_from(limit).unwrap_or(500)).map(to_wire).collect::<Result<Vec<_>, _>>()?;
+    let next_cursor = if more { items.last().map(|i| i.id.clone()) } else { None };
+    Ok(ItemPage { items, next_cursor })
+}
+
+/// Deletes an item.
+pub async fn delete(state: &AppState, account_id: &str, user_id: &str, item_id: &str) -> Result<(), ApiError> {
+    active_member(&state.db, account_id, user_id).await?;
+    let res = item::Entity::delete_by_id((account_id.to_owned(), item_id.to_owned())).exec(&state.db).await?;
+    if res.rows_affected != 1 {
+        return Err(not_found());
+    }
+    Ok(())
+}
