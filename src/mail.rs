@@ -24,10 +24,8 @@ const BUILTIN: &[(&str, &str, &str)] =
 
 /// Renders `{{key}}` placeholders; values are HTML-escaped in the HTML part.
 pub fn render(config: &MailConfig, name: &str, vars: &[(&str, &str)]) -> Result<(String, String), ApiError> {
-    let (_, text, html) = BUILTIN
-        .iter()
-        .find(|(n, _, _)| *n == name)
-        .ok_or_else(|| ApiError::Internal(format!("no template {name}")))?;
+    let (_, text, html) =
+        BUILTIN.iter().find(|(n, _, _)| *n == name).ok_or_else(|| ApiError::Internal(format!("no template {name}")))?;
     let load = |ext: &str, builtin: &str| -> String {
         config
             .templates_dir
@@ -50,7 +48,14 @@ fn html_escape(s: &str) -> String {
 }
 
 /// Queues a message in the caller's transaction.
-pub async fn enqueue<C: ConnectionTrait>(db: &C, to: &str, subject: &str, text: String, html: String, now: i64) -> Result<(), ApiError> {
+pub async fn enqueue<C: ConnectionTrait>(
+    db: &C,
+    to: &str,
+    subject: &str,
+    text: String,
+    html: String,
+    now: i64,
+) -> Result<(), ApiError> {
     outbox::ActiveModel {
         id: Set(crate::auth::new_id()?),
         to_addr: Set(to.to_owned()),
@@ -84,7 +89,9 @@ impl Transport {
             "smtp" => {
                 let host = c.smtp_host.clone().ok_or("mail.smtp_host is required for the smtp transport")?;
                 let mut b = match c.smtp_security.as_deref().unwrap_or("starttls") {
-                    "starttls" => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&host).map_err(|e| e.to_string())?,
+                    "starttls" => {
+                        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&host).map_err(|e| e.to_string())?
+                    }
                     "tls" => AsyncSmtpTransport::<Tokio1Executor>::relay(&host).map_err(|e| e.to_string())?,
                     "none" => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host),
                     other => return Err(format!("mail.smtp_security {other:?}: use starttls, tls or none")),

@@ -6,6 +6,7 @@
 
 pub mod flows;
 pub mod types;
+pub mod vault;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -227,4 +228,118 @@ impl Client {
         self.authed()?;
         self.call::<Option<serde_json::Value>>("POST", "/api/v1/auth/password", Some(req)).map(|_| ())
     }
+
+    /// `POST /api/v1/accounts`.
+    pub fn create_account(&self, req: &CreateAccountRequest) -> Result<AccountInfo, ClientError> {
+        self.authed()?;
+        self.call("POST", "/api/v1/accounts", Some(req))
+    }
+    /// `GET /api/v1/accounts`.
+    pub fn accounts(&self) -> Result<Vec<AccountInfo>, ClientError> {
+        self.authed()?;
+        self.call("GET", "/api/v1/accounts", None::<&()>)
+    }
+    /// `GET /api/v1/accounts/{id}`.
+    pub fn account(&self, id: &str) -> Result<AccountInfo, ClientError> {
+        self.authed()?;
+        self.call("GET", &format!("/api/v1/accounts/{}", seg(id)), None::<&()>)
+    }
+    /// `PATCH /api/v1/accounts/{id}`.
+    pub fn rename_account(&self, id: &str, name: &str) -> Result<AccountInfo, ClientError> {
+        self.authed()?;
+        self.call("PATCH", &format!("/api/v1/accounts/{}", seg(id)), Some(&RenameAccountRequest { name: name.into() }))
+    }
+    /// `GET /api/v1/accounts/{id}/log?after=`.
+    pub fn log(&self, id: &str, after: Option<u64>) -> Result<LogPage, ClientError> {
+        self.authed()?;
+        let q = after.map(|a| format!("?after={a}")).unwrap_or_default();
+        self.call("GET", &format!("/api/v1/accounts/{}/log{q}", seg(id)), None::<&()>)
+    }
+    /// `POST /api/v1/accounts/{id}/log`.
+    pub fn append(&self, id: &str, req: &AppendRequest) -> Result<AppendResponse, ClientError> {
+        self.authed()?;
+        self.call("POST", &format!("/api/v1/accounts/{}/log", seg(id)), Some(req))
+    }
+    /// `GET /api/v1/accounts/{id}/keys`.
+    pub fn sealed_keys(&self, id: &str) -> Result<Vec<SealedKeyWire>, ClientError> {
+        self.authed()?;
+        self.call("GET", &format!("/api/v1/accounts/{}/keys", seg(id)), None::<&()>)
+    }
+    /// `GET /api/v1/accounts/{id}/members`.
+    pub fn members(&self, id: &str) -> Result<Vec<MemberInfo>, ClientError> {
+        self.authed()?;
+        self.call("GET", &format!("/api/v1/accounts/{}/members", seg(id)), None::<&()>)
+    }
+    /// `POST /api/v1/accounts/{id}/invitations`.
+    pub fn invite(&self, id: &str, email: &str, role: &str) -> Result<InvitationInfo, ClientError> {
+        self.authed()?;
+        self.call(
+            "POST",
+            &format!("/api/v1/accounts/{}/invitations", seg(id)),
+            Some(&InviteRequest { email: email.into(), role: role.into() }),
+        )
+    }
+    /// `GET /api/v1/accounts/{id}/invitations`.
+    pub fn invitations(&self, id: &str) -> Result<Vec<InvitationInfo>, ClientError> {
+        self.authed()?;
+        self.call("GET", &format!("/api/v1/accounts/{}/invitations", seg(id)), None::<&()>)
+    }
+    /// `DELETE /api/v1/accounts/{id}/invitations/{invitation_id}`.
+    pub fn revoke_invitation(&self, id: &str, invitation_id: &str) -> Result<(), ClientError> {
+        self.authed()?;
+        self.call::<Option<serde_json::Value>>(
+            "DELETE",
+            &format!("/api/v1/accounts/{}/invitations/{}", seg(id), seg(invitation_id)),
+            None::<&()>,
+        )
+        .map(|_| ())
+    }
+    /// `POST /api/v1/invitations/accept`.
+    pub fn accept_invitation(&self, token: &str) -> Result<AcceptInvitationResponse, ClientError> {
+        self.authed()?;
+        self.call("POST", "/api/v1/invitations/accept", Some(&AcceptInvitationRequest { token: token.into() }))
+    }
+    /// `GET /api/v1/accounts/{id}/items`.
+    pub fn items(
+        &self,
+        id: &str,
+        cursor: Option<&str>,
+        limit: u32,
+        below_version: Option<u32>,
+    ) -> Result<ItemPage, ClientError> {
+        self.authed()?;
+        let mut q = format!("?limit={limit}");
+        if let Some(c) = cursor {
+            q.push_str(&format!("&cursor={}", seg(c)));
+        }
+        if let Some(v) = below_version {
+            q.push_str(&format!("&below_version={v}"));
+        }
+        self.call("GET", &format!("/api/v1/accounts/{}/items{q}", seg(id)), None::<&()>)
+    }
+    /// `GET /api/v1/accounts/{id}/items/{item_id}`.
+    pub fn item(&self, id: &str, item_id: &str) -> Result<ItemWire, ClientError> {
+        self.authed()?;
+        self.call("GET", &format!("/api/v1/accounts/{}/items/{}", seg(id), seg(item_id)), None::<&()>)
+    }
+    /// `PUT /api/v1/accounts/{id}/items/{item_id}`.
+    pub fn put_item(&self, id: &str, item_id: &str, req: &PutItemRequest) -> Result<ItemWire, ClientError> {
+        self.authed()?;
+        self.call("PUT", &format!("/api/v1/accounts/{}/items/{}", seg(id), seg(item_id)), Some(req))
+    }
+    /// `DELETE /api/v1/accounts/{id}/items/{item_id}`.
+    pub fn delete_item(&self, id: &str, item_id: &str) -> Result<(), ClientError> {
+        self.authed()?;
+        self.call::<Option<serde_json::Value>>(
+            "DELETE",
+            &format!("/api/v1/accounts/{}/items/{}", seg(id), seg(item_id)),
+            None::<&()>,
+        )
+        .map(|_| ())
+    }
+}
+
+/// Keeps a path segment to the id alphabet, so a hostile id cannot change the route.
+fn seg(s: &str) -> String {
+    s.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
 }

@@ -8,7 +8,7 @@ pub mod log_entry;
 pub mod membership;
 pub mod outbox;
 pub mod rate_limit;
-pub mod sealed_key;
 pub mod refresh_token;
+pub mod sealed_key;
 pub mod session;
 pub mod user;

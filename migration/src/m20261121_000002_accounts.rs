@@ -71,7 +71,9 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(Index::create().name("idx_invitations_account").table("invitations").col("account_id").to_owned())
+            .create_index(
+                Index::create().name("idx_invitations_account").table("invitations").col("account_id").to_owned(),
+            )
             .await?;
         manager
             .create_table(
@@ -87,7 +89,11 @@ impl MigrationTrait for Migration {
                     .col(big_integer("log_seq"))
                     .col(big_integer("created_at"))
                     .primary_key(
-                        Index::create().col("account_id").col("key_version").col("recipient_id").col("recipient_generation"),
+                        Index::create()
+                            .col("account_id")
+                            .col("key_version")
+                            .col("recipient_id")
+                            .col("recipient_generation"),
                     )
                     .foreign_key(&mut fk("fk_sealed_keys_account", "sealed_keys", "account_id", "accounts", "id"))
                     .to_owned(),
@@ -129,7 +135,12 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create().name("idx_items_version").table("items").col("account_id").col("key_version").to_owned(),
+                Index::create()
+                    .name("idx_items_version")
+                    .table("items")
+                    .col("account_id")
+                    .col("key_version")
+                    .to_owned(),
             )
             .await?;
         manager
@@ -150,7 +161,9 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(Index::create().name("idx_outbox_due").table("outbox").col("sent_at").col("next_attempt_at").to_owned())
+            .create_index(
+                Index::create().name("idx_outbox_due").table("outbox").col("sent_at").col("next_attempt_at").to_owned(),
+            )
             .await?;
         Ok(())
     }

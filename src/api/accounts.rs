@@ -34,7 +34,11 @@ pub struct ItemQuery {
 /// Creates an account.
 #[utoipa::path(post, path = "/api/v1/accounts", security(("bearer" = [])), request_body = CreateAccountRequest,
     responses((status = 201, body = AccountInfo), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn create(state: web::Data<AppState>, bearer: Bearer, body: web::Json<CreateAccountRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    body: web::Json<CreateAccountRequest>,
+) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
     Ok(HttpResponse::Created().json(svc::create(&state, &u.user_id, body.into_inner(), state.clock.now()).await?))
 }
@@ -49,7 +53,11 @@ pub async fn list(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResp
 /// One account.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}", security(("bearer" = [])),
     responses((status = 200, body = AccountInfo), (status = 404, body = ErrorBody)))]
-pub async fn show(state: web::Data<AppState>, bearer: Bearer, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn show(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
     Ok(HttpResponse::Ok().json(svc::info(&state, &path, &u.user_id).await?))
 }
@@ -57,7 +65,12 @@ pub async fn show(state: web::Data<AppState>, bearer: Bearer, path: web::Path<St
 /// Renames (admins).
 #[utoipa::path(patch, path = "/api/v1/accounts/{id}", security(("bearer" = [])), request_body = RenameAccountRequest,
     responses((status = 200, body = AccountInfo), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn rename(state: web::Data<AppState>, bearer: Bearer, path: web::Path<String>, body: web::Json<RenameAccountRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn rename(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<String>,
+    body: web::Json<RenameAccountRequest>,
+) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
     Ok(HttpResponse::Ok().json(svc::rename(&state, &path, &u.user_id, &body.name).await?))
 }
@@ -65,7 +78,12 @@ pub async fn rename(state: web::Data<AppState>, bearer: Bearer, path: web::Path<
 /// Reads the team log.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/log", security(("bearer" = [])), params(LogQuery),
     responses((status = 200, body = LogPage), (status = 404, body = ErrorBody)))]
-pub async fn read_log(state: web::Data<AppState>, bearer: Bearer, path: web::Path<String>, q: web::Query<LogQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn read_log(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<String>,
+    q: web::Query<LogQuery>,
+) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
     Ok(HttpResponse::Ok().json(svc::read_log(&state, &path, &u.user_id, q.after, q.limit.unwrap_or(1000)).await?))
 }
@@ -73,7 +91,12 @@ pub async fn read_log(state: web::Data<AppState>, bearer: Bearer, path: web::Pat
 /// Appends signed entries (checked before storing; 409 if the log moved on).
 #[utoipa::path(post, path = "/api/v1/accounts/{id}/log", security(("bearer" = [])), request_body = AppendRequest,
     responses((status = 200, body = AppendResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn append(state: web::Data<AppState>, bearer: Bearer, path: web::Path<String>, body: web::Json<AppendRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn append(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<String>,
+    body: web::Json<AppendRequest>,
+) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
     Ok(HttpResponse::Ok().json(svc::append(&state, &path, &u.user_id, body.into_inner(), state.clock.now()).await?))
 }
@@ -81,7 +104,11 @@ pub async fn append(state: web::Data<AppState>, bearer: Bearer, path: web::Path<
 /// Master keys sealed to the caller.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/keys", security(("bearer" = [])),
     responses((status = 200, body = [SealedKeyWire]), (status = 404, body = ErrorBody)))]
-pub async fn keys(state: web::Data<AppState>, bearer: Bearer, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn keys(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
     Ok(HttpResponse::Ok().json(svc::my_keys(&state, &path, &u.user_id).await?))
 }
@@ -89,7 +116,11 @@ pub async fn keys(state: web::Data<AppState>, bearer: Bearer, path: web::Path<St
 /// Members and accepted invitees.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/members", security(("bearer" = [])),
     responses((status = 200, body = [MemberInfo]), (status = 404, body = ErrorBody)))]
-pub async fn members(state: web::Data<AppState>, bearer: Bearer, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn members(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
     Ok(HttpResponse::Ok().json(svc::members(&state, &path, &u.user_id).await?))
 }
@@ -97,15 +128,25 @@ pub async fn members(state: web::Data<AppState>, bearer: Bearer, path: web::Path
 /// Invites an email (admins).
 #[utoipa::path(post, path = "/api/v1/accounts/{id}/invitations", security(("bearer" = [])), request_body = InviteRequest,
     responses((status = 201, body = InvitationInfo), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn invite(state: web::Data<AppState>, bearer: Bearer, path: web::Path<String>, body: web::Json<InviteRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn invite(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<String>,
+    body: web::Json<InviteRequest>,
+) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
-    Ok(HttpResponse::Created().json(svc::invite(&state, &path, &u.user_id, body.into_inner(), state.clock.now()).await?))
+    Ok(HttpResponse::Created()
+        .json(svc::invite(&state, &path, &u.user_id, body.into_inner(), state.clock.now()).await?))
 }
 
 /// Invitations (admins).
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/invitations", security(("bearer" = [])),
     responses((status = 200, body = [InvitationInfo]), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn invitations(state: web::Data<AppState>, bearer: Bearer, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn invitations(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
     Ok(HttpResponse::Ok().json(svc::invitations(&state, &path, &u.user_id, state.clock.now()).await?))
 }
@@ -113,7 +154,11 @@ pub async fn invitations(state: web::Data<AppState>, bearer: Bearer, path: web::
 /// Revokes a pending invitation (admins).
 #[utoipa::path(delete, path = "/api/v1/accounts/{id}/invitations/{invitation_id}", security(("bearer" = [])),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn revoke_invitation(state: web::Data<AppState>, bearer: Bearer, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+pub async fn revoke_invitation(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
     svc::revoke_invitation(&state, &path.0, &u.user_id, &path.1).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -122,7 +167,11 @@ pub async fn revoke_invitation(state: web::Data<AppState>, bearer: Bearer, path:
 /// Accepts an invitation with the token from the email link's fragment.
 #[utoipa::path(post, path = "/api/v1/invitations/accept", security(("bearer" = [])), request_body = AcceptInvitationRequest,
     responses((status = 200, body = AcceptInvitationResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn accept(state: web::Data<AppState>, bearer: Bearer, body: web::Json<AcceptInvitationRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn accept(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    body: web::Json<AcceptInvitationRequest>,
+) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
     Ok(HttpResponse::Ok().json(svc::accept(&state, &u.user_id, &body.token, state.clock.now()).await?))
 }
@@ -130,15 +179,26 @@ pub async fn accept(state: web::Data<AppState>, bearer: Bearer, body: web::Json<
 /// Lists items.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/items", security(("bearer" = [])), params(ItemQuery),
     responses((status = 200, body = ItemPage), (status = 404, body = ErrorBody)))]
-pub async fn list_items(state: web::Data<AppState>, bearer: Bearer, path: web::Path<String>, q: web::Query<ItemQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list_items(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<String>,
+    q: web::Query<ItemQuery>,
+) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
-    Ok(HttpResponse::Ok().json(items::list(&state, &path, &u.user_id, q.cursor.as_deref(), q.limit.unwrap_or(100), q.below_version).await?))
+    Ok(HttpResponse::Ok().json(
+        items::list(&state, &path, &u.user_id, q.cursor.as_deref(), q.limit.unwrap_or(100), q.below_version).await?,
+    ))
 }
 
 /// Reads an item.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/items/{item_id}", security(("bearer" = [])),
     responses((status = 200, body = ItemWire), (status = 404, body = ErrorBody)))]
-pub async fn get_item(state: web::Data<AppState>, bearer: Bearer, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+pub async fn get_item(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
     Ok(HttpResponse::Ok().json(items::get(&state, &path.0, &u.user_id, &path.1).await?))
 }
@@ -146,15 +206,25 @@ pub async fn get_item(state: web::Data<AppState>, bearer: Bearer, path: web::Pat
 /// Creates or updates an item (stale revision → 409).
 #[utoipa::path(put, path = "/api/v1/accounts/{id}/items/{item_id}", security(("bearer" = [])), request_body = PutItemRequest,
     responses((status = 200, body = ItemWire), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn put_item(state: web::Data<AppState>, bearer: Bearer, path: web::Path<(String, String)>, body: web::Json<PutItemRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn put_item(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<(String, String)>,
+    body: web::Json<PutItemRequest>,
+) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
-    Ok(HttpResponse::Ok().json(items::put(&state, &path.0, &u.user_id, &path.1, body.into_inner(), state.clock.now()).await?))
+    Ok(HttpResponse::Ok()
+        .json(items::put(&state, &path.0, &u.user_id, &path.1, body.into_inner(), state.clock.now()).await?))
 }
 
 /// Deletes an item.
 #[utoipa::path(delete, path = "/api/v1/accounts/{id}/items/{item_id}", security(("bearer" = [])),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn delete_item(state: web::Data<AppState>, bearer: Bearer, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+pub async fn delete_item(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
     items::delete(&state, &path.0, &u.user_id, &path.1).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -37,7 +37,10 @@ fn forbidden(msg: &str) -> ApiError {
 fn validate_name(name: &str) -> Result<String, ApiError> {
     let n = name.trim();
     if n.is_empty() || n.len() > MAX_NAME || n.chars().any(char::is_control) {
-        return Err(ApiError::bad("account.invalid_name", "name must be 1 to 200 characters without control characters"));
+        return Err(ApiError::bad(
+            "account.invalid_name",
+            "name must be 1 to 200 characters without control characters",
+        ));
     }
     Ok(n.to_owned())
 }
@@ -50,12 +53,20 @@ fn validate_client_id(what: &'static str, id: &str) -> Result<(), ApiError> {
 }
 
 /// The caller's membership, or 404 (also for a nonexistent account: the two look the same).
-pub async fn membership_of<C: ConnectionTrait>(db: &C, account_id: &str, user_id: &str) -> Result<membership::Model, ApiError> {
+pub async fn membership_of<C: ConnectionTrait>(
+    db: &C,
+    account_id: &str,
+    user_id: &str,
+) -> Result<membership::Model, ApiError> {
     membership::Entity::find_by_id((account_id.to_owned(), user_id.to_owned())).one(db).await?.ok_or_else(not_found)
 }
 
 /// The caller's membership if it is active, else 404 (not a member) or 403 (not yet active).
-pub async fn active_member<C: ConnectionTrait>(db: &C, account_id: &str, user_id: &str) -> Result<membership::Model, ApiError> {
+pub async fn active_member<C: ConnectionTrait>(
+    db: &C,
+    account_id: &str,
+    user_id: &str,
+) -> Result<membership::Model, ApiError> {
     let m = membership_of(db, account_id, user_id).await?;
     if m.status != "active" {
         return Err(forbidden("your membership is not active yet"));
@@ -63,7 +74,11 @@ pub async fn active_member<C: ConnectionTrait>(db: &C, account_id: &str, user_id
     Ok(m)
 }
 
-async fn active_admin<C: ConnectionTrait>(db: &C, account_id: &str, user_id: &str) -> Result<membership::Model, ApiError> {
+async fn active_admin<C: ConnectionTrait>(
+    db: &C,
+    account_id: &str,
+    user_id: &str,
+) -> Result<membership::Model, ApiError> {
     let m = active_member(db, account_id, user_id).await?;
     if !Role::parse(&m.role).is_some_and(Role::is_admin) {
         return Err(forbidden("only owners and admins may do this"));
@@ -76,12 +91,14 @@ async fn user_identity<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<(use
         .one(db)
         .await?
         .ok_or_else(|| ApiError::unauthorized("auth.invalid_token", "user no longer exists"))?;
-    let id = PublicIdentity::keys_from_bytes(&u.id, &u.public_keys).map_err(|e| ApiError::Internal(format!("stored keys: {e}")))?;
+    let id = PublicIdentity::keys_from_bytes(&u.id, &u.public_keys)
+        .map_err(|e| ApiError::Internal(format!("stored keys: {e}")))?;
     Ok((u, id))
 }
 
 fn decode_entry(b: &str) -> Result<LogEntry, ApiError> {
-    let bytes = b64::decode(b, vouchsafe_crypto::log::MAX_ENTRY_LEN).map_err(|e| ApiError::bad("log.malformed", e.to_string()))?;
+    let bytes = b64::decode(b, vouchsafe_crypto::log::MAX_ENTRY_LEN)
+        .map_err(|e| ApiError::bad("log.malformed", e.to_string()))?;
     LogEntry::from_bytes(&bytes).map_err(|e| ApiError::bad("log.malformed", e.to_string()))
 }
 
@@ -91,7 +108,12 @@ fn decode_sealed(b: &str) -> Result<Sealed, ApiError> {
 }
 
 /// Creates an account from the creator's genesis entry and self-sealed key v1.
-pub async fn create(state: &AppState, user_id: &str, req: CreateAccountRequest, now: i64) -> Result<AccountInfo, ApiError> {
+pub async fn create(
+    state: &AppState,
+    user_id: &str,
+    req: CreateAccountRequest,
+    now: i64,
+) -> Result<AccountInfo, ApiError> {
     validate_client_id("account_id", &req.account_id)?;
     let name = validate_name(&req.name)?;
     let genesis = decode_entry(&req.genesis)?;
@@ -103,8 +125,10 @@ pub async fn create(state: &AppState, user_id: &str, req: CreateAccountRequest, 
     if *creator != me {
         return Err(ApiError::bad("log.rejected", "the genesis must name the caller's current keys"));
     }
-    TeamState::replay(&req.account_id, std::slice::from_ref(&genesis)).map_err(|e| ApiError::bad("log.rejected", e.to_string()))?;
-    verify_master_key_seal(&sealed, &req.account_id, 1, &me, &me).map_err(|e| ApiError::bad("log.bad_seal", e.to_string()))?;
+    TeamState::replay(&req.account_id, std::slice::from_ref(&genesis))
+        .map_err(|e| ApiError::bad("log.rejected", e.to_string()))?;
+    verify_master_key_seal(&sealed, &req.account_id, 1, &me, &me)
+        .map_err(|e| ApiError::bad("log.bad_seal", e.to_string()))?;
     let (account_id, uid) = (req.account_id.clone(), user_id.to_owned());
     let gen_i32 = i32::try_from(me.generation).unwrap_or(i32::MAX);
     state
@@ -237,14 +261,22 @@ pub async fn rename(state: &AppState, account_id: &str, user_id: &str, name: &st
 }
 
 /// Log entries after position `after` (exclusive; `None` = from genesis), at most `limit`.
-pub async fn read_log(state: &AppState, account_id: &str, user_id: &str, after: Option<u64>, limit: u64) -> Result<LogPage, ApiError> {
+pub async fn read_log(
+    state: &AppState,
+    account_id: &str,
+    user_id: &str,
+    after: Option<u64>,
+    limit: u64,
+) -> Result<LogPage, ApiError> {
     membership_of(&state.db, account_id, user_id).await?;
     let a = account::Entity::find_by_id(account_id.to_owned()).one(&state.db).await?.ok_or_else(not_found)?;
     let mut q = log_entry::Entity::find().filter(log_entry::Column::AccountId.eq(account_id));
     if let Some(after) = after {
         q = q.filter(log_entry::Column::Seq.gt(i64::try_from(after).unwrap_or(i64::MAX)));
     }
-    let rows = sea_orm::QuerySelect::limit(q.order_by_asc(log_entry::Column::Seq), limit.clamp(1, 1000)).all(&state.db).await?;
+    let rows = sea_orm::QuerySelect::limit(q.order_by_asc(log_entry::Column::Seq), limit.clamp(1, 1000))
+        .all(&state.db)
+        .await?;
     Ok(LogPage {
         entries: rows
             .into_iter()
@@ -270,7 +302,13 @@ async fn load_state(txn: &DatabaseTransaction, account_id: &str) -> Result<TeamS
 
 /// Appends entries (in order, atomically) after checking each against the verified log, and
 /// applies their effects to memberships, sealed keys and the key version.
-pub async fn append(state: &AppState, account_id: &str, user_id: &str, req: AppendRequest, now: i64) -> Result<AppendResponse, ApiError> {
+pub async fn append(
+    state: &AppState,
+    account_id: &str,
+    user_id: &str,
+    req: AppendRequest,
+    now: i64,
+) -> Result<AppendResponse, ApiError> {
     membership_of(&state.db, account_id, user_id).await?;
     if req.entries.is_empty() || req.entries.len() > MAX_APPEND || req.sealed_keys.len() > MAX_APPEND {
         return Err(ApiError::bad("log.invalid_batch", "send 1 to 200 entries and at most 200 sealed keys"));
@@ -285,14 +323,17 @@ pub async fn append(state: &AppState, account_id: &str, user_id: &str, req: Appe
         .db
         .transaction::<_, i64, ApiError>(move |txn| {
             Box::pin(async move {
-                // Serialize appends per account: this update takes the row lock on PostgreSQL and
-                // the write lock on SQLite before the log is read.
-                let a = account::Entity::find_by_id(aid.clone()).one(txn).await?.ok_or_else(not_found)?;
-                account::Entity::update_many()
-                    .col_expr(account::Column::LogLen, sea_orm::sea_query::Expr::value(a.log_len))
+                // Serialize appends per account: write first, so this transaction holds the row
+                // lock (PostgreSQL) or the write lock (SQLite, waiting on busy_timeout) before it
+                // reads the log; a deferred read-then-write could deadlock instead of waiting.
+                let touched = account::Entity::update_many()
+                    .col_expr(account::Column::LogLen, sea_orm::sea_query::Expr::col(account::Column::LogLen).into())
                     .filter(account::Column::Id.eq(&aid))
                     .exec(txn)
                     .await?;
+                if touched.rows_affected != 1 {
+                    return Err(not_found());
+                }
                 let mut team = load_state(txn, &aid).await?;
                 if entries[0].seq != team.head().seq + 1 {
                     return Err(ApiError::conflict("log.conflict", "the log has moved on; re-read it and retry"));
@@ -313,8 +354,14 @@ pub async fn append(state: &AppState, account_id: &str, user_id: &str, req: Appe
                 let len = i64::try_from(team.head().seq + 1).unwrap_or(i64::MAX);
                 account::Entity::update_many()
                     .col_expr(account::Column::LogLen, sea_orm::sea_query::Expr::value(len))
-                    .col_expr(account::Column::KeyVersion, sea_orm::sea_query::Expr::value(i32::try_from(team.key_version()).unwrap_or(i32::MAX)))
-                    .col_expr(account::Column::RotationRequired, sea_orm::sea_query::Expr::value(team.rotation_required()))
+                    .col_expr(
+                        account::Column::KeyVersion,
+                        sea_orm::sea_query::Expr::value(i32::try_from(team.key_version()).unwrap_or(i32::MAX)),
+                    )
+                    .col_expr(
+                        account::Column::RotationRequired,
+                        sea_orm::sea_query::Expr::value(team.rotation_required()),
+                    )
                     .filter(account::Column::Id.eq(&aid))
                     .exec(txn)
                     .await?;
@@ -342,7 +389,9 @@ async fn apply_effects(
                 .one(txn)
                 .await?
                 .filter(|m| m.status == "accepted")
-                .ok_or_else(|| ApiError::bad("member.not_accepted", "only a user who accepted an invitation can be added"))?;
+                .ok_or_else(|| {
+                    ApiError::bad("member.not_accepted", "only a user who accepted an invitation can be added")
+                })?;
             let (_, current) = user_identity(txn, &member.user_id).await?;
             if current != *member {
                 return Err(ApiError::bad("member.key_mismatch", "the entry does not carry the user's current keys"));
@@ -374,8 +423,12 @@ async fn apply_effects(
             let idx = uploads
                 .iter()
                 .enumerate()
-                .position(|(i, (r, g, v, s))| !used[i] && r == recipient && g == generation && v == key_version && s.hash() == *sealed_hash)
-                .ok_or_else(|| ApiError::bad("log.missing_seal", "a key_sealed entry needs its sealed key in the same request"))?;
+                .position(|(i, (r, g, v, s))| {
+                    !used[i] && r == recipient && g == generation && v == key_version && s.hash() == *sealed_hash
+                })
+                .ok_or_else(|| {
+                    ApiError::bad("log.missing_seal", "a key_sealed entry needs its sealed key in the same request")
+                })?;
             used[idx] = true;
             let sealed = &uploads[idx].3;
             // The recipient's identity is what the verified log endorses (before or after this
@@ -383,10 +436,16 @@ async fn apply_effects(
             let target = after
                 .identity(recipient, *generation)
                 .or_else(|| before.identity(recipient, *generation))
-                .or_else(|| before.member(recipient).and_then(|m| match &m.status {
-                    vouchsafe_crypto::log::MemberStatus::AwaitingVouch(p) if p.new_identity.generation == *generation => Some(&p.new_identity),
-                    _ => None,
-                }))
+                .or_else(|| {
+                    before.member(recipient).and_then(|m| match &m.status {
+                        vouchsafe_crypto::log::MemberStatus::AwaitingVouch(p)
+                            if p.new_identity.generation == *generation =>
+                        {
+                            Some(&p.new_identity)
+                        }
+                        _ => None,
+                    })
+                })
                 .ok_or_else(|| ApiError::bad("log.rejected", "unknown recipient key"))?;
             let sealer = before
                 .identity(&e.author, e.author_generation)
@@ -412,7 +471,12 @@ async fn apply_effects(
                         sealed_key::Column::RecipientId,
                         sealed_key::Column::RecipientGeneration,
                     ])
-                    .update_columns([sealed_key::Column::Blob, sealed_key::Column::SealerId, sealed_key::Column::SealerGeneration, sealed_key::Column::LogSeq])
+                    .update_columns([
+                        sealed_key::Column::Blob,
+                        sealed_key::Column::SealerId,
+                        sealed_key::Column::SealerGeneration,
+                        sealed_key::Column::LogSeq,
+                    ])
                     .to_owned(),
                 )
                 .exec(txn)
@@ -474,9 +538,16 @@ pub async fn members(state: &AppState, account_id: &str, user_id: &str) -> Resul
 }
 
 /// Invites an email (admins): stores the token's hash and queues the email in one transaction.
-pub async fn invite(state: &AppState, account_id: &str, user_id: &str, req: InviteRequest, now: i64) -> Result<InvitationInfo, ApiError> {
+pub async fn invite(
+    state: &AppState,
+    account_id: &str,
+    user_id: &str,
+    req: InviteRequest,
+    now: i64,
+) -> Result<InvitationInfo, ApiError> {
     let me = active_admin(&state.db, account_id, user_id).await?;
-    let role = Role::parse(&req.role).ok_or_else(|| ApiError::bad("invitation.invalid_role", "role must be owner, admin or member"))?;
+    let role = Role::parse(&req.role)
+        .ok_or_else(|| ApiError::bad("invitation.invalid_role", "role must be owner, admin or member"))?;
     if role == Role::Owner && me.role != "owner" {
         return Err(forbidden("only owners invite owners"));
     }
@@ -495,7 +566,13 @@ pub async fn invite(state: &AppState, account_id: &str, user_id: &str, req: Invi
     let (text, html) = crate::mail::render(
         &state.config.mail,
         "invite",
-        &[("inviter", &inviter.email), ("account", &a.name), ("role", role.as_str()), ("link", &link), ("expires", &format!("in {hours} hours"))],
+        &[
+            ("inviter", &inviter.email),
+            ("account", &a.name),
+            ("role", role.as_str()),
+            ("link", &link),
+            ("expires", &format!("in {hours} hours")),
+        ],
     )?;
     let inv = invitation::Model {
         id: new_id()?,
@@ -540,7 +617,12 @@ fn to_invitation(i: invitation::Model, now: i64) -> InvitationInfo {
 }
 
 /// Invitations of an account (admins).
-pub async fn invitations(state: &AppState, account_id: &str, user_id: &str, now: i64) -> Result<Vec<InvitationInfo>, ApiError> {
+pub async fn invitations(
+    state: &AppState,
+    account_id: &str,
+    user_id: &str,
+    now: i64,
+) -> Result<Vec<InvitationInfo>, ApiError> {
     active_admin(&state.db, account_id, user_id).await?;
     let rows = invitation::Entity::find()
         .filter(invitation::Column::AccountId.eq(account_id))
@@ -552,7 +634,12 @@ pub async fn invitations(state: &AppState, account_id: &str, user_id: &str, now:
 }
 
 /// Revokes a pending invitation (admins).
-pub async fn revoke_invitation(state: &AppState, account_id: &str, user_id: &str, invitation_id: &str) -> Result<(), ApiError> {
+pub async fn revoke_invitation(
+    state: &AppState,
+    account_id: &str,
+    user_id: &str,
+    invitation_id: &str,
+) -> Result<(), ApiError> {
     active_admin(&state.db, account_id, user_id).await?;
     let res = invitation::Entity::update_many()
         .col_expr(invitation::Column::Status, sea_orm::sea_query::Expr::value("revoked"))
@@ -568,8 +655,14 @@ pub async fn revoke_invitation(state: &AppState, account_id: &str, user_id: &str
 }
 
 /// Accepts an invitation (signed in, with the invited email). Single use, race-free.
-pub async fn accept(state: &AppState, user_id: &str, token: &str, now: i64) -> Result<AcceptInvitationResponse, ApiError> {
-    let invalid = || ApiError::not_found("invitation.invalid", "this invitation link is invalid, used, revoked or expired");
+pub async fn accept(
+    state: &AppState,
+    user_id: &str,
+    token: &str,
+    now: i64,
+) -> Result<AcceptInvitationResponse, ApiError> {
+    let invalid =
+        || ApiError::not_found("invitation.invalid", "this invitation link is invalid, used, revoked or expired");
     if token.len() > 64 {
         return Err(invalid());
     }
@@ -580,26 +673,30 @@ pub async fn accept(state: &AppState, user_id: &str, token: &str, now: i64) -> R
         .db
         .transaction::<_, AcceptInvitationResponse, ApiError>(move |txn| {
             Box::pin(async move {
-                let inv = invitation::Entity::find().filter(invitation::Column::TokenHash.eq(hash)).one(txn).await?.ok_or_else(invalid)?;
-                if inv.status != "pending" || inv.expires_at <= now {
+                // Claim first (a write: SQLite's write lock before any read). A wrong user rolls
+                // the claim back with the transaction.
+                let claimed = invitation::Entity::update_many()
+                    .col_expr(invitation::Column::Status, sea_orm::sea_query::Expr::value("accepted"))
+                    .col_expr(invitation::Column::AcceptedBy, sea_orm::sea_query::Expr::value(uid.clone()))
+                    .col_expr(invitation::Column::AcceptedAt, sea_orm::sea_query::Expr::value(now))
+                    .filter(invitation::Column::TokenHash.eq(hash.clone()))
+                    .filter(invitation::Column::Status.eq("pending"))
+                    .filter(invitation::Column::ExpiresAt.gt(now))
+                    .exec(txn)
+                    .await?;
+                if claimed.rows_affected != 1 {
                     return Err(invalid());
                 }
+                let inv = invitation::Entity::find()
+                    .filter(invitation::Column::TokenHash.eq(hash))
+                    .one(txn)
+                    .await?
+                    .ok_or_else(invalid)?;
                 if inv.email != me.email {
                     return Err(ApiError::Forbidden {
                         code: "invitation.wrong_user",
                         message: "this invitation is for another email address; sign in as that user".into(),
                     });
-                }
-                let claimed = invitation::Entity::update_many()
-                    .col_expr(invitation::Column::Status, sea_orm::sea_query::Expr::value("accepted"))
-                    .col_expr(invitation::Column::AcceptedBy, sea_orm::sea_query::Expr::value(uid.clone()))
-                    .col_expr(invitation::Column::AcceptedAt, sea_orm::sea_query::Expr::value(now))
-                    .filter(invitation::Column::Id.eq(&inv.id))
-                    .filter(invitation::Column::Status.eq("pending"))
-                    .exec(txn)
-                    .await?;
-                if claimed.rows_affected != 1 {
-                    return Err(invalid());
                 }
                 if membership::Entity::find_by_id((inv.account_id.clone(), uid.clone())).one(txn).await?.is_some() {
                     return Err(ApiError::conflict("invitation.already_member", "you are already in this account"));

@@ -213,6 +213,14 @@ pub async fn refresh(state: &AppState, token: &str, now: i64) -> Result<TokenRes
         .db
         .transaction::<_, Result<TokenResponse, ApiError>, ApiError>(move |txn| {
             Box::pin(async move {
+                // Claim first (a write, so SQLite takes its write lock before any read): the
+                // token is single-use even under concurrent refreshes.
+                let claimed = refresh_token::Entity::update_many()
+                    .col_expr(refresh_token::Column::UsedAt, sea_orm::sea_query::Expr::value(now))
+                    .filter(refresh_token::Column::TokenHash.eq(hash.to_vec()))
+                    .filter(refresh_token::Column::UsedAt.is_null())
+                    .exec(txn)
+                    .await?;
                 let Some(rt) = refresh_token::Entity::find_by_id(hash.to_vec()).one(txn).await? else {
                     return Ok(Err(invalid()));
                 };
@@ -222,13 +230,6 @@ pub async fn refresh(state: &AppState, token: &str, now: i64) -> Result<TokenRes
                 if sess.revoked_at.is_some() || sess.expires_at <= now {
                     return Ok(Err(invalid()));
                 }
-                // Mark used only if nobody else did (race-free single use).
-                let claimed = refresh_token::Entity::update_many()
-                    .col_expr(refresh_token::Column::UsedAt, sea_orm::sea_query::Expr::value(now))
-                    .filter(refresh_token::Column::TokenHash.eq(hash.to_vec()))
-                    .filter(refresh_token::Column::UsedAt.is_null())
-                    .exec(txn)
-                    .await?;
                 if claimed.rows_affected != 1 {
                     tracing::warn!(session = %sess.id, "refresh token reuse: revoking the session");
                     revoke(txn, &sess.id, "refresh_token_reuse", now).await?;

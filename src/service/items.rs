@@ -46,11 +46,17 @@ fn check_fields(fields: &BTreeMap<String, String>, key_version: u32, current: u3
     }
     for (name, value) in fields {
         validate_field_name(name).map_err(|e| ApiError::bad("item.invalid_field_name", e.to_string()))?;
-        let blob = b64::decode(value, MAX_FIELD_BYTES)
-            .map_err(|_| ApiError::bad("item.field_too_large", format!("field {name:?}: at most 64 KiB, as base64url")))?;
+        let blob = b64::decode(value, MAX_FIELD_BYTES).map_err(|_| {
+            ApiError::bad("item.field_too_large", format!("field {name:?}: at most 64 KiB, as base64url"))
+        })?;
         match blob_key_version(&blob) {
             Ok(v) if v == key_version => {}
-            Ok(_) => return Err(ApiError::bad("item.bad_key_version", format!("field {name:?} is under another key version"))),
+            Ok(_) => {
+                return Err(ApiError::bad(
+                    "item.bad_key_version",
+                    format!("field {name:?} is under another key version"),
+                ));
+            }
             Err(e) => return Err(ApiError::bad("item.malformed_field", format!("field {name:?}: {e}"))),
         }
     }
@@ -58,7 +64,14 @@ fn check_fields(fields: &BTreeMap<String, String>, key_version: u32, current: u3
 }
 
 /// Creates (`revision` absent) or replaces (`revision` = current) an item.
-pub async fn put(state: &AppState, account_id: &str, user_id: &str, item_id: &str, req: PutItemRequest, now: i64) -> Result<ItemWire, ApiError> {
+pub async fn put(
+    state: &AppState,
+    account_id: &str,
+    user_id: &str,
+    item_id: &str,
+    req: PutItemRequest,
+    now: i64,
+) -> Result<ItemWire, ApiError> {
     active_member(&state.db, account_id, user_id).await?;
     if item_id.len() < 16 {
         return Err(ApiError::bad("request.invalid_id", "item ids are random ids of 16 to 64 characters"));
@@ -82,9 +95,9 @@ pub async fn put(state: &AppState, account_id: &str, user_id: &str, item_id: &st
             };
             match m.insert(&state.db).await {
                 Ok(m) => to_wire(m),
-                Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
-                    Err(ApiError::conflict("item.exists", "an item with this id exists; send its revision to update it"))
-                }
+                Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => Err(
+                    ApiError::conflict("item.exists", "an item with this id exists; send its revision to update it"),
+                ),
                 Err(e) => Err(e.into()),
             }
         }
@@ -103,8 +116,14 @@ pub async fn put(state: &AppState, account_id: &str, user_id: &str, item_id: &st
                 .exec(&state.db)
                 .await?;
             if res.rows_affected != 1 {
-                return match item::Entity::find_by_id((account_id.to_owned(), item_id.to_owned())).one(&state.db).await? {
-                    Some(_) => Err(ApiError::conflict("item.stale_revision", "the item changed since you read it; re-read and retry")),
+                return match item::Entity::find_by_id((account_id.to_owned(), item_id.to_owned()))
+                    .one(&state.db)
+                    .await?
+                {
+                    Some(_) => Err(ApiError::conflict(
+                        "item.stale_revision",
+                        "the item changed since you read it; re-read and retry",
+                    )),
                     None => Err(not_found()),
                 };
             }
@@ -116,7 +135,12 @@ pub async fn put(state: &AppState, account_id: &str, user_id: &str, item_id: &st
 /// One item.
 pub async fn get(state: &AppState, account_id: &str, user_id: &str, item_id: &str) -> Result<ItemWire, ApiError> {
     active_member(&state.db, account_id, user_id).await?;
-    to_wire(item::Entity::find_by_id((account_id.to_owned(), item_id.to_owned())).one(&state.db).await?.ok_or_else(not_found)?)
+    to_wire(
+        item::Entity::find_by_id((account_id.to_owned(), item_id.to_owned()))
+            .one(&state.db)
+            .await?
+            .ok_or_else(not_found)?,
+    )
 }
 
 /// A page of items in id order, after `cursor`; `below_version` keeps only items encrypted under
@@ -140,7 +164,8 @@ pub async fn list(
     }
     let rows = q.order_by_asc(item::Column::Id).limit(limit + 1).all(&state.db).await?;
     let more = rows.len() as u64 > limit;
-    let items = rows.into_iter().take(usize::try_from(limit).unwrap_or(500)).map(to_wire).collect::<Result<Vec<_>, _>>()?;
+    let items =
+        rows.into_iter().take(usize::try_from(limit).unwrap_or(500)).map(to_wire).collect::<Result<Vec<_>, _>>()?;
     let next_cursor = if more { items.last().map(|i| i.id.clone()) } else { None };
     Ok(ItemPage { items, next_cursor })
 }

@@ -1,5 +1,5 @@
 //! Policy and transactions. Functions take `now` and return domain errors ([`crate::error::ApiError`]).
 
-pub mod auth;
 pub mod accounts;
+pub mod auth;
 pub mod items;

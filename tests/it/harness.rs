@@ -20,6 +20,7 @@ pub struct TestServer {
     pub url: String,
     pub clock: Arc<ManualClock>,
     pub data_dir: PathBuf,
+    pub db_url: String,
     handle: actix_web::dev::ServerHandle,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -69,14 +70,15 @@ impl TestServer {
                 };
                 tweak(&mut config);
                 config.finish().unwrap();
+                let db_url = config.database_url.clone();
                 let state = vouchsafe::app::build_state(config, clk).await.expect("server state");
                 let running = vouchsafe::app::start(state).expect("server starts");
-                tx.send((running.addr, running.handle.clone())).unwrap();
+                tx.send((running.addr, running.handle.clone(), db_url)).unwrap();
                 let _ = running.server.await;
             });
         });
-        let (addr, handle) = rx.recv().expect("server started");
-        TestServer { url: format!("http://{addr}"), clock, data_dir, handle, thread: Some(thread) }
+        let (addr, handle, db_url) = rx.recv().expect("server started");
+        TestServer { url: format!("http://{addr}"), clock, data_dir, db_url, handle, thread: Some(thread) }
     }
 
     pub fn client(&self) -> Client {
@@ -93,4 +95,74 @@ impl Drop for TestServer {
         }
         let _ = std::fs::remove_dir_all(&self.data_dir);
     }
+}
+
+impl TestServer {
+    /// Registers and signs in a user, returning their vault.
+    pub fn user(&self, email: &str) -> vouchsafe_client::vault::Vault {
+        let c = self.client();
+        vouchsafe_client::flows::register(&c, email, "correct horse battery", fast_kdf()).unwrap();
+        let mut c = self.client();
+        let s = vouchsafe_client::flows::login(&mut c, email, "correct horse battery").unwrap();
+        vouchsafe_client::vault::Vault::new(c, s)
+    }
+
+    /// Waits for an email to `to` in the outbox folder and returns the token of its link.
+    pub fn outbox_token(&self, to: &str) -> String {
+        let dir = self.data_dir.join("outbox");
+        for _ in 0..200 {
+            if let Ok(rd) = std::fs::read_dir(&dir) {
+                for f in rd.flatten() {
+                    let text = std::fs::read_to_string(f.path()).unwrap_or_default();
+                    if text.contains(&format!("To: {to}")) && !self.seen(&f.path()) {
+                        return token_in(&text).expect("the email carries a link with a token");
+                    }
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("no email to {to} in the outbox");
+    }
+
+    fn seen(&self, path: &std::path::Path) -> bool {
+        let marker = path.with_extension("seen");
+        if marker.exists() {
+            return true;
+        }
+        std::fs::write(marker, b"").unwrap();
+        false
+    }
+
+    /// A connection to the server's database (the "malicious server" tests tamper with it).
+    pub fn db(&self) -> sea_orm::DatabaseConnection {
+        let url = self.db_url.clone();
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move { sea_orm::Database::connect(&url).await.unwrap() })
+        })
+        .join()
+        .unwrap()
+    }
+
+    /// Runs SQL against the server's database.
+    pub fn sql(&self, sql: &str) {
+        let url = self.db_url.clone();
+        let sql = sql.to_owned();
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                use sea_orm::ConnectionTrait;
+                let db = sea_orm::Database::connect(&url).await.unwrap();
+                db.execute_unprepared(&sql).await.unwrap();
+            })
+        })
+        .join()
+        .unwrap();
+    }
+}
+
+/// The token in a `…#token=XYZ` link (quoted-printable soft breaks undone).
+pub fn token_in(text: &str) -> Option<String> {
+    // Undo quoted-printable: soft line breaks and the encoded '='.
+    let flat = text.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+    let i = flat.find("#token=")? + "#token=".len();
+    Some(flat[i..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect())
 }

@@ -1,7 +1,9 @@
 //! Integration tests: the real server over HTTP (port 0) with the client crate, on SQLite by
 //! default and on PostgreSQL when `VOUCHSAFE_TEST_DATABASE_URL` is set (a fresh database per test).
 
+mod accounts;
 mod auth;
 mod bad_input;
 mod harness;
 mod migrations;
+mod smtp;

@@ -1,0 +1,523 @@
+//! The team vault from a member's side: accounts, the verified team log, master keys, invitations,
+//! confirmation, removal and rotation, and encrypted items.
+//!
+//! Every operation that trusts a key first replays and verifies the account's whole log and
+//! checks it extends the head this client verified before (fork detection). The client refuses
+//! to seal to a key the verified log does not endorse, or whose verification code does not match
+//! what the person read out.
+
+use std::collections::{BTreeMap, HashMap};
+
+use vouchsafe_crypto::b64;
+use vouchsafe_crypto::field::{FieldKey, blob_key_version};
+use vouchsafe_crypto::identity::{Keyring, PublicIdentity};
+use vouchsafe_crypto::log::{EntryBody, LogEntry, LogHead, Role, TeamState};
+use vouchsafe_crypto::seal::{MasterKey, Sealed, open_master_key, seal_master_key};
+use zeroize::Zeroizing;
+
+use crate::flows::Session;
+use crate::types::*;
+use crate::{Client, ClientError};
+
+/// A decrypted item.
+#[derive(Debug)]
+pub struct Item {
+    /// Id.
+    pub id: String,
+    /// Revision (send it back to update).
+    pub revision: u64,
+    /// Key version it is encrypted under.
+    pub key_version: u32,
+    /// Field name → plaintext value (zeroized on drop).
+    pub fields: BTreeMap<String, Zeroizing<Vec<u8>>>,
+}
+
+/// What a rotation did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RotationReport {
+    /// The key version now current.
+    pub key_version: u32,
+    /// Whether this call made the new key version (false: resumed an earlier rotation).
+    pub new_version: bool,
+    /// Items re-encrypted by this call.
+    pub items_reencrypted: u64,
+}
+
+fn refused(msg: impl Into<String>) -> ClientError {
+    ClientError::Protocol(format!("refused: {}", msg.into()))
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// A signed-in member with their keys.
+pub struct Vault {
+    /// The API client (signed in).
+    pub client: Client,
+    /// The member's keys.
+    pub keyring: Keyring,
+    checkpoints: HashMap<String, LogHead>,
+    keys: HashMap<(String, u32), FieldKey>,
+    masters: HashMap<(String, u32), MasterKey>,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vault").field("user_id", &self.keyring.user_id()).finish_non_exhaustive()
+    }
+}
+
+impl Vault {
+    /// From a signed-in session.
+    pub fn new(client: Client, session: Session) -> Self {
+        Self {
+            client,
+            keyring: session.keyring,
+            checkpoints: HashMap::new(),
+            keys: HashMap::new(),
+            masters: HashMap::new(),
+        }
+    }
+
+    /// The user id.
+    pub fn user_id(&self) -> &str {
+        self.keyring.user_id()
+    }
+
+    /// Log heads this client verified, per account (persist them to detect forks across runs).
+    pub fn checkpoints(&self) -> &HashMap<String, LogHead> {
+        &self.checkpoints
+    }
+
+    /// Restores a checkpoint saved earlier.
+    pub fn set_checkpoint(&mut self, account_id: &str, head: LogHead) {
+        self.checkpoints.insert(account_id.to_owned(), head);
+    }
+
+    /// Creates an account: master key v1 sealed to ourselves, genesis entry.
+    pub fn create_account(&mut self, name: &str) -> Result<AccountInfo, ClientError> {
+        let mut rng = vouchsafe_crypto::os_rng();
+        let account_id = vouchsafe_crypto::random_id();
+        let mk = MasterKey::generate(1, &mut rng)?;
+        let genesis = LogEntry::create(
+            &account_id,
+            None,
+            &self.keyring,
+            now(),
+            EntryBody::Genesis { creator: self.keyring.public(), policy: Default::default() },
+        )?;
+        let sealed = seal_master_key(&mk, &account_id, &self.keyring.public(), &self.keyring, &mut rng)?;
+        let info = self.client.create_account(&CreateAccountRequest {
+            account_id: account_id.clone(),
+            name: name.into(),
+            genesis: b64::encode(&genesis.to_bytes()),
+            sealed_key: b64::encode(&sealed.to_bytes()),
+        })?;
+        self.checkpoints.insert(account_id.clone(), LogHead { seq: 0, hash: genesis.hash() });
+        self.masters.insert((account_id, 1), mk);
+        Ok(info)
+    }
+
+    /// Fetches, verifies and replays the whole log; checks it extends our last checkpoint.
+    pub fn verified_log(&mut self, account_id: &str) -> Result<(Vec<LogEntry>, TeamState), ClientError> {
+        let mut entries = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self.client.log(account_id, after)?;
+            if page.entries.is_empty() {
+                break;
+            }
+            for w in &page.entries {
+                let e = LogEntry::from_bytes(&b64::decode(&w.entry, vouchsafe_crypto::log::MAX_ENTRY_LEN)?)?;
+                if e.seq != w.seq || e.seq != entries.len() as u64 {
+                    return Err(refused("the server returned log entries out of order"));
+                }
+                entries.push(e);
+            }
+            after = entries.last().map(|e| e.seq);
+            if entries.len() as u64 >= page.log_len {
+                break;
+            }
+        }
+        let state = match self.checkpoints.get(account_id) {
+            Some(cp) => TeamState::replay_extending(account_id, &entries, *cp),
+            None => TeamState::replay(account_id, &entries),
+        }
+        .map_err(|e| refused(format!("the team log does not verify: {e}")))?;
+        self.checkpoints.insert(account_id.to_owned(), state.head());
+        Ok((entries, state))
+    }
+
+    /// Opens every master key version sealed to us, checking each seal against the verified log.
+    pub fn master_keys(&mut self, account_id: &str) -> Result<BTreeMap<u32, MasterKey>, ClientError> {
+        let (entries, state) = self.verified_log(account_id)?;
+        let me = self.keyring.public();
+        let mut out = BTreeMap::new();
+        for w in self.client.sealed_keys(account_id)? {
+            if w.recipient_generation != me.generation {
+                continue;
+            }
+            let sealed = Sealed::from_bytes(&b64::decode(&w.blob, 2048)?)?;
+            let sealer = state
+                .identity(&w.sealer_id, w.sealer_generation)
+                .ok_or_else(|| refused("a key was sealed by someone the log does not know"))?;
+            match w.log_seq {
+                Some(seq) => {
+                    let e = entries
+                        .get(usize::try_from(seq).unwrap_or(usize::MAX))
+                        .ok_or_else(|| refused("seal not in the log"))?;
+                    let EntryBody::KeySealed { recipient, generation, fingerprint, key_version, sealed_hash } = &e.body
+                    else {
+                        return Err(refused("seal not announced by a key_sealed entry"));
+                    };
+                    if *recipient != me.user_id
+                        || *generation != me.generation
+                        || *fingerprint != me.fingerprint().0
+                        || *key_version != w.key_version
+                        || *sealed_hash != sealed.hash()
+                        || e.author != w.sealer_id
+                    {
+                        return Err(refused("a sealed key does not match its log entry"));
+                    }
+                }
+                // The creator's own v1: sealed by us to us, so only we could have made it.
+                None if w.sealer_id == me.user_id && w.key_version == 1 => {}
+                None => return Err(refused("a sealed key without a log entry")),
+            }
+            let mk = open_master_key(&sealed, account_id, w.key_version, sealer, &self.keyring)?;
+            out.insert(w.key_version, mk);
+        }
+        for (v, mk) in &out {
+            self.masters.insert((account_id.to_owned(), *v), mk.clone());
+        }
+        Ok(out)
+    }
+
+    fn master_key(&mut self, account_id: &str, version: u32) -> Result<MasterKey, ClientError> {
+        if let Some(mk) = self.masters.get(&(account_id.to_owned(), version)) {
+            return Ok(mk.clone());
+        }
+        self.master_keys(account_id)?
+            .remove(&version)
+            .ok_or_else(|| ClientError::Protocol(format!("no key version {version} is sealed to you in this account")))
+    }
+
+    fn field_key(&mut self, account_id: &str, version: u32) -> Result<&FieldKey, ClientError> {
+        let k = (account_id.to_owned(), version);
+        if !self.keys.contains_key(&k) {
+            let mk = self.master_key(account_id, version)?;
+            self.keys.insert(k.clone(), FieldKey::derive(&mk, account_id)?);
+        }
+        self.keys.get(&k).ok_or_else(|| ClientError::Protocol("field key".into()))
+    }
+
+    /// Appends entries built from the verified state; on a conflicting append (409), re-reads
+    /// the log and rebuilds, a few times.
+    fn append_with_retry(
+        &mut self,
+        account_id: &str,
+        mut build: impl FnMut(&mut Self, &TeamState) -> Result<AppendRequest, ClientError>,
+    ) -> Result<AppendResponse, ClientError> {
+        let mut last = None;
+        for _ in 0..5 {
+            let (_, state) = self.verified_log(account_id)?;
+            let req = build(self, &state)?;
+            match self.client.append(account_id, &req) {
+                Err(e) if e.code() == Some("log.conflict") => last = Some(e),
+                other => return other,
+            }
+        }
+        Err(last.unwrap_or_else(|| refused("log kept moving")))
+    }
+
+    fn entry(
+        &self,
+        account_id: &str,
+        state: &TeamState,
+        prev: Option<LogHead>,
+        body: EntryBody,
+    ) -> Result<LogEntry, ClientError> {
+        let ts = now().max(state.last_timestamp());
+        Ok(LogEntry::create(account_id, Some(prev.unwrap_or(state.head())), &self.keyring, ts, body)?)
+    }
+
+    /// Invites an email with a role.
+    pub fn invite(&self, account_id: &str, email: &str, role: Role) -> Result<InvitationInfo, ClientError> {
+        self.client.invite(account_id, email, role.as_str())
+    }
+
+    /// The identity and verification code of an invitee waiting for confirmation, as the server
+    /// reports them (to show to the admin, who compares the code with the person).
+    pub fn pending_identity(
+        &self,
+        account_id: &str,
+        user_id: &str,
+    ) -> Result<(MemberInfo, PublicIdentity), ClientError> {
+        let m = self
+            .client
+            .members(account_id)?
+            .into_iter()
+            .find(|m| m.user_id == user_id && m.status == "accepted")
+            .ok_or_else(|| ClientError::Protocol("no accepted invitee with that id".into()))?;
+        let id = PublicIdentity::keys_from_bytes(&m.user_id, &b64::decode(&m.public_keys, 100)?)?;
+        Ok((m, id))
+    }
+
+    /// Confirms an invitee: the code the person read out must match their keys; then the log is
+    /// verified, the member added, and every key version we hold sealed to them.
+    pub fn confirm(&mut self, account_id: &str, user_id: &str, code_from_person: &str) -> Result<(), ClientError> {
+        let (info, identity) = self.pending_identity(account_id, user_id)?;
+        if !identity.verification_code().matches(code_from_person) {
+            return Err(refused("the verification code does not match this person's keys; do not confirm"));
+        }
+        let role = Role::parse(&info.role).ok_or_else(|| ClientError::Protocol("unknown role".into()))?;
+        let masters = self.master_keys(account_id)?;
+        self.append_with_retry(account_id, |me, state| {
+            let added = me.entry(account_id, state, None, EntryBody::MemberAdded { member: identity.clone(), role })?;
+            let mut next = state.clone();
+            next.apply(&added).map_err(|e| refused(e.to_string()))?;
+            let mut entries = vec![b64::encode(&added.to_bytes())];
+            let mut sealed_keys = Vec::new();
+            let mut rng = vouchsafe_crypto::os_rng();
+            for (v, mk) in &masters {
+                next.check_seal_recipient(&identity, *v, now().max(next.last_timestamp()))
+                    .map_err(|e| refused(e.to_string()))?;
+                let sealed = seal_master_key(mk, account_id, &identity, &me.keyring, &mut rng)?;
+                let e = me.entry(
+                    account_id,
+                    &next,
+                    None,
+                    EntryBody::KeySealed {
+                        recipient: identity.user_id.clone(),
+                        generation: identity.generation,
+                        fingerprint: identity.fingerprint().0,
+                        key_version: *v,
+                        sealed_hash: sealed.hash(),
+                    },
+                )?;
+                next.apply(&e).map_err(|err| refused(err.to_string()))?;
+                entries.push(b64::encode(&e.to_bytes()));
+                sealed_keys.push(SealedKeyUpload {
+                    recipient_id: identity.user_id.clone(),
+                    recipient_generation: identity.generation,
+                    key_version: *v,
+                    blob: b64::encode(&sealed.to_bytes()),
+                });
+            }
+            Ok(AppendRequest { entries, sealed_keys })
+        })?;
+        Ok(())
+    }
+
+    /// Changes a member's role.
+    pub fn set_role(&mut self, account_id: &str, user_id: &str, role: Role) -> Result<(), ClientError> {
+        self.append_with_retry(account_id, |me, state| {
+            let e = me.entry(account_id, state, None, EntryBody::RoleChanged { user_id: user_id.into(), role })?;
+            Ok(AppendRequest { entries: vec![b64::encode(&e.to_bytes())], sealed_keys: vec![] })
+        })?;
+        Ok(())
+    }
+
+    /// Removes a member; the account then needs [`Self::rotate`].
+    pub fn remove(&mut self, account_id: &str, user_id: &str) -> Result<(), ClientError> {
+        self.append_with_retry(account_id, |me, state| {
+            let e = me.entry(account_id, state, None, EntryBody::MemberRemoved { user_id: user_id.into() })?;
+            Ok(AppendRequest { entries: vec![b64::encode(&e.to_bytes())], sealed_keys: vec![] })
+        })?;
+        Ok(())
+    }
+
+    /// Rotates: makes key version v+1 sealed to every active member (if the log says a rotation
+    /// is required, or `force`), then re-encrypts every item still under an older version, in
+    /// pages of `page` items. Safe to interrupt and call again: it resumes.
+    pub fn rotate(
+        &mut self,
+        account_id: &str,
+        force: bool,
+        page: u32,
+        progress: impl FnMut(u64, u64),
+    ) -> Result<RotationReport, ClientError> {
+        let mut report = self.rotate_key(account_id, force)?;
+        report.items_reencrypted = self.reencrypt(account_id, page, None, progress)?;
+        Ok(report)
+    }
+
+    /// First half of a rotation: the new key version and its seals (one log append).
+    pub fn rotate_key(&mut self, account_id: &str, force: bool) -> Result<RotationReport, ClientError> {
+        let (_, state) = self.verified_log(account_id)?;
+        let mut report = RotationReport { key_version: state.key_version(), ..Default::default() };
+        if state.rotation_required() || force {
+            let mut rng = vouchsafe_crypto::os_rng();
+            let new = MasterKey::generate(state.key_version() + 1, &mut rng)?;
+            self.append_with_retry(account_id, |me, state| {
+                let rotated = me.entry(account_id, state, None, EntryBody::KeyRotated { key_version: new.version })?;
+                let mut next = state.clone();
+                next.apply(&rotated).map_err(|e| refused(e.to_string()))?;
+                let mut entries = vec![b64::encode(&rotated.to_bytes())];
+                let mut sealed_keys = Vec::new();
+                let recipients: Vec<PublicIdentity> = next
+                    .members()
+                    .values()
+                    .filter(|m| m.status == vouchsafe_crypto::log::MemberStatus::Active)
+                    .map(|m| m.identity.clone())
+                    .chain(next.workers().values().map(|w| w.identity.clone()))
+                    .collect();
+                for r in recipients {
+                    next.check_seal_recipient(&r, new.version, now().max(next.last_timestamp()))
+                        .map_err(|e| refused(e.to_string()))?;
+                    let sealed = seal_master_key(&new, account_id, &r, &me.keyring, &mut rng)?;
+                    let e = me.entry(
+                        account_id,
+                        &next,
+                        None,
+                        EntryBody::KeySealed {
+                            recipient: r.user_id.clone(),
+                            generation: r.generation,
+                            fingerprint: r.fingerprint().0,
+                            key_version: new.version,
+                            sealed_hash: sealed.hash(),
+                        },
+                    )?;
+                    next.apply(&e).map_err(|err| refused(err.to_string()))?;
+                    entries.push(b64::encode(&e.to_bytes()));
+                    sealed_keys.push(SealedKeyUpload {
+                        recipient_id: r.user_id.clone(),
+                        recipient_generation: r.generation,
+                        key_version: new.version,
+                        blob: b64::encode(&sealed.to_bytes()),
+                    });
+                }
+                Ok(AppendRequest { entries, sealed_keys })
+            })?;
+            self.masters.insert((account_id.to_owned(), new.version), new.clone());
+            report.key_version = new.version;
+            report.new_version = true;
+        }
+        Ok(report)
+    }
+
+    /// Second half: re-encrypts items still under an older key version, at most `max_items`.
+    /// Returns how many it re-encrypted; call again to resume.
+    pub fn reencrypt(
+        &mut self,
+        account_id: &str,
+        page: u32,
+        max_items: Option<u64>,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<u64, ClientError> {
+        let info = self.client.account(account_id)?;
+        let target = info.key_version;
+        let total = info.items_to_rotate;
+        let mut done = 0u64;
+        progress(done, total);
+        'outer: loop {
+            let batch = self.client.items(account_id, None, page.max(1), Some(target))?;
+            if batch.items.is_empty() {
+                break;
+            }
+            let mut progressed = false;
+            for w in batch.items {
+                if max_items.is_some_and(|m| done >= m) {
+                    break 'outer;
+                }
+                let item = self.decrypt(account_id, &w)?;
+                let plain: BTreeMap<String, Vec<u8>> =
+                    item.fields.iter().map(|(k, v)| (k.clone(), v.to_vec())).collect();
+                match self.write(account_id, &item.id, &plain, Some(item.revision), Some(target)) {
+                    Ok(_) => {
+                        done += 1;
+                        progressed = true;
+                    }
+                    // Someone edited or deleted it meanwhile: it is no longer under the old key.
+                    Err(e) if e.code() == Some("item.stale_revision") || e.code() == Some("item.not_found") => {
+                        progressed = true
+                    }
+                    Err(e) => return Err(e),
+                }
+                progress(done, total.max(done));
+            }
+            if !progressed {
+                break;
+            }
+        }
+        Ok(done)
+    }
+
+    fn decrypt(&mut self, account_id: &str, w: &ItemWire) -> Result<Item, ClientError> {
+        let mut fields = BTreeMap::new();
+        for (name, value) in &w.fields {
+            let blob =
+                b64::decode(value, vouchsafe_crypto::field::MAX_FIELD_VALUE + vouchsafe_crypto::field::OVERHEAD)?;
+            let v = blob_key_version(&blob)?;
+            let fk = self.field_key(account_id, v)?;
+            fields.insert(name.clone(), fk.decrypt(&w.id, name, &blob)?);
+        }
+        Ok(Item { id: w.id.clone(), revision: w.revision, key_version: w.key_version, fields })
+    }
+
+    fn write(
+        &mut self,
+        account_id: &str,
+        item_id: &str,
+        fields: &BTreeMap<String, Vec<u8>>,
+        revision: Option<u64>,
+        version: Option<u32>,
+    ) -> Result<ItemWire, ClientError> {
+        let version = match version {
+            Some(v) => v,
+            None => self.client.account(account_id)?.key_version,
+        };
+        let mut rng = vouchsafe_crypto::os_rng();
+        let fk = self.field_key(account_id, version)?;
+        let mut enc = BTreeMap::new();
+        for (name, value) in fields {
+            enc.insert(name.clone(), b64::encode(&fk.encrypt(item_id, name, value, &mut rng)?));
+        }
+        self.client.put_item(account_id, item_id, &PutItemRequest { revision, key_version: version, fields: enc })
+    }
+
+    /// Creates an item under the current key version; returns its id.
+    pub fn create_item(
+        &mut self,
+        account_id: &str,
+        fields: &BTreeMap<String, Vec<u8>>,
+    ) -> Result<ItemWire, ClientError> {
+        let id = vouchsafe_crypto::random_id();
+        self.write(account_id, &id, fields, None, None)
+    }
+
+    /// Replaces an item's fields; `revision` is the one read (stale → 409 `item.stale_revision`).
+    pub fn update_item(
+        &mut self,
+        account_id: &str,
+        item_id: &str,
+        revision: u64,
+        fields: &BTreeMap<String, Vec<u8>>,
+    ) -> Result<ItemWire, ClientError> {
+        self.write(account_id, item_id, fields, Some(revision), None)
+    }
+
+    /// Reads and decrypts one item.
+    pub fn get_item(&mut self, account_id: &str, item_id: &str) -> Result<Item, ClientError> {
+        let w = self.client.item(account_id, item_id)?;
+        self.decrypt(account_id, &w)
+    }
+
+    /// One page of decrypted items.
+    pub fn list_items(
+        &mut self,
+        account_id: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<Item>, Option<String>), ClientError> {
+        let page = self.client.items(account_id, cursor, limit, None)?;
+        let items = page.items.iter().map(|w| self.decrypt(account_id, w)).collect::<Result<Vec<_>, _>>()?;
+        Ok((items, page.next_cursor))
+    }
+
+    /// Deletes an item.
+    pub fn delete_item(&self, account_id: &str, item_id: &str) -> Result<(), ClientError> {
+        self.client.delete_item(account_id, item_id)
+    }
+}

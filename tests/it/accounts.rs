@@ -1,0 +1,390 @@
+//! Team accounts end to end: invitations by email, confirmation with verification codes, items,
+//! removal and rotation, isolation, a malicious server, and concurrent appends.
+
+use std::collections::BTreeMap;
+
+use vouchsafe_client::vault::Vault;
+use vouchsafe_crypto::log::{EntryBody, LogEntry, Role};
+
+use crate::harness::{TestServer, token_in};
+use crate::smtp::SmtpListener;
+
+fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, Vec<u8>> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())).collect()
+}
+
+fn text(item: &vouchsafe_client::vault::Item, f: &str) -> String {
+    String::from_utf8(item.fields[f].to_vec()).unwrap()
+}
+
+/// alice creates a team and brings in `others` (email, role) through invite → accept → confirm.
+fn team(srv: &TestServer, others: &[(&str, Role)]) -> (Vault, String, Vec<Vault>) {
+    let mut alice = srv.user("alice@example.com");
+    let acct = alice.create_account("Acme support").unwrap().id;
+    let mut vaults = Vec::new();
+    for (email, role) in others {
+        let v = srv.user(email);
+        alice.invite(&acct, email, *role).unwrap();
+        let token = srv.outbox_token(email);
+        assert_eq!(v.client.accept_invitation(&token).unwrap().account_id, acct);
+        // The person reads their code out loud; alice types it.
+        let code = v.keyring.public().verification_code().to_string();
+        alice.confirm(&acct, v.user_id(), &code).unwrap();
+        vaults.push(v);
+    }
+    (alice, acct, vaults)
+}
+
+#[test]
+fn three_people_share_encrypted_items() {
+    let srv = TestServer::start();
+    let (mut alice, acct, mut rest) =
+        team(&srv, &[("bob@example.com", Role::Member), ("carol@example.com", Role::Admin)]);
+    let a = alice.create_item(&acct, &fields(&[("name", "Jane Doe"), ("email", "jane@example.com")])).unwrap();
+    let b = rest[0].create_item(&acct, &fields(&[("name", "John Roe")])).unwrap();
+    let c = rest[1].create_item(&acct, &fields(&[("phone", "+1 555 0100")])).unwrap();
+    let (r0, r1) = rest.split_at_mut(1);
+    for v in [&mut alice, &mut r0[0], &mut r1[0]] {
+        assert_eq!(text(&v.get_item(&acct, &a.id).unwrap(), "email"), "jane@example.com");
+        assert_eq!(text(&v.get_item(&acct, &b.id).unwrap(), "name"), "John Roe");
+        assert_eq!(text(&v.get_item(&acct, &c.id).unwrap(), "phone"), "+1 555 0100");
+        let (all, _) = v.list_items(&acct, None, 100).unwrap();
+        assert_eq!(all.len(), 3);
+    }
+    // Update with revisions: a stale one is a 409.
+    let item = rest[0].get_item(&acct, &a.id).unwrap();
+    rest[0].update_item(&acct, &a.id, item.revision, &fields(&[("name", "Jane Q. Doe")])).unwrap();
+    let stale = alice.update_item(&acct, &a.id, item.revision, &fields(&[("name", "x")])).unwrap_err();
+    assert_eq!(stale.code(), Some("item.stale_revision"));
+    assert_eq!(text(&alice.get_item(&acct, &a.id).unwrap(), "name"), "Jane Q. Doe");
+    // Members see roles and statuses; the account lists for each of them.
+    let members = alice.client.members(&acct).unwrap();
+    assert_eq!(members.len(), 3);
+    assert!(members.iter().all(|m| m.status == "active"));
+    assert_eq!(rest[1].client.accounts().unwrap()[0].role, "admin");
+    // The server stored no plaintext.
+    let db = std::fs::read(srv.data_dir.join("test.db")).unwrap_or_default();
+    let wal = std::fs::read(srv.data_dir.join("test.db-wal")).unwrap_or_default();
+    for needle in ["jane@example.com", "John Roe", "+1 555 0100"] {
+        for hay in [&db, &wal] {
+            assert!(!hay.windows(needle.len()).any(|w| w == needle.as_bytes()), "{needle} stored in clear");
+        }
+    }
+    // Pagination is stable and complete.
+    for _ in 0..7 {
+        alice.create_item(&acct, &fields(&[("n", "x")])).unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (page, next) = alice.list_items(&acct, cursor.as_deref(), 3).unwrap();
+        seen.extend(page.into_iter().map(|i| i.id));
+        match next {
+            Some(n) => cursor = Some(n),
+            None => break,
+        }
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!((seen.len(), sorted), (10, seen.clone()));
+}
+
+#[test]
+fn invitation_email_over_real_smtp_and_single_use_token() {
+    let smtp = SmtpListener::start();
+    let port = smtp.port;
+    let srv = TestServer::start_with(move |c| {
+        c.mail.transport = Some("smtp".into());
+        c.mail.smtp_host = Some("127.0.0.1".into());
+        c.mail.smtp_port = Some(port);
+        c.mail.smtp_security = Some("none".into());
+        c.mail.from = Some("Vouchsafe <noreply@vault.example>".into());
+    });
+    let mut alice = srv.user("alice@example.com");
+    let acct = alice.create_account("Acme").unwrap().id;
+    let inv = alice.invite(&acct, "dan@example.com", Role::Member).unwrap();
+    assert_eq!(inv.status, "pending");
+    let msg = smtp.wait_for("dan@example.com");
+    assert!(msg.from.contains("noreply@vault.example"));
+    assert!(msg.data.contains("Acme"));
+    let token = token_in(&msg.data).expect("link with token");
+    assert_eq!(token.len(), 43, "256-bit token");
+    assert!(msg.data.contains(&format!("{}/invite#token=", srv.url)) || msg.data.contains("/invite#token="));
+    let dan = srv.user("dan@example.com");
+    // Someone else cannot use dan's link.
+    let eve = srv.user("eve@example.com");
+    assert_eq!(eve.client.accept_invitation(&token).unwrap_err().code(), Some("invitation.wrong_user"));
+    dan.client.accept_invitation(&token).unwrap();
+    assert_eq!(dan.client.accept_invitation(&token).unwrap_err().status(), Some(404), "single use");
+    let list = alice.client.invitations(&acct).unwrap();
+    assert_eq!(list[0].status, "accepted");
+    assert_eq!(list[0].accepted_by.as_deref(), Some(dan.user_id()));
+    // Revoked and expired links do not work.
+    alice.invite(&acct, "fay@example.com", Role::Member).unwrap();
+    let inv2 = alice.client.invitations(&acct).unwrap().into_iter().find(|i| i.email == "fay@example.com").unwrap();
+    let fay_token = token_in(&smtp.wait_for("fay@example.com").data).unwrap();
+    alice.client.revoke_invitation(&acct, &inv2.id).unwrap();
+    let fay = srv.user("fay@example.com");
+    assert_eq!(fay.client.accept_invitation(&fay_token).unwrap_err().status(), Some(404));
+    alice.invite(&acct, "gus@example.com", Role::Member).unwrap();
+    let gus_token = token_in(&smtp.wait_for("gus@example.com").data).unwrap();
+    srv.clock.advance(73 * 3600);
+    let gus = srv.user("gus@example.com");
+    assert_eq!(gus.client.accept_invitation(&gus_token).unwrap_err().status(), Some(404), "expired");
+}
+
+#[test]
+fn remove_rotate_and_resume() {
+    let srv = TestServer::start();
+    let (mut alice, acct, mut rest) =
+        team(&srv, &[("bob@example.com", Role::Member), ("carol@example.com", Role::Admin)]);
+    let mut ids = Vec::new();
+    for i in 0..25 {
+        ids.push(alice.create_item(&acct, &fields(&[("n", &format!("customer {i}"))])).unwrap().id);
+    }
+    // Bob keeps his v1 key (as a thief would).
+    let bob_v1 = rest[0].master_keys(&acct).unwrap().remove(&1).unwrap();
+    alice.remove(&acct, rest[0].user_id()).unwrap();
+    assert!(alice.client.account(&acct).unwrap().rotation_required);
+    assert_eq!(rest[0].client.items(&acct, None, 10, None).unwrap_err().status(), Some(404));
+    // Interrupted rotation: new key made, only 10 items re-encrypted.
+    let r = alice.rotate_key(&acct, false).unwrap();
+    assert!(r.new_version);
+    assert_eq!(r.key_version, 2);
+    assert_eq!(alice.reencrypt(&acct, 4, Some(10), |_, _| {}).unwrap(), 10);
+    assert_eq!(alice.client.account(&acct).unwrap().items_to_rotate, 15);
+    // Reads keep working during the rotation (mixed versions).
+    for id in &ids {
+        rest[1].get_item(&acct, id).unwrap();
+    }
+    // Carol resumes it.
+    let mut last = (0, 0);
+    let r = rest[1].rotate(&acct, false, 7, |d, t| last = (d, t)).unwrap();
+    assert!(!r.new_version);
+    assert_eq!((r.items_reencrypted, last), (15, (15, 15)));
+    assert_eq!(alice.client.account(&acct).unwrap().items_to_rotate, 0);
+    // Written after the rotation: bob's old key opens nothing.
+    let fresh = alice.create_item(&acct, &fields(&[("n", "after removal")])).unwrap();
+    let fk = vouchsafe_crypto::field::FieldKey::derive(&bob_v1, &acct).unwrap();
+    for w in [&fresh, &alice.client.item(&acct, &ids[0]).unwrap()] {
+        assert_eq!(w.key_version, 2);
+        let blob = vouchsafe_crypto::b64::decode(&w.fields["n"], 1000).unwrap();
+        assert!(fk.decrypt(&w.id, "n", &blob).is_err());
+    }
+    assert_eq!(text(&rest[1].get_item(&acct, &fresh.id).unwrap(), "n"), "after removal");
+}
+
+#[test]
+fn members_of_one_account_get_404_for_another() {
+    let srv = TestServer::start();
+    let (mut alice, acct, _) = team(&srv, &[]);
+    let item = alice.create_item(&acct, &fields(&[("n", "secret")])).unwrap();
+    let inv = alice.invite(&acct, "zed@example.com", Role::Member).unwrap();
+    let mut mallory = srv.user("mallory@example.com");
+    let own = mallory.create_account("Mallory Inc").unwrap().id;
+    mallory.create_item(&own, &fields(&[("n", "x")])).unwrap();
+    let json = ("application/json", "{}");
+    let routes: Vec<(&str, String, Option<(&str, &str)>)> = vec![
+        ("GET", format!("/api/v1/accounts/{acct}"), None),
+        ("PATCH", format!("/api/v1/accounts/{acct}"), Some(("application/json", r#"{"name":"pwned"}"#))),
+        ("GET", format!("/api/v1/accounts/{acct}/log"), None),
+        ("POST", format!("/api/v1/accounts/{acct}/log"), Some(("application/json", r#"{"entries":["AQ"]}"#))),
+        ("GET", format!("/api/v1/accounts/{acct}/keys"), None),
+        ("GET", format!("/api/v1/accounts/{acct}/members"), None),
+        ("GET", format!("/api/v1/accounts/{acct}/invitations"), None),
+        (
+            "POST",
+            format!("/api/v1/accounts/{acct}/invitations"),
+            Some(("application/json", r#"{"email":"m2@example.com","role":"admin"}"#)),
+        ),
+        ("DELETE", format!("/api/v1/accounts/{acct}/invitations/{}", inv.id), None),
+        ("GET", format!("/api/v1/accounts/{acct}/items"), None),
+        ("GET", format!("/api/v1/accounts/{acct}/items/{}", item.id), None),
+        (
+            "PUT",
+            format!("/api/v1/accounts/{acct}/items/{}", item.id),
+            Some(("application/json", r#"{"revision":1,"key_version":1,"fields":{}}"#)),
+        ),
+        ("DELETE", format!("/api/v1/accounts/{acct}/items/{}", item.id), None),
+    ];
+    let _ = json;
+    for (method, path, body) in &routes {
+        let r = mallory.client.raw(method, path, *body, &[]).unwrap();
+        assert_eq!(r.status, 404, "{method} {path}: {}", r.body);
+        assert!(r.body.contains("\"code\""), "{method} {path}: JSON error");
+    }
+    // Nothing changed.
+    assert_eq!(alice.client.account(&acct).unwrap().name, "Acme support");
+    assert_eq!(text(&alice.get_item(&acct, &item.id).unwrap(), "n"), "secret");
+    // A plain member gets 403 for admin routes of their own account.
+    let (owner, acct2, mut members) = {
+        let srv2 = &srv;
+        let mut o = srv2.user("olga@example.com");
+        let a2 = o.create_account("Two").unwrap().id;
+        let m = srv2.user("max@example.com");
+        o.invite(&a2, "max@example.com", Role::Member).unwrap();
+        m.client.accept_invitation(&srv2.outbox_token("max@example.com")).unwrap();
+        let code = m.keyring.public().verification_code().to_string();
+        o.confirm(&a2, m.user_id(), &code).unwrap();
+        (o, a2, vec![m])
+    };
+    assert_eq!(members[0].client.invite(&acct2, "x@example.com", "member").unwrap_err().status(), Some(403));
+    assert_eq!(members[0].client.rename_account(&acct2, "mine").unwrap_err().status(), Some(403));
+    let e = members[0].remove(&acct2, owner.user_id()).unwrap_err();
+    assert!(e.code() == Some("log.rejected"), "{e}");
+    owner.client.account(&acct2).unwrap();
+    let _ = members.pop();
+}
+
+#[test]
+fn malicious_server_cannot_make_clients_seal_to_the_wrong_key() {
+    let srv = TestServer::start();
+    let (mut alice, acct, _) = team(&srv, &[("bob@example.com", Role::Member)]);
+    // 1. Key substitution: the server swaps an accepted invitee's public keys for its own.
+    let carol = srv.user("carol@example.com");
+    alice.invite(&acct, "carol@example.com", Role::Member).unwrap();
+    carol.client.accept_invitation(&srv.outbox_token("carol@example.com")).unwrap();
+    let mallory = srv.user("mallory@example.com");
+    let db = srv.db();
+    let _ = db;
+    srv.sql(&format!(
+        "UPDATE users SET public_keys = (SELECT public_keys FROM users WHERE email = 'mallory@example.com') WHERE id = '{}'",
+        carol.user_id()
+    ));
+    let _ = mallory;
+    let real_code = carol.keyring.public().verification_code().to_string();
+    let e = alice.confirm(&acct, carol.user_id(), &real_code).unwrap_err();
+    assert!(e.to_string().contains("verification code does not match"), "{e}");
+    srv.sql(&format!(
+        "UPDATE users SET public_keys = X'{}' WHERE id = '{}'",
+        hex(&carol.keyring.public().keys_to_bytes()),
+        carol.user_id()
+    ));
+    // 2. Dropped entry: the server hides entry 1 (bob's addition).
+    let (entries, _) = alice.verified_log(&acct).unwrap();
+    srv.sql(&format!("DELETE FROM log_entries WHERE account_id = '{acct}' AND seq = 1"));
+    let e = alice.confirm(&acct, carol.user_id(), &real_code).unwrap_err();
+    assert!(e.to_string().contains("refused"), "{e}");
+    restore(&srv, &acct, &entries[1]);
+    // 3. Injected member: an entry signed by a key the server made, claiming to be alice.
+    let mut rng = vouchsafe_crypto::testing::DeterministicRng::new(1);
+    let fake_alice = vouchsafe_crypto::identity::Keyring::generate(alice.user_id(), 1, &mut rng).unwrap();
+    let ghost = vouchsafe_crypto::identity::Keyring::generate("ghost-member-0001", 1, &mut rng).unwrap();
+    let (_, state) = alice.verified_log(&acct).unwrap();
+    let forged = LogEntry::create(
+        &acct,
+        Some(state.head()),
+        &fake_alice,
+        state.last_timestamp() + 1,
+        EntryBody::MemberAdded { member: ghost.public(), role: Role::Admin },
+    )
+    .unwrap();
+    restore(&srv, &acct, &forged);
+    let e = alice.confirm(&acct, carol.user_id(), &real_code).unwrap_err();
+    assert!(e.to_string().contains("bad signature"), "{e}");
+    srv.sql(&format!("DELETE FROM log_entries WHERE account_id = '{acct}' AND seq = {}", forged.seq));
+    // 4. Fork / rollback: alice has verified the head; the server serves an older log.
+    alice.confirm(&acct, carol.user_id(), &real_code).unwrap();
+    let (entries, state) = alice.verified_log(&acct).unwrap();
+    let last = state.head().seq;
+    srv.sql(&format!("DELETE FROM log_entries WHERE account_id = '{acct}' AND seq = {last}"));
+    let e = alice.verified_log(&acct).unwrap_err();
+    assert!(e.to_string().contains("forked"), "{e}");
+    // …or a different entry at that position (a valid signature by alice, but not the one she saw).
+    let (_, prefix) = {
+        let mut s = vouchsafe_crypto::log::TeamState::replay(&acct, &entries[..entries.len() - 1]).unwrap();
+        let alt = LogEntry::create(
+            &acct,
+            Some(s.head()),
+            &alice.keyring,
+            entries[entries.len() - 1].timestamp,
+            EntryBody::RoleChanged { user_id: carol.user_id().into(), role: Role::Admin },
+        )
+        .unwrap();
+        s.apply(&alt).unwrap();
+        restore(&srv, &acct, &alt);
+        ((), s)
+    };
+    let _ = prefix;
+    let e = alice.verified_log(&acct).unwrap_err();
+    assert!(e.to_string().contains("forked"), "{e}");
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn restore(srv: &TestServer, acct: &str, e: &LogEntry) {
+    srv.sql(&format!(
+        "INSERT INTO log_entries (account_id, seq, entry, hash, author, kind, created_at) VALUES ('{acct}', {}, X'{}', X'{}', '{}', '{}', 0)",
+        e.seq,
+        hex(&e.to_bytes()),
+        hex(&e.hash()),
+        e.author,
+        e.body.kind_name()
+    ));
+}
+
+#[test]
+fn concurrent_appends_one_wins_the_other_retries() {
+    let srv = TestServer::start();
+    let (mut alice, acct, mut rest) =
+        team(&srv, &[("bob@example.com", Role::Member), ("carol@example.com", Role::Admin)]);
+    // Raw: two entries built on the same head, sent at once → exactly one is stored.
+    let (_, state) = alice.verified_log(&acct).unwrap();
+    let e1 = LogEntry::create(
+        &acct,
+        Some(state.head()),
+        &alice.keyring,
+        state.last_timestamp() + 1,
+        EntryBody::RoleChanged { user_id: rest[0].user_id().into(), role: Role::Admin },
+    )
+    .unwrap();
+    let (_, cstate) = rest[1].verified_log(&acct).unwrap();
+    let e2 = LogEntry::create(
+        &acct,
+        Some(cstate.head()),
+        &rest[1].keyring,
+        cstate.last_timestamp() + 1,
+        EntryBody::RoleChanged { user_id: rest[0].user_id().into(), role: Role::Member },
+    )
+    .unwrap();
+    let reqs = [(alice.client.clone(), e1), (rest[1].client.clone(), e2)];
+    let results: Vec<_> = std::thread::scope(|s| {
+        let hs: Vec<_> = reqs
+            .iter()
+            .map(|(c, e)| {
+                let acct = acct.clone();
+                s.spawn(move || {
+                    c.append(
+                        &acct,
+                        &vouchsafe_client::types::AppendRequest {
+                            entries: vec![vouchsafe_crypto::b64::encode(&e.to_bytes())],
+                            sealed_keys: vec![],
+                        },
+                    )
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    let conflicts = results.iter().filter(|r| matches!(r, Err(e) if e.code() == Some("log.conflict"))).count();
+    assert_eq!((ok, conflicts), (1, 1), "{results:?}");
+    // High level: both admins change roles at once; the loser re-reads and retries.
+    let bob_id = rest[0].user_id().to_owned();
+    let (_, before) = alice.verified_log(&acct).unwrap();
+    let (first, second) = rest.split_at_mut(1);
+    let _ = first;
+    std::thread::scope(|s| {
+        let a = s.spawn(|| alice.set_role(&acct, &bob_id, Role::Admin));
+        let c = s.spawn(|| second[0].set_role(&acct, &bob_id, Role::Member));
+        a.join().unwrap().unwrap();
+        c.join().unwrap().unwrap();
+    });
+    let (entries, after) = alice.verified_log(&acct).unwrap();
+    assert_eq!(after.head().seq, before.head().seq + 2, "both landed, nothing lost or duplicated");
+    let seqs: Vec<u64> = entries.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (0..entries.len() as u64).collect::<Vec<_>>());
+}
