@@ -327,7 +327,7 @@ pub async fn append(
                 // lock (PostgreSQL) or the write lock (SQLite, waiting on busy_timeout) before it
                 // reads the log; a deferred read-then-write could deadlock instead of waiting.
                 let touched = account::Entity::update_many()
-                    .col_expr(account::Column::LogLen, sea_orm::sea_query::Expr::col(account::Column::LogLen).into())
+                    .col_expr(account::Column::LogLen, sea_orm::sea_query::Expr::col(account::Column::LogLen))
                     .filter(account::Column::Id.eq(&aid))
                     .exec(txn)
                     .await?;

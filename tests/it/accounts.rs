@@ -175,6 +175,9 @@ fn remove_rotate_and_resume() {
     assert_eq!(text(&rest[1].get_item(&acct, &fresh.id).unwrap(), "n"), "after removal");
 }
 
+/// method, path, (content type, body)
+type Route<'a> = (&'a str, String, Option<(&'a str, &'a str)>);
+
 #[test]
 fn members_of_one_account_get_404_for_another() {
     let srv = TestServer::start();
@@ -184,8 +187,7 @@ fn members_of_one_account_get_404_for_another() {
     let mut mallory = srv.user("mallory@example.com");
     let own = mallory.create_account("Mallory Inc").unwrap().id;
     mallory.create_item(&own, &fields(&[("n", "x")])).unwrap();
-    let json = ("application/json", "{}");
-    let routes: Vec<(&str, String, Option<(&str, &str)>)> = vec![
+    let routes: Vec<Route> = vec![
         ("GET", format!("/api/v1/accounts/{acct}"), None),
         ("PATCH", format!("/api/v1/accounts/{acct}"), Some(("application/json", r#"{"name":"pwned"}"#))),
         ("GET", format!("/api/v1/accounts/{acct}/log"), None),
@@ -208,7 +210,6 @@ fn members_of_one_account_get_404_for_another() {
         ),
         ("DELETE", format!("/api/v1/accounts/{acct}/items/{}", item.id), None),
     ];
-    let _ = json;
     for (method, path, body) in &routes {
         let r = mallory.client.raw(method, path, *body, &[]).unwrap();
         assert_eq!(r.status, 404, "{method} {path}: {}", r.body);
@@ -218,23 +219,18 @@ fn members_of_one_account_get_404_for_another() {
     assert_eq!(alice.client.account(&acct).unwrap().name, "Acme support");
     assert_eq!(text(&alice.get_item(&acct, &item.id).unwrap(), "n"), "secret");
     // A plain member gets 403 for admin routes of their own account.
-    let (owner, acct2, mut members) = {
-        let srv2 = &srv;
-        let mut o = srv2.user("olga@example.com");
-        let a2 = o.create_account("Two").unwrap().id;
-        let m = srv2.user("max@example.com");
-        o.invite(&a2, "max@example.com", Role::Member).unwrap();
-        m.client.accept_invitation(&srv2.outbox_token("max@example.com")).unwrap();
-        let code = m.keyring.public().verification_code().to_string();
-        o.confirm(&a2, m.user_id(), &code).unwrap();
-        (o, a2, vec![m])
-    };
-    assert_eq!(members[0].client.invite(&acct2, "x@example.com", "member").unwrap_err().status(), Some(403));
-    assert_eq!(members[0].client.rename_account(&acct2, "mine").unwrap_err().status(), Some(403));
-    let e = members[0].remove(&acct2, owner.user_id()).unwrap_err();
-    assert!(e.code() == Some("log.rejected"), "{e}");
-    owner.client.account(&acct2).unwrap();
-    let _ = members.pop();
+    let mut owner = srv.user("olga@example.com");
+    let acct2 = owner.create_account("Two").unwrap().id;
+    let mut max = srv.user("max@example.com");
+    owner.invite(&acct2, "max@example.com", Role::Member).unwrap();
+    max.client.accept_invitation(&srv.outbox_token("max@example.com")).unwrap();
+    let code = max.keyring.public().verification_code().to_string();
+    owner.confirm(&acct2, max.user_id(), &code).unwrap();
+    assert_eq!(max.client.invite(&acct2, "x@example.com", "member").unwrap_err().status(), Some(403));
+    assert_eq!(max.client.rename_account(&acct2, "mine").unwrap_err().status(), Some(403));
+    let e = max.remove(&acct2, owner.user_id()).unwrap_err();
+    assert_eq!(e.code(), Some("log.rejected"), "{e}");
+    assert_eq!(owner.client.members(&acct2).unwrap().len(), 2);
 }
 
 #[test]
@@ -245,20 +241,17 @@ fn malicious_server_cannot_make_clients_seal_to_the_wrong_key() {
     let carol = srv.user("carol@example.com");
     alice.invite(&acct, "carol@example.com", Role::Member).unwrap();
     carol.client.accept_invitation(&srv.outbox_token("carol@example.com")).unwrap();
-    let mallory = srv.user("mallory@example.com");
-    let db = srv.db();
-    let _ = db;
+    srv.user("mallory@example.com");
     srv.sql(&format!(
         "UPDATE users SET public_keys = (SELECT public_keys FROM users WHERE email = 'mallory@example.com') WHERE id = '{}'",
         carol.user_id()
     ));
-    let _ = mallory;
     let real_code = carol.keyring.public().verification_code().to_string();
     let e = alice.confirm(&acct, carol.user_id(), &real_code).unwrap_err();
     assert!(e.to_string().contains("verification code does not match"), "{e}");
     srv.sql(&format!(
-        "UPDATE users SET public_keys = X'{}' WHERE id = '{}'",
-        hex(&carol.keyring.public().keys_to_bytes()),
+        "UPDATE users SET public_keys = {} WHERE id = '{}'",
+        srv.blob(&carol.keyring.public().keys_to_bytes()),
         carol.user_id()
     ));
     // 2. Dropped entry: the server hides entry 1 (bob's addition).
@@ -311,16 +304,12 @@ fn malicious_server_cannot_make_clients_seal_to_the_wrong_key() {
     assert!(e.to_string().contains("forked"), "{e}");
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 fn restore(srv: &TestServer, acct: &str, e: &LogEntry) {
     srv.sql(&format!(
-        "INSERT INTO log_entries (account_id, seq, entry, hash, author, kind, created_at) VALUES ('{acct}', {}, X'{}', X'{}', '{}', '{}', 0)",
+        "INSERT INTO log_entries (account_id, seq, entry, hash, author, kind, created_at) VALUES ('{acct}', {}, {}, {}, '{}', '{}', 0)",
         e.seq,
-        hex(&e.to_bytes()),
-        hex(&e.hash()),
+        srv.blob(&e.to_bytes()),
+        srv.blob(&e.hash()),
         e.author,
         e.body.kind_name()
     ));
@@ -375,8 +364,7 @@ fn concurrent_appends_one_wins_the_other_retries() {
     // High level: both admins change roles at once; the loser re-reads and retries.
     let bob_id = rest[0].user_id().to_owned();
     let (_, before) = alice.verified_log(&acct).unwrap();
-    let (first, second) = rest.split_at_mut(1);
-    let _ = first;
+    let second = &mut rest[1..];
     std::thread::scope(|s| {
         let a = s.spawn(|| alice.set_role(&acct, &bob_id, Role::Admin));
         let c = s.spawn(|| second[0].set_role(&acct, &bob_id, Role::Member));

@@ -133,14 +133,10 @@ impl TestServer {
         false
     }
 
-    /// A connection to the server's database (the "malicious server" tests tamper with it).
-    pub fn db(&self) -> sea_orm::DatabaseConnection {
-        let url = self.db_url.clone();
-        std::thread::spawn(move || {
-            actix_web::rt::System::new().block_on(async move { sea_orm::Database::connect(&url).await.unwrap() })
-        })
-        .join()
-        .unwrap()
+    /// A binary literal in this database's SQL dialect.
+    pub fn blob(&self, bytes: &[u8]) -> String {
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        if self.db_url.starts_with("postgres") { format!("decode('{hex}', 'hex')") } else { format!("X'{hex}'") }
     }
 
     /// Runs SQL against the server's database.
