@@ -20,6 +20,10 @@ pub struct Profile {
     pub user_id: Option<String>,
     /// Current refresh token (rotated on every use).
     pub refresh_token: Option<String>,
+    /// Last verified team-log head per account (`seq`, base64url hash): a later log that does
+    /// not extend it is a fork and is refused.
+    #[serde(default)]
+    pub checkpoints: std::collections::BTreeMap<String, (u64, String)>,
 }
 
 impl std::fmt::Debug for Profile {
@@ -110,6 +114,7 @@ pub fn login(server: &str, email: &str, password: &str) -> Result<(), String> {
         email: Some(email.to_owned()),
         user_id: Some(s.user_id.clone()),
         refresh_token: Some(s.tokens.refresh_token.clone()),
+        checkpoints: Default::default(),
     };
     profile.save()?;
     println!("signed in as {email}; your verification code is {}", s.keyring.public().verification_code());
@@ -176,4 +181,78 @@ pub fn password_change(current: &str, new: &str, end_others: bool, params: KdfPa
     p.save()?;
     println!("password changed{}", if end_others { "; other sessions ended" } else { "" });
     Ok(())
+}
+
+// ------------------------------------------------------------------ team vault commands
+
+use std::collections::BTreeMap;
+use vouchsafe_client::vault::Vault;
+use vouchsafe_crypto::log::{LogHead, Role};
+
+/// Signs in from the profile and unlocks the keys with the password; restores checkpoints.
+pub fn unlocked(profile: &mut Profile, password: &str) -> Result<Vault, String> {
+    let client = signed_in(profile)?;
+    let keyring = flows::unlock(&client, password).map_err(explain)?;
+    let mut v = Vault::from_keyring(client, keyring);
+    for (acct, (seq, hash)) in &profile.checkpoints {
+        if let Ok(h) = vouchsafe_crypto::b64::decode_array::<32>(hash) {
+            v.set_checkpoint(acct, LogHead { seq: *seq, hash: h });
+        }
+    }
+    Ok(v)
+}
+
+/// Saves the vault's verified heads into the profile.
+pub fn save_checkpoints(profile: &mut Profile, v: &Vault) -> Result<(), String> {
+    for (acct, head) in v.checkpoints() {
+        profile.checkpoints.insert(acct.clone(), (head.seq, vouchsafe_crypto::b64::encode(&head.hash)));
+    }
+    profile.save()
+}
+
+/// Parses `name=value` pairs, or one JSON object of strings.
+pub fn parse_fields(args: &[String]) -> Result<BTreeMap<String, Vec<u8>>, String> {
+    if let [one] = args
+        && one.trim_start().starts_with('{')
+    {
+        let m: BTreeMap<String, String> = serde_json::from_str(one).map_err(|e| format!("fields JSON: {e}"))?;
+        return Ok(m.into_iter().map(|(k, v)| (k, v.into_bytes())).collect());
+    }
+    args.iter()
+        .map(|a| {
+            a.split_once('=')
+                .map(|(k, v)| (k.to_owned(), v.as_bytes().to_vec()))
+                .ok_or_else(|| format!("{a:?}: expected name=value"))
+        })
+        .collect()
+}
+
+/// Prints an item's fields.
+pub fn print_item(item: &vouchsafe_client::vault::Item) {
+    println!("{}  (revision {}, key v{})", item.id, item.revision, item.key_version);
+    for (k, v) in &item.fields {
+        println!("  {k} = {}", String::from_utf8_lossy(v));
+    }
+}
+
+/// Parses a role name.
+pub fn role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("{s:?}: role must be owner, admin or member"))
+}
+
+/// A text progress bar on stderr.
+pub fn progress_bar(done: u64, total: u64) {
+    use std::io::Write;
+    let width = 30u64;
+    let filled = if total == 0 { width } else { (done.min(total) * width) / total };
+    eprint!("\r[{}{}] {done}/{total} items", "#".repeat(filled as usize), ".".repeat((width - filled) as usize));
+    let _ = std::io::stderr().flush();
+    if done >= total {
+        eprintln!();
+    }
+}
+
+/// Shown to the admin before confirming.
+pub fn explain_err(e: ClientError) -> String {
+    explain(e)
 }

@@ -89,3 +89,17 @@ pub fn change_password(
         end_other_sessions,
     })
 }
+
+/// Unlocks the keyring of an already signed-in client with the password (no new session).
+pub fn unlock(client: &Client, password: &str) -> Result<Keyring, ClientError> {
+    let k = client.my_keyring()?;
+    let salt = Salt::try_from_slice(&b64::decode(&k.kdf_salt, 16)?)?;
+    let keys = derive_password_keys(password.as_bytes(), &salt, &k.kdf_params)?;
+    let wrapped = WrappedKeyring::from_bytes(&b64::decode(&k.wrapped_keyring, 200)?)?;
+    let keyring = Keyring::unwrap(&wrapped, &keys.kek, &k.user_id, k.generation)?;
+    let public = PublicIdentity::keys_from_bytes(&k.user_id, &b64::decode(&k.public_keys, 100)?)?;
+    if keyring.public() != public {
+        return Err(ClientError::Protocol("the keyring does not match the public keys on the server".into()));
+    }
+    Ok(keyring)
+}

@@ -229,6 +229,11 @@ impl Client {
         self.call::<Option<serde_json::Value>>("POST", "/api/v1/auth/password", Some(req)).map(|_| ())
     }
 
+    /// `GET /api/v1/me/keyring`.
+    pub fn my_keyring(&self) -> Result<KeyringResponse, ClientError> {
+        self.authed()?;
+        self.call("GET", "/api/v1/me/keyring", None::<&()>)
+    }
     /// `POST /api/v1/accounts`.
     pub fn create_account(&self, req: &CreateAccountRequest) -> Result<AccountInfo, ClientError> {
         self.authed()?;

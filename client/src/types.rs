@@ -455,3 +455,22 @@ pub struct ItemPage {
     /// Pass as `cursor` for the next page.
     pub next_cursor: Option<String>,
 }
+
+/// `GET /api/v1/me/keyring`: what a signed-in client needs to unlock its keys with the password.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct KeyringResponse {
+    /// User id.
+    pub user_id: String,
+    /// Key generation.
+    pub generation: u32,
+    /// Public keys, base64url.
+    pub public_keys: String,
+    /// Keyring wrapped under the KEK, base64url.
+    pub wrapped_keyring: String,
+    /// KDF salt, base64url.
+    pub kdf_salt: String,
+    /// KDF parameters.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub kdf_params: KdfParams,
+}

@@ -71,13 +71,12 @@ impl std::fmt::Debug for Vault {
 impl Vault {
     /// From a signed-in session.
     pub fn new(client: Client, session: Session) -> Self {
-        Self {
-            client,
-            keyring: session.keyring,
-            checkpoints: HashMap::new(),
-            keys: HashMap::new(),
-            masters: HashMap::new(),
-        }
+        Self::from_keyring(client, session.keyring)
+    }
+
+    /// From a signed-in client and an unlocked keyring.
+    pub fn from_keyring(client: Client, keyring: Keyring) -> Self {
+        Self { client, keyring, checkpoints: HashMap::new(), keys: HashMap::new(), masters: HashMap::new() }
     }
 
     /// The user id.

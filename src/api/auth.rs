@@ -170,3 +170,13 @@ pub async fn change_password(
     svc::change_password(&state, &user.user_id, &user.session_id, body.into_inner(), state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// The wrapped keyring and KDF parameters (to unlock the keys with the password).
+#[utoipa::path(get, path = "/api/v1/me/keyring", security(("bearer" = [])),
+    responses((status = 200, body = KeyringResponse), (status = 401, body = ErrorBody)))]
+pub async fn my_keyring(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
+    let user = bearer.check(&state).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(svc::my_keyring(&state, &user.user_id).await?))
+}

@@ -16,7 +16,7 @@ use crate::error;
     info(title = "Vouchsafe API", description = "End-to-end-encrypted team vault with social recovery. All binary values are unpadded base64url."),
     paths(
         auth::prelogin, auth::register, auth::login, auth::refresh, auth::logout, auth::sessions,
-        auth::revoke_session, auth::me, auth::change_password, health::healthz, health::readyz,
+        auth::revoke_session, auth::me, auth::my_keyring, auth::change_password, health::healthz, health::readyz,
         accounts::create, accounts::list, accounts::show, accounts::rename, accounts::read_log, accounts::append,
         accounts::keys, accounts::members, accounts::invite, accounts::invitations, accounts::revoke_invitation,
         accounts::accept, accounts::list_items, accounts::get_item, accounts::put_item, accounts::delete_item
@@ -60,6 +60,7 @@ pub fn configure(max_body: usize) -> impl FnOnce(&mut web::ServiceConfig) {
                     .route("/auth/sessions/{id}", web::delete().to(auth::revoke_session))
                     .route("/auth/password", web::post().to(auth::change_password))
                     .route("/me", web::get().to(auth::me))
+                    .route("/me/keyring", web::get().to(auth::my_keyring))
                     .route("/accounts", web::post().to(accounts::create))
                     .route("/accounts", web::get().to(accounts::list))
                     .route("/accounts/{id}", web::get().to(accounts::show))

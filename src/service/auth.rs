@@ -338,6 +338,22 @@ pub async fn me(state: &AppState, user_id: &str) -> Result<MeResponse, ApiError>
     })
 }
 
+/// The signed-in user's wrapped keyring and KDF parameters.
+pub async fn my_keyring(state: &AppState, user_id: &str) -> Result<KeyringResponse, ApiError> {
+    let u = user::Entity::find_by_id(user_id.to_owned())
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("auth.invalid_token", "user no longer exists"))?;
+    Ok(KeyringResponse {
+        user_id: u.id,
+        generation: u32::try_from(u.generation).unwrap_or(0),
+        public_keys: b64::encode(&u.public_keys),
+        wrapped_keyring: b64::encode(&u.wrapped_keyring),
+        kdf_salt: b64::encode(&u.kdf_salt),
+        kdf_params: serde_json::from_str(&u.kdf_params).map_err(|e| ApiError::Internal(format!("kdf params: {e}")))?,
+    })
+}
+
 /// Changes the password: needs the current auth key; stores the new verifier, salt, params and
 /// re-wrapped keyring in one transaction; optionally ends every other session.
 pub async fn change_password(
