@@ -244,7 +244,7 @@ pub fn role(s: &str) -> Result<Role, String> {
 pub fn progress_bar(done: u64, total: u64) {
     use std::io::Write;
     let width = 30u64;
-    let filled = if total == 0 { width } else { (done.min(total) * width) / total };
+    let filled = (done.min(total) * width).checked_div(total).unwrap_or(width);
     eprint!("\r[{}{}] {done}/{total} items", "#".repeat(filled as usize), ".".repeat((width - filled) as usize));
     let _ = std::io::stderr().flush();
     if done >= total {

@@ -375,7 +375,7 @@ fn vault_command(cmd: Command) -> Result<(), String> {
             v.create_account(&name).map(|a| println!("created account {} ({})", a.id, a.name)).map_err(e)
         }
         Command::Confirm { account, user, code } => (|| {
-            let (info, identity) = v.pending_identity(&account, &user).map_err(e)?;
+            let (info, _) = v.pending_identity(&account, &user).map_err(e)?;
             let code = match code {
                 Some(c) => c,
                 None => {
@@ -386,7 +386,6 @@ fn vault_command(cmd: Command) -> Result<(), String> {
                     line
                 }
             };
-            let _ = identity;
             v.confirm(&account, &user, &code).map_err(e)?;
             println!("confirmed {}: the account key is sealed to their verified keys", info.email);
             Ok(())
