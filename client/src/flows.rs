@@ -56,14 +56,9 @@ fn auth_key_for(
 pub fn login(client: &mut Client, email: &str, password: &str) -> Result<Session, ClientError> {
     let (auth_key, keys) = auth_key_for(client, email, password)?;
     let resp = client.login(&LoginRequest { email: email.into(), auth_key })?;
-    let wrapped = WrappedKeyring::from_bytes(&b64::decode(&resp.wrapped_keyring, 200)?)?;
-    let keyring = Keyring::unwrap(&wrapped, &keys.kek, &resp.user_id, resp.generation)?;
-    let public = PublicIdentity::keys_from_bytes(&resp.user_id, &b64::decode(&resp.public_keys, 100)?)?;
-    if keyring.public() != public {
-        return Err(ClientError::Protocol("the keyring does not match the public keys on the server".into()));
-    }
+    let keyring = open_keyring(&resp.keyring, &keys.kek)?;
     client.set_access_token(Some(resp.tokens.access_token.clone()));
-    Ok(Session { user_id: resp.user_id, tokens: resp.tokens, keyring })
+    Ok(Session { user_id: resp.keyring.user_id, tokens: resp.tokens, keyring })
 }
 
 /// Changes the password: re-wraps the same keyring under the new KEK.
@@ -95,8 +90,13 @@ pub fn unlock(client: &Client, password: &str) -> Result<Keyring, ClientError> {
     let k = client.my_keyring()?;
     let salt = Salt::try_from_slice(&b64::decode(&k.kdf_salt, 16)?)?;
     let keys = derive_password_keys(password.as_bytes(), &salt, &k.kdf_params)?;
+    open_keyring(&k, &keys.kek)
+}
+
+/// Unwraps the keyring and checks it matches the public keys the server holds.
+fn open_keyring(k: &KeyringResponse, kek: &vouchsafe_crypto::kdf::Kek) -> Result<Keyring, ClientError> {
     let wrapped = WrappedKeyring::from_bytes(&b64::decode(&k.wrapped_keyring, 200)?)?;
-    let keyring = Keyring::unwrap(&wrapped, &keys.kek, &k.user_id, k.generation)?;
+    let keyring = Keyring::unwrap(&wrapped, kek, &k.user_id, k.generation)?;
     let public = PublicIdentity::keys_from_bytes(&k.user_id, &b64::decode(&k.public_keys, 100)?)?;
     if keyring.public() != public {
         return Err(ClientError::Protocol("the keyring does not match the public keys on the server".into()));

@@ -100,19 +100,9 @@ pub struct LoginResponse {
     /// Tokens.
     #[serde(flatten)]
     pub tokens: TokenResponse,
-    /// User id.
-    pub user_id: String,
-    /// Current key generation.
-    pub generation: u32,
-    /// Public keys, base64url.
-    pub public_keys: String,
-    /// Wrapped keyring, base64url.
-    pub wrapped_keyring: String,
-    /// KDF salt, base64url.
-    pub kdf_salt: String,
-    /// KDF parameters.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
-    pub kdf_params: KdfParams,
+    /// Keyring and KDF parameters.
+    #[serde(flatten)]
+    pub keyring: KeyringResponse,
 }
 
 /// `POST /api/v1/auth/refresh`.

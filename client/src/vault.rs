@@ -241,6 +241,40 @@ impl Vault {
         Ok(LogEntry::create(account_id, Some(prev.unwrap_or(state.head())), &self.keyring, ts, body)?)
     }
 
+    /// Seals `mk` to `to` after checking the verified state endorses it, and builds the
+    /// `key_sealed` entry (applied to `next`) and the upload.
+    fn seal_to(
+        &self,
+        account_id: &str,
+        next: &mut TeamState,
+        to: &PublicIdentity,
+        mk: &MasterKey,
+    ) -> Result<(String, SealedKeyUpload), ClientError> {
+        next.check_seal_recipient(to, mk.version, now().max(next.last_timestamp()))
+            .map_err(|e| refused(e.to_string()))?;
+        let sealed = seal_master_key(mk, account_id, to, &self.keyring, &mut vouchsafe_crypto::os_rng())?;
+        let e = self.entry(
+            account_id,
+            next,
+            None,
+            EntryBody::KeySealed {
+                recipient: to.user_id.clone(),
+                generation: to.generation,
+                fingerprint: to.fingerprint().0,
+                key_version: mk.version,
+                sealed_hash: sealed.hash(),
+            },
+        )?;
+        next.apply(&e).map_err(|err| refused(err.to_string()))?;
+        let upload = SealedKeyUpload {
+            recipient_id: to.user_id.clone(),
+            recipient_generation: to.generation,
+            key_version: mk.version,
+            blob: b64::encode(&sealed.to_bytes()),
+        };
+        Ok((b64::encode(&e.to_bytes()), upload))
+    }
+
     /// Invites an email with a role.
     pub fn invite(&self, account_id: &str, email: &str, role: Role) -> Result<InvitationInfo, ClientError> {
         self.client.invite(account_id, email, role.as_str())
@@ -278,31 +312,10 @@ impl Vault {
             next.apply(&added).map_err(|e| refused(e.to_string()))?;
             let mut entries = vec![b64::encode(&added.to_bytes())];
             let mut sealed_keys = Vec::new();
-            let mut rng = vouchsafe_crypto::os_rng();
-            for (v, mk) in &masters {
-                next.check_seal_recipient(&identity, *v, now().max(next.last_timestamp()))
-                    .map_err(|e| refused(e.to_string()))?;
-                let sealed = seal_master_key(mk, account_id, &identity, &me.keyring, &mut rng)?;
-                let e = me.entry(
-                    account_id,
-                    &next,
-                    None,
-                    EntryBody::KeySealed {
-                        recipient: identity.user_id.clone(),
-                        generation: identity.generation,
-                        fingerprint: identity.fingerprint().0,
-                        key_version: *v,
-                        sealed_hash: sealed.hash(),
-                    },
-                )?;
-                next.apply(&e).map_err(|err| refused(err.to_string()))?;
-                entries.push(b64::encode(&e.to_bytes()));
-                sealed_keys.push(SealedKeyUpload {
-                    recipient_id: identity.user_id.clone(),
-                    recipient_generation: identity.generation,
-                    key_version: *v,
-                    blob: b64::encode(&sealed.to_bytes()),
-                });
+            for mk in masters.values() {
+                let (entry, upload) = me.seal_to(account_id, &mut next, &identity, mk)?;
+                entries.push(entry);
+                sealed_keys.push(upload);
             }
             Ok(AppendRequest { entries, sealed_keys })
         })?;
@@ -363,29 +376,9 @@ impl Vault {
                     .chain(next.workers().values().map(|w| w.identity.clone()))
                     .collect();
                 for r in recipients {
-                    next.check_seal_recipient(&r, new.version, now().max(next.last_timestamp()))
-                        .map_err(|e| refused(e.to_string()))?;
-                    let sealed = seal_master_key(&new, account_id, &r, &me.keyring, &mut rng)?;
-                    let e = me.entry(
-                        account_id,
-                        &next,
-                        None,
-                        EntryBody::KeySealed {
-                            recipient: r.user_id.clone(),
-                            generation: r.generation,
-                            fingerprint: r.fingerprint().0,
-                            key_version: new.version,
-                            sealed_hash: sealed.hash(),
-                        },
-                    )?;
-                    next.apply(&e).map_err(|err| refused(err.to_string()))?;
-                    entries.push(b64::encode(&e.to_bytes()));
-                    sealed_keys.push(SealedKeyUpload {
-                        recipient_id: r.user_id.clone(),
-                        recipient_generation: r.generation,
-                        key_version: new.version,
-                        blob: b64::encode(&sealed.to_bytes()),
-                    });
+                    let (entry, upload) = me.seal_to(account_id, &mut next, &r, &new)?;
+                    entries.push(entry);
+                    sealed_keys.push(upload);
                 }
                 Ok(AppendRequest { entries, sealed_keys })
             })?;

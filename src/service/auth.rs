@@ -188,15 +188,7 @@ pub async fn login(
         return Err(invalid());
     };
     let tokens = create_session(&state.db, state, &u.id, user_agent, now).await?;
-    Ok(LoginResponse {
-        tokens,
-        user_id: u.id.clone(),
-        generation: u32::try_from(u.generation).unwrap_or(0),
-        public_keys: b64::encode(&u.public_keys),
-        wrapped_keyring: b64::encode(&u.wrapped_keyring),
-        kdf_salt: b64::encode(&u.kdf_salt),
-        kdf_params: serde_json::from_str(&u.kdf_params).map_err(|e| ApiError::Internal(format!("kdf params: {e}")))?,
-    })
+    Ok(LoginResponse { tokens, keyring: keyring_of(u)? })
 }
 
 /// Rotates a refresh token. Presenting an already-rotated token revokes the whole session
@@ -344,6 +336,10 @@ pub async fn my_keyring(state: &AppState, user_id: &str) -> Result<KeyringRespon
         .one(&state.db)
         .await?
         .ok_or_else(|| ApiError::unauthorized("auth.invalid_token", "user no longer exists"))?;
+    keyring_of(u)
+}
+
+fn keyring_of(u: user::Model) -> Result<KeyringResponse, ApiError> {
     Ok(KeyringResponse {
         user_id: u.id,
         generation: u32::try_from(u.generation).unwrap_or(0),
