@@ -263,6 +263,9 @@ impl Config {
         if let Some(d) = env_var("MAIL_OUTBOX_DIR") {
             c.mail.outbox_dir = Some(PathBuf::from(d));
         }
+        if let Some(d) = env_var("MAIL_TEMPLATES_DIR") {
+            c.mail.templates_dir = Some(PathBuf::from(d));
+        }
         for (name, slot) in [
             ("SMTP_HOST", &mut c.mail.smtp_host),
             ("SMTP_SECURITY", &mut c.mail.smtp_security),

@@ -210,3 +210,37 @@ pub fn spawn_sender(state: AppState, transport: Arc<Transport>) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_render_escape_and_can_be_overridden() {
+        let c = MailConfig::default();
+        let (t, h) = render(
+            &c,
+            "invite",
+            &[
+                ("account", "A&B <x>"),
+                ("link", "https://v/invite#token=abc"),
+                ("inviter", "i"),
+                ("role", "member"),
+                ("expires", "soon"),
+            ],
+        )
+        .unwrap();
+        assert!(t.contains("A&B <x>") && t.contains("https://v/invite#token=abc"));
+        assert!(h.contains("A&amp;B &lt;x&gt;") && !h.contains("<x>"));
+        assert!(!t.contains("{{"), "every placeholder filled");
+        let dir = std::env::temp_dir().join(format!("vs-tpl-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("invite.txt"), "Custom {{account}}").unwrap();
+        let c = MailConfig { templates_dir: Some(dir.clone()), ..MailConfig::default() };
+        let (t, h) = render(&c, "invite", &[("account", "Acme")]).unwrap();
+        assert_eq!(t, "Custom Acme");
+        assert!(h.contains("Acme"), "the HTML part falls back to the built-in template");
+        std::fs::remove_dir_all(dir).ok();
+        assert_eq!((backoff(0), backoff(1), backoff(20)), (5, 10, 3600));
+    }
+}

@@ -135,6 +135,59 @@ fn invitation_email_over_real_smtp_and_single_use_token() {
 }
 
 #[test]
+fn an_smtp_outage_loses_no_invitation() {
+    // A port with nothing listening on it (yet).
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let srv = TestServer::start_with(move |c| {
+        c.mail.transport = Some("smtp".into());
+        c.mail.smtp_host = Some("127.0.0.1".into());
+        c.mail.smtp_port = Some(port);
+        c.mail.smtp_security = Some("none".into());
+    });
+    let mut alice = srv.user("alice@example.com");
+    let acct = alice.create_account("Acme").unwrap().id;
+    alice.invite(&acct, "hal@example.com", Role::Member).unwrap();
+    // The sender tries, fails, and schedules a retry.
+    let mut failed = false;
+    for _ in 0..100 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let r = alice.client.raw("GET", &format!("/api/v1/accounts/{acct}/invitations"), None, &[]).unwrap();
+        assert_eq!(r.status, 200);
+        if outbox_attempts(&srv) > 0 {
+            failed = true;
+            break;
+        }
+    }
+    assert!(failed, "the first delivery attempt should have failed");
+    // SMTP comes back; after the backoff the message goes out.
+    let smtp = SmtpListener::start_on(port);
+    srv.clock.advance(3600);
+    let msg = smtp.wait_for("hal@example.com");
+    assert!(token_in(&msg.data).is_some());
+}
+
+fn outbox_attempts(srv: &TestServer) -> i64 {
+    let url = srv.db_url.clone();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            use sea_orm::{ConnectionTrait, Statement};
+            let db = sea_orm::Database::connect(&url).await.unwrap();
+            let row = db
+                .query_one_raw(Statement::from_string(
+                    db.get_database_backend(),
+                    "SELECT MAX(attempts) AS a FROM outbox",
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get::<Option<i32>>("", "a").unwrap().map(i64::from).unwrap_or(0)
+        })
+    })
+    .join()
+    .unwrap()
+}
+
+#[test]
 fn remove_rotate_and_resume() {
     let srv = TestServer::start();
     let (mut alice, acct, mut rest) =
