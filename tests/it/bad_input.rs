@@ -211,7 +211,14 @@ fn openapi_and_docs_are_served() {
     assert_eq!(r.status, 200);
     let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
     assert!(v["openapi"].as_str().unwrap().starts_with("3."));
-    for p in ["/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/me", "/api/v1/auth/sessions/{id}"] {
+    for p in [
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/me",
+        "/api/v1/auth/sessions/{id}",
+        "/api/v1/accounts/{id}/log",
+        "/api/v1/accounts/{id}/items/{item_id}",
+    ] {
         assert!(v["paths"][p].is_object(), "{p} missing from the OpenAPI document");
     }
     let docs = c.raw("GET", "/api/docs/", None, &[]).unwrap();
