@@ -95,6 +95,10 @@ pub struct RateLimits {
     pub register_per_ip: u32,
     /// Per client address and window: refresh.
     pub refresh_per_ip: u32,
+    /// Per client address and window: reset requests and token redemptions.
+    pub reset_per_ip: u32,
+    /// Per email and window: reset requests.
+    pub reset_per_email: u32,
     /// Failed logins per account and window before logins to it are refused.
     pub login_failures_per_account: u32,
 }
@@ -107,6 +111,8 @@ impl Default for RateLimits {
             login_per_ip: 100,
             register_per_ip: 30,
             refresh_per_ip: 300,
+            reset_per_ip: 60,
+            reset_per_email: 5,
             login_failures_per_account: 10,
         }
     }
@@ -123,6 +129,7 @@ struct FileConfig {
     migrate_on_start: Option<bool>,
     access_token_ttl_secs: Option<u64>,
     session_ttl_secs: Option<u64>,
+    reset_token_ttl_mins: Option<u64>,
     trusted_proxies: Option<Vec<IpAddr>>,
     log_format: Option<LogFormat>,
     argon2_concurrency: Option<usize>,
@@ -151,6 +158,8 @@ pub struct Config {
     pub access_token_ttl_secs: u64,
     /// Session (refresh family) lifetime (default 30 days).
     pub session_ttl_secs: u64,
+    /// Reset token lifetime in minutes (default 15, clamped 5–60).
+    pub reset_token_ttl_mins: u64,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
     /// Log format.
@@ -182,6 +191,7 @@ impl Default for Config {
             migrate_on_start: true,
             access_token_ttl_secs: 900,
             session_ttl_secs: 30 * 24 * 3600,
+            reset_token_ttl_mins: 15,
             trusted_proxies: Vec::new(),
             log_format: LogFormat::Text,
             argon2_concurrency: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(1),
@@ -230,6 +240,7 @@ impl Config {
             migrate_on_start: parse_env("MIGRATE_ON_START")?,
             access_token_ttl_secs: parse_env("ACCESS_TOKEN_TTL_SECS")?,
             session_ttl_secs: parse_env("SESSION_TTL_SECS")?,
+            reset_token_ttl_mins: parse_env("RESET_TOKEN_TTL_MINS")?,
             trusted_proxies: match env_var("TRUSTED_PROXIES") {
                 None => None,
                 Some(v) => Some(
@@ -333,6 +344,7 @@ impl Config {
         }
         self.access_token_ttl_secs = self.access_token_ttl_secs.clamp(60, 3600);
         self.session_ttl_secs = self.session_ttl_secs.clamp(3600, 365 * 24 * 3600);
+        self.reset_token_ttl_mins = self.reset_token_ttl_mins.clamp(5, 60);
         self.argon2_concurrency = self.argon2_concurrency.clamp(1, 64);
         self.max_body_bytes = self.max_body_bytes.clamp(16 * 1024, 16 * 1024 * 1024);
         Ok(())

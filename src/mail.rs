@@ -19,8 +19,17 @@ use crate::state::AppState;
 use entity::outbox;
 
 /// Built-in templates: (name, text, html).
-const BUILTIN: &[(&str, &str, &str)] =
-    &[("invite", include_str!("../templates/invite.txt"), include_str!("../templates/invite.html"))];
+const BUILTIN: &[(&str, &str, &str)] = &[
+    ("invite", include_str!("../templates/invite.txt"), include_str!("../templates/invite.html")),
+    ("reset", include_str!("../templates/reset.txt"), include_str!("../templates/reset.html")),
+    ("reset_done", include_str!("../templates/reset_done.txt"), include_str!("../templates/reset_done.html")),
+    ("reset_admin", include_str!("../templates/reset_admin.txt"), include_str!("../templates/reset_admin.html")),
+    (
+        "access_restored",
+        include_str!("../templates/access_restored.txt"),
+        include_str!("../templates/access_restored.html"),
+    ),
+];
 
 /// Renders `{{key}}` placeholders; values are HTML-escaped in the HTML part.
 pub fn render(config: &MailConfig, name: &str, vars: &[(&str, &str)]) -> Result<(String, String), ApiError> {
@@ -41,6 +50,11 @@ pub fn render(config: &MailConfig, name: &str, vars: &[(&str, &str)]) -> Result<
         h = h.replace(&key, &html_escape(v));
     }
     Ok((t, h))
+}
+
+/// Renders a built-in template (where no configuration is at hand).
+pub fn render_default(name: &str, vars: &[(&str, &str)]) -> Result<(String, String), ApiError> {
+    render(&MailConfig::default(), name, vars)
 }
 
 fn html_escape(s: &str) -> String {

@@ -103,3 +103,42 @@ fn open_keyring(k: &KeyringResponse, kek: &vouchsafe_crypto::kdf::Kek) -> Result
     }
     Ok(keyring)
 }
+
+/// Completes a password reset with the emailed token: a new password and a **new key
+/// generation** (the old keys are gone); every team log gets a "reset announced" entry signed by
+/// the new keys, and the memberships await vouches. `now` stamps the entries (Unix seconds).
+pub fn reset_with_token(
+    client: &Client,
+    token: &str,
+    new_password: &str,
+    params: KdfParams,
+    now: u64,
+) -> Result<Keyring, ClientError> {
+    let mut rng = vouchsafe_crypto::os_rng();
+    let begin = client.reset_begin(token)?;
+    let keyring = Keyring::generate(&begin.user_id, begin.generation + 1, &mut rng)?;
+    let salt = new_salt(&mut rng);
+    let keys = derive_password_keys(new_password.as_bytes(), &salt, &params)?;
+    let mut announcements = Vec::with_capacity(begin.accounts.len());
+    for a in &begin.accounts {
+        let head = vouchsafe_crypto::log::LogHead { seq: a.seq, hash: b64::decode_array(&a.hash)? };
+        let e = vouchsafe_crypto::log::LogEntry::create(
+            &a.account_id,
+            Some(head),
+            &keyring,
+            now.max(a.timestamp),
+            vouchsafe_crypto::log::EntryBody::ResetAnnounced { new_identity: keyring.public() },
+        )?;
+        announcements.push(ResetAnnouncement { account_id: a.account_id.clone(), entry: b64::encode(&e.to_bytes()) });
+    }
+    client.reset_complete(&ResetCompleteRequest {
+        token: token.into(),
+        new_auth_key: b64::encode(keys.auth_key.expose_secret()),
+        new_kdf_salt: b64::encode(salt.expose_secret()),
+        new_kdf_params: params,
+        new_public_keys: b64::encode(&keyring.public().keys_to_bytes()),
+        new_wrapped_keyring: b64::encode(keyring.wrap(&keys.kek, &mut rng).as_bytes()),
+        announcements,
+    })?;
+    Ok(keyring)
+}

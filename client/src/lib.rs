@@ -229,6 +229,32 @@ impl Client {
         self.call::<Option<serde_json::Value>>("POST", "/api/v1/auth/password", Some(req)).map(|_| ())
     }
 
+    /// `POST /api/v1/auth/reset/request` (always 202).
+    pub fn reset_request(&self, email: &str) -> Result<(), ClientError> {
+        self.call::<Option<serde_json::Value>>(
+            "POST",
+            "/api/v1/auth/reset/request",
+            Some(&ResetRequest { email: email.into() }),
+        )
+        .map(|_| ())
+    }
+    /// `POST /api/v1/auth/reset/begin`.
+    pub fn reset_begin(&self, token: &str) -> Result<ResetBeginResponse, ClientError> {
+        self.call("POST", "/api/v1/auth/reset/begin", Some(&ResetTokenRequest { token: token.into() }))
+    }
+    /// `POST /api/v1/auth/reset/complete`.
+    pub fn reset_complete(&self, req: &ResetCompleteRequest) -> Result<(), ClientError> {
+        self.call::<Option<serde_json::Value>>("POST", "/api/v1/auth/reset/complete", Some(req)).map(|_| ())
+    }
+    /// `POST /api/v1/auth/reset/cancel` ("this was not me").
+    pub fn reset_cancel(&self, token: &str) -> Result<(), ClientError> {
+        self.call::<Option<serde_json::Value>>(
+            "POST",
+            "/api/v1/auth/reset/cancel",
+            Some(&ResetTokenRequest { token: token.into() }),
+        )
+        .map(|_| ())
+    }
     /// `GET /api/v1/me/keyring`.
     pub fn my_keyring(&self) -> Result<KeyringResponse, ClientError> {
         self.authed()?;

@@ -464,3 +464,94 @@ pub struct KeyringResponse {
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub kdf_params: KdfParams,
 }
+
+// ------------------------------------------------------------------ password reset
+
+/// `POST /api/v1/auth/reset/request` (always 202).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ResetRequest {
+    /// The account email.
+    pub email: String,
+}
+
+/// A token from a reset email (`/reset#token=…`) or its "this was not me" link.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ResetTokenRequest {
+    /// The token.
+    pub token: String,
+}
+
+impl std::fmt::Debug for ResetTokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResetTokenRequest(<redacted>)")
+    }
+}
+
+/// Where each of the member's team logs stands, so the client can sign its announcements.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ResetAccountHead {
+    /// Account id.
+    pub account_id: String,
+    /// Sequence number of the last entry.
+    pub seq: u64,
+    /// Its hash, base64url.
+    pub hash: String,
+    /// Its timestamp.
+    pub timestamp: u64,
+}
+
+/// `POST /api/v1/auth/reset/begin`: checks the token (without using it up).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ResetBeginResponse {
+    /// User id.
+    pub user_id: String,
+    /// Current key generation (the reset creates the next one).
+    pub generation: u32,
+    /// The accounts whose logs get a "reset announced" entry.
+    pub accounts: Vec<ResetAccountHead>,
+}
+
+/// One "reset announced" entry, signed by the new key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ResetAnnouncement {
+    /// Account id.
+    pub account_id: String,
+    /// The encoded entry, base64url.
+    pub entry: String,
+}
+
+/// `POST /api/v1/auth/reset/complete`.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ResetCompleteRequest {
+    /// The emailed token.
+    pub token: String,
+    /// New auth key.
+    pub new_auth_key: String,
+    /// New KDF salt.
+    pub new_kdf_salt: String,
+    /// New KDF parameters.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub new_kdf_params: KdfParams,
+    /// New public keys (generation + 1).
+    pub new_public_keys: String,
+    /// New keyring wrapped under the new KEK.
+    pub new_wrapped_keyring: String,
+    /// One announcement per account of the member.
+    pub announcements: Vec<ResetAnnouncement>,
+}
+
+impl std::fmt::Debug for ResetCompleteRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResetCompleteRequest").field("announcements", &self.announcements.len()).finish_non_exhaustive()
+    }
+}

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use vouchsafe_crypto::b64;
 use vouchsafe_crypto::field::{FieldKey, blob_key_version};
 use vouchsafe_crypto::identity::{Keyring, PublicIdentity};
-use vouchsafe_crypto::log::{EntryBody, LogEntry, LogHead, Role, TeamState};
+use vouchsafe_crypto::log::{EntryBody, LogEntry, LogHead, MemberStatus, Policy, Role, TeamState};
 use vouchsafe_crypto::seal::{MasterKey, Sealed, open_master_key, seal_master_key};
 use zeroize::Zeroizing;
 
@@ -60,6 +60,7 @@ pub struct Vault {
     checkpoints: HashMap<String, LogHead>,
     keys: HashMap<(String, u32), FieldKey>,
     masters: HashMap<(String, u32), MasterKey>,
+    time: Option<std::sync::Arc<dyn Fn() -> u64 + Send + Sync>>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -76,7 +77,16 @@ impl Vault {
 
     /// From a signed-in client and an unlocked keyring.
     pub fn from_keyring(client: Client, keyring: Keyring) -> Self {
-        Self { client, keyring, checkpoints: HashMap::new(), keys: HashMap::new(), masters: HashMap::new() }
+        Self { client, keyring, checkpoints: HashMap::new(), keys: HashMap::new(), masters: HashMap::new(), time: None }
+    }
+
+    /// Uses another clock for log timestamps (tests drive waiting periods with it).
+    pub fn set_time_source(&mut self, f: std::sync::Arc<dyn Fn() -> u64 + Send + Sync>) {
+        self.time = Some(f);
+    }
+
+    fn now(&self) -> u64 {
+        self.time.as_ref().map_or_else(now, |f| f())
     }
 
     /// The user id.
@@ -103,7 +113,7 @@ impl Vault {
             &account_id,
             None,
             &self.keyring,
-            now(),
+            self.now(),
             EntryBody::Genesis { creator: self.keyring.public(), policy: Default::default() },
         )?;
         let sealed = seal_master_key(&mk, &account_id, &self.keyring.public(), &self.keyring, &mut rng)?;
@@ -237,7 +247,7 @@ impl Vault {
         prev: Option<LogHead>,
         body: EntryBody,
     ) -> Result<LogEntry, ClientError> {
-        let ts = now().max(state.last_timestamp());
+        let ts = self.now().max(state.last_timestamp());
         Ok(LogEntry::create(account_id, Some(prev.unwrap_or(state.head())), &self.keyring, ts, body)?)
     }
 
@@ -250,7 +260,7 @@ impl Vault {
         to: &PublicIdentity,
         mk: &MasterKey,
     ) -> Result<(String, SealedKeyUpload), ClientError> {
-        next.check_seal_recipient(to, mk.version, now().max(next.last_timestamp()))
+        next.check_seal_recipient(to, mk.version, self.now().max(next.last_timestamp()))
             .map_err(|e| refused(e.to_string()))?;
         let sealed = seal_master_key(mk, account_id, to, &self.keyring, &mut vouchsafe_crypto::os_rng())?;
         let e = self.entry(
@@ -371,7 +381,7 @@ impl Vault {
                 let recipients: Vec<PublicIdentity> = next
                     .members()
                     .values()
-                    .filter(|m| m.status == vouchsafe_crypto::log::MemberStatus::Active)
+                    .filter(|m| m.status == MemberStatus::Active)
                     .map(|m| m.identity.clone())
                     .chain(next.workers().values().map(|w| w.identity.clone()))
                     .collect();
@@ -512,4 +522,146 @@ impl Vault {
     pub fn delete_item(&self, account_id: &str, item_id: &str) -> Result<(), ClientError> {
         self.client.delete_item(account_id, item_id)
     }
+
+    /// Members awaiting vouches, as the verified log describes them (never as the server's
+    /// member list does): the new keys, their verification code, vouchers so far.
+    pub fn pending_resets(&mut self, account_id: &str) -> Result<Vec<PendingReset>, ClientError> {
+        let (_, state) = self.verified_log(account_id)?;
+        Ok(state
+            .members()
+            .iter()
+            .filter_map(|(id, m)| match &m.status {
+                MemberStatus::AwaitingVouch(p) => Some(PendingReset {
+                    user_id: id.clone(),
+                    code: p.new_identity.verification_code().to_string(),
+                    new_identity: p.new_identity.clone(),
+                    vouchers: p.vouchers.iter().cloned().collect(),
+                    needed: state.policy().vouch_quorum,
+                    announced_at: p.announced_at,
+                    resealable_at: p.announced_at.saturating_add(state.policy().waiting_period_secs),
+                    vetoed: p.vetoed,
+                }),
+                MemberStatus::Active => None,
+            })
+            .collect())
+    }
+
+    /// Vouches for a member's new key after comparing codes: `code_from_person` is what the
+    /// member read out from their own screen; it must match the key the *log* announced. Then
+    /// reseals if the quorum and waiting period allow. Returns whether access was restored.
+    pub fn vouch(&mut self, account_id: &str, user_id: &str, code_from_person: &str) -> Result<bool, ClientError> {
+        let pending = self
+            .pending_resets(account_id)?
+            .into_iter()
+            .find(|p| p.user_id == user_id)
+            .ok_or_else(|| ClientError::Protocol("that member is not awaiting vouches".into()))?;
+        if !pending.new_identity.verification_code().matches(code_from_person) {
+            return Err(refused("the verification code does not match the key in the team log; do not vouch"));
+        }
+        let target = pending.new_identity.clone();
+        self.append_with_retry(account_id, |me, state| {
+            let Some(vouchsafe_crypto::log::Member { status: MemberStatus::AwaitingVouch(p), .. }) =
+                state.member(user_id)
+            else {
+                return Err(refused("the member is no longer awaiting vouches"));
+            };
+            if p.new_identity != target {
+                return Err(refused("the announced key changed since you compared codes"));
+            }
+            let e = me.entry(
+                account_id,
+                state,
+                None,
+                EntryBody::Vouch {
+                    user_id: user_id.into(),
+                    reset_hash: p.reset_hash,
+                    new_fingerprint: target.fingerprint().0,
+                },
+            )?;
+            Ok(AppendRequest { entries: vec![b64::encode(&e.to_bytes())], sealed_keys: vec![] })
+        })?;
+        match self.reseal(account_id, user_id) {
+            Ok(()) => Ok(true),
+            Err(ClientError::Protocol(m)) if m.contains("quorum") || m.contains("waiting period") => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Reseals every key version we hold to a member's vouched-for new key. Refused unless the
+    /// verified log shows the quorum met, the waiting period over and no veto.
+    pub fn reseal(&mut self, account_id: &str, user_id: &str) -> Result<(), ClientError> {
+        let masters = self.master_keys(account_id)?;
+        self.append_with_retry(account_id, |me, state| {
+            let Some(vouchsafe_crypto::log::Member { status: MemberStatus::AwaitingVouch(p), .. }) =
+                state.member(user_id)
+            else {
+                return Err(refused("the member is not awaiting vouches"));
+            };
+            let target = p.new_identity.clone();
+            let mut next = state.clone();
+            let (mut entries, mut sealed_keys) = (Vec::new(), Vec::new());
+            for mk in masters.values() {
+                let (entry, upload) = me.seal_to(account_id, &mut next, &target, mk)?;
+                entries.push(entry);
+                sealed_keys.push(upload);
+            }
+            Ok(AppendRequest { entries, sealed_keys })
+        })?;
+        Ok(())
+    }
+
+    /// Vetoes a member's pending reset (admins, or the member with their previous key).
+    pub fn veto(&mut self, account_id: &str, user_id: &str) -> Result<(), ClientError> {
+        self.append_with_retry(account_id, |me, state| {
+            let Some(vouchsafe_crypto::log::Member { status: MemberStatus::AwaitingVouch(p), .. }) =
+                state.member(user_id)
+            else {
+                return Err(refused("the member is not awaiting vouches"));
+            };
+            let e = me.entry(
+                account_id,
+                state,
+                None,
+                EntryBody::Veto { user_id: user_id.into(), reset_hash: p.reset_hash },
+            )?;
+            Ok(AppendRequest { entries: vec![b64::encode(&e.to_bytes())], sealed_keys: vec![] })
+        })?;
+        Ok(())
+    }
+
+    /// The recovery policy as the verified log sets it.
+    pub fn policy(&mut self, account_id: &str) -> Result<Policy, ClientError> {
+        Ok(*self.verified_log(account_id)?.1.policy())
+    }
+
+    /// Changes the policy (signed by this admin; policies needing several admins need co-signers).
+    pub fn set_policy(&mut self, account_id: &str, policy: Policy) -> Result<(), ClientError> {
+        policy.validate()?;
+        self.append_with_retry(account_id, |me, state| {
+            let e = me.entry(account_id, state, None, EntryBody::PolicyChanged { policy })?;
+            Ok(AppendRequest { entries: vec![b64::encode(&e.to_bytes())], sealed_keys: vec![] })
+        })?;
+        Ok(())
+    }
+}
+
+/// A member awaiting vouches.
+#[derive(Debug, Clone)]
+pub struct PendingReset {
+    /// User id.
+    pub user_id: String,
+    /// The new keys the log announced.
+    pub new_identity: PublicIdentity,
+    /// Their verification code: compare it with the member's screen.
+    pub code: String,
+    /// Who vouched so far.
+    pub vouchers: Vec<String>,
+    /// Vouches needed.
+    pub needed: u8,
+    /// When the reset was announced (log time).
+    pub announced_at: u64,
+    /// Earliest reseal (log time).
+    pub resealable_at: u64,
+    /// Vetoed.
+    pub vetoed: bool,
 }

@@ -9,6 +9,7 @@ pub mod membership;
 pub mod outbox;
 pub mod rate_limit;
 pub mod refresh_token;
+pub mod reset_token;
 pub mod sealed_key;
 pub mod session;
 pub mod user;

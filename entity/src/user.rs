@@ -19,6 +19,9 @@ pub struct Model {
     pub wrapped_keyring: Vec<u8>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Set when the member answered "this was not me" after a reset was completed: reseals to the
+    /// reset's new key are refused until they reset again.
+    pub reset_vetoed_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

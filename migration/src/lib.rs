@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261121_000001_users_sessions;
 mod m20261121_000002_accounts;
+mod m20261121_000003_resets;
 
 /// All migrations, in order.
 pub struct Migrator;
@@ -13,6 +14,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261121_000001_users_sessions::Migration), Box::new(m20261121_000002_accounts::Migration)]
+        vec![
+            Box::new(m20261121_000001_users_sessions::Migration),
+            Box::new(m20261121_000002_accounts::Migration),
+            Box::new(m20261121_000003_resets::Migration),
+        ]
     }
 }

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod health;
+pub mod reset;
 
 use actix_web::web;
 use utoipa::OpenApi;
@@ -19,7 +20,7 @@ use crate::error;
         auth::revoke_session, auth::me, auth::my_keyring, auth::change_password, health::healthz, health::readyz,
         accounts::create, accounts::list, accounts::show, accounts::rename, accounts::read_log, accounts::append,
         accounts::keys, accounts::members, accounts::invite, accounts::invitations, accounts::revoke_invitation,
-        accounts::accept, accounts::list_items, accounts::get_item, accounts::put_item, accounts::delete_item
+        accounts::accept, accounts::list_items, reset::request, reset::begin, reset::complete, reset::cancel, accounts::get_item, accounts::put_item, accounts::delete_item
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     modifiers(&BearerAuth)
@@ -59,6 +60,10 @@ pub fn configure(max_body: usize) -> impl FnOnce(&mut web::ServiceConfig) {
                     .route("/auth/sessions", web::get().to(auth::sessions))
                     .route("/auth/sessions/{id}", web::delete().to(auth::revoke_session))
                     .route("/auth/password", web::post().to(auth::change_password))
+                    .route("/auth/reset/request", web::post().to(reset::request))
+                    .route("/auth/reset/begin", web::post().to(reset::begin))
+                    .route("/auth/reset/complete", web::post().to(reset::complete))
+                    .route("/auth/reset/cancel", web::post().to(reset::cancel))
                     .route("/me", web::get().to(auth::me))
                     .route("/me/keyring", web::get().to(auth::my_keyring))
                     .route("/accounts", web::post().to(accounts::create))

@@ -322,54 +322,69 @@ pub async fn append(
     let len = state
         .db
         .transaction::<_, i64, ApiError>(move |txn| {
-            Box::pin(async move {
-                // Serialize appends per account: write first, so this transaction holds the row
-                // lock (PostgreSQL) or the write lock (SQLite, waiting on busy_timeout) before it
-                // reads the log; a deferred read-then-write could deadlock instead of waiting.
-                let touched = account::Entity::update_many()
-                    .col_expr(account::Column::LogLen, sea_orm::sea_query::Expr::col(account::Column::LogLen))
-                    .filter(account::Column::Id.eq(&aid))
-                    .exec(txn)
-                    .await?;
-                if touched.rows_affected != 1 {
-                    return Err(not_found());
-                }
-                let mut team = load_state(txn, &aid).await?;
-                if entries[0].seq != team.head().seq + 1 {
-                    return Err(ApiError::conflict("log.conflict", "the log has moved on; re-read it and retry"));
-                }
-                let mut used = vec![false; uploads.len()];
-                for e in &entries {
-                    if e.author != uid {
-                        return Err(ApiError::bad("log.rejected", "entries must be authored by the caller"));
-                    }
-                    let before = team.clone();
-                    team.apply(e).map_err(|err| ApiError::bad("log.rejected", err.to_string()))?;
-                    apply_effects(txn, &aid, e, &before, &team, &uploads, &mut used, now).await?;
-                    store_entry(txn, &aid, e, now).await?;
-                }
-                if used.iter().any(|u| !u) {
-                    return Err(ApiError::bad("log.unannounced_seal", "every sealed key needs a key_sealed entry"));
-                }
-                let len = i64::try_from(team.head().seq + 1).unwrap_or(i64::MAX);
-                account::Entity::update_many()
-                    .col_expr(account::Column::LogLen, sea_orm::sea_query::Expr::value(len))
-                    .col_expr(
-                        account::Column::KeyVersion,
-                        sea_orm::sea_query::Expr::value(i32::try_from(team.key_version()).unwrap_or(i32::MAX)),
-                    )
-                    .col_expr(
-                        account::Column::RotationRequired,
-                        sea_orm::sea_query::Expr::value(team.rotation_required()),
-                    )
-                    .filter(account::Column::Id.eq(&aid))
-                    .exec(txn)
-                    .await?;
-                Ok(len)
-            })
+            Box::pin(async move { append_in(txn, &aid, &uid, &entries, &uploads, now).await })
         })
         .await?;
+    state.mail_wakeup.notify_one();
     Ok(AppendResponse { log_len: u64::try_from(len).unwrap_or(0) })
+}
+
+/// A sealed key sent with the entries that announce it: (recipient, generation, version, blob).
+pub type Upload = (String, u32, u32, Sealed);
+
+/// Appends entries inside the caller's transaction (see [`append`]); returns the new log length.
+pub async fn append_in(
+    txn: &DatabaseTransaction,
+    aid: &str,
+    uid: &str,
+    entries: &[LogEntry],
+    uploads: &[Upload],
+    now: i64,
+) -> Result<i64, ApiError> {
+    // Serialize appends per account: write first, so this transaction holds the row lock
+    // (PostgreSQL) or the write lock (SQLite, waiting on busy_timeout) before it reads the log;
+    // a deferred read-then-write could deadlock instead of waiting.
+    let touched = account::Entity::update_many()
+        .col_expr(account::Column::LogLen, sea_orm::sea_query::Expr::col(account::Column::LogLen))
+        .filter(account::Column::Id.eq(aid))
+        .exec(txn)
+        .await?;
+    if touched.rows_affected != 1 {
+        return Err(not_found());
+    }
+    let mut team = load_state(txn, aid).await?;
+    if entries.first().map(|e| e.seq) != Some(team.head().seq + 1) {
+        return Err(ApiError::conflict("log.conflict", "the log has moved on; re-read it and retry"));
+    }
+    let mut used = vec![false; uploads.len()];
+    for e in entries {
+        if e.author != uid {
+            return Err(ApiError::bad("log.rejected", "entries must be authored by the caller"));
+        }
+        // Entries may not be dated in the future: a client cannot cut a waiting period short.
+        if i64::try_from(e.timestamp).unwrap_or(i64::MAX) > now + 300 {
+            return Err(ApiError::bad("log.future_timestamp", "entry timestamp is ahead of the server clock"));
+        }
+        let before = team.clone();
+        team.apply(e).map_err(|err| ApiError::bad("log.rejected", err.to_string()))?;
+        apply_effects(txn, aid, e, &before, &team, uploads, &mut used, now).await?;
+        store_entry(txn, aid, e, now).await?;
+    }
+    if used.iter().any(|u| !u) {
+        return Err(ApiError::bad("log.unannounced_seal", "every sealed key needs a key_sealed entry"));
+    }
+    let len = i64::try_from(team.head().seq + 1).unwrap_or(i64::MAX);
+    account::Entity::update_many()
+        .col_expr(account::Column::LogLen, sea_orm::sea_query::Expr::value(len))
+        .col_expr(
+            account::Column::KeyVersion,
+            sea_orm::sea_query::Expr::value(i32::try_from(team.key_version()).unwrap_or(i32::MAX)),
+        )
+        .col_expr(account::Column::RotationRequired, sea_orm::sea_query::Expr::value(team.rotation_required()))
+        .filter(account::Column::Id.eq(aid))
+        .exec(txn)
+        .await?;
+    Ok(len)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -379,7 +394,7 @@ async fn apply_effects(
     e: &LogEntry,
     before: &TeamState,
     after: &TeamState,
-    uploads: &[(String, u32, u32, Sealed)],
+    uploads: &[Upload],
     used: &mut [bool],
     now: i64,
 ) -> Result<(), ApiError> {
@@ -416,6 +431,15 @@ async fn apply_effects(
             sealed_key::Entity::delete_many()
                 .filter(sealed_key::Column::AccountId.eq(account_id))
                 .filter(sealed_key::Column::RecipientId.eq(user_id))
+                .exec(txn)
+                .await?;
+        }
+        EntryBody::ResetAnnounced { new_identity } => {
+            membership::Entity::update_many()
+                .col_expr(membership::Column::Status, sea_orm::sea_query::Expr::value("awaiting_vouch"))
+                .col_expr(membership::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
+                .filter(membership::Column::AccountId.eq(account_id))
+                .filter(membership::Column::UserId.eq(&new_identity.user_id))
                 .exec(txn)
                 .await?;
         }
@@ -463,6 +487,15 @@ async fn apply_effects(
                 log_seq: Set(i64::try_from(e.seq).unwrap_or(i64::MAX)),
                 created_at: Set(now),
             };
+            let was_awaiting = matches!(
+                before.member(recipient).map(|m| &m.status),
+                Some(vouchsafe_crypto::log::MemberStatus::AwaitingVouch(_))
+            );
+            if was_awaiting
+                && after.member(recipient).is_some_and(|m| m.status == vouchsafe_crypto::log::MemberStatus::Active)
+            {
+                reactivate(txn, account_id, recipient, now).await?;
+            }
             sealed_key::Entity::insert(row)
                 .on_conflict(
                     sea_orm::sea_query::OnConflict::columns([
@@ -485,6 +518,28 @@ async fn apply_effects(
         _ => {}
     }
     Ok(())
+}
+
+/// A reseal after vouching: the membership is active again and the member is told by email —
+/// unless the member answered "this was not me" to the reset.
+async fn reactivate(txn: &DatabaseTransaction, account_id: &str, user_id: &str, now: i64) -> Result<(), ApiError> {
+    let u = user::Entity::find_by_id(user_id.to_owned()).one(txn).await?.ok_or_else(not_found)?;
+    if u.reset_vetoed_at.is_some() {
+        return Err(ApiError::Forbidden {
+            code: "reset.vetoed",
+            message: "the member said the reset was not theirs; no reseal until they reset again".into(),
+        });
+    }
+    membership::Entity::update_many()
+        .col_expr(membership::Column::Status, sea_orm::sea_query::Expr::value("active"))
+        .col_expr(membership::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
+        .filter(membership::Column::AccountId.eq(account_id))
+        .filter(membership::Column::UserId.eq(user_id))
+        .exec(txn)
+        .await?;
+    let a = account::Entity::find_by_id(account_id.to_owned()).one(txn).await?.ok_or_else(not_found)?;
+    let (text, html) = crate::mail::render_default("access_restored", &[("account", &a.name)])?;
+    crate::mail::enqueue(txn, &u.email, &format!("Your access to {} is restored", a.name), text, html, now).await
 }
 
 /// The master keys sealed to the caller's current generation.

@@ -111,6 +111,7 @@ pub async fn register(state: &AppState, req: RegisterRequest, now: i64) -> Resul
         wrapped_keyring: Set(wrapped),
         created_at: Set(now),
         updated_at: Set(now),
+        reset_vetoed_at: Set(None),
     };
     // A concurrent registration of the same email or id loses on the unique constraint.
     match model.insert(&state.db).await {

@@ -1,0 +1,87 @@
+//! `/api/v1/auth/reset/*`: request (always 202), begin, complete, cancel ("this was not me").
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use sha2::Digest;
+use vouchsafe_client::types::*;
+
+use crate::auth::{client_ip, hit_rate_limit};
+use crate::error::{ApiError, ErrorBody};
+use crate::service::reset as svc;
+use crate::state::AppState;
+
+async fn per_ip(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
+    let ip = client_ip(req, &state.config.trusted_proxies).map_or_else(|| "unknown".to_owned(), |i| i.to_string());
+    let rl = &state.config.rate_limits;
+    hit_rate_limit(&state.db, &format!("reset:ip:{ip}"), rl.reset_per_ip, rl.window_secs, state.clock.now()).await
+}
+
+/// Starts a password reset. Always 202, at the same speed, whether or not the email has a user:
+/// the work (token, email) happens after the response.
+#[utoipa::path(post, path = "/api/v1/auth/reset/request", request_body = ResetRequest,
+    responses((status = 202), (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn request(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<ResetRequest>,
+) -> Result<HttpResponse, ApiError> {
+    per_ip(&state, &req).await?;
+    let accepted = HttpResponse::Accepted().json(serde_json::json!({ "status": "accepted" }));
+    let Some(email) = svc::request_email(&body.email) else {
+        return Ok(accepted);
+    };
+    let now = state.clock.now();
+    let rl = &state.config.rate_limits;
+    // Per-email limit keyed by a hash, so the table holds no address; over the limit the answer
+    // is still 202 (a 429 would reveal nothing about existence, but would help mail bombing).
+    let key = format!("reset:email:{}", vouchsafe_crypto::b64::encode(&sha2::Sha256::digest(email.as_bytes())[..16]));
+    if hit_rate_limit(&state.db, &key, rl.reset_per_email, rl.window_secs, now).await.is_err() {
+        return Ok(accepted);
+    }
+    let st = state.get_ref().clone();
+    actix_web::rt::spawn(async move {
+        if let Err(e) = svc::request(&st, &email, now).await {
+            tracing::warn!(error = %e, "reset request failed");
+        }
+    });
+    Ok(accepted)
+}
+
+/// Checks a reset token (without using it) and returns the team-log heads to extend.
+#[utoipa::path(post, path = "/api/v1/auth/reset/begin", request_body = ResetTokenRequest,
+    responses((status = 200, body = ResetBeginResponse), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn begin(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<ResetTokenRequest>,
+) -> Result<HttpResponse, ApiError> {
+    per_ip(&state, &req).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(svc::begin(&state, &body.token, state.clock.now()).await?))
+}
+
+/// Completes the reset: new password and key generation, sessions ended, announcements logged.
+#[utoipa::path(post, path = "/api/v1/auth/reset/complete", request_body = ResetCompleteRequest,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn complete(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<ResetCompleteRequest>,
+) -> Result<HttpResponse, ApiError> {
+    per_ip(&state, &req).await?;
+    svc::complete(&state, body.into_inner(), state.clock.now()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// "This was not me".
+#[utoipa::path(post, path = "/api/v1/auth/reset/cancel", request_body = ResetTokenRequest,
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn cancel(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<ResetTokenRequest>,
+) -> Result<HttpResponse, ApiError> {
+    per_ip(&state, &req).await?;
+    svc::cancel(&state, &body.token, state.clock.now()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

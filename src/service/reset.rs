@@ -1,0 +1,305 @@
+//! Password reset by emailed token. Restores the login and creates a new key generation —
+//! never the data by itself: each membership then awaits vouches (or a recovery kit).
+//!
+//! `request` always answers the same way at the same speed: the work runs after the response.
+//! Tokens are 256-bit, stored only as SHA-256, live 15 minutes (clamped 5–60), are redeemed once,
+//! atomically (`valid` → `consumed`), and come with a "this was not me" cancel token.
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
+use vouchsafe_client::types::*;
+use vouchsafe_crypto::b64;
+use vouchsafe_crypto::identity::{PublicIdentity, WrappedKeyring};
+use vouchsafe_crypto::log::{EntryBody, LogEntry};
+use zeroize::Zeroizing;
+
+use crate::auth::{hash_token, new_id, new_opaque_token};
+use crate::error::ApiError;
+use crate::service::accounts::append_in;
+use crate::service::auth::{argon, normalize_email};
+use crate::state::AppState;
+use entity::{account, log_entry, membership, reset_token, session, user};
+
+fn invalid() -> ApiError {
+    ApiError::not_found("reset.invalid_token", "this reset link is invalid, used, cancelled or expired")
+}
+
+fn ttl_secs(state: &AppState) -> i64 {
+    i64::try_from(state.config.reset_token_ttl_mins.clamp(5, 60) * 60).unwrap_or(900)
+}
+
+/// Starts a reset for `email` if it has a user (else does nothing). Runs after the 202.
+pub async fn request(state: &AppState, email: &str, now: i64) -> Result<(), ApiError> {
+    let Some(u) = user::Entity::find().filter(user::Column::Email.eq(email)).one(&state.db).await? else {
+        return Ok(());
+    };
+    let (token, hash) = new_opaque_token()?;
+    let (cancel, cancel_hash) = new_opaque_token()?;
+    let minutes = state.config.reset_token_ttl_mins.clamp(5, 60).to_string();
+    let link = format!("{}/reset#token={}", state.config.public_url, token.as_str());
+    let cancel_link = format!("{}/reset/cancel#token={}", state.config.public_url, cancel.as_str());
+    let (text, html) = crate::mail::render(
+        &state.config.mail,
+        "reset",
+        &[("email", &u.email), ("link", &link), ("cancel_link", &cancel_link), ("minutes", &minutes)],
+    )?;
+    let uid = u.id.clone();
+    let to = u.email.clone();
+    let expires = now + ttl_secs(state);
+    state
+        .db
+        .transaction::<_, (), ApiError>(move |txn| {
+            Box::pin(async move {
+                // One live reset per user: older links stop working.
+                reset_token::Entity::update_many()
+                    .col_expr(reset_token::Column::State, sea_orm::sea_query::Expr::value("superseded"))
+                    .filter(reset_token::Column::UserId.eq(&uid))
+                    .filter(reset_token::Column::State.eq("valid"))
+                    .exec(txn)
+                    .await?;
+                reset_token::ActiveModel {
+                    id: Set(new_id()?),
+                    user_id: Set(uid),
+                    token_hash: Set(hash.to_vec()),
+                    cancel_hash: Set(cancel_hash.to_vec()),
+                    state: Set("valid".into()),
+                    created_at: Set(now),
+                    expires_at: Set(expires),
+                    finished_at: Set(None),
+                }
+                .insert(txn)
+                .await?;
+                crate::mail::enqueue(txn, &to, "Reset your Vouchsafe password", text, html, now).await
+            })
+        })
+        .await?;
+    state.mail_wakeup.notify_one();
+    Ok(())
+}
+
+/// Validates a reset token without using it, and returns the log heads the client must extend.
+pub async fn begin(state: &AppState, token: &str, now: i64) -> Result<ResetBeginResponse, ApiError> {
+    if token.len() > 64 {
+        return Err(invalid());
+    }
+    let t = reset_token::Entity::find()
+        .filter(reset_token::Column::TokenHash.eq(hash_token(token).to_vec()))
+        .one(&state.db)
+        .await?
+        .filter(|t| t.state == "valid" && t.expires_at > now)
+        .ok_or_else(invalid)?;
+    let u = user::Entity::find_by_id(t.user_id.clone()).one(&state.db).await?.ok_or_else(invalid)?;
+    let ms = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(&u.id))
+        .filter(membership::Column::Status.is_in(["active", "awaiting_vouch"]))
+        .order_by_asc(membership::Column::AccountId)
+        .all(&state.db)
+        .await?;
+    let mut accounts = Vec::with_capacity(ms.len());
+    for m in ms {
+        let last = log_entry::Entity::find()
+            .filter(log_entry::Column::AccountId.eq(&m.account_id))
+            .order_by_desc(log_entry::Column::Seq)
+            .one(&state.db)
+            .await?
+            .ok_or_else(|| ApiError::Internal("account without a log".into()))?;
+        let e = LogEntry::from_bytes(&last.entry).map_err(|e| ApiError::Internal(format!("stored entry: {e}")))?;
+        accounts.push(ResetAccountHead {
+            account_id: m.account_id,
+            seq: e.seq,
+            hash: b64::encode(&e.hash()),
+            timestamp: e.timestamp,
+        });
+    }
+    Ok(ResetBeginResponse { user_id: u.id, generation: u32::try_from(u.generation).unwrap_or(0), accounts })
+}
+
+/// Completes a reset in one transaction: token consumed, password and keys replaced (new
+/// generation), every session ended, each membership awaiting vouch with a "reset announced"
+/// entry signed by the new key, and emails to the member and the accounts' admins.
+pub async fn complete(state: &AppState, req: ResetCompleteRequest, now: i64) -> Result<(), ApiError> {
+    if req.token.len() > 64 || req.announcements.len() > 500 {
+        return Err(invalid());
+    }
+    let new_key = Zeroizing::new(
+        b64::decode_array::<32>(&req.new_auth_key)
+            .map_err(|_| ApiError::bad("request.invalid_field", "new_auth_key: 32 bytes"))?,
+    );
+    let salt = b64::decode_array::<16>(&req.new_kdf_salt)
+        .map_err(|_| ApiError::bad("request.invalid_field", "new_kdf_salt: 16 bytes"))?;
+    req.new_kdf_params.validate().map_err(|e| ApiError::bad("auth.weak_kdf_params", e.to_string()))?;
+    let wrapped = b64::decode(&req.new_wrapped_keyring, 200)
+        .map_err(|_| ApiError::bad("request.invalid_field", "new_wrapped_keyring"))?;
+    WrappedKeyring::from_bytes(&wrapped)
+        .map_err(|e| ApiError::bad("request.invalid_field", format!("new_wrapped_keyring: {e}")))?;
+    let keys = b64::decode(&req.new_public_keys, 100)
+        .map_err(|_| ApiError::bad("request.invalid_field", "new_public_keys"))?;
+    let mut announcements = Vec::with_capacity(req.announcements.len());
+    for a in &req.announcements {
+        let bytes = b64::decode(&a.entry, vouchsafe_crypto::log::MAX_ENTRY_LEN)
+            .map_err(|e| ApiError::bad("log.malformed", e.to_string()))?;
+        announcements.push((
+            a.account_id.clone(),
+            LogEntry::from_bytes(&bytes).map_err(|e| ApiError::bad("log.malformed", e.to_string()))?,
+        ));
+    }
+    let verifier = argon(state, move || crate::auth::hash_auth_key(&new_key[..])).await?;
+    let params = serde_json::to_string(&req.new_kdf_params).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let hash = hash_token(&req.token).to_vec();
+    state
+        .db
+        .transaction::<_, (), ApiError>(move |txn| {
+            Box::pin(async move {
+                let claimed = reset_token::Entity::update_many()
+                    .col_expr(reset_token::Column::State, sea_orm::sea_query::Expr::value("consumed"))
+                    .col_expr(reset_token::Column::FinishedAt, sea_orm::sea_query::Expr::value(now))
+                    .filter(reset_token::Column::TokenHash.eq(hash.clone()))
+                    .filter(reset_token::Column::State.eq("valid"))
+                    .filter(reset_token::Column::ExpiresAt.gt(now))
+                    .exec(txn)
+                    .await?;
+                if claimed.rows_affected != 1 {
+                    return Err(invalid());
+                }
+                let t = reset_token::Entity::find()
+                    .filter(reset_token::Column::TokenHash.eq(hash))
+                    .one(txn)
+                    .await?
+                    .ok_or_else(invalid)?;
+                let u = user::Entity::find_by_id(t.user_id.clone()).one(txn).await?.ok_or_else(invalid)?;
+                let new_identity = PublicIdentity::keys_from_bytes(&u.id, &keys)
+                    .map_err(|e| ApiError::bad("request.invalid_field", format!("new_public_keys: {e}")))?;
+                if i64::from(new_identity.generation) != i64::from(u.generation) + 1 {
+                    return Err(ApiError::bad("reset.bad_generation", "the new keys must be the next key generation"));
+                }
+                // Each membership gets its announcement, checked like any other log append.
+                let ms = membership::Entity::find()
+                    .filter(membership::Column::UserId.eq(&u.id))
+                    .filter(membership::Column::Status.is_in(["active", "awaiting_vouch"]))
+                    .all(txn)
+                    .await?;
+                for m in &ms {
+                    let entry = announcements.iter().find(|(aid, _)| *aid == m.account_id).map(|(_, e)| e).ok_or_else(
+                        || ApiError::conflict("reset.stale", "an account is missing its announcement; begin again"),
+                    )?;
+                    if !matches!(&entry.body, EntryBody::ResetAnnounced { new_identity: n } if *n == new_identity) {
+                        return Err(ApiError::bad("log.rejected", "the announcement must carry exactly the new keys"));
+                    }
+                    append_in(txn, &m.account_id, &u.id, std::slice::from_ref(entry), &[], now).await.map_err(|e| {
+                        match e {
+                            ApiError::Conflict { .. } => {
+                                ApiError::conflict("reset.stale", "a team log moved on; begin again")
+                            }
+                            other => other,
+                        }
+                    })?;
+                }
+                let mut am: user::ActiveModel = u.clone().into();
+                am.auth_hash = Set(verifier);
+                am.kdf_salt = Set(salt.to_vec());
+                am.kdf_params = Set(params);
+                am.generation = Set(i32::try_from(new_identity.generation).unwrap_or(i32::MAX));
+                am.public_keys = Set(keys);
+                am.wrapped_keyring = Set(wrapped);
+                am.reset_vetoed_at = Set(None);
+                am.updated_at = Set(now);
+                am.update(txn).await?;
+                session::Entity::update_many()
+                    .col_expr(session::Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
+                    .col_expr(session::Column::RevokeReason, sea_orm::sea_query::Expr::value("password_reset"))
+                    .filter(session::Column::UserId.eq(&u.id))
+                    .filter(session::Column::RevokedAt.is_null())
+                    .exec(txn)
+                    .await?;
+                notify(txn, &u, &t, &ms, now).await
+            })
+        })
+        .await?;
+    state.mail_wakeup.notify_one();
+    Ok(())
+}
+
+async fn notify<C: ConnectionTrait>(
+    txn: &C,
+    u: &user::Model,
+    t: &reset_token::Model,
+    ms: &[membership::Model],
+    now: i64,
+) -> Result<(), ApiError> {
+    // The "not me" link of the reset email keeps working after completion (it vetoes reseals);
+    // this notice points the member to the same action without carrying a token.
+    let _ = t;
+    let (text, html) = crate::mail::render_default(
+        "reset_done",
+        &[("email", &u.email), ("cancel_link", "the \"this was not me\" link in the reset email")],
+    )?;
+    crate::mail::enqueue(txn, &u.email, "Your Vouchsafe password was reset", text, html, now).await?;
+    for m in ms {
+        let Some(a) = account::Entity::find_by_id(m.account_id.clone()).one(txn).await? else { continue };
+        let admins = membership::Entity::find()
+            .filter(membership::Column::AccountId.eq(&m.account_id))
+            .filter(membership::Column::Role.is_in(["owner", "admin"]))
+            .filter(membership::Column::Status.eq("active"))
+            .all(txn)
+            .await?;
+        for adm in admins {
+            if adm.user_id == u.id {
+                continue;
+            }
+            let Some(admin) = user::Entity::find_by_id(adm.user_id.clone()).one(txn).await? else { continue };
+            let (text, html) = crate::mail::render_default(
+                "reset_admin",
+                &[("member", &u.email), ("account", &a.name), ("waiting", "")],
+            )?;
+            crate::mail::enqueue(
+                txn,
+                &admin.email,
+                &format!("{} reset their Vouchsafe password", u.email),
+                text,
+                html,
+                now,
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// "This was not me": cancels a valid reset, or — if it was already completed — vetoes every
+/// reseal to the reset's new key (server-side; admins can also veto in the team log).
+pub async fn cancel(state: &AppState, token: &str, now: i64) -> Result<(), ApiError> {
+    if token.len() > 64 {
+        return Err(invalid());
+    }
+    let t = reset_token::Entity::find()
+        .filter(reset_token::Column::CancelHash.eq(hash_token(token).to_vec()))
+        .one(&state.db)
+        .await?
+        .ok_or_else(invalid)?;
+    match t.state.as_str() {
+        "valid" | "superseded" => {
+            reset_token::Entity::update_many()
+                .col_expr(reset_token::Column::State, sea_orm::sea_query::Expr::value("cancelled"))
+                .col_expr(reset_token::Column::FinishedAt, sea_orm::sea_query::Expr::value(now))
+                .filter(reset_token::Column::Id.eq(&t.id))
+                .exec(&state.db)
+                .await?;
+        }
+        "consumed" => {
+            user::Entity::update_many()
+                .col_expr(user::Column::ResetVetoedAt, sea_orm::sea_query::Expr::value(now))
+                .filter(user::Column::Id.eq(&t.user_id))
+                .exec(&state.db)
+                .await?;
+            tracing::warn!(user = %t.user_id, "a completed reset was disowned by its member; reseals are refused");
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Normalizes the email for a request, or `None` if it cannot be an address (still 202).
+pub fn request_email(email: &str) -> Option<String> {
+    normalize_email(email).ok()
+}
