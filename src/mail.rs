@@ -24,6 +24,7 @@ const BUILTIN: &[(&str, &str, &str)] = &[
     ("reset", include_str!("../templates/reset.txt"), include_str!("../templates/reset.html")),
     ("reset_done", include_str!("../templates/reset_done.txt"), include_str!("../templates/reset_done.html")),
     ("reset_admin", include_str!("../templates/reset_admin.txt"), include_str!("../templates/reset_admin.html")),
+    ("recover", include_str!("../templates/recover.txt"), include_str!("../templates/recover.html")),
     (
         "access_restored",
         include_str!("../templates/access_restored.txt"),

@@ -5,6 +5,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod flows;
+pub mod recovery;
 pub mod types;
 pub mod vault;
 
@@ -254,6 +255,47 @@ impl Client {
             Some(&ResetTokenRequest { token: token.into() }),
         )
         .map(|_| ())
+    }
+    /// `PUT /api/v1/recovery/kit`.
+    pub fn put_kit(&self, req: &PutKitRequest) -> Result<KitStatus, ClientError> {
+        self.authed()?;
+        self.call("PUT", "/api/v1/recovery/kit", Some(req))
+    }
+    /// `GET /api/v1/recovery/kit`.
+    pub fn kit(&self) -> Result<KitStatus, ClientError> {
+        self.authed()?;
+        self.call("GET", "/api/v1/recovery/kit", None::<&()>)
+    }
+    /// `POST /api/v1/recovery/request` (always 202).
+    pub fn recovery_request(&self, email: &str) -> Result<(), ClientError> {
+        self.call::<Option<serde_json::Value>>(
+            "POST",
+            "/api/v1/recovery/request",
+            Some(&ResetRequest { email: email.into() }),
+        )
+        .map(|_| ())
+    }
+    /// `POST /api/v1/recovery/begin`.
+    pub fn recovery_begin(&self, req: &RecoveryBeginRequest) -> Result<RecoveryBeginResponse, ClientError> {
+        self.call("POST", "/api/v1/recovery/begin", Some(req))
+    }
+    /// `POST /api/v1/recovery/shares`.
+    pub fn recovery_shares(&self, req: &RecoverySessionRequest) -> Result<Vec<ReleasedShare>, ClientError> {
+        self.call("POST", "/api/v1/recovery/shares", Some(req))
+    }
+    /// `POST /api/v1/recovery/complete`.
+    pub fn recovery_complete(&self, req: &RecoveryCompleteRequest) -> Result<(), ClientError> {
+        self.call::<Option<serde_json::Value>>("POST", "/api/v1/recovery/complete", Some(req)).map(|_| ())
+    }
+    /// `GET /api/v1/recovery/guardian-requests`.
+    pub fn guardian_requests(&self) -> Result<Vec<GuardianRequest>, ClientError> {
+        self.authed()?;
+        self.call("GET", "/api/v1/recovery/guardian-requests", None::<&()>)
+    }
+    /// `POST /api/v1/recovery/release`.
+    pub fn release_share(&self, req: &ReleaseShareRequest) -> Result<(), ClientError> {
+        self.authed()?;
+        self.call::<Option<serde_json::Value>>("POST", "/api/v1/recovery/release", Some(req)).map(|_| ())
     }
     /// `GET /api/v1/me/keyring`.
     pub fn my_keyring(&self) -> Result<KeyringResponse, ClientError> {

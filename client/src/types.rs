@@ -555,3 +555,207 @@ impl std::fmt::Debug for ResetCompleteRequest {
         f.debug_struct("ResetCompleteRequest").field("announcements", &self.announcements.len()).finish_non_exhaustive()
     }
 }
+
+// ------------------------------------------------------------------ recovery kits
+
+/// A guardian share as uploaded by its owner.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct GuardianShareUpload {
+    /// Share index.
+    pub index: u8,
+    /// Guardian user id.
+    pub guardian_id: String,
+    /// Guardian key generation.
+    pub guardian_generation: u32,
+    /// Signed seal of the share to the guardian, base64url.
+    pub sealed: String,
+}
+
+/// `PUT /api/v1/recovery/kit`: replaces the caller's kit.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PutKitRequest {
+    /// Kit id (4 bytes), base64url.
+    pub kit_id: String,
+    /// Shares needed.
+    pub threshold: u8,
+    /// Shares made.
+    pub share_count: u8,
+    /// Keyring generation the kit wraps.
+    pub generation: u32,
+    /// Keyring wrapped under R, base64url.
+    pub wrapped_keyring: String,
+    /// The server's share (one share: alone it reveals nothing), base64url; absent for a kit
+    /// without a server share.
+    pub server_share: Option<String>,
+    /// Guardian shares.
+    #[serde(default)]
+    pub guardians: Vec<GuardianShareUpload>,
+}
+
+impl std::fmt::Debug for PutKitRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PutKitRequest")
+            .field("threshold", &self.threshold)
+            .field("share_count", &self.share_count)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The caller's kit, without secrets.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct KitStatus {
+    /// Whether a kit exists.
+    pub exists: bool,
+    /// Shares needed.
+    pub threshold: u8,
+    /// Shares made.
+    pub share_count: u8,
+    /// Whether the server holds a share.
+    pub server_share: bool,
+    /// Guardian user ids.
+    pub guardians: Vec<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// `POST /api/v1/recovery/begin`.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RecoveryBeginRequest {
+    /// The emailed token.
+    pub token: String,
+    /// The recovering client's ephemeral X25519 public key, base64url.
+    pub ephemeral_public_key: String,
+}
+
+impl std::fmt::Debug for RecoveryBeginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RecoveryBeginRequest(<redacted>)")
+    }
+}
+
+/// A share released to the session's ephemeral key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReleasedShare {
+    /// Share index.
+    pub index: u8,
+    /// Anonymous seal to the ephemeral key, base64url.
+    pub sealed: String,
+    /// `server` or the guardian's user id.
+    pub released_by: String,
+}
+
+/// The opened recovery session.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecoveryBeginResponse {
+    /// Session id.
+    pub session_id: String,
+    /// Secret for the session's later calls (sent in bodies only).
+    pub session_secret: String,
+    /// User id.
+    pub user_id: String,
+    /// Kit id, base64url.
+    pub kit_id: String,
+    /// Shares needed.
+    pub threshold: u8,
+    /// Keyring generation.
+    pub generation: u32,
+    /// Keyring wrapped under R, base64url.
+    pub wrapped_keyring: String,
+    /// Guardians who can release a share: (index, user id).
+    pub guardians: Vec<(u8, String)>,
+    /// Shares released so far (the server's, at once).
+    pub released: Vec<ReleasedShare>,
+}
+
+impl std::fmt::Debug for RecoveryBeginResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecoveryBeginResponse").field("session_id", &self.session_id).finish_non_exhaustive()
+    }
+}
+
+/// Session id + secret (`POST /api/v1/recovery/shares`).
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RecoverySessionRequest {
+    /// Session id.
+    pub session_id: String,
+    /// Session secret.
+    pub session_secret: String,
+}
+
+impl std::fmt::Debug for RecoverySessionRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecoverySessionRequest").field("session_id", &self.session_id).finish_non_exhaustive()
+    }
+}
+
+/// `POST /api/v1/recovery/complete`: the same keys, a new password.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RecoveryCompleteRequest {
+    /// Session id.
+    pub session_id: String,
+    /// Session secret.
+    pub session_secret: String,
+    /// New auth key.
+    pub new_auth_key: String,
+    /// New KDF salt.
+    pub new_kdf_salt: String,
+    /// New KDF parameters.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub new_kdf_params: KdfParams,
+    /// The recovered keyring wrapped under the new KEK.
+    pub new_wrapped_keyring: String,
+}
+
+impl std::fmt::Debug for RecoveryCompleteRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecoveryCompleteRequest").field("session_id", &self.session_id).finish_non_exhaustive()
+    }
+}
+
+/// An open recovery a guardian can help with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GuardianRequest {
+    /// Session id.
+    pub session_id: String,
+    /// The member recovering.
+    pub owner_id: String,
+    /// Their email.
+    pub owner_email: String,
+    /// Their public keys (the kit owner's, which signed the share), base64url.
+    pub owner_public_keys: String,
+    /// Kit id, base64url.
+    pub kit_id: String,
+    /// Share index held by the caller.
+    pub index: u8,
+    /// The share sealed to the caller, base64url.
+    pub sealed: String,
+    /// The recovering client's ephemeral key, base64url (compare its code with the member).
+    pub ephemeral_public_key: String,
+}
+
+/// `POST /api/v1/recovery/release`: a guardian releases their share to the session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseShareRequest {
+    /// Session id.
+    pub session_id: String,
+    /// Share index.
+    pub index: u8,
+    /// Anonymous seal to the session's ephemeral key, base64url.
+    pub sealed: String,
+}

@@ -85,7 +85,7 @@ impl RecoveryShare {
         r.version(FORMAT_V1)?;
         let s = Self { kit_id: r.array()?, threshold: r.u8()?, index: r.u8()?, value: r.array()? };
         r.finish()?;
-        if s.threshold < 2 || s.threshold > MAX_SHARES || s.index == 0 || s.index > MAX_SHARES {
+        if s.threshold == 0 || s.threshold > MAX_SHARES || s.index == 0 || s.index > MAX_SHARES {
             return Err(Error::Malformed("recovery share"));
         }
         Ok(s)
@@ -185,15 +185,21 @@ pub struct RecoveryKit {
     pub shares: Vec<RecoveryShare>,
 }
 
-/// Makes R, wraps `keyring` under it, and splits R `threshold`-of-`n` (2 ≤ t ≤ n ≤ 16).
+/// Makes R, wraps `keyring` under it, and splits R `threshold`-of-`n` (1 ≤ t ≤ n ≤ 16). With
+/// t = 1 every share *is* R (a "recovery code only" kit is 1-of-1).
 pub fn create_kit(keyring: &Keyring, threshold: u8, n: u8, rng: &mut impl CryptoRng) -> Result<RecoveryKit> {
-    if threshold < 2 || threshold > n || n > MAX_SHARES {
-        return Err(Error::Invalid("a kit needs 2 <= threshold <= shares <= 16"));
+    if threshold == 0 || threshold > n || n > MAX_SHARES {
+        return Err(Error::Invalid("a kit needs 1 <= threshold <= shares <= 16"));
     }
     let r = RecoverySecret::random(rng);
     let mut kit_id = [0u8; 4];
     rng.fill_bytes(&mut kit_id);
     let wrapped_keyring = keyring.wrap_with(&r.wrap_key(&kit_id), WrapPurpose::Recovery, rng);
+    if threshold == 1 {
+        let shares =
+            (1..=n).map(|index| RecoveryShare { kit_id, threshold, index, value: *r.expose_secret() }).collect();
+        return Ok(RecoveryKit { kit_id, threshold, wrapped_keyring, shares });
+    }
     let ids = (1..=n).map(|i| vsss_rs::IdentifierGf256(Gf256(i)));
     let raw = Gf256::split_bytes_with_participant_ids_iter(
         usize::from(threshold),
@@ -230,6 +236,9 @@ pub fn combine(shares: &[RecoveryShare]) -> Result<RecoverySecret> {
     }
     if shares.len() < usize::from(first.threshold) {
         return Err(Error::Shares("fewer shares than the kit's threshold"));
+    }
+    if first.threshold == 1 {
+        return Ok(RecoverySecret::from_bytes(first.value));
     }
     let raw: Vec<Vec<u8>> = shares
         .iter()
@@ -410,6 +419,17 @@ mod tests {
         assert!(matches!(combine(&[kit.shares[0].clone(), kit.shares[0].clone()]), Err(Error::Shares(_))));
         let other = create_kit(&k, 2, 3, &mut rng).unwrap();
         assert!(combine(&[kit.shares[0].clone(), other.shares[1].clone()]).is_err());
+    }
+
+    #[test]
+    fn one_of_one_kit() {
+        let mut rng = DeterministicRng::new(9);
+        let k = Keyring::generate("alice", 1, &mut rng).unwrap();
+        let kit = create_kit(&k, 1, 1, &mut rng).unwrap();
+        let code = RecoveryShare::from_code(&kit.shares[0].to_code()).unwrap();
+        assert_eq!(recover_keyring(&[code], &kit.wrapped_keyring, "alice", 1).unwrap().public(), k.public());
+        assert!(create_kit(&k, 0, 1, &mut rng).is_err());
+        assert!(create_kit(&k, 3, 2, &mut rng).is_err());
     }
 
     #[test]

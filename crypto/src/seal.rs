@@ -206,6 +206,13 @@ secret_bytes!(
     EphemeralKey, 32
 );
 
+/// The verification code of an ephemeral public key: a guardian compares it with the code on the
+/// recovering member's screen before releasing a share to that key.
+pub fn ephemeral_code(public: &[u8; 32]) -> crate::identity::VerificationCode {
+    let fp = crate::identity::Fingerprint(crate::sha256(&[b"vouchsafe/v1/ephemeral-fingerprint\0", public]));
+    fp.verification_code()
+}
+
 impl EphemeralKey {
     /// The X25519 public key to send to the sealer.
     pub fn public(&self) -> [u8; 32] {

@@ -2,13 +2,17 @@
 //! types in the server, so a client can never set a column it must not.
 
 pub mod account;
+pub mod guardian_share;
 pub mod invitation;
 pub mod item;
 pub mod log_entry;
 pub mod membership;
 pub mod outbox;
 pub mod rate_limit;
+pub mod recovery_kit;
+pub mod recovery_session;
 pub mod refresh_token;
+pub mod released_share;
 pub mod reset_token;
 pub mod sealed_key;
 pub mod session;

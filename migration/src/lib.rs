@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261121_000001_users_sessions;
 mod m20261121_000002_accounts;
 mod m20261121_000003_resets;
+mod m20261121_000004_recovery;
 
 /// All migrations, in order.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000001_users_sessions::Migration),
             Box::new(m20261121_000002_accounts::Migration),
             Box::new(m20261121_000003_resets::Migration),
+            Box::new(m20261121_000004_recovery::Migration),
         ]
     }
 }

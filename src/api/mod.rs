@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod health;
+pub mod recovery;
 pub mod reset;
 
 use actix_web::web;
@@ -20,7 +21,9 @@ use crate::error;
         auth::revoke_session, auth::me, auth::my_keyring, auth::change_password, health::healthz, health::readyz,
         accounts::create, accounts::list, accounts::show, accounts::rename, accounts::read_log, accounts::append,
         accounts::keys, accounts::members, accounts::invite, accounts::invitations, accounts::revoke_invitation,
-        accounts::accept, accounts::list_items, reset::request, reset::begin, reset::complete, reset::cancel, accounts::get_item, accounts::put_item, accounts::delete_item
+        accounts::accept, accounts::list_items, reset::request, reset::begin, reset::complete, reset::cancel,
+        recovery::put_kit, recovery::kit, recovery::request, recovery::begin, recovery::shares, recovery::complete,
+        recovery::guardian_requests, recovery::release, accounts::get_item, accounts::put_item, accounts::delete_item
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     modifiers(&BearerAuth)
@@ -64,6 +67,14 @@ pub fn configure(max_body: usize) -> impl FnOnce(&mut web::ServiceConfig) {
                     .route("/auth/reset/begin", web::post().to(reset::begin))
                     .route("/auth/reset/complete", web::post().to(reset::complete))
                     .route("/auth/reset/cancel", web::post().to(reset::cancel))
+                    .route("/recovery/kit", web::put().to(recovery::put_kit))
+                    .route("/recovery/kit", web::get().to(recovery::kit))
+                    .route("/recovery/request", web::post().to(recovery::request))
+                    .route("/recovery/begin", web::post().to(recovery::begin))
+                    .route("/recovery/shares", web::post().to(recovery::shares))
+                    .route("/recovery/complete", web::post().to(recovery::complete))
+                    .route("/recovery/guardian-requests", web::get().to(recovery::guardian_requests))
+                    .route("/recovery/release", web::post().to(recovery::release))
                     .route("/me", web::get().to(auth::me))
                     .route("/me/keyring", web::get().to(auth::my_keyring))
                     .route("/accounts", web::post().to(accounts::create))

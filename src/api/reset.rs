@@ -40,7 +40,7 @@ pub async fn request(
     let st = state.get_ref().clone();
     actix_web::rt::spawn(async move {
         if let Err(e) = svc::request(&st, &email, now).await {
-            tracing::warn!(error = %e, "reset request failed");
+            tracing::warn!(error = ?e, "reset request failed");
         }
     });
     Ok(accepted)

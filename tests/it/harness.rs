@@ -51,6 +51,8 @@ impl TestServer {
     }
 
     pub fn start_with(tweak: impl FnOnce(&mut Config) + Send + 'static) -> Self {
+        // Server warnings show up in a failing test's output.
+        let _ = tracing_subscriber::fmt().with_env_filter("warn").with_test_writer().try_init();
         let data_dir = std::env::temp_dir().join(unique("vouchsafe-test-"));
         std::fs::create_dir_all(&data_dir).unwrap();
         let clock = Arc::new(ManualClock::new(T0));

@@ -6,5 +6,6 @@ mod auth;
 mod bad_input;
 mod harness;
 mod migrations;
+mod recovery;
 mod reset;
 mod smtp;

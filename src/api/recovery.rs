@@ -1,0 +1,123 @@
+//! `/api/v1/recovery/*`: kits, emailed recovery, guardian releases.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use sha2::Digest;
+use vouchsafe_client::types::*;
+
+use crate::api::auth::Bearer;
+use crate::auth::{client_ip, hit_rate_limit};
+use crate::error::{ApiError, ErrorBody};
+use crate::service::recovery as svc;
+use crate::state::AppState;
+
+async fn per_ip(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
+    let ip = client_ip(req, &state.config.trusted_proxies).map_or_else(|| "unknown".to_owned(), |i| i.to_string());
+    let rl = &state.config.rate_limits;
+    hit_rate_limit(&state.db, &format!("recovery:ip:{ip}"), rl.reset_per_ip, rl.window_secs, state.clock.now()).await
+}
+
+/// Stores (replaces) the caller's recovery kit.
+#[utoipa::path(put, path = "/api/v1/recovery/kit", security(("bearer" = [])), request_body = PutKitRequest,
+    responses((status = 200, body = KitStatus), (status = 400, body = ErrorBody)))]
+pub async fn put_kit(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    body: web::Json<PutKitRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let u = bearer.check(&state).await?;
+    Ok(HttpResponse::Ok().json(svc::put_kit(&state, &u.user_id, body.into_inner(), state.clock.now()).await?))
+}
+
+/// The caller's kit, without secrets.
+#[utoipa::path(get, path = "/api/v1/recovery/kit", security(("bearer" = [])), responses((status = 200, body = KitStatus)))]
+pub async fn kit(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
+    let u = bearer.check(&state).await?;
+    Ok(HttpResponse::Ok().json(svc::kit_status(&state, &u.user_id).await?))
+}
+
+/// Emails a recovery link (always 202, at the same speed).
+#[utoipa::path(post, path = "/api/v1/recovery/request", request_body = ResetRequest,
+    responses((status = 202), (status = 429, body = ErrorBody)))]
+pub async fn request(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<ResetRequest>,
+) -> Result<HttpResponse, ApiError> {
+    per_ip(&state, &req).await?;
+    let accepted = HttpResponse::Accepted().json(serde_json::json!({ "status": "accepted" }));
+    let Some(email) = crate::service::reset::request_email(&body.email) else { return Ok(accepted) };
+    let now = state.clock.now();
+    let rl = &state.config.rate_limits;
+    let key =
+        format!("recovery:email:{}", vouchsafe_crypto::b64::encode(&sha2::Sha256::digest(email.as_bytes())[..16]));
+    if hit_rate_limit(&state.db, &key, rl.reset_per_email, rl.window_secs, now).await.is_err() {
+        return Ok(accepted);
+    }
+    let st = state.get_ref().clone();
+    actix_web::rt::spawn(async move {
+        if let Err(e) = svc::request(&st, &email, now).await {
+            tracing::warn!(error = ?e, "recovery request failed");
+        }
+    });
+    Ok(accepted)
+}
+
+/// Redeems the emailed token; releases the server share sealed to the ephemeral key.
+#[utoipa::path(post, path = "/api/v1/recovery/begin", request_body = RecoveryBeginRequest,
+    responses((status = 200, body = RecoveryBeginResponse), (status = 404, body = ErrorBody)))]
+pub async fn begin(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<RecoveryBeginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    per_ip(&state, &req).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(svc::begin(&state, body.into_inner(), state.clock.now()).await?))
+}
+
+/// Shares released to the session so far.
+#[utoipa::path(post, path = "/api/v1/recovery/shares", request_body = RecoverySessionRequest,
+    responses((status = 200, body = [ReleasedShare]), (status = 404, body = ErrorBody)))]
+pub async fn shares(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<RecoverySessionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    per_ip(&state, &req).await?;
+    Ok(HttpResponse::Ok().json(svc::shares(&state, &body, state.clock.now()).await?))
+}
+
+/// Sets a new password for the recovered keys.
+#[utoipa::path(post, path = "/api/v1/recovery/complete", request_body = RecoveryCompleteRequest,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn complete(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<RecoveryCompleteRequest>,
+) -> Result<HttpResponse, ApiError> {
+    per_ip(&state, &req).await?;
+    svc::complete(&state, body.into_inner(), state.clock.now()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Open recoveries the caller can help with as a guardian.
+#[utoipa::path(get, path = "/api/v1/recovery/guardian-requests", security(("bearer" = [])),
+    responses((status = 200, body = [GuardianRequest])))]
+pub async fn guardian_requests(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
+    let u = bearer.check(&state).await?;
+    Ok(HttpResponse::Ok().json(svc::guardian_requests(&state, &u.user_id, state.clock.now()).await?))
+}
+
+/// A guardian releases their share to a recovery session.
+#[utoipa::path(post, path = "/api/v1/recovery/release", security(("bearer" = [])), request_body = ReleaseShareRequest,
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn release(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    body: web::Json<ReleaseShareRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let u = bearer.check(&state).await?;
+    svc::release(&state, &u.user_id, body.into_inner(), state.clock.now()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
