@@ -120,6 +120,164 @@ enum Command {
         #[command(subcommand)]
         op: LogOp,
     },
+    /// Password reset by email (restores the login; colleagues vouch to restore data access).
+    Reset {
+        #[command(subcommand)]
+        op: ResetOp,
+    },
+    /// Vouch for colleagues who reset their password.
+    Vouch {
+        #[command(subcommand)]
+        op: VouchOp,
+    },
+    /// Your recovery kit.
+    Recovery {
+        #[command(subcommand)]
+        op: RecoveryOp,
+    },
+    /// Help a colleague recover with the guardian share they gave you.
+    Guardian {
+        #[command(subcommand)]
+        op: GuardianOp,
+    },
+    /// The account's recovery policy.
+    Policy {
+        #[command(subcommand)]
+        op: PolicyOp,
+    },
+}
+
+#[derive(Subcommand)]
+enum ResetOp {
+    /// Email a reset link.
+    Request {
+        /// Server URL.
+        #[arg(long, env = "VOUCHSAFE_SERVER", default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// Email.
+        #[arg(long)]
+        email: String,
+    },
+    /// Complete it with the token from the link (asks for a new password).
+    Complete {
+        /// Server URL.
+        #[arg(long, env = "VOUCHSAFE_SERVER", default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// The token, or the whole link.
+        token: String,
+    },
+    /// "This was not me": cancel with the token of the cancel link.
+    Cancel {
+        /// Server URL.
+        #[arg(long, env = "VOUCHSAFE_SERVER", default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// The token, or the whole link.
+        token: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum VouchOp {
+    /// Members awaiting vouches, with the code to compare.
+    List {
+        /// Account id.
+        account: String,
+    },
+    /// Vouch after comparing codes (asks for the code, or --code).
+    Approve {
+        /// Account id.
+        account: String,
+        /// User id.
+        user: String,
+        /// The code the member read to you.
+        #[arg(long)]
+        code: Option<String>,
+    },
+    /// Veto a pending reset.
+    Veto {
+        /// Account id.
+        account: String,
+        /// User id.
+        user: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum RecoveryOp {
+    /// Make a new kit: prints the recovery code once.
+    Setup {
+        /// Guardian user ids (colleagues who each get a share).
+        #[arg(long = "guardian")]
+        guardians: Vec<String>,
+        /// Account whose verified log vouches for the guardians' keys (required with guardians).
+        #[arg(long)]
+        account: Option<String>,
+        /// A 1-of-1 kit: the code alone recovers (the server holds no share).
+        #[arg(long)]
+        code_only: bool,
+    },
+    /// Show your kit (no secrets).
+    Status,
+    /// Email a recovery link (the first step when you have lost your password).
+    Request {
+        /// Server URL.
+        #[arg(long, env = "VOUCHSAFE_SERVER", default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// Email.
+        #[arg(long)]
+        email: String,
+    },
+    /// Recover with the emailed token and your recovery code (and/or guardians).
+    Recover {
+        /// Server URL.
+        #[arg(long, env = "VOUCHSAFE_SERVER", default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// The token from the recovery email, or the whole link.
+        token: String,
+        /// Your recovery code (omit if guardians release instead).
+        #[arg(long)]
+        code: Option<String>,
+        /// Wait for guardians to release their shares.
+        #[arg(long)]
+        wait_guardians: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum GuardianOp {
+    /// Recoveries you can help with.
+    List,
+    /// Release your share after the member read you the code on their device.
+    Release {
+        /// Recovery session id.
+        session: String,
+        /// The device code the member read to you.
+        #[arg(long)]
+        code: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyOp {
+    /// Show the policy (from the verified log).
+    Show {
+        /// Account id.
+        account: String,
+    },
+    /// Change it.
+    Set {
+        /// Account id.
+        account: String,
+        /// Distinct vouches needed.
+        #[arg(long)]
+        quorum: Option<u8>,
+        /// Waiting period in seconds.
+        #[arg(long)]
+        waiting_secs: Option<u64>,
+        /// Only admins may vouch.
+        #[arg(long)]
+        admins_only: Option<bool>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -242,6 +400,11 @@ fn kdf_params() -> KdfParams {
     p
 }
 
+/// The token from a link (`…#token=XYZ`) or the bare token.
+fn token_of(s: &str) -> &str {
+    s.rsplit("token=").next().unwrap_or(s).trim()
+}
+
 fn password() -> Result<zeroize::Zeroizing<String>, String> {
     cli::read_password("Password (to unlock your keys): ", None, "VOUCHSAFE_PASSWORD")
 }
@@ -345,7 +508,7 @@ fn vault_command(cmd: Command) -> Result<(), String> {
             return Ok(());
         }
         Command::Accept { token } => {
-            let t = token.rsplit("token=").next().unwrap_or(token);
+            let t = token_of(token);
             let r = cli::signed_in(&mut p)?.accept_invitation(t).map_err(e)?;
             let c = cli::signed_in(&mut p)?;
             let me = c.me().map_err(e)?;
@@ -363,6 +526,87 @@ fn vault_command(cmd: Command) -> Result<(), String> {
                     .map(|i| i.verification_code().to_string())
                     .unwrap_or_default();
                 println!("{}  {}  {}  {}  {}", m.user_id, m.email, m.role, m.status, code);
+            }
+            return Ok(());
+        }
+        _ => {}
+    }
+    match &cmd {
+        Command::Reset { op: ResetOp::Request { server, email } } => {
+            vouchsafe_client::Client::new(server).reset_request(email).map_err(e)?;
+            println!("if {email} has a login, a reset link is on its way (valid 15 minutes)");
+            return Ok(());
+        }
+        Command::Reset { op: ResetOp::Cancel { server, token } } => {
+            vouchsafe_client::Client::new(server).reset_cancel(token_of(token)).map_err(e)?;
+            println!("cancelled: this reset cannot restore access");
+            return Ok(());
+        }
+        Command::Reset { op: ResetOp::Complete { server, token } } => {
+            let pw = cli::read_password("New password: ", None, "VOUCHSAFE_NEW_PASSWORD")?;
+            let now =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+            let k = vouchsafe_client::flows::reset_with_token(
+                &vouchsafe_client::Client::new(server),
+                token_of(token),
+                &pw,
+                kdf_params(),
+                now,
+            )
+            .map_err(e)?;
+            println!(
+                "password reset; every session ended. Your new verification code is\n  {}\nRead it to a colleague (call or in person) so they can vouch for you; or use your recovery kit.",
+                k.public().verification_code()
+            );
+            return Ok(());
+        }
+        Command::Recovery { op: RecoveryOp::Recover { server, token, code, wait_guardians } } => {
+            let c = vouchsafe_client::Client::new(server);
+            let r = vouchsafe_client::recovery::Recovery::start(&c, token_of(token)).map_err(e)?;
+            if *wait_guardians || code.is_none() {
+                println!(
+                    "Ask a guardian to run `vouchsafe guardian release` and read them this device code:\n  {}",
+                    r.device_code()
+                );
+                for _ in 0..600 {
+                    let got = r.released(&c).map_err(e)?.len() + usize::from(code.is_some());
+                    if got >= usize::from(r.threshold()) {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_secs(2));
+                }
+            }
+            let pw = cli::read_password("New password: ", None, "VOUCHSAFE_NEW_PASSWORD")?;
+            let k = r.finish(&c, code.as_deref(), &pw, kdf_params()).map_err(e)?;
+            println!(
+                "recovered the same keys (verification code {}). Sign in, then make a new kit: `vouchsafe recovery setup`",
+                k.public().verification_code()
+            );
+            return Ok(());
+        }
+        Command::Recovery { op: RecoveryOp::Request { server, email } } => {
+            vouchsafe_client::Client::new(server).recovery_request(email).map_err(e)?;
+            println!("if {email} has a recovery kit, a recovery link is on its way (valid 15 minutes)");
+            return Ok(());
+        }
+        Command::Recovery { op: RecoveryOp::Status } => {
+            let k = cli::signed_in(&mut p)?.kit().map_err(e)?;
+            if k.exists {
+                println!(
+                    "kit: {} of {} shares; server share: {}; guardians: {}",
+                    k.threshold,
+                    k.share_count,
+                    k.server_share,
+                    k.guardians.join(", ")
+                );
+            } else {
+                println!("no recovery kit: run `vouchsafe recovery setup`");
+            }
+            return Ok(());
+        }
+        Command::Guardian { op: GuardianOp::List } => {
+            for r in cli::signed_in(&mut p)?.guardian_requests().map_err(e)? {
+                println!("{}  {} ({})  share {}", r.session_id, r.owner_email, r.owner_id, r.index);
             }
             return Ok(());
         }
@@ -455,6 +699,122 @@ fn vault_command(cmd: Command) -> Result<(), String> {
                 }
             })
             .map_err(e),
+        Command::Vouch { op: VouchOp::List { account } } => v
+            .pending_resets(&account)
+            .map(|list| {
+                for r in list {
+                    println!(
+                        "{}  code {}  vouches {}/{}{}",
+                        r.user_id,
+                        r.code,
+                        r.vouchers.len(),
+                        r.needed,
+                        if r.vetoed { "  VETOED" } else { "" }
+                    );
+                }
+            })
+            .map_err(e),
+        Command::Vouch { op: VouchOp::Approve { account, user, code } } => (|| {
+            let code = match code {
+                Some(c) => c,
+                None => {
+                    println!(
+                        "Call or meet the member. Ask them to read the verification code on their screen, and type it:"
+                    );
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line).map_err(|err| err.to_string())?;
+                    line
+                }
+            };
+            let restored = v.vouch(&account, &user, &code).map_err(e)?;
+            println!(
+                "{}",
+                if restored {
+                    "vouched; access restored"
+                } else {
+                    "vouched; waiting for more vouches or the waiting period"
+                }
+            );
+            Ok(())
+        })(),
+        Command::Vouch { op: VouchOp::Veto { account, user } } => {
+            v.veto(&account, &user).map(|_| println!("vetoed")).map_err(e)
+        }
+        Command::Recovery { op: RecoveryOp::Setup { guardians, account, code_only } } => (|| {
+            let mut ids = Vec::new();
+            if !guardians.is_empty() {
+                let acct = account
+                    .as_deref()
+                    .ok_or("--account is needed to check the guardians' keys against a verified team log")?;
+                let (_, state) = v.verified_log(acct).map_err(e)?;
+                for g in &guardians {
+                    let m = state.member(g).ok_or_else(|| format!("{g} is not a member of that account"))?;
+                    ids.push(m.identity.clone());
+                }
+            }
+            let kit = vouchsafe_client::recovery::setup(&v.client, &v.keyring, &ids, code_only).map_err(e)?;
+            println!(
+                "Your recovery code (shown once; write it down and keep it offline):\n\n  {}\n",
+                kit.code.as_str()
+            );
+            println!("{} of {} shares recover your keys.", kit.status.threshold, kit.status.share_count);
+            Ok(())
+        })(),
+        Command::Guardian { op: GuardianOp::Release { session, code } } => (|| {
+            let req = v
+                .client
+                .guardian_requests()
+                .map_err(e)?
+                .into_iter()
+                .find(|r| r.session_id == session)
+                .ok_or("no such recovery for you")?;
+            let code = match code {
+                Some(c) => c,
+                None => {
+                    println!(
+                        "Call {}. Ask for the device code on their recovery screen, and type it:",
+                        req.owner_email
+                    );
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line).map_err(|err| err.to_string())?;
+                    line
+                }
+            };
+            vouchsafe_client::recovery::release_as_guardian(&v.client, &v.keyring, &req, &code).map_err(e)?;
+            println!("share released to {}'s device", req.owner_email);
+            Ok(())
+        })(),
+        Command::Policy { op: PolicyOp::Show { account } } => v
+            .policy(&account)
+            .map(|p| {
+                println!(
+                    "vouch quorum {}; waiting period {} s; vouchers: {}; admin signatures for policy and workers: {}",
+                    p.vouch_quorum,
+                    p.waiting_period_secs,
+                    if p.vouchers == vouchsafe_crypto::log::VoucherRule::AdminsOnly { "admins" } else { "any member" },
+                    p.admin_approvals
+                )
+            })
+            .map_err(e),
+        Command::Policy { op: PolicyOp::Set { account, quorum, waiting_secs, admins_only } } => (|| {
+            let mut p = v.policy(&account).map_err(e)?;
+            if let Some(q) = quorum {
+                p.vouch_quorum = q;
+            }
+            if let Some(w) = waiting_secs {
+                p.waiting_period_secs = w;
+            }
+            if let Some(a) = admins_only {
+                p.vouchers = if a {
+                    vouchsafe_crypto::log::VoucherRule::AdminsOnly
+                } else {
+                    vouchsafe_crypto::log::VoucherRule::AnyMember
+                };
+            }
+            v.set_policy(&account, p).map_err(e)?;
+            println!("policy changed");
+            Ok(())
+        })(),
         _ => Err("unknown command".into()),
     };
     cli::save_checkpoints(&mut p, &v)?;
