@@ -22,6 +22,9 @@ pub struct TestServer {
     pub data_dir: PathBuf,
     pub db_url: String,
     handle: actix_web::dev::ServerHandle,
+    /// When set, mail goes over SMTP to this listener instead of the outbox folder.
+    smtp: Option<crate::smtp::SmtpListener>,
+    seen_smtp: std::sync::Mutex<std::collections::HashSet<usize>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -80,7 +83,30 @@ impl TestServer {
             });
         });
         let (addr, handle, db_url) = rx.recv().expect("server started");
-        TestServer { url: format!("http://{addr}"), clock, data_dir, db_url, handle, thread: Some(thread) }
+        TestServer {
+            url: format!("http://{addr}"),
+            clock,
+            data_dir,
+            db_url,
+            handle,
+            smtp: None,
+            seen_smtp: Default::default(),
+            thread: Some(thread),
+        }
+    }
+
+    /// A server that delivers every email over a real SMTP conversation to a test listener.
+    pub fn start_smtp() -> Self {
+        let smtp = crate::smtp::SmtpListener::start();
+        let port = smtp.port;
+        let mut srv = Self::start_with(move |c| {
+            c.mail.transport = Some("smtp".into());
+            c.mail.smtp_host = Some("127.0.0.1".into());
+            c.mail.smtp_port = Some(port);
+            c.mail.smtp_security = Some("none".into());
+        });
+        srv.smtp = Some(smtp);
+        srv
     }
 
     pub fn client(&self) -> Client {
@@ -119,8 +145,24 @@ impl TestServer {
         }
     }
 
-    /// Waits for the next unseen email to `to` in the outbox folder and returns its text.
+    /// Waits for the next unseen email to `to` (SMTP listener or outbox folder) and returns its text.
     pub fn outbox_mail(&self, to: &str) -> String {
+        if let Some(smtp) = &self.smtp {
+            for _ in 0..200 {
+                {
+                    let msgs = smtp.messages.lock().unwrap();
+                    let mut seen = self.seen_smtp.lock().unwrap();
+                    if let Some((i, m)) =
+                        msgs.iter().enumerate().find(|(i, m)| !seen.contains(i) && m.to.iter().any(|t| t.contains(to)))
+                    {
+                        seen.insert(i);
+                        return m.data.clone();
+                    }
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            panic!("no email to {to} arrived over SMTP");
+        }
         let dir = self.data_dir.join("outbox");
         for _ in 0..200 {
             if let Ok(rd) = std::fs::read_dir(&dir) {

@@ -36,7 +36,7 @@ fn recovery_token(srv: &TestServer, email: &str) -> String {
 
 #[test]
 fn code_plus_server_share_restores_the_same_keys() {
-    let srv = TestServer::start();
+    let srv = TestServer::start_smtp();
     let (_alice, bob, _carol, acct, item) = team(&srv);
     let kit = recovery::setup(&bob.client, &bob.keyring, &[], false).unwrap();
     assert_eq!((kit.status.threshold, kit.status.share_count, kit.status.server_share), (2, 2, true));
@@ -80,7 +80,7 @@ fn code_plus_server_share_restores_the_same_keys() {
 
 #[test]
 fn guardians_release_after_comparing_the_device_code() {
-    let srv = TestServer::start();
+    let srv = TestServer::start_smtp();
     let (alice, bob, carol, acct, item) = team(&srv);
     let guardians = [carol.keyring.public(), alice.keyring.public()];
     let kit = recovery::setup(&bob.client, &bob.keyring, &guardians, false).unwrap();
@@ -117,7 +117,7 @@ fn guardians_release_after_comparing_the_device_code() {
 
 #[test]
 fn a_code_only_kit_and_t_minus_one_shares() {
-    let srv = TestServer::start();
+    let srv = TestServer::start_smtp();
     let (_alice, bob, _carol, _acct, _) = team(&srv);
     // 1-of-1: the code alone (and the server holds nothing).
     let kit = recovery::setup(&bob.client, &bob.keyring, &[], true).unwrap();

@@ -53,7 +53,7 @@ fn forget_and_reset(srv: &TestServer, email: &str) -> Vault {
 
 #[test]
 fn forget_reset_vouch_and_read_old_items_with_new_keys() {
-    let srv = TestServer::start();
+    let srv = TestServer::start_smtp();
     let (mut alice, bob, mut carol, acct, item) = team(&srv);
     let old_bob_session = bob.client.clone();
     let mut bob = forget_and_reset(&srv, "bob@example.com");
@@ -85,7 +85,7 @@ fn forget_reset_vouch_and_read_old_items_with_new_keys() {
 
 #[test]
 fn quorum_waiting_period_duplicates_and_veto() {
-    let srv = TestServer::start();
+    let srv = TestServer::start_smtp();
     let (mut alice, _bob, mut carol, acct, item) = team(&srv);
     alice.set_policy(&acct, Policy { vouch_quorum: 2, waiting_period_secs: 600, ..Policy::default() }).unwrap();
     let mut bob = forget_and_reset(&srv, "bob@example.com");
@@ -117,7 +117,7 @@ fn quorum_waiting_period_duplicates_and_veto() {
 
 #[test]
 fn voucher_catches_a_server_that_swaps_the_new_key() {
-    let srv = TestServer::start();
+    let srv = TestServer::start_smtp();
     let (mut alice, bob, mut carol, acct, _) = team(&srv);
     // The server (it has the email token path, or just its database) announces a reset for Bob
     // with keys it made itself. That entry is well-formed: only the code comparison catches it.
@@ -151,7 +151,7 @@ fn voucher_catches_a_server_that_swaps_the_new_key() {
 
 #[test]
 fn reset_tokens_expire_are_single_use_and_cancellable() {
-    let srv = TestServer::start();
+    let srv = TestServer::start_smtp();
     let (_alice, _bob, _carol, _acct, _) = team(&srv);
     let c = srv.client();
     // Unknown email: the same 202.
@@ -244,7 +244,7 @@ fn reset_tokens_expire_are_single_use_and_cancellable() {
 
 #[test]
 fn not_me_after_completion_blocks_the_reseal() {
-    let srv = TestServer::start();
+    let srv = TestServer::start_smtp();
     let (_alice, _bob, mut carol, acct, _) = team(&srv);
     srv.client().reset_request("bob@example.com").unwrap();
     let mail = srv.outbox_mail("bob@example.com");
