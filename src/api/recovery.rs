@@ -1,7 +1,6 @@
 //! `/api/v1/recovery/*`: kits, emailed recovery, guardian releases.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use sha2::Digest;
 use vouchsafe_client::types::*;
 
 use crate::api::auth::Bearer;
@@ -44,22 +43,10 @@ pub async fn request(
     body: web::Json<ResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
     per_ip(&state, &req).await?;
-    let accepted = HttpResponse::Accepted().json(serde_json::json!({ "status": "accepted" }));
-    let Some(email) = crate::service::reset::request_email(&body.email) else { return Ok(accepted) };
-    let now = state.clock.now();
-    let rl = &state.config.rate_limits;
-    let key =
-        format!("recovery:email:{}", vouchsafe_crypto::b64::encode(&sha2::Sha256::digest(email.as_bytes())[..16]));
-    if hit_rate_limit(&state.db, &key, rl.reset_per_email, rl.window_secs, now).await.is_err() {
-        return Ok(accepted);
-    }
-    let st = state.get_ref().clone();
-    actix_web::rt::spawn(async move {
-        if let Err(e) = svc::request(&st, &email, now).await {
-            tracing::warn!(error = ?e, "recovery request failed");
-        }
-    });
-    Ok(accepted)
+    crate::api::reset::accepted_then(&state, "recovery", &body.email, |st, email, now| async move {
+        svc::request(&st, &email, now).await
+    })
+    .await
 }
 
 /// Redeems the emailed token; releases the server share sealed to the ephemeral key.

@@ -25,22 +25,40 @@ pub async fn request(
     body: web::Json<ResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
     per_ip(&state, &req).await?;
+    accepted_then(&state, "reset", &body.email, |st, email, now| async move { svc::request(&st, &email, now).await })
+        .await
+}
+
+/// Answers 202 at once and does `job` afterwards (for a well-formed email within its per-email
+/// limit), so neither the answer nor its timing says whether the email has a user. Over the
+/// per-email limit the answer is still 202 (a 429 would help mail bombing, not the caller).
+pub async fn accepted_then<F, Fut>(
+    state: &AppState,
+    purpose: &str,
+    email: &str,
+    job: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: FnOnce(AppState, String, i64) -> Fut + 'static,
+    Fut: std::future::Future<Output = Result<(), ApiError>> + 'static,
+{
     let accepted = HttpResponse::Accepted().json(serde_json::json!({ "status": "accepted" }));
-    let Some(email) = svc::request_email(&body.email) else {
+    let Some(email) = svc::request_email(email) else {
         return Ok(accepted);
     };
     let now = state.clock.now();
     let rl = &state.config.rate_limits;
-    // Per-email limit keyed by a hash, so the table holds no address; over the limit the answer
-    // is still 202 (a 429 would reveal nothing about existence, but would help mail bombing).
-    let key = format!("reset:email:{}", vouchsafe_crypto::b64::encode(&sha2::Sha256::digest(email.as_bytes())[..16]));
+    // Keyed by a hash, so the table holds no address.
+    let key =
+        format!("{purpose}:email:{}", vouchsafe_crypto::b64::encode(&sha2::Sha256::digest(email.as_bytes())[..16]));
     if hit_rate_limit(&state.db, &key, rl.reset_per_email, rl.window_secs, now).await.is_err() {
         return Ok(accepted);
     }
-    let st = state.get_ref().clone();
+    let st = state.clone();
+    let purpose = purpose.to_owned();
     actix_web::rt::spawn(async move {
-        if let Err(e) = svc::request(&st, &email, now).await {
-            tracing::warn!(error = ?e, "reset request failed");
+        if let Err(e) = job(st, email, now).await {
+            tracing::warn!(error = ?e, purpose = %purpose, "emailed request failed");
         }
     });
     Ok(accepted)

@@ -47,6 +47,56 @@ fn validate_wrapped(v: &str) -> Result<Vec<u8>, ApiError> {
     Ok(bytes)
 }
 
+/// A new password's server-side material, validated: verifier (Argon2id of the auth key), salt,
+/// KDF parameters (JSON) and the keyring wrapped under the new KEK.
+pub struct NewCredentials {
+    /// PHC verifier.
+    pub verifier: String,
+    /// KDF salt.
+    pub salt: [u8; 16],
+    /// KDF parameters as stored.
+    pub params: String,
+    /// Wrapped keyring.
+    pub wrapped: Vec<u8>,
+}
+
+/// Validates and prepares a new password (change, reset, recovery); Argon2 runs off the executor.
+pub async fn new_credentials(
+    state: &AppState,
+    auth_key: &str,
+    salt: &str,
+    params: &KdfParams,
+    wrapped: &str,
+) -> Result<NewCredentials, ApiError> {
+    let key = Zeroizing::new(decode_exact::<32>("new_auth_key", auth_key)?);
+    let salt = decode_exact::<16>("new_kdf_salt", salt)?;
+    validate_kdf(params)?;
+    let wrapped = validate_wrapped(wrapped)?;
+    let params = serde_json::to_string(params).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let verifier = argon(state, move || auth::hash_auth_key(&key[..])).await?;
+    Ok(NewCredentials { verifier, salt, params, wrapped })
+}
+
+/// Ends every live session of a user (except `keep`), recording why.
+pub async fn end_sessions<C: ConnectionTrait>(
+    db: &C,
+    user_id: &str,
+    keep: Option<&str>,
+    reason: &str,
+    now: i64,
+) -> Result<(), ApiError> {
+    let mut q = session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
+        .col_expr(session::Column::RevokeReason, sea_orm::sea_query::Expr::value(reason))
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null());
+    if let Some(k) = keep {
+        q = q.filter(session::Column::Id.ne(k));
+    }
+    q.exec(db).await?;
+    Ok(())
+}
+
 /// Runs Argon2 on a blocking thread, holding one of the bounded slots.
 pub async fn argon<T: Send + 'static>(
     state: &AppState,
@@ -361,10 +411,6 @@ pub async fn change_password(
     now: i64,
 ) -> Result<(), ApiError> {
     let current = Zeroizing::new(decode_exact::<32>("current_auth_key", &req.current_auth_key)?);
-    let new_key = Zeroizing::new(decode_exact::<32>("new_auth_key", &req.new_auth_key)?);
-    let salt = decode_exact::<16>("new_kdf_salt", &req.new_kdf_salt)?;
-    validate_kdf(&req.new_kdf_params)?;
-    let wrapped = validate_wrapped(&req.new_wrapped_keyring)?;
     let u = user::Entity::find_by_id(user_id.to_owned())
         .one(&state.db)
         .await?
@@ -376,29 +422,23 @@ pub async fn change_password(
             message: "the current password is wrong".into(),
         });
     }
-    let verifier = argon(state, move || auth::hash_auth_key(&new_key[..])).await?;
-    let params = serde_json::to_string(&req.new_kdf_params).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let new =
+        new_credentials(state, &req.new_auth_key, &req.new_kdf_salt, &req.new_kdf_params, &req.new_wrapped_keyring)
+            .await?;
     let (uid, sid, end_others) = (user_id.to_owned(), session_id.to_owned(), req.end_other_sessions);
     state
         .db
         .transaction::<_, (), ApiError>(move |txn| {
             Box::pin(async move {
                 let mut m: user::ActiveModel = u.into();
-                m.auth_hash = Set(verifier);
-                m.kdf_salt = Set(salt.to_vec());
-                m.kdf_params = Set(params);
-                m.wrapped_keyring = Set(wrapped);
+                m.auth_hash = Set(new.verifier);
+                m.kdf_salt = Set(new.salt.to_vec());
+                m.kdf_params = Set(new.params);
+                m.wrapped_keyring = Set(new.wrapped);
                 m.updated_at = Set(now);
                 m.update(txn).await?;
                 if end_others {
-                    session::Entity::update_many()
-                        .col_expr(session::Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
-                        .col_expr(session::Column::RevokeReason, sea_orm::sea_query::Expr::value("password_changed"))
-                        .filter(session::Column::UserId.eq(uid))
-                        .filter(session::Column::Id.ne(sid))
-                        .filter(session::Column::RevokedAt.is_null())
-                        .exec(txn)
-                        .await?;
+                    end_sessions(txn, &uid, Some(&sid), "password_changed", now).await?;
                 }
                 Ok(())
             })

@@ -14,9 +14,9 @@ use zeroize::Zeroizing;
 
 use crate::auth::{hash_token, new_id, new_opaque_token};
 use crate::error::ApiError;
-use crate::service::auth::argon;
+use crate::service::auth::{end_sessions, new_credentials};
 use crate::state::AppState;
-use entity::{guardian_share, recovery_kit, recovery_session, released_share, session, user};
+use entity::{guardian_share, recovery_kit, recovery_session, released_share, user};
 
 fn invalid() -> ApiError {
     ApiError::not_found("recovery.invalid", "this recovery link or session is invalid, used or expired")
@@ -345,19 +345,9 @@ pub async fn release(state: &AppState, user_id: &str, req: ReleaseShareRequest, 
 /// spent), the recovery session closed. Memberships are untouched: nothing is resealed.
 pub async fn complete(state: &AppState, req: RecoveryCompleteRequest, now: i64) -> Result<(), ApiError> {
     let s = open_session(state, &req.session_id, &req.session_secret, now).await?;
-    let new_key = Zeroizing::new(
-        b64::decode_array::<32>(&req.new_auth_key)
-            .map_err(|_| ApiError::bad("request.invalid_field", "new_auth_key: 32 bytes"))?,
-    );
-    let salt = b64::decode_array::<16>(&req.new_kdf_salt)
-        .map_err(|_| ApiError::bad("request.invalid_field", "new_kdf_salt: 16 bytes"))?;
-    req.new_kdf_params.validate().map_err(|e| ApiError::bad("auth.weak_kdf_params", e.to_string()))?;
-    let wrapped = b64::decode(&req.new_wrapped_keyring, 200)
-        .map_err(|_| ApiError::bad("request.invalid_field", "new_wrapped_keyring"))?;
-    WrappedKeyring::from_bytes(&wrapped)
-        .map_err(|e| ApiError::bad("request.invalid_field", format!("new_wrapped_keyring: {e}")))?;
-    let verifier = argon(state, move || crate::auth::hash_auth_key(&new_key[..])).await?;
-    let params = serde_json::to_string(&req.new_kdf_params).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let new =
+        new_credentials(state, &req.new_auth_key, &req.new_kdf_salt, &req.new_kdf_params, &req.new_wrapped_keyring)
+            .await?;
     let sid = s.id.clone();
     state
         .db
@@ -374,19 +364,13 @@ pub async fn complete(state: &AppState, req: RecoveryCompleteRequest, now: i64) 
                 }
                 let u = user::Entity::find_by_id(s.user_id.clone()).one(txn).await?.ok_or_else(invalid)?;
                 let mut am: user::ActiveModel = u.into();
-                am.auth_hash = Set(verifier);
-                am.kdf_salt = Set(salt.to_vec());
-                am.kdf_params = Set(params);
-                am.wrapped_keyring = Set(wrapped);
+                am.auth_hash = Set(new.verifier);
+                am.kdf_salt = Set(new.salt.to_vec());
+                am.kdf_params = Set(new.params);
+                am.wrapped_keyring = Set(new.wrapped);
                 am.updated_at = Set(now);
                 am.update(txn).await?;
-                session::Entity::update_many()
-                    .col_expr(session::Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
-                    .col_expr(session::Column::RevokeReason, sea_orm::sea_query::Expr::value("recovered"))
-                    .filter(session::Column::UserId.eq(&s.user_id))
-                    .filter(session::Column::RevokedAt.is_null())
-                    .exec(txn)
-                    .await?;
+                end_sessions(txn, &s.user_id, None, "recovered", now).await?;
                 guardian_share::Entity::delete_many()
                     .filter(guardian_share::Column::UserId.eq(&s.user_id))
                     .exec(txn)

@@ -10,16 +10,15 @@ use sea_orm::{
 };
 use vouchsafe_client::types::*;
 use vouchsafe_crypto::b64;
-use vouchsafe_crypto::identity::{PublicIdentity, WrappedKeyring};
+use vouchsafe_crypto::identity::PublicIdentity;
 use vouchsafe_crypto::log::{EntryBody, LogEntry};
-use zeroize::Zeroizing;
 
 use crate::auth::{hash_token, new_id, new_opaque_token};
 use crate::error::ApiError;
 use crate::service::accounts::append_in;
-use crate::service::auth::{argon, normalize_email};
+use crate::service::auth::{end_sessions, new_credentials, normalize_email};
 use crate::state::AppState;
-use entity::{account, log_entry, membership, reset_token, session, user};
+use entity::{account, log_entry, membership, reset_token, user};
 
 fn invalid() -> ApiError {
     ApiError::not_found("reset.invalid_token", "this reset link is invalid, used, cancelled or expired")
@@ -122,17 +121,6 @@ pub async fn complete(state: &AppState, req: ResetCompleteRequest, now: i64) -> 
     if req.token.len() > 64 || req.announcements.len() > 500 {
         return Err(invalid());
     }
-    let new_key = Zeroizing::new(
-        b64::decode_array::<32>(&req.new_auth_key)
-            .map_err(|_| ApiError::bad("request.invalid_field", "new_auth_key: 32 bytes"))?,
-    );
-    let salt = b64::decode_array::<16>(&req.new_kdf_salt)
-        .map_err(|_| ApiError::bad("request.invalid_field", "new_kdf_salt: 16 bytes"))?;
-    req.new_kdf_params.validate().map_err(|e| ApiError::bad("auth.weak_kdf_params", e.to_string()))?;
-    let wrapped = b64::decode(&req.new_wrapped_keyring, 200)
-        .map_err(|_| ApiError::bad("request.invalid_field", "new_wrapped_keyring"))?;
-    WrappedKeyring::from_bytes(&wrapped)
-        .map_err(|e| ApiError::bad("request.invalid_field", format!("new_wrapped_keyring: {e}")))?;
     let keys = b64::decode(&req.new_public_keys, 100)
         .map_err(|_| ApiError::bad("request.invalid_field", "new_public_keys"))?;
     let mut announcements = Vec::with_capacity(req.announcements.len());
@@ -144,8 +132,9 @@ pub async fn complete(state: &AppState, req: ResetCompleteRequest, now: i64) -> 
             LogEntry::from_bytes(&bytes).map_err(|e| ApiError::bad("log.malformed", e.to_string()))?,
         ));
     }
-    let verifier = argon(state, move || crate::auth::hash_auth_key(&new_key[..])).await?;
-    let params = serde_json::to_string(&req.new_kdf_params).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let new =
+        new_credentials(state, &req.new_auth_key, &req.new_kdf_salt, &req.new_kdf_params, &req.new_wrapped_keyring)
+            .await?;
     let hash = hash_token(&req.token).to_vec();
     state
         .db
@@ -196,22 +185,16 @@ pub async fn complete(state: &AppState, req: ResetCompleteRequest, now: i64) -> 
                     })?;
                 }
                 let mut am: user::ActiveModel = u.clone().into();
-                am.auth_hash = Set(verifier);
-                am.kdf_salt = Set(salt.to_vec());
-                am.kdf_params = Set(params);
+                am.auth_hash = Set(new.verifier);
+                am.kdf_salt = Set(new.salt.to_vec());
+                am.kdf_params = Set(new.params);
                 am.generation = Set(i32::try_from(new_identity.generation).unwrap_or(i32::MAX));
                 am.public_keys = Set(keys);
-                am.wrapped_keyring = Set(wrapped);
+                am.wrapped_keyring = Set(new.wrapped);
                 am.reset_vetoed_at = Set(None);
                 am.updated_at = Set(now);
                 am.update(txn).await?;
-                session::Entity::update_many()
-                    .col_expr(session::Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
-                    .col_expr(session::Column::RevokeReason, sea_orm::sea_query::Expr::value("password_reset"))
-                    .filter(session::Column::UserId.eq(&u.id))
-                    .filter(session::Column::RevokedAt.is_null())
-                    .exec(txn)
-                    .await?;
+                end_sessions(txn, &u.id, None, "password_reset", now).await?;
                 notify(txn, &u, &t, &ms, now).await
             })
         })
