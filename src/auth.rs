@@ -124,12 +124,21 @@ impl TokenSigner {
 
     /// Issues an access token for a session.
     pub fn issue(&self, user_id: &str, session_id: &str, now: i64) -> Result<String, ApiError> {
+        self.issue_typed(user_id, session_id, "access", now)
+    }
+
+    /// Issues a worker's access token (checked against the worker's status on every request).
+    pub fn issue_worker(&self, worker_id: &str, now: i64) -> Result<String, ApiError> {
+        self.issue_typed(worker_id, "worker", "worker", now)
+    }
+
+    fn issue_typed(&self, sub: &str, sid: &str, typ: &str, now: i64) -> Result<String, ApiError> {
         let claims = Claims {
             iss: self.issuer.clone(),
             aud: AUDIENCE.into(),
-            sub: user_id.into(),
-            sid: session_id.into(),
-            typ: "access".into(),
+            sub: sub.into(),
+            sid: sid.into(),
+            typ: typ.into(),
             iat: now,
             nbf: now,
             exp: now + self.ttl,
@@ -150,7 +159,7 @@ impl TokenSigner {
         v.validate_nbf = false;
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &v).map_err(|_| invalid())?;
         let c = data.claims;
-        if c.typ != "access" || c.nbf > now || c.exp <= now {
+        if !(c.typ == "access" || c.typ == "worker") || c.nbf > now || c.exp <= now {
             return Err(invalid());
         }
         Ok(c)

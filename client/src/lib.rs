@@ -297,6 +297,29 @@ impl Client {
         self.authed()?;
         self.call::<Option<serde_json::Value>>("POST", "/api/v1/recovery/release", Some(req)).map(|_| ())
     }
+    /// `POST /api/v1/accounts/{id}/workers`.
+    pub fn register_worker(&self, id: &str, req: &RegisterWorkerRequest) -> Result<WorkerInfo, ClientError> {
+        self.authed()?;
+        self.call("POST", &format!("/api/v1/accounts/{}/workers", seg(id)), Some(req))
+    }
+    /// `GET /api/v1/accounts/{id}/workers`.
+    pub fn workers(&self, id: &str) -> Result<Vec<WorkerInfo>, ClientError> {
+        self.authed()?;
+        self.call("GET", &format!("/api/v1/accounts/{}/workers", seg(id)), None::<&()>)
+    }
+    /// `GET /api/v1/accounts/{id}/audit`.
+    pub fn audit(&self, id: &str) -> Result<Vec<AuditEvent>, ClientError> {
+        self.authed()?;
+        self.call("GET", &format!("/api/v1/accounts/{}/audit", seg(id)), None::<&()>)
+    }
+    /// `POST /api/v1/workers/challenge`.
+    pub fn worker_challenge(&self, worker_id: &str) -> Result<WorkerChallengeResponse, ClientError> {
+        self.call("POST", "/api/v1/workers/challenge", Some(&WorkerChallengeRequest { worker_id: worker_id.into() }))
+    }
+    /// `POST /api/v1/workers/token`.
+    pub fn worker_token(&self, req: &WorkerTokenRequest) -> Result<WorkerTokenResponse, ClientError> {
+        self.call("POST", "/api/v1/workers/token", Some(req))
+    }
     /// `GET /api/v1/me/keyring`.
     pub fn my_keyring(&self) -> Result<KeyringResponse, ClientError> {
         self.authed()?;

@@ -759,3 +759,115 @@ pub struct ReleaseShareRequest {
     /// Anonymous seal to the session's ephemeral key, base64url.
     pub sealed: String,
 }
+
+// ------------------------------------------------------------------ workers
+
+/// `POST /api/v1/accounts/{id}/workers`: registers a worker's public keys (admins). It can read
+/// nothing until admins sign its grant into the team log.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RegisterWorkerRequest {
+    /// The worker's random id (made by `vouchsafe worker init`).
+    pub worker_id: String,
+    /// A name for people.
+    pub name: String,
+    /// The worker's public keys (generation 1), base64url.
+    pub public_keys: String,
+}
+
+/// A worker as members see it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WorkerInfo {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// `read` or `read_write` once granted.
+    pub access: String,
+    /// `pending`, `active` or `revoked`.
+    pub status: String,
+    /// Public keys, base64url.
+    pub public_keys: String,
+    /// Registering admin.
+    pub created_by: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// `POST /api/v1/workers/challenge`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct WorkerChallengeRequest {
+    /// Worker id.
+    pub worker_id: String,
+}
+
+/// A single-use challenge to sign.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WorkerChallengeResponse {
+    /// Challenge id.
+    pub challenge_id: String,
+    /// 32 random bytes, base64url.
+    pub nonce: String,
+}
+
+/// `POST /api/v1/workers/token`: the Ed25519 signature over
+/// `"vouchsafe/v1/worker-auth\0" ‖ str(worker_id) ‖ str(challenge_id) ‖ nonce`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct WorkerTokenRequest {
+    /// Challenge id.
+    pub challenge_id: String,
+    /// Signature, base64url.
+    pub signature: String,
+}
+
+/// A short-lived access token with the worker role.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WorkerTokenResponse {
+    /// Bearer token.
+    pub access_token: String,
+    /// Lifetime in seconds.
+    pub expires_in: i64,
+    /// The account the worker belongs to.
+    pub account_id: String,
+}
+
+impl std::fmt::Debug for WorkerTokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerTokenResponse").field("account_id", &self.account_id).finish_non_exhaustive()
+    }
+}
+
+/// One audit event.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditEvent {
+    /// Who.
+    pub actor_id: String,
+    /// `worker` (or `member`).
+    pub actor_kind: String,
+    /// What (`items.read`, `items.write`).
+    pub action: String,
+    /// How many items.
+    pub item_count: u64,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// The bytes a worker signs to log in.
+pub fn worker_auth_message(worker_id: &str, challenge_id: &str, nonce: &[u8]) -> Vec<u8> {
+    let mut m = b"vouchsafe/v1/worker-auth\0".to_vec();
+    for part in [worker_id.as_bytes(), challenge_id.as_bytes()] {
+        m.extend_from_slice(&u16::try_from(part.len()).unwrap_or(u16::MAX).to_be_bytes());
+        m.extend_from_slice(part);
+    }
+    m.extend_from_slice(nonce);
+    m
+}

@@ -2,6 +2,7 @@
 //! types in the server, so a client can never set a column it must not.
 
 pub mod account;
+pub mod audit_event;
 pub mod guardian_share;
 pub mod invitation;
 pub mod item;
@@ -17,3 +18,5 @@ pub mod reset_token;
 pub mod sealed_key;
 pub mod session;
 pub mod user;
+pub mod worker;
+pub mod worker_challenge;

@@ -8,6 +8,7 @@ mod m20261121_000001_users_sessions;
 mod m20261121_000002_accounts;
 mod m20261121_000003_resets;
 mod m20261121_000004_recovery;
+mod m20261121_000005_workers;
 
 /// All migrations, in order.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000002_accounts::Migration),
             Box::new(m20261121_000003_resets::Migration),
             Box::new(m20261121_000004_recovery::Migration),
+            Box::new(m20261121_000005_workers::Migration),
         ]
     }
 }

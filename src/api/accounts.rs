@@ -187,7 +187,16 @@ pub async fn list_items(
 ) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
     Ok(HttpResponse::Ok().json(
-        items::list(&state, &path, &u.user_id, q.cursor.as_deref(), q.limit.unwrap_or(100), q.below_version).await?,
+        items::list(
+            &state,
+            &path,
+            &u.user_id,
+            q.cursor.as_deref(),
+            q.limit.unwrap_or(100),
+            q.below_version,
+            state.clock.now(),
+        )
+        .await?,
     ))
 }
 
@@ -200,7 +209,7 @@ pub async fn get_item(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
-    Ok(HttpResponse::Ok().json(items::get(&state, &path.0, &u.user_id, &path.1).await?))
+    Ok(HttpResponse::Ok().json(items::get(&state, &path.0, &u.user_id, &path.1, state.clock.now()).await?))
 }
 
 /// Creates or updates an item (stale revision → 409).

@@ -19,8 +19,8 @@ pub struct AuthUser {
     pub session_id: String,
 }
 
-/// Bearer token, parsed but not yet checked against the database.
-pub struct Bearer(Result<(String, String), ApiError>);
+/// Bearer token, parsed but not yet checked against the database: (subject, session, type).
+pub struct Bearer(Result<(String, String, String), ApiError>);
 
 impl FromRequest for Bearer {
     type Error = actix_web::Error;
@@ -35,7 +35,7 @@ impl FromRequest for Bearer {
             let h = req.headers().get("authorization").ok_or_else(missing)?.to_str().map_err(|_| missing())?;
             let token = h.strip_prefix("Bearer ").ok_or_else(missing)?;
             let c = state.tokens.verify(token.trim(), state.clock.now())?;
-            Ok((c.sub, c.sid))
+            Ok((c.sub, c.sid, c.typ))
         })();
         ready(Ok(Bearer(res)))
     }
@@ -44,7 +44,14 @@ impl FromRequest for Bearer {
 impl Bearer {
     /// Checks the session in the database: ending a session kills its access tokens at once.
     pub async fn check(self, state: &AppState) -> Result<AuthUser, ApiError> {
-        let (user_id, session_id) = self.0?;
+        let (user_id, session_id, typ) = self.0?;
+        if typ == "worker" {
+            // A worker has no session: its token lives while the worker is granted.
+            if !crate::service::workers::is_active(state, &user_id).await? {
+                return Err(ApiError::unauthorized("auth.worker_revoked", "this worker is not (or no longer) granted"));
+            }
+            return Ok(AuthUser { user_id, session_id });
+        }
         if !svc::session_is_live(state, &user_id, &session_id, state.clock.now()).await? {
             return Err(ApiError::unauthorized("auth.session_ended", "this session has ended"));
         }

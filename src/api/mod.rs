@@ -6,6 +6,7 @@ pub mod auth;
 pub mod health;
 pub mod recovery;
 pub mod reset;
+pub mod workers;
 
 use actix_web::web;
 use utoipa::OpenApi;
@@ -23,7 +24,8 @@ use crate::error;
         accounts::keys, accounts::members, accounts::invite, accounts::invitations, accounts::revoke_invitation,
         accounts::accept, accounts::list_items, reset::request, reset::begin, reset::complete, reset::cancel,
         recovery::put_kit, recovery::kit, recovery::request, recovery::begin, recovery::shares, recovery::complete,
-        recovery::guardian_requests, recovery::release, accounts::get_item, accounts::put_item, accounts::delete_item
+        recovery::guardian_requests, recovery::release, workers::register, workers::list, workers::audit,
+        workers::challenge, workers::token, accounts::get_item, accounts::put_item, accounts::delete_item
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     modifiers(&BearerAuth)
@@ -75,6 +77,11 @@ pub fn configure(max_body: usize) -> impl FnOnce(&mut web::ServiceConfig) {
                     .route("/recovery/complete", web::post().to(recovery::complete))
                     .route("/recovery/guardian-requests", web::get().to(recovery::guardian_requests))
                     .route("/recovery/release", web::post().to(recovery::release))
+                    .route("/accounts/{id}/workers", web::post().to(workers::register))
+                    .route("/accounts/{id}/workers", web::get().to(workers::list))
+                    .route("/accounts/{id}/audit", web::get().to(workers::audit))
+                    .route("/workers/challenge", web::post().to(workers::challenge))
+                    .route("/workers/token", web::post().to(workers::token))
                     .route("/me", web::get().to(auth::me))
                     .route("/me/keyring", web::get().to(auth::my_keyring))
                     .route("/accounts", web::post().to(accounts::create))

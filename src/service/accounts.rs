@@ -19,7 +19,7 @@ use crate::auth::{hash_token, new_id, new_opaque_token};
 use crate::error::ApiError;
 use crate::service::auth::normalize_email;
 use crate::state::AppState;
-use entity::{account, invitation, item, log_entry, membership, sealed_key, user};
+use entity::{account, invitation, item, log_entry, membership, sealed_key, user, worker};
 
 /// Longest account name.
 pub const MAX_NAME: usize = 200;
@@ -74,7 +74,7 @@ pub async fn active_member<C: ConnectionTrait>(
     Ok(m)
 }
 
-async fn active_admin<C: ConnectionTrait>(
+pub async fn active_admin<C: ConnectionTrait>(
     db: &C,
     account_id: &str,
     user_id: &str,
@@ -358,8 +358,8 @@ pub async fn append_in(
     }
     let mut used = vec![false; uploads.len()];
     for e in entries {
-        if e.author != uid {
-            return Err(ApiError::bad("log.rejected", "entries must be authored by the caller"));
+        if e.author != uid && !e.cosignatures.iter().any(|c| c.user_id == uid) {
+            return Err(ApiError::bad("log.rejected", "entries must be authored or co-signed by the caller"));
         }
         // Entries may not be dated in the future: a client cannot cut a waiting period short.
         if i64::try_from(e.timestamp).unwrap_or(i64::MAX) > now + 300 {
@@ -431,6 +431,37 @@ async fn apply_effects(
             sealed_key::Entity::delete_many()
                 .filter(sealed_key::Column::AccountId.eq(account_id))
                 .filter(sealed_key::Column::RecipientId.eq(user_id))
+                .exec(txn)
+                .await?;
+        }
+        EntryBody::WorkerGranted { worker: w, access } => {
+            let row = worker::Entity::find_by_id(w.user_id.clone())
+                .one(txn)
+                .await?
+                .filter(|r| r.account_id == account_id && r.status == "pending")
+                .ok_or_else(|| {
+                    ApiError::bad("worker.not_registered", "register the worker's keys before granting it")
+                })?;
+            if row.public_keys != w.keys_to_bytes() {
+                return Err(ApiError::bad("worker.key_mismatch", "the grant does not carry the registered keys"));
+            }
+            let mut am: worker::ActiveModel = row.into();
+            am.status = Set("active".into());
+            am.access = Set(match access {
+                vouchsafe_crypto::log::WorkerAccess::Read => "read".into(),
+                vouchsafe_crypto::log::WorkerAccess::ReadWrite => "read_write".into(),
+            });
+            am.update(txn).await?;
+        }
+        EntryBody::WorkerRevoked { worker_id } => {
+            worker::Entity::update_many()
+                .col_expr(worker::Column::Status, sea_orm::sea_query::Expr::value("revoked"))
+                .filter(worker::Column::Id.eq(worker_id))
+                .exec(txn)
+                .await?;
+            sealed_key::Entity::delete_many()
+                .filter(sealed_key::Column::AccountId.eq(account_id))
+                .filter(sealed_key::Column::RecipientId.eq(worker_id))
                 .exec(txn)
                 .await?;
         }
@@ -544,12 +575,12 @@ async fn reactivate(txn: &DatabaseTransaction, account_id: &str, user_id: &str, 
 
 /// The master keys sealed to the caller's current generation.
 pub async fn my_keys(state: &AppState, account_id: &str, user_id: &str) -> Result<Vec<SealedKeyWire>, ApiError> {
-    active_member(&state.db, account_id, user_id).await?;
-    let (_, me) = user_identity(&state.db, user_id).await?;
+    let m = active_member(&state.db, account_id, user_id).await?;
+    let generation = if m.role == "worker" { 1 } else { user_identity(&state.db, user_id).await?.1.generation };
     let rows = sealed_key::Entity::find()
         .filter(sealed_key::Column::AccountId.eq(account_id))
         .filter(sealed_key::Column::RecipientId.eq(user_id))
-        .filter(sealed_key::Column::RecipientGeneration.eq(i32::try_from(me.generation).unwrap_or(i32::MAX)))
+        .filter(sealed_key::Column::RecipientGeneration.eq(i32::try_from(generation).unwrap_or(i32::MAX)))
         .order_by_asc(sealed_key::Column::KeyVersion)
         .all(&state.db)
         .await?;
@@ -588,6 +619,23 @@ pub async fn members(state: &AppState, account_id: &str, user_id: &str) -> Resul
                 public_keys: b64::encode(&u.public_keys),
             });
         }
+    }
+    // Workers are listed too, marked as such.
+    for w in worker::Entity::find()
+        .filter(worker::Column::AccountId.eq(account_id))
+        .filter(worker::Column::Status.ne("revoked"))
+        .order_by_asc(worker::Column::CreatedAt)
+        .all(&state.db)
+        .await?
+    {
+        out.push(MemberInfo {
+            user_id: w.id,
+            email: w.name,
+            role: "worker".into(),
+            status: w.status,
+            generation: 1,
+            public_keys: b64::encode(&w.public_keys),
+        });
     }
     Ok(out)
 }

@@ -72,7 +72,7 @@ pub async fn put(
     req: PutItemRequest,
     now: i64,
 ) -> Result<ItemWire, ApiError> {
-    active_member(&state.db, account_id, user_id).await?;
+    access(state, account_id, user_id, true).await?;
     if item_id.len() < 16 {
         return Err(ApiError::bad("request.invalid_id", "item ids are random ids of 16 to 64 characters"));
     }
@@ -127,20 +127,53 @@ pub async fn put(
                     None => Err(not_found()),
                 };
             }
-            get(state, account_id, user_id, item_id).await
+            to_wire(
+                item::Entity::find_by_id((account_id.to_owned(), item_id.to_owned()))
+                    .one(&state.db)
+                    .await?
+                    .ok_or_else(not_found)?,
+            )
         }
     }
 }
 
 /// One item.
-pub async fn get(state: &AppState, account_id: &str, user_id: &str, item_id: &str) -> Result<ItemWire, ApiError> {
-    active_member(&state.db, account_id, user_id).await?;
-    to_wire(
+pub async fn get(
+    state: &AppState,
+    account_id: &str,
+    user_id: &str,
+    item_id: &str,
+    now: i64,
+) -> Result<ItemWire, ApiError> {
+    access(state, account_id, user_id, false).await?;
+    let w = to_wire(
         item::Entity::find_by_id((account_id.to_owned(), item_id.to_owned()))
             .one(&state.db)
             .await?
             .ok_or_else(not_found)?,
-    )
+    )?;
+    audit_read(state, account_id, user_id, 1, now).await?;
+    Ok(w)
+}
+
+/// Checks the caller may read (or write) items; a worker needs read-write access to write.
+async fn access(state: &AppState, account_id: &str, user_id: &str, write: bool) -> Result<(), ApiError> {
+    let m = active_member(&state.db, account_id, user_id).await?;
+    if write && m.role == "worker" && !crate::service::workers::can_write(state, user_id).await? {
+        return Err(ApiError::Forbidden {
+            code: "worker.read_only",
+            message: "this worker was granted read access only".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Counts what a worker read in the audit trail admins see.
+async fn audit_read(state: &AppState, account_id: &str, user_id: &str, count: u64, now: i64) -> Result<(), ApiError> {
+    if crate::service::workers::is_active(state, user_id).await? {
+        crate::service::workers::audit(&state.db, account_id, user_id, "worker", "items.read", count, now).await?;
+    }
+    Ok(())
 }
 
 /// A page of items in id order, after `cursor`; `below_version` keeps only items encrypted under
@@ -152,8 +185,9 @@ pub async fn list(
     cursor: Option<&str>,
     limit: u64,
     below_version: Option<u32>,
+    now: i64,
 ) -> Result<ItemPage, ApiError> {
-    active_member(&state.db, account_id, user_id).await?;
+    access(state, account_id, user_id, false).await?;
     let limit = limit.clamp(1, MAX_PAGE);
     let mut q = item::Entity::find().filter(item::Column::AccountId.eq(account_id));
     if let Some(c) = cursor {
@@ -167,12 +201,13 @@ pub async fn list(
     let items =
         rows.into_iter().take(usize::try_from(limit).unwrap_or(500)).map(to_wire).collect::<Result<Vec<_>, _>>()?;
     let next_cursor = if more { items.last().map(|i| i.id.clone()) } else { None };
+    audit_read(state, account_id, user_id, items.len() as u64, now).await?;
     Ok(ItemPage { items, next_cursor })
 }
 
 /// Deletes an item.
 pub async fn delete(state: &AppState, account_id: &str, user_id: &str, item_id: &str) -> Result<(), ApiError> {
-    active_member(&state.db, account_id, user_id).await?;
+    access(state, account_id, user_id, true).await?;
     let res = item::Entity::delete_by_id((account_id.to_owned(), item_id.to_owned())).exec(&state.db).await?;
     if res.rows_affected != 1 {
         return Err(not_found());

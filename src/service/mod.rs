@@ -5,3 +5,4 @@ pub mod auth;
 pub mod items;
 pub mod recovery;
 pub mod reset;
+pub mod workers;
