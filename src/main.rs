@@ -145,6 +145,57 @@ enum Command {
         #[command(subcommand)]
         op: PolicyOp,
     },
+    /// Backend workers.
+    Worker {
+        #[command(subcommand)]
+        op: WorkerOp,
+    },
+    /// The audit trail of an account (admins).
+    Audit {
+        /// Account id.
+        account: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum WorkerOp {
+    /// Make a worker key pair (on the worker's machine); writes the key file with mode 0600.
+    Init {
+        /// Key file to create.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Grant a worker (admins): compare the code `worker init` printed.
+    Grant {
+        /// Account id.
+        account: String,
+        /// Worker id.
+        worker: String,
+        /// The worker's public keys (as printed by `worker init`).
+        #[arg(long)]
+        public_keys: String,
+        /// A name for people.
+        #[arg(long, default_value = "worker")]
+        name: String,
+        /// Also allow writing items.
+        #[arg(long)]
+        write: bool,
+        /// The code `worker init` printed (otherwise you are asked).
+        #[arg(long)]
+        code: Option<String>,
+    },
+    /// Revoke a worker (then run `rotate`).
+    Revoke {
+        /// Account id.
+        account: String,
+        /// Worker id.
+        worker: String,
+    },
+    /// List an account's workers.
+    List {
+        /// Account id.
+        account: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -604,6 +655,30 @@ fn vault_command(cmd: Command) -> Result<(), String> {
             }
             return Ok(());
         }
+        Command::Worker { op: WorkerOp::Init { out } } => {
+            let k = vouchsafe_client::worker::WorkerKey::generate().map_err(e)?;
+            k.save(out).map_err(e)?;
+            println!(
+                "worker key written to {} (mode 0600)\nworker id:   {}\npublic keys: {}\ncode:        {}\nGive the id, public keys and code to an admin of the account.",
+                out.display(),
+                k.worker_id(),
+                vouchsafe_crypto::b64::encode(&k.public().keys_to_bytes()),
+                k.public().verification_code()
+            );
+            return Ok(());
+        }
+        Command::Worker { op: WorkerOp::List { account } } => {
+            for w in cli::signed_in(&mut p)?.workers(account).map_err(e)? {
+                println!("{}  {}  {}  {}", w.id, w.name, w.access, w.status);
+            }
+            return Ok(());
+        }
+        Command::Audit { account } => {
+            for a in cli::signed_in(&mut p)?.audit(account).map_err(e)? {
+                println!("{}  {} {}  {}  {} items", a.created_at, a.actor_kind, a.actor_id, a.action, a.item_count);
+            }
+            return Ok(());
+        }
         Command::Guardian { op: GuardianOp::List } => {
             for r in cli::signed_in(&mut p)?.guardian_requests().map_err(e)? {
                 println!("{}  {} ({})  share {}", r.session_id, r.owner_email, r.owner_id, r.index);
@@ -815,6 +890,32 @@ fn vault_command(cmd: Command) -> Result<(), String> {
             println!("policy changed");
             Ok(())
         })(),
+        Command::Worker { op: WorkerOp::Grant { account, worker, public_keys, name, write, code } } => (|| {
+            let keys = vouchsafe_crypto::b64::decode(&public_keys, 100).map_err(|err| err.to_string())?;
+            let identity = vouchsafe_crypto::identity::PublicIdentity::keys_from_bytes(&worker, &keys)
+                .map_err(|err| err.to_string())?;
+            let code = match code {
+                Some(c) => c,
+                None => {
+                    println!("Type the code that `vouchsafe worker init` printed on the worker's machine:");
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line).map_err(|err| err.to_string())?;
+                    line
+                }
+            };
+            let access = if write {
+                vouchsafe_crypto::log::WorkerAccess::ReadWrite
+            } else {
+                vouchsafe_crypto::log::WorkerAccess::Read
+            };
+            v.grant_worker(&account, &name, &identity, access, &code, &[]).map_err(e)?;
+            println!("worker {worker} granted ({})", if write { "read-write" } else { "read" });
+            Ok(())
+        })(),
+        Command::Worker { op: WorkerOp::Revoke { account, worker } } => v
+            .revoke_worker(&account, &worker)
+            .map(|_| println!("revoked; now run `vouchsafe rotate {account}`"))
+            .map_err(e),
         _ => Err("unknown command".into()),
     };
     cli::save_checkpoints(&mut p, &v)?;

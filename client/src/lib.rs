@@ -8,6 +8,7 @@ pub mod flows;
 pub mod recovery;
 pub mod types;
 pub mod vault;
+pub mod worker;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -645,6 +645,63 @@ impl Vault {
     }
 }
 
+impl Vault {
+    /// Grants a worker (admins): the code the operator read from `vouchsafe worker init` must
+    /// match the worker's keys; the grant entry is signed by us and by `cosigners` (when the
+    /// policy asks for several admins), and every key version we hold is sealed to the worker.
+    pub fn grant_worker(
+        &mut self,
+        account_id: &str,
+        name: &str,
+        worker: &PublicIdentity,
+        access: vouchsafe_crypto::log::WorkerAccess,
+        code_from_operator: &str,
+        cosigners: &[&Keyring],
+    ) -> Result<(), ClientError> {
+        if !worker.verification_code().matches(code_from_operator) {
+            return Err(refused("the worker's code does not match its keys; do not grant"));
+        }
+        if !self.client.workers(account_id)?.iter().any(|w| w.id == worker.user_id) {
+            self.client.register_worker(
+                account_id,
+                &RegisterWorkerRequest {
+                    worker_id: worker.user_id.clone(),
+                    name: name.into(),
+                    public_keys: b64::encode(&worker.keys_to_bytes()),
+                },
+            )?;
+        }
+        let masters = self.master_keys(account_id)?;
+        self.append_with_retry(account_id, |me, state| {
+            let mut grant =
+                me.entry(account_id, state, None, EntryBody::WorkerGranted { worker: worker.clone(), access })?;
+            for c in cosigners {
+                grant.cosign(c);
+            }
+            let mut next = state.clone();
+            next.apply(&grant).map_err(|e| refused(e.to_string()))?;
+            let mut entries = vec![b64::encode(&grant.to_bytes())];
+            let mut sealed_keys = Vec::new();
+            for mk in masters.values() {
+                let (entry, upload) = me.seal_to(account_id, &mut next, worker, mk)?;
+                entries.push(entry);
+                sealed_keys.push(upload);
+            }
+            Ok(AppendRequest { entries, sealed_keys })
+        })?;
+        Ok(())
+    }
+
+    /// Revokes a worker; the account then needs [`Vault::rotate`].
+    pub fn revoke_worker(&mut self, account_id: &str, worker_id: &str) -> Result<(), ClientError> {
+        self.append_with_retry(account_id, |me, state| {
+            let e = me.entry(account_id, state, None, EntryBody::WorkerRevoked { worker_id: worker_id.into() })?;
+            Ok(AppendRequest { entries: vec![b64::encode(&e.to_bytes())], sealed_keys: vec![] })
+        })?;
+        Ok(())
+    }
+}
+
 /// A member awaiting vouches.
 #[derive(Debug, Clone)]
 pub struct PendingReset {

@@ -297,6 +297,15 @@ impl Keyring {
         Zeroizing::new(self.x25519.to_bytes())
     }
 
+    /// The secret key bytes, `x25519_secret ‖ ed25519_seed`, for a worker's key file (which the
+    /// operator stores like any other secret). Named so every use is visible in review.
+    pub fn expose_secret_bytes(&self) -> Zeroizing<[u8; 64]> {
+        let mut out = Zeroizing::new([0u8; 64]);
+        out[..32].copy_from_slice(&self.x25519.to_bytes());
+        out[32..].copy_from_slice(self.ed25519.as_bytes());
+        out
+    }
+
     /// Wraps under the password KEK.
     pub fn wrap(&self, kek: &Kek, rng: &mut impl CryptoRng) -> WrappedKeyring {
         self.wrap_with(kek.expose_secret(), WrapPurpose::Password, rng)

@@ -58,7 +58,21 @@ pub async fn membership_of<C: ConnectionTrait>(
     account_id: &str,
     user_id: &str,
 ) -> Result<membership::Model, ApiError> {
-    membership::Entity::find_by_id((account_id.to_owned(), user_id.to_owned())).one(db).await?.ok_or_else(not_found)
+    // A granted worker of the account counts as an active member with the role `worker`.
+    if let Some(m) = membership::Entity::find_by_id((account_id.to_owned(), user_id.to_owned())).one(db).await? {
+        return Ok(m);
+    }
+    match worker::Entity::find_by_id(user_id.to_owned()).one(db).await? {
+        Some(w) if w.account_id == account_id && w.status == "active" => Ok(membership::Model {
+            account_id: w.account_id,
+            user_id: w.id,
+            role: "worker".into(),
+            status: "active".into(),
+            created_at: w.created_at,
+            updated_at: w.created_at,
+        }),
+        _ => Err(not_found()),
+    }
 }
 
 /// The caller's membership if it is active, else 404 (not a member) or 403 (not yet active).

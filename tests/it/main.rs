@@ -9,3 +9,4 @@ mod migrations;
 mod recovery;
 mod reset;
 mod smtp;
+mod workers;
