@@ -10,7 +10,6 @@ use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpServer, web};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
-use tokio::sync::Semaphore;
 use tracing::Instrument;
 
 use crate::auth::TokenSigner;
@@ -81,7 +80,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
         .map_err(|e| StartError::Database(format!("startup: {e}")))?;
     Ok(AppState {
         db,
-        argon2_slots: Arc::new(Semaphore::new(config.argon2_concurrency)),
+        argon: Arc::new(crate::auth::ArgonPool::new(config.argon2_concurrency)),
         config: Arc::new(config),
         secrets: Arc::new(secrets),
         tokens: Arc::new(tokens),

@@ -203,17 +203,30 @@ fn argon2() -> Result<argon2::Argon2<'static>, ApiError> {
 
 /// `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>` (standard base64 without padding).
 pub fn hash_auth_key(auth_key: &[u8]) -> Result<String, ApiError> {
+    hash_auth_key_with(&mut Vec::new(), auth_key)
+}
+
+/// Like [`hash_auth_key`], reusing `mem` for Argon2's blocks (an [`ArgonPool`] thread's buffer).
+pub fn hash_auth_key_with(mem: &mut Vec<argon2::Block>, auth_key: &[u8]) -> Result<String, ApiError> {
     use base64::Engine;
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|e| ApiError::Internal(format!("getrandom: {e}")))?;
     let mut out = [0u8; 32];
-    argon2()?.hash_password_into(auth_key, &salt, &mut out).map_err(|e| ApiError::Internal(format!("argon2: {e}")))?;
+    let a = argon2()?;
+    mem.resize(a.params().block_count(), argon2::Block::default());
+    a.hash_password_into_with_memory(auth_key, &salt, &mut out, &mut mem[..])
+        .map_err(|e| ApiError::Internal(format!("argon2: {e}")))?;
     let b = base64::engine::general_purpose::STANDARD_NO_PAD;
     Ok(format!("$argon2id$v=19$m={VERIFIER_M_KIB},t={VERIFIER_T},p={VERIFIER_P}${}${}", b.encode(salt), b.encode(out)))
 }
 
 /// Constant-time check of an auth key against a stored PHC string.
 pub fn verify_auth_key(phc: &str, auth_key: &[u8]) -> Result<bool, ApiError> {
+    verify_auth_key_with(&mut Vec::new(), phc, auth_key)
+}
+
+/// Like [`verify_auth_key`], reusing `mem` for Argon2's blocks.
+pub fn verify_auth_key_with(mem: &mut Vec<argon2::Block>, phc: &str, auth_key: &[u8]) -> Result<bool, ApiError> {
     use base64::Engine;
     use subtle::ConstantTimeEq;
     let bad = || ApiError::Internal("stored verifier is malformed".into());
@@ -236,8 +249,70 @@ pub fn verify_auth_key(phc: &str, auth_key: &[u8]) -> Result<bool, ApiError> {
     let params = argon2::Params::new(m, t, p, Some(expected.len())).map_err(|_| bad())?;
     let a = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
     let mut out = Zeroizing::new(vec![0u8; expected.len()]);
-    a.hash_password_into(auth_key, &salt, &mut out).map_err(|_| bad())?;
+    mem.resize(a.params().block_count(), argon2::Block::default());
+    a.hash_password_into_with_memory(auth_key, &salt, &mut out, &mut mem[..]).map_err(|_| bad())?;
     Ok(out.ct_eq(&expected).into())
+}
+
+/// A job for an Argon2 thread: gets the thread's reusable block buffer.
+type ArgonJob = Box<dyn FnOnce(&mut Vec<argon2::Block>) + Send>;
+
+/// A fixed set of threads for Argon2 work, off the async executor. Each thread keeps one block
+/// buffer (19 MiB) and reuses it, so memory stays flat at `threads × 19 MiB` however many logins
+/// arrive: a flood queues, it does not allocate.
+pub struct ArgonPool {
+    tx: std::sync::Mutex<std::sync::mpsc::Sender<ArgonJob>>,
+}
+
+impl std::fmt::Debug for ArgonPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ArgonPool")
+    }
+}
+
+impl ArgonPool {
+    /// Starts `threads` workers.
+    pub fn new(threads: usize) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel::<ArgonJob>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new().name(format!("argon2-{i}")).spawn(move || {
+                let mut mem = Vec::new();
+                loop {
+                    let job = match rx.lock() {
+                        Ok(r) => r.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(&mut mem),
+                        Err(_) => return,
+                    }
+                }
+            });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start an Argon2 thread");
+            }
+        }
+        Self { tx: std::sync::Mutex::new(tx) }
+    }
+
+    /// Runs `f` on a pool thread and waits for it without blocking the executor.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Vec<argon2::Block>) -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let (otx, orx) = tokio::sync::oneshot::channel();
+        let job: ArgonJob = Box::new(move |mem| {
+            let _ = otx.send(f(mem));
+        });
+        self.tx
+            .lock()
+            .map_err(|_| ApiError::Unavailable("argon2 pool poisoned".into()))?
+            .send(job)
+            .map_err(|_| ApiError::Unavailable("argon2 pool stopped".into()))?;
+        orx.await.map_err(|_| ApiError::Internal("argon2 job dropped".into()))
+    }
 }
 
 // ---------------------------------------------------------------- client address

@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use sea_orm::DatabaseConnection;
-use tokio::sync::Semaphore;
 
 use crate::auth::TokenSigner;
 use crate::config::{Config, ServerSecrets};
@@ -62,8 +61,8 @@ pub struct AppState {
     pub secrets: Arc<ServerSecrets>,
     /// Access tokens.
     pub tokens: Arc<TokenSigner>,
-    /// Caps concurrent Argon2 computations (each holds 19 MiB).
-    pub argon2_slots: Arc<Semaphore>,
+    /// Argon2 threads (each holds one 19 MiB buffer).
+    pub argon: Arc<crate::auth::ArgonPool>,
     /// Verifier checked for unknown emails, so a login takes the same time either way.
     pub dummy_verifier: Arc<String>,
     /// Clock.

@@ -73,7 +73,7 @@ pub async fn new_credentials(
     validate_kdf(params)?;
     let wrapped = validate_wrapped(wrapped)?;
     let params = serde_json::to_string(params).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let verifier = argon(state, move || auth::hash_auth_key(&key[..])).await?;
+    let verifier = argon(state, move |m| auth::hash_auth_key_with(m, &key[..])).await?;
     Ok(NewCredentials { verifier, salt, params, wrapped })
 }
 
@@ -100,10 +100,9 @@ pub async fn end_sessions<C: ConnectionTrait>(
 /// Runs Argon2 on a blocking thread, holding one of the bounded slots.
 pub async fn argon<T: Send + 'static>(
     state: &AppState,
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+    f: impl FnOnce(&mut Vec<argon2::Block>) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let _permit = state.argon2_slots.acquire().await.map_err(|_| ApiError::Unavailable("argon2 pool closed".into()))?;
-    actix_web::web::block(f).await.map_err(|e| ApiError::Internal(format!("blocking pool: {e}")))?
+    state.argon.run(f).await?
 }
 
 /// Salt and parameters; stable fakes for unknown emails (HMAC of the email under a server secret),
@@ -149,7 +148,7 @@ pub async fn register(state: &AppState, req: RegisterRequest, now: i64) -> Resul
     if user::Entity::find().filter(user::Column::Email.eq(&email)).one(&state.db).await?.is_some() {
         return Err(already());
     }
-    let verifier = argon(state, move || auth::hash_auth_key(&auth_key[..])).await?;
+    let verifier = argon(state, move |m| auth::hash_auth_key_with(m, &auth_key[..])).await?;
     let model = user::ActiveModel {
         id: Set(req.user_id.clone()),
         email: Set(email),
@@ -233,7 +232,7 @@ pub async fn login(
         return Err(ApiError::RateLimited { retry_after: auth::retry_after(rl.window_secs, now) });
     }
     let verifier = found.as_ref().map_or_else(|| state.dummy_verifier.as_str().to_owned(), |u| u.auth_hash.clone());
-    let ok = argon(state, move || auth::verify_auth_key(&verifier, &auth_key[..])).await?;
+    let ok = argon(state, move |m| auth::verify_auth_key_with(m, &verifier, &auth_key[..])).await?;
     let Some(u) = found.filter(|_| ok) else {
         auth::bump(&state.db, &fail_key, rl.window_secs, now).await?;
         return Err(invalid());
@@ -416,7 +415,7 @@ pub async fn change_password(
         .await?
         .ok_or_else(|| ApiError::unauthorized("auth.invalid_token", "user no longer exists"))?;
     let stored = u.auth_hash.clone();
-    if !argon(state, move || auth::verify_auth_key(&stored, &current[..])).await? {
+    if !argon(state, move |m| auth::verify_auth_key_with(m, &stored, &current[..])).await? {
         return Err(ApiError::Forbidden {
             code: "auth.invalid_credentials",
             message: "the current password is wrong".into(),

@@ -145,32 +145,40 @@ pub async fn get(
     item_id: &str,
     now: i64,
 ) -> Result<ItemWire, ApiError> {
-    access(state, account_id, user_id, false).await?;
+    let worker = access(state, account_id, user_id, false).await?;
     let w = to_wire(
         item::Entity::find_by_id((account_id.to_owned(), item_id.to_owned()))
             .one(&state.db)
             .await?
             .ok_or_else(not_found)?,
     )?;
-    audit_read(state, account_id, user_id, 1, now).await?;
+    audit_read(state, account_id, user_id, worker, 1, now).await?;
     Ok(w)
 }
 
 /// Checks the caller may read (or write) items; a worker needs read-write access to write.
-async fn access(state: &AppState, account_id: &str, user_id: &str, write: bool) -> Result<(), ApiError> {
+async fn access(state: &AppState, account_id: &str, user_id: &str, write: bool) -> Result<bool, ApiError> {
     let m = active_member(&state.db, account_id, user_id).await?;
-    if write && m.role == "worker" && !crate::service::workers::can_write(state, user_id).await? {
+    let worker = m.role == "worker";
+    if write && worker && !crate::service::workers::can_write(state, user_id).await? {
         return Err(ApiError::Forbidden {
             code: "worker.read_only",
             message: "this worker was granted read access only".into(),
         });
     }
-    Ok(())
+    Ok(worker)
 }
 
 /// Counts what a worker read in the audit trail admins see.
-async fn audit_read(state: &AppState, account_id: &str, user_id: &str, count: u64, now: i64) -> Result<(), ApiError> {
-    if crate::service::workers::is_active(state, user_id).await? {
+async fn audit_read(
+    state: &AppState,
+    account_id: &str,
+    user_id: &str,
+    worker: bool,
+    count: u64,
+    now: i64,
+) -> Result<(), ApiError> {
+    if worker {
         crate::service::workers::audit(&state.db, account_id, user_id, "worker", "items.read", count, now).await?;
     }
     Ok(())
@@ -187,7 +195,7 @@ pub async fn list(
     below_version: Option<u32>,
     now: i64,
 ) -> Result<ItemPage, ApiError> {
-    access(state, account_id, user_id, false).await?;
+    let worker = access(state, account_id, user_id, false).await?;
     let limit = limit.clamp(1, MAX_PAGE);
     let mut q = item::Entity::find().filter(item::Column::AccountId.eq(account_id));
     if let Some(c) = cursor {
@@ -201,7 +209,7 @@ pub async fn list(
     let items =
         rows.into_iter().take(usize::try_from(limit).unwrap_or(500)).map(to_wire).collect::<Result<Vec<_>, _>>()?;
     let next_cursor = if more { items.last().map(|i| i.id.clone()) } else { None };
-    audit_read(state, account_id, user_id, items.len() as u64, now).await?;
+    audit_read(state, account_id, user_id, worker, items.len() as u64, now).await?;
     Ok(ItemPage { items, next_cursor })
 }
 

@@ -1,0 +1,342 @@
+//! `vouchsafe-load`: starts `vouchsafe serve` (release build, fresh data folder, SQLite by default
+//! or `--database-url postgres://…`), loads it from this process over loopback, and prints per
+//! scenario: requests/s, p50/p99 latency, errors, and the server's resident memory (current and
+//! peak, from /proc). `/healthz` is measured in the same run as the framework's ceiling.
+//!
+//! ```sh
+//! cargo build --release --bin vouchsafe -p vouchsafe-load && target/release/vouchsafe-load
+//! target/release/vouchsafe-load --quick            # a short smoke run (CI)
+//! ```
+//! A benchmark, not a test: it asserts nothing about timings.
+
+mod http;
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use vouchsafe_client::Client;
+use vouchsafe_client::flows;
+use vouchsafe_client::types::{LoginRequest, PutItemRequest};
+use vouchsafe_client::vault::Vault;
+use vouchsafe_crypto::field::FieldKey;
+use vouchsafe_crypto::kdf::KdfParams;
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn proc_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn start_server(bin: &str, db: Option<&str>) -> Server {
+    let dir = std::env::temp_dir().join(format!("vouchsafe-load-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let port =
+        std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port");
+    let config = dir.join("load.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "bind = \"127.0.0.1:{port}\"\ndata_dir = {:?}\nlog_format = \"text\"\n\n[rate_limits]\nprelogin_per_ip = 100000000\nlogin_per_ip = 100000000\nregister_per_ip = 100000000\nrefresh_per_ip = 100000000\nreset_per_ip = 100000000\n",
+            dir.display().to_string()
+        ),
+    )
+    .expect("config");
+    let mut cmd = Command::new(bin);
+    cmd.arg("--config")
+        .arg(&config)
+        .arg("serve")
+        .env("VOUCHSAFE_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    if let Some(url) = db {
+        cmd.env("DATABASE_URL", url);
+    }
+    let child = cmd.spawn().expect("start the server (build it first: cargo build --release --bin vouchsafe)");
+    let url = format!("http://127.0.0.1:{port}");
+    let c = Client::new(&url);
+    for _ in 0..200 {
+        if c.raw("GET", "/healthz", None, &[]).is_ok_and(|r| r.status == 200) {
+            return Server { child, url };
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the server did not start");
+}
+
+struct Report {
+    name: String,
+    conns: usize,
+    ok: usize,
+    errors: usize,
+    secs: f64,
+    p50: f64,
+    p99: f64,
+    rss_mib: f64,
+}
+
+fn run(name: &str, conns: usize, secs: f64, pid: u32, work: impl Fn(usize, usize) -> bool + Sync) -> Report {
+    let stop = AtomicBool::new(false);
+    let errors = AtomicUsize::new(0);
+    let start = Instant::now();
+    let mut lat: Vec<Duration> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..conns)
+            .map(|t| {
+                let (work, stop, errors) = (&work, &stop, &errors);
+                s.spawn(move || {
+                    let mut l = Vec::new();
+                    let mut i = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        let t0 = Instant::now();
+                        if work(t, i) {
+                            l.push(t0.elapsed());
+                        } else {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                        i += 1;
+                    }
+                    l
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_secs_f64(secs));
+        stop.store(true, Ordering::Relaxed);
+        hs.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    });
+    let elapsed = start.elapsed().as_secs_f64();
+    lat.sort();
+    let pct = |p: f64| lat.get(((lat.len().max(1) - 1) as f64 * p) as usize).map_or(0.0, |d| d.as_secs_f64() * 1e3);
+    let r = Report {
+        name: name.into(),
+        conns,
+        ok: lat.len(),
+        errors: errors.load(Ordering::Relaxed),
+        secs: elapsed,
+        p50: pct(0.5),
+        p99: pct(0.99),
+        rss_mib: proc_kib(pid, "VmRSS:") as f64 / 1024.0,
+    };
+    println!(
+        "{:<34} {:>4} conn {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {:>4}  rss {:>6.1} MiB",
+        r.name,
+        r.conns,
+        r.ok as f64 / r.secs,
+        r.p50,
+        r.p99,
+        r.errors,
+        r.rss_mib
+    );
+    r
+}
+
+/// Like [`run`], for plain GETs on many keep-alive connections from one async thread.
+fn run_async(
+    name: &str,
+    conns: usize,
+    secs: f64,
+    pid: u32,
+    addr: &str,
+    paths: &[String],
+    token: Option<&str>,
+) -> Report {
+    let start = Instant::now();
+    let (mut lat, errors) = http::hammer(addr, conns, secs, paths, token);
+    let elapsed = start.elapsed().as_secs_f64();
+    lat.sort();
+    let pct = |p: f64| lat.get(((lat.len().max(1) - 1) as f64 * p) as usize).map_or(0.0, |d| d.as_secs_f64() * 1e3);
+    let r = Report {
+        name: name.into(),
+        conns,
+        ok: lat.len(),
+        errors,
+        secs: elapsed,
+        p50: pct(0.5),
+        p99: pct(0.99),
+        rss_mib: proc_kib(pid, "VmRSS:") as f64 / 1024.0,
+    };
+    println!(
+        "{:<34} {:>4} conn {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {:>4}  rss {:>6.1} MiB",
+        r.name,
+        r.conns,
+        r.ok as f64 / r.secs,
+        r.p50,
+        r.p99,
+        r.errors,
+        r.rss_mib
+    );
+    r
+}
+
+struct Team {
+    vault: Vault,
+    account: String,
+    key: FieldKey,
+    ids: Vec<String>,
+}
+
+fn fields_for(key: &FieldKey, id: &str, i: usize) -> BTreeMap<String, String> {
+    let mut rng = vouchsafe_crypto::os_rng();
+    let mut f = BTreeMap::new();
+    for (name, value) in
+        [("name", format!("Customer {i}")), ("email", format!("customer{i}@example.com")), ("notes", "x".repeat(200))]
+    {
+        let blob = key.encrypt(id, name, value.as_bytes(), &mut rng).expect("encrypt");
+        f.insert(name.to_owned(), vouchsafe_crypto::b64::encode(&blob));
+    }
+    f
+}
+
+fn team(url: &str, n_items: usize, tag: &str) -> Team {
+    let params = KdfParams { alg: 1, m_kib: 19 * 1024, t: 2, p: 1 };
+    let email = format!("{tag}-{}@example.com", vouchsafe_crypto::random_id().to_lowercase());
+    flows::register(&Client::new(url), &email, "load password 123", params).expect("register");
+    let mut c = Client::new(url);
+    let s = flows::login(&mut c, &email, "load password 123").expect("login");
+    let mut vault = Vault::new(c, s);
+    let account = vault.create_account(tag).expect("account").id;
+    let mk = vault.master_keys(&account).expect("keys").remove(&1).expect("v1");
+    let key = FieldKey::derive(&mk, &account).expect("field key");
+    let mut ids = Vec::with_capacity(n_items);
+    for i in 0..n_items {
+        let id = vouchsafe_crypto::random_id();
+        vault
+            .client
+            .put_item(
+                &account,
+                &id,
+                &PutItemRequest { revision: None, key_version: 1, fields: fields_for(&key, &id, i) },
+            )
+            .expect("seed item");
+        ids.push(id);
+    }
+    Team { vault, account, key, ids }
+}
+
+fn list_all(c: &Client, account: &str) -> bool {
+    let mut cursor: Option<String> = None;
+    loop {
+        match c.items(account, cursor.as_deref(), 500, None) {
+            Ok(p) => match p.next_cursor {
+                Some(n) => cursor = Some(n),
+                None => return true,
+            },
+            Err(_) => return false,
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let db = args.iter().position(|a| a == "--database-url").and_then(|i| args.get(i + 1)).cloned();
+    let bin = args
+        .iter()
+        .position(|a| a == "--server-bin")
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+        .unwrap_or_else(|| "target/release/vouchsafe".into());
+    let secs = if quick { 1.0 } else { 8.0 };
+    let (n1k, n10k) = if quick { (100, 300) } else { (1_000, 10_000) };
+    let srv = start_server(&bin, db.as_deref());
+    let pid = srv.child.id();
+    let url = srv.url.clone();
+    println!("vouchsafe-load against {url} (pid {pid}); {} s per scenario{}", secs, if quick { ", quick" } else { "" });
+
+    let addr = url.trim_start_matches("http://").to_owned();
+    let mut reports =
+        vec![run_async("healthz (framework ceiling)", 64, secs, pid, &addr, &["/healthz".to_owned()], None)];
+
+    let small = team(&url, n1k, "small");
+    let c = small.vault.client.clone();
+    reports.push(run("prelogin", 16, secs, pid, |_, _| c.prelogin("nobody@example.com").is_ok()));
+    let small_email = email_of(&small);
+    let auth = auth_key(&c, &small_email);
+    reports.push(run("login (Argon2id m=19MiB t=2)", 16, secs, pid, |_, _| {
+        c.login(&LoginRequest { email: small_email.clone(), auth_key: auth.clone() }).is_ok()
+    }));
+    let ids = &small.ids;
+    let token = c.access_token().unwrap_or_default().to_owned();
+    let item_paths: Vec<String> =
+        ids.iter().map(|id| format!("/api/v1/accounts/{}/items/{id}", small.account)).collect();
+    reports.push(run_async("read one item", 64, secs, pid, &addr, &item_paths, Some(&token)));
+    reports.push(run("create item", 16, secs, pid, |t, i| {
+        let id = vouchsafe_crypto::random_id();
+        c.put_item(
+            &small.account,
+            &id,
+            &PutItemRequest { revision: None, key_version: 1, fields: fields_for(&small.key, &id, t * 1_000_000 + i) },
+        )
+        .is_ok()
+    }));
+    // Back to exactly n1k items for the list scenario.
+    let list_team = team(&url, n1k, "list");
+    let lc = list_team.vault.client.clone();
+    reports.push(run(&format!("list all {n1k} items"), 16, secs, pid, |_, _| list_all(&lc, &list_team.account)));
+    let big = team(&url, n10k, "big");
+    let bc = big.vault.client.clone();
+    reports.push(run(&format!("list all {n10k} items"), 1, secs, pid, |_, _| list_all(&bc, &big.account)));
+    // Mixed: logins while reads run.
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let cc = c.clone();
+        let auth = auth.clone();
+        let small_email = small_email.clone();
+        let stop = &stop;
+        s.spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let _ = cc.login(&LoginRequest { email: small_email.clone(), auth_key: auth.clone() });
+            }
+        });
+        reports.push(run_async("read one item while logins run", 64, secs, pid, &addr, &item_paths, Some(&token)));
+        stop.store(true, Ordering::Relaxed);
+    });
+    // 10× as much data in other accounts.
+    for k in 0..10 {
+        let _ = team(&url, n1k, &format!("other{k}"));
+    }
+    reports.push(run_async("read one item, 10x other data", 64, secs, pid, &addr, &item_paths, Some(&token)));
+    reports.push(run(&format!("list all {n1k} items, 10x other data"), 16, secs, pid, |_, _| {
+        list_all(&lc, &list_team.account)
+    }));
+    // Rotation of the big account (client + server).
+    let mut rot = big;
+    let t0 = Instant::now();
+    let r = rot.vault.rotate(&rot.account, true, 500, |_, _| {}).expect("rotate");
+    println!("rotate {} items (client + server): {:.2} s", r.items_reencrypted, t0.elapsed().as_secs_f64());
+    println!("peak server RSS over the run: {:.1} MiB", proc_kib(pid, "VmHWM:") as f64 / 1024.0);
+    let errors: usize = reports.iter().map(|r| r.errors).sum();
+    println!("{} scenarios, {} requests, {errors} errors", reports.len(), reports.iter().map(|r| r.ok).sum::<usize>());
+}
+
+fn email_of(t: &Team) -> String {
+    t.vault.client.me().map(|m| m.email).unwrap_or_default()
+}
+
+fn auth_key(c: &Client, email: &str) -> String {
+    let pre = c.prelogin(email).expect("prelogin");
+    let salt =
+        vouchsafe_crypto::kdf::Salt::try_from_slice(&vouchsafe_crypto::b64::decode(&pre.kdf_salt, 16).expect("salt"))
+            .expect("salt");
+    let keys = vouchsafe_crypto::kdf::derive_password_keys(b"load password 123", &salt, &pre.kdf_params).expect("kdf");
+    vouchsafe_crypto::b64::encode(keys.auth_key.expose_secret())
+}
