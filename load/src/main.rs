@@ -74,10 +74,12 @@ fn start_server(bin: &str, db: Option<&str>) -> Server {
     }
     let child = cmd.spawn().expect("start the server (build it first: cargo build --release --bin vouchsafe)");
     let url = format!("http://127.0.0.1:{port}");
-    let c = Client::new(&url);
+    // From here on, dropping `server` kills and reaps the child on every path.
+    let server = Server { child, url };
+    let c = Client::new(&server.url);
     for _ in 0..200 {
         if c.raw("GET", "/healthz", None, &[]).is_ok_and(|r| r.status == 200) {
-            return Server { child, url };
+            return server;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
