@@ -4,7 +4,7 @@
 //! peak, from /proc). `/healthz` is measured in the same run as the framework's ceiling.
 //!
 //! ```sh
-//! cargo build --release --bin vouchsafe -p vouchsafe-load && target/release/vouchsafe-load
+//! cargo build --release -p vouchsafe -p vouchsafe-load && target/release/vouchsafe-load
 //! target/release/vouchsafe-load --quick            # a short smoke run (CI)
 //! ```
 //! A benchmark, not a test: it asserts nothing about timings.
