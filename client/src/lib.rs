@@ -424,6 +424,11 @@ impl Client {
         self.authed()?;
         self.call("PUT", &format!("/api/v1/accounts/{}/items/{}", seg(id), seg(item_id)), Some(req))
     }
+    /// `POST /api/v1/accounts/{id}/items/batch`.
+    pub fn update_items(&self, id: &str, req: &BatchUpdateRequest) -> Result<BatchUpdateResponse, ClientError> {
+        self.authed()?;
+        self.call("POST", &format!("/api/v1/accounts/{}/items/batch", seg(id)), Some(req))
+    }
     /// `DELETE /api/v1/accounts/{id}/items/{item_id}`.
     pub fn delete_item(&self, id: &str, item_id: &str) -> Result<(), ClientError> {
         self.authed()?;

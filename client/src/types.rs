@@ -871,3 +871,36 @@ pub fn worker_auth_message(worker_id: &str, challenge_id: &str, nonce: &[u8]) ->
     m.extend_from_slice(nonce);
     m
 }
+
+/// One update in a batch: compare-and-set on `revision`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct BatchItemUpdate {
+    /// Item id.
+    pub id: String,
+    /// The revision read.
+    pub revision: u64,
+    /// Key version of every field.
+    pub key_version: u32,
+    /// Encrypted fields.
+    pub fields: std::collections::BTreeMap<String, String>,
+}
+
+/// `POST /api/v1/accounts/{id}/items/batch`: up to 500 updates in one transaction (what a
+/// rotation sends per page).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct BatchUpdateRequest {
+    /// Updates.
+    pub items: Vec<BatchItemUpdate>,
+}
+
+/// Per item: `updated`, `stale` (the revision moved on) or `missing`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BatchUpdateResponse {
+    /// Outcome per item, in request order.
+    pub results: Vec<String>,
+}

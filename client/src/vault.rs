@@ -418,27 +418,48 @@ impl Vault {
             if batch.items.is_empty() {
                 break;
             }
-            let mut progressed = false;
-            for w in batch.items {
-                if max_items.is_some_and(|m| done >= m) {
-                    break 'outer;
-                }
-                let item = self.decrypt(account_id, &w)?;
-                let plain: BTreeMap<String, Vec<u8>> =
-                    item.fields.iter().map(|(k, v)| (k.clone(), v.to_vec())).collect();
-                match self.write(account_id, &item.id, &plain, Some(item.revision), Some(target)) {
-                    Ok(_) => {
-                        done += 1;
-                        progressed = true;
-                    }
-                    // Someone edited or deleted it meanwhile: it is no longer under the old key.
-                    Err(e) if e.code() == Some("item.stale_revision") || e.code() == Some("item.not_found") => {
-                        progressed = true
-                    }
-                    Err(e) => return Err(e),
-                }
-                progress(done, total.max(done));
+            // Re-encrypt the page locally, then send it as one batch (one transaction).
+            let room = max_items.map_or(usize::MAX, |m| usize::try_from(m.saturating_sub(done)).unwrap_or(usize::MAX));
+            if room == 0 {
+                break 'outer;
             }
+            let mut rng = vouchsafe_crypto::os_rng();
+            let mut updates = Vec::new();
+            for w in batch.items.iter().take(room) {
+                let item = self.decrypt(account_id, w)?;
+                let fk = self.field_key(account_id, target)?;
+                let mut fields = BTreeMap::new();
+                for (name, value) in &item.fields {
+                    fields.insert(name.clone(), b64::encode(&fk.encrypt(&item.id, name, value, &mut rng)?));
+                }
+                updates.push(BatchItemUpdate { id: item.id, revision: item.revision, key_version: target, fields });
+            }
+            // Stay well under the server's default body limit (256 KiB) per request.
+            let mut results = Vec::with_capacity(updates.len());
+            let mut chunk: Vec<BatchItemUpdate> = Vec::new();
+            let mut size = 0usize;
+            for u in updates {
+                let s = 64 + u.id.len() + u.fields.iter().map(|(k, v)| k.len() + v.len() + 8).sum::<usize>();
+                if !chunk.is_empty() && size + s > 192 * 1024 {
+                    results.extend(
+                        self.client
+                            .update_items(account_id, &BatchUpdateRequest { items: std::mem::take(&mut chunk) })?
+                            .results,
+                    );
+                    size = 0;
+                }
+                size += s;
+                chunk.push(u);
+            }
+            if !chunk.is_empty() {
+                results.extend(self.client.update_items(account_id, &BatchUpdateRequest { items: chunk })?.results);
+            }
+            // `stale`/`missing`: someone edited or deleted it meanwhile; a stale one is re-read
+            // on the next page (if it is still under the old key).
+            let updated = results.iter().filter(|r| r.as_str() == "updated").count() as u64;
+            done += updated;
+            progress(done, total.max(done));
+            let progressed = !results.is_empty();
             if !progressed {
                 break;
             }

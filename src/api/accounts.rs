@@ -238,3 +238,17 @@ pub async fn delete_item(
     items::delete(&state, &path.0, &u.user_id, &path.1).await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// Updates up to 500 items in one transaction (compare-and-set on each revision).
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/items/batch", security(("bearer" = [])), request_body = BatchUpdateRequest,
+    responses((status = 200, body = BatchUpdateResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update_items(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<String>,
+    body: web::Json<BatchUpdateRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let u = bearer.check(&state).await?;
+    Ok(HttpResponse::Ok()
+        .json(items::update_batch(&state, &path, &u.user_id, body.into_inner(), state.clock.now()).await?))
+}

@@ -25,7 +25,7 @@ use crate::error;
         accounts::accept, accounts::list_items, reset::request, reset::begin, reset::complete, reset::cancel,
         recovery::put_kit, recovery::kit, recovery::request, recovery::begin, recovery::shares, recovery::complete,
         recovery::guardian_requests, recovery::release, workers::register, workers::list, workers::audit,
-        workers::challenge, workers::token, accounts::get_item, accounts::put_item, accounts::delete_item
+        workers::challenge, workers::token, accounts::get_item, accounts::put_item, accounts::delete_item, accounts::update_items
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     modifiers(&BearerAuth)
@@ -96,6 +96,7 @@ pub fn configure(max_body: usize) -> impl FnOnce(&mut web::ServiceConfig) {
                     .route("/accounts/{id}/invitations", web::get().to(accounts::invitations))
                     .route("/accounts/{id}/invitations/{invitation_id}", web::delete().to(accounts::revoke_invitation))
                     .route("/accounts/{id}/items", web::get().to(accounts::list_items))
+                    .route("/accounts/{id}/items/batch", web::post().to(accounts::update_items))
                     .route("/accounts/{id}/items/{item_id}", web::get().to(accounts::get_item))
                     .route("/accounts/{id}/items/{item_id}", web::put().to(accounts::put_item))
                     .route("/accounts/{id}/items/{item_id}", web::delete().to(accounts::delete_item))

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
 use vouchsafe_client::types::*;
 use vouchsafe_crypto::b64;
 use vouchsafe_crypto::field::{OVERHEAD, blob_key_version, validate_field_name};
@@ -221,4 +223,62 @@ pub async fn delete(state: &AppState, account_id: &str, user_id: &str, item_id: 
         return Err(not_found());
     }
     Ok(())
+}
+
+/// Most updates in one batch.
+pub const MAX_BATCH: usize = 500;
+
+/// Applies up to 500 compare-and-set updates in one transaction (a rotation's page). Each item
+/// is `updated`, `stale` (its revision moved on: the writer re-reads it) or `missing`.
+pub async fn update_batch(
+    state: &AppState,
+    account_id: &str,
+    user_id: &str,
+    req: BatchUpdateRequest,
+    now: i64,
+) -> Result<BatchUpdateResponse, ApiError> {
+    access(state, account_id, user_id, true).await?;
+    if req.items.len() > MAX_BATCH {
+        return Err(ApiError::bad("item.batch_too_large", format!("at most {MAX_BATCH} items per batch")));
+    }
+    let a = account::Entity::find_by_id(account_id.to_owned()).one(&state.db).await?.ok_or_else(not_found)?;
+    let current = u32::try_from(a.key_version).unwrap_or(0);
+    let mut prepared = Vec::with_capacity(req.items.len());
+    for u in req.items {
+        vouchsafe_crypto::validate_id(&u.id).map_err(|e| ApiError::bad("request.invalid_id", e.to_string()))?;
+        let fields = check_fields(&u.fields, u.key_version, current)?;
+        let rev = i64::try_from(u.revision).map_err(|_| ApiError::bad("item.bad_revision", "revision out of range"))?;
+        prepared.push((u.id, rev, i32::try_from(u.key_version).unwrap_or(i32::MAX), fields));
+    }
+    let (aid, uid) = (account_id.to_owned(), user_id.to_owned());
+    let results = state
+        .db
+        .transaction::<_, Vec<String>, ApiError>(move |txn| {
+            Box::pin(async move {
+                let mut results = Vec::with_capacity(prepared.len());
+                for (id, rev, kv, fields) in prepared {
+                    let res = item::Entity::update_many()
+                        .col_expr(item::Column::Fields, sea_orm::sea_query::Expr::value(fields))
+                        .col_expr(item::Column::KeyVersion, sea_orm::sea_query::Expr::value(kv))
+                        .col_expr(item::Column::Revision, sea_orm::sea_query::Expr::value(rev + 1))
+                        .col_expr(item::Column::UpdatedBy, sea_orm::sea_query::Expr::value(uid.clone()))
+                        .col_expr(item::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
+                        .filter(item::Column::AccountId.eq(&aid))
+                        .filter(item::Column::Id.eq(&id))
+                        .filter(item::Column::Revision.eq(rev))
+                        .exec(txn)
+                        .await?;
+                    results.push(if res.rows_affected == 1 {
+                        "updated".to_owned()
+                    } else if item::Entity::find_by_id((aid.clone(), id)).one(txn).await?.is_some() {
+                        "stale".to_owned()
+                    } else {
+                        "missing".to_owned()
+                    });
+                }
+                Ok(results)
+            })
+        })
+        .await?;
+    Ok(BatchUpdateResponse { results })
 }

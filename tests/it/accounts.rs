@@ -429,3 +429,28 @@ fn concurrent_appends_one_wins_the_other_retries() {
     let seqs: Vec<u64> = entries.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, (0..entries.len() as u64).collect::<Vec<_>>());
 }
+
+#[test]
+fn batch_updates_compare_and_set_each_item() {
+    let srv = TestServer::start();
+    let (mut alice, acct, _) = team(&srv, &[]);
+    let a = alice.create_item(&acct, &fields(&[("n", "a")])).unwrap();
+    let b = alice.create_item(&acct, &fields(&[("n", "b")])).unwrap();
+    // b moves on before the batch lands.
+    alice.update_item(&acct, &b.id, b.revision, &fields(&[("n", "b2")])).unwrap();
+    let upd = |w: &vouchsafe_client::types::ItemWire, id: &str| vouchsafe_client::types::BatchItemUpdate {
+        id: id.to_owned(),
+        revision: w.revision,
+        key_version: 1,
+        fields: w.fields.clone(),
+    };
+    let req = vouchsafe_client::types::BatchUpdateRequest {
+        items: vec![upd(&a, &a.id), upd(&b, &b.id), upd(&a, "no-such-item-00000001")],
+    };
+    let r = alice.client.update_items(&acct, &req).unwrap();
+    assert_eq!(r.results, ["updated", "stale", "missing"]);
+    assert_eq!(alice.get_item(&acct, &a.id).unwrap().revision, 2);
+    assert_eq!(text(&alice.get_item(&acct, &b.id).unwrap(), "n"), "b2", "the stale update changed nothing");
+    let too_many = vouchsafe_client::types::BatchUpdateRequest { items: vec![upd(&a, &a.id); 501] };
+    assert_eq!(alice.client.update_items(&acct, &too_many).unwrap_err().code(), Some("item.batch_too_large"));
+}
