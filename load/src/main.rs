@@ -101,7 +101,7 @@ fn run(name: &str, conns: usize, secs: f64, pid: u32, work: impl Fn(usize, usize
     let stop = AtomicBool::new(false);
     let errors = AtomicUsize::new(0);
     let start = Instant::now();
-    let mut lat: Vec<Duration> = std::thread::scope(|s| {
+    let lat: Vec<Duration> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..conns)
             .map(|t| {
                 let (work, stop, errors) = (&work, &stop, &errors);
@@ -125,30 +125,7 @@ fn run(name: &str, conns: usize, secs: f64, pid: u32, work: impl Fn(usize, usize
         stop.store(true, Ordering::Relaxed);
         hs.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
     });
-    let elapsed = start.elapsed().as_secs_f64();
-    lat.sort();
-    let pct = |p: f64| lat.get(((lat.len().max(1) - 1) as f64 * p) as usize).map_or(0.0, |d| d.as_secs_f64() * 1e3);
-    let r = Report {
-        name: name.into(),
-        conns,
-        ok: lat.len(),
-        errors: errors.load(Ordering::Relaxed),
-        secs: elapsed,
-        p50: pct(0.5),
-        p99: pct(0.99),
-        rss_mib: proc_kib(pid, "VmRSS:") as f64 / 1024.0,
-    };
-    println!(
-        "{:<34} {:>4} conn {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {:>4}  rss {:>6.1} MiB",
-        r.name,
-        r.conns,
-        r.ok as f64 / r.secs,
-        r.p50,
-        r.p99,
-        r.errors,
-        r.rss_mib
-    );
-    r
+    report(name, conns, lat, errors.load(Ordering::Relaxed), start.elapsed().as_secs_f64(), pid)
 }
 
 /// Like [`run`], for plain GETs on many keep-alive connections from one async thread.
@@ -162,8 +139,12 @@ fn run_async(
     token: Option<&str>,
 ) -> Report {
     let start = Instant::now();
-    let (mut lat, errors) = http::hammer(addr, conns, secs, paths, token);
-    let elapsed = start.elapsed().as_secs_f64();
+    let (lat, errors) = http::hammer(addr, conns, secs, paths, token);
+    report(name, conns, lat, errors, start.elapsed().as_secs_f64(), pid)
+}
+
+/// Sorts the latencies, prints one line, and returns the figures.
+fn report(name: &str, conns: usize, mut lat: Vec<Duration>, errors: usize, secs: f64, pid: u32) -> Report {
     lat.sort();
     let pct = |p: f64| lat.get(((lat.len().max(1) - 1) as f64 * p) as usize).map_or(0.0, |d| d.as_secs_f64() * 1e3);
     let r = Report {
@@ -171,7 +152,7 @@ fn run_async(
         conns,
         ok: lat.len(),
         errors,
-        secs: elapsed,
+        secs,
         p50: pct(0.5),
         p99: pct(0.99),
         rss_mib: proc_kib(pid, "VmRSS:") as f64 / 1024.0,
