@@ -59,7 +59,8 @@ impl Bearer {
     }
 }
 
-async fn limit(state: &AppState, req: &HttpRequest, route: &str, per_ip: u32) -> Result<(), ApiError> {
+/// Counts one request of `route` for the client's address (trusted-proxy aware); 429 over `per_ip`.
+pub async fn limit(state: &AppState, req: &HttpRequest, route: &str, per_ip: u32) -> Result<(), ApiError> {
     let ip = client_ip(req, &state.config.trusted_proxies).map_or_else(|| "unknown".to_owned(), |i| i.to_string());
     hit_rate_limit(
         &state.db,

@@ -4,15 +4,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use vouchsafe_client::types::*;
 
 use crate::api::auth::Bearer;
-use crate::auth::{client_ip, hit_rate_limit};
 use crate::error::{ApiError, ErrorBody};
 use crate::service::recovery as svc;
 use crate::state::AppState;
 
 async fn per_ip(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
-    let ip = client_ip(req, &state.config.trusted_proxies).map_or_else(|| "unknown".to_owned(), |i| i.to_string());
-    let rl = &state.config.rate_limits;
-    hit_rate_limit(&state.db, &format!("recovery:ip:{ip}"), rl.reset_per_ip, rl.window_secs, state.clock.now()).await
+    crate::api::auth::limit(state, req, "recovery", state.config.rate_limits.reset_per_ip).await
 }
 
 /// Stores (replaces) the caller's recovery kit.

@@ -4,15 +4,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use sha2::Digest;
 use vouchsafe_client::types::*;
 
-use crate::auth::{client_ip, hit_rate_limit};
+use crate::auth::hit_rate_limit;
 use crate::error::{ApiError, ErrorBody};
 use crate::service::reset as svc;
 use crate::state::AppState;
 
 async fn per_ip(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
-    let ip = client_ip(req, &state.config.trusted_proxies).map_or_else(|| "unknown".to_owned(), |i| i.to_string());
-    let rl = &state.config.rate_limits;
-    hit_rate_limit(&state.db, &format!("reset:ip:{ip}"), rl.reset_per_ip, rl.window_secs, state.clock.now()).await
+    crate::api::auth::limit(state, req, "reset", state.config.rate_limits.reset_per_ip).await
 }
 
 /// Starts a password reset. Always 202, at the same speed, whether or not the email has a user:

@@ -4,7 +4,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use vouchsafe_client::types::*;
 
 use crate::api::auth::Bearer;
-use crate::auth::{client_ip, hit_rate_limit};
 use crate::error::{ApiError, ErrorBody};
 use crate::service::workers as svc;
 use crate::state::AppState;
@@ -48,9 +47,7 @@ pub async fn audit(
 }
 
 async fn per_ip(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
-    let ip = client_ip(req, &state.config.trusted_proxies).map_or_else(|| "unknown".to_owned(), |i| i.to_string());
-    let rl = &state.config.rate_limits;
-    hit_rate_limit(&state.db, &format!("worker:ip:{ip}"), rl.login_per_ip, rl.window_secs, state.clock.now()).await
+    crate::api::auth::limit(state, req, "worker", state.config.rate_limits.login_per_ip).await
 }
 
 /// A login challenge for a worker.
