@@ -53,11 +53,6 @@ pub fn render(config: &MailConfig, name: &str, vars: &[(&str, &str)]) -> Result<
     Ok((t, h))
 }
 
-/// Renders a built-in template (where no configuration is at hand).
-pub fn render_default(name: &str, vars: &[(&str, &str)]) -> Result<(String, String), ApiError> {
-    render(&MailConfig::default(), name, vars)
-}
-
 fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }

@@ -16,6 +16,7 @@ use vouchsafe_crypto::log::{EntryBody, LogEntry, Role, TeamState};
 use vouchsafe_crypto::seal::{Sealed, verify_master_key_seal};
 
 use crate::auth::{hash_token, new_id, new_opaque_token};
+use crate::config::MailConfig;
 use crate::error::ApiError;
 use crate::service::auth::normalize_email;
 use crate::state::AppState;
@@ -332,11 +333,11 @@ pub async fn append(
     for s in &req.sealed_keys {
         uploads.push((s.recipient_id.clone(), s.recipient_generation, s.key_version, decode_sealed(&s.blob)?));
     }
-    let (aid, uid) = (account_id.to_owned(), user_id.to_owned());
+    let (aid, uid, config) = (account_id.to_owned(), user_id.to_owned(), state.config.clone());
     let len = state
         .db
         .transaction::<_, i64, ApiError>(move |txn| {
-            Box::pin(async move { append_in(txn, &aid, &uid, &entries, &uploads, now).await })
+            Box::pin(async move { append_in(txn, &aid, &uid, &entries, &uploads, &config.mail, now).await })
         })
         .await?;
     state.mail_wakeup.notify_one();
@@ -347,12 +348,14 @@ pub async fn append(
 pub type Upload = (String, u32, u32, Sealed);
 
 /// Appends entries inside the caller's transaction (see [`append`]); returns the new log length.
+/// `mail` renders the notices some entries cause (a reseal tells the member).
 pub async fn append_in(
     txn: &DatabaseTransaction,
     aid: &str,
     uid: &str,
     entries: &[LogEntry],
     uploads: &[Upload],
+    mail: &MailConfig,
     now: i64,
 ) -> Result<i64, ApiError> {
     // Serialize appends per account: write first, so this transaction holds the row lock
@@ -381,7 +384,7 @@ pub async fn append_in(
         }
         let before = team.clone();
         team.apply(e).map_err(|err| ApiError::bad("log.rejected", err.to_string()))?;
-        apply_effects(txn, aid, e, &before, &team, uploads, &mut used, now).await?;
+        apply_effects(txn, aid, e, &before, &team, uploads, &mut used, mail, now).await?;
         store_entry(txn, aid, e, now).await?;
     }
     if used.iter().any(|u| !u) {
@@ -410,6 +413,7 @@ async fn apply_effects(
     after: &TeamState,
     uploads: &[Upload],
     used: &mut [bool],
+    mail: &MailConfig,
     now: i64,
 ) -> Result<(), ApiError> {
     match &e.body {
@@ -539,7 +543,7 @@ async fn apply_effects(
             if was_awaiting
                 && after.member(recipient).is_some_and(|m| m.status == vouchsafe_crypto::log::MemberStatus::Active)
             {
-                reactivate(txn, account_id, recipient, now).await?;
+                reactivate(txn, account_id, recipient, mail, now).await?;
             }
             sealed_key::Entity::insert(row)
                 .on_conflict(
@@ -567,7 +571,13 @@ async fn apply_effects(
 
 /// A reseal after vouching: the membership is active again and the member is told by email —
 /// unless the member answered "this was not me" to the reset.
-async fn reactivate(txn: &DatabaseTransaction, account_id: &str, user_id: &str, now: i64) -> Result<(), ApiError> {
+async fn reactivate(
+    txn: &DatabaseTransaction,
+    account_id: &str,
+    user_id: &str,
+    mail: &MailConfig,
+    now: i64,
+) -> Result<(), ApiError> {
     let u = user::Entity::find_by_id(user_id.to_owned()).one(txn).await?.ok_or_else(not_found)?;
     if u.reset_vetoed_at.is_some() {
         return Err(ApiError::Forbidden {
@@ -583,7 +593,7 @@ async fn reactivate(txn: &DatabaseTransaction, account_id: &str, user_id: &str, 
         .exec(txn)
         .await?;
     let a = account::Entity::find_by_id(account_id.to_owned()).one(txn).await?.ok_or_else(not_found)?;
-    let (text, html) = crate::mail::render_default("access_restored", &[("account", &a.name)])?;
+    let (text, html) = crate::mail::render(mail, "access_restored", &[("account", &a.name)])?;
     crate::mail::enqueue(txn, &u.email, &format!("Your access to {} is restored", a.name), text, html, now).await
 }
 

@@ -14,6 +14,7 @@ use vouchsafe_crypto::identity::PublicIdentity;
 use vouchsafe_crypto::log::{EntryBody, LogEntry};
 
 use crate::auth::{hash_token, new_id, new_opaque_token};
+use crate::config::MailConfig;
 use crate::error::ApiError;
 use crate::service::accounts::append_in;
 use crate::service::auth::{end_sessions, new_credentials, normalize_email};
@@ -136,6 +137,7 @@ pub async fn complete(state: &AppState, req: ResetCompleteRequest, now: i64) -> 
         new_credentials(state, &req.new_auth_key, &req.new_kdf_salt, &req.new_kdf_params, &req.new_wrapped_keyring)
             .await?;
     let hash = hash_token(&req.token).to_vec();
+    let config = state.config.clone();
     state
         .db
         .transaction::<_, (), ApiError>(move |txn| {
@@ -175,14 +177,14 @@ pub async fn complete(state: &AppState, req: ResetCompleteRequest, now: i64) -> 
                     if !matches!(&entry.body, EntryBody::ResetAnnounced { new_identity: n } if *n == new_identity) {
                         return Err(ApiError::bad("log.rejected", "the announcement must carry exactly the new keys"));
                     }
-                    append_in(txn, &m.account_id, &u.id, std::slice::from_ref(entry), &[], now).await.map_err(|e| {
-                        match e {
+                    append_in(txn, &m.account_id, &u.id, std::slice::from_ref(entry), &[], &config.mail, now)
+                        .await
+                        .map_err(|e| match e {
                             ApiError::Conflict { .. } => {
                                 ApiError::conflict("reset.stale", "a team log moved on; begin again")
                             }
                             other => other,
-                        }
-                    })?;
+                        })?;
                 }
                 let mut am: user::ActiveModel = u.clone().into();
                 am.auth_hash = Set(new.verifier);
@@ -195,7 +197,7 @@ pub async fn complete(state: &AppState, req: ResetCompleteRequest, now: i64) -> 
                 am.updated_at = Set(now);
                 am.update(txn).await?;
                 end_sessions(txn, &u.id, None, "password_reset", now).await?;
-                notify(txn, &u, &t, &ms, now).await
+                notify(txn, &u, &ms, &config.mail, now).await
             })
         })
         .await?;
@@ -206,14 +208,14 @@ pub async fn complete(state: &AppState, req: ResetCompleteRequest, now: i64) -> 
 async fn notify<C: ConnectionTrait>(
     txn: &C,
     u: &user::Model,
-    t: &reset_token::Model,
     ms: &[membership::Model],
+    mail: &MailConfig,
     now: i64,
 ) -> Result<(), ApiError> {
     // The "not me" link of the reset email keeps working after completion (it vetoes reseals);
     // this notice points the member to the same action without carrying a token.
-    let _ = t;
-    let (text, html) = crate::mail::render_default(
+    let (text, html) = crate::mail::render(
+        mail,
         "reset_done",
         &[("email", &u.email), ("cancel_link", "the \"this was not me\" link in the reset email")],
     )?;
@@ -231,7 +233,8 @@ async fn notify<C: ConnectionTrait>(
                 continue;
             }
             let Some(admin) = user::Entity::find_by_id(adm.user_id.clone()).one(txn).await? else { continue };
-            let (text, html) = crate::mail::render_default(
+            let (text, html) = crate::mail::render(
+                mail,
                 "reset_admin",
                 &[("member", &u.email), ("account", &a.name), ("waiting", "")],
             )?;

@@ -263,3 +263,24 @@ fn not_me_after_completion_blocks_the_reseal() {
     let e = carol.vouch(&acct, attacker_keys.user_id(), &code).unwrap_err();
     assert_eq!(e.code(), Some("reset.vetoed"), "{e}");
 }
+
+#[test]
+fn operator_templates_apply_to_reset_notices_too() {
+    let dir = std::env::temp_dir().join(crate::harness::unique("vs-templates-"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("reset_done.txt"), "ACME IT: the password of {{email}} was reset.").unwrap();
+    let d = dir.clone();
+    let srv = TestServer::start_with(move |c| c.mail.templates_dir = Some(d));
+    let (_alice, _bob, _carol, _acct, _) = team(&srv);
+    forget_and_reset(&srv, "bob@example.com");
+    let mut found = false;
+    for _ in 0..5 {
+        let m = srv.outbox_mail("bob@example.com");
+        if m.contains("ACME IT: the password of bob@example.com was reset.") {
+            found = true;
+            break;
+        }
+    }
+    assert!(found, "the operator's reset_done template was used");
+    std::fs::remove_dir_all(dir).ok();
+}
