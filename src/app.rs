@@ -132,6 +132,7 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
             .app_data(web::PayloadConfig::new(max_body))
             .wrap(from_fn(request_id))
             .configure(crate::api::configure(max_body))
+            .configure(crate::web::configure)
             .default_service(web::to(crate::error::not_found))
     })
     .shutdown_timeout(30)

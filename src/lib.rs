@@ -12,3 +12,4 @@ pub mod error;
 pub mod mail;
 pub mod service;
 pub mod state;
+pub mod web;

@@ -10,6 +10,9 @@ pub mod types;
 pub mod vault;
 pub mod worker;
 
+mod transport;
+pub use transport::unix_now;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use types::*;
@@ -75,6 +78,7 @@ pub struct RawResponse {
 #[derive(Clone)]
 pub struct Client {
     base: String,
+    #[cfg(not(target_arch = "wasm32"))]
     agent: ureq::Agent,
     access_token: Option<String>,
 }
@@ -88,13 +92,12 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// A client for `base_url` (e.g. `https://vault.example.com`).
     pub fn new(base_url: &str) -> Self {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(std::time::Duration::from_secs(60)))
-            .user_agent(concat!("vouchsafe-client/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
-        Self { base: base_url.trim_end_matches('/').to_owned(), agent, access_token: None }
+        Self {
+            base: base_url.trim_end_matches('/').to_owned(),
+            #[cfg(not(target_arch = "wasm32"))]
+            agent: transport::agent(),
+            access_token: None,
+        }
     }
 
     /// The server's base URL.
@@ -121,38 +124,16 @@ impl Client {
         headers: &[(&str, &str)],
     ) -> Result<RawResponse, ClientError> {
         let url = format!("{}{}", self.base, path);
-        let mut req = ureq::http::Request::builder().method(method).uri(&url);
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
+        let mut all: Vec<(&str, String)> = headers.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
         if let Some(t) = &self.access_token
             && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
         {
-            req = req.header("Authorization", format!("Bearer {t}"));
+            all.push(("Authorization", format!("Bearer {t}")));
         }
-        let resp = match body {
-            Some((content_type, b)) => {
-                let r = req
-                    .header("Content-Type", content_type)
-                    .body(b.as_bytes().to_vec())
-                    .map_err(|e| ClientError::Transport(e.to_string()))?;
-                self.agent.run(r)
-            }
-            None => {
-                let r = req.body(()).map_err(|e| ClientError::Transport(e.to_string()))?;
-                self.agent.run(r)
-            }
-        };
-        let mut resp = resp.map_err(|e| ClientError::Transport(e.to_string()))?;
-        let status = resp.status().as_u16();
-        let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let body = resp
-            .body_mut()
-            .with_config()
-            .limit(64 * 1024 * 1024)
-            .read_to_string()
-            .map_err(|e| ClientError::Transport(e.to_string()))?;
-        Ok(RawResponse { status, body, retry_after })
+        if let Some((content_type, _)) = body {
+            all.push(("Content-Type", content_type.to_owned()));
+        }
+        transport::send(self, method, &url, &all, body.map(|(_, b)| b))
     }
 
     fn call<R: DeserializeOwned>(

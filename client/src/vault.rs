@@ -48,7 +48,7 @@ fn refused(msg: impl Into<String>) -> ClientError {
 }
 
 fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    crate::transport::unix_now()
 }
 
 /// A signed-in member with their keys.

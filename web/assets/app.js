@@ -1,0 +1,791 @@
+// Vouchsafe dashboard. This page never holds a key: every operation goes to the engine in a Web
+// Worker (worker.js → web/src, WebAssembly), which talks to the API and does the cryptography.
+// Nothing is written to localStorage, sessionStorage or IndexedDB. Tokens from email links are read
+// from the URL fragment, kept in memory and removed from the address bar at once.
+
+'use strict';
+
+// ---------- small DOM helpers (text only: user data never goes through innerHTML) ----------
+
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else if (v === true) el.setAttribute(k, '');
+    else el.setAttribute(k, String(v));
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : String(c));
+  }
+  return el;
+}
+
+const main = () => document.getElementById('main');
+const when = (secs) => (secs ? new Date(secs * 1000).toLocaleString() : '—');
+let uid = 0;
+const nextId = (p) => `${p}-${++uid}`;
+
+function flash(message, kind = 'error') {
+  const f = document.getElementById('flash');
+  f.textContent = message;
+  f.className = kind === 'info' ? 'flash info' : 'flash';
+  f.hidden = false;
+}
+function clearFlash() {
+  document.getElementById('flash').hidden = true;
+}
+function showError(e) {
+  let text = e && e.message ? e.message : String(e);
+  if (e && e.code === 'client.signed_out') text = 'Your session ended. Please sign in again.';
+  if (e && e.code) text += ` (${e.code})`;
+  flash(text);
+}
+
+// ---------- the engine (Web Worker) ----------
+
+let worker = null;
+let seq = 0;
+const waiting = new Map();
+let busyCount = 0;
+
+function setBusy(label, progress) {
+  const box = document.getElementById('busy');
+  const bar = document.getElementById('busy-progress');
+  if (busyCount === 0) {
+    box.hidden = true;
+    return;
+  }
+  box.hidden = false;
+  if (label) document.getElementById('busy-text').textContent = label;
+  if (progress && progress.total > 0) {
+    bar.hidden = false;
+    bar.max = progress.total;
+    bar.value = progress.done;
+    document.getElementById('busy-text').textContent = `${label || 'Working…'} ${progress.done} / ${progress.total}`;
+  } else if (!progress) {
+    bar.hidden = true;
+  }
+}
+
+function startWorker() {
+  worker = new Worker('/assets/worker.js', { type: 'module' });
+  worker.onmessage = (event) => {
+    const m = event.data;
+    const w = waiting.get(m.id);
+    if (!w) return;
+    if (m.progress) {
+      setBusy(w.label, m.progress);
+      return;
+    }
+    waiting.delete(m.id);
+    busyCount -= 1;
+    setBusy();
+    if (m.error) w.reject(Object.assign(new Error(m.error.message), m.error));
+    else w.resolve(m.ok);
+  };
+  worker.onerror = () => flash('The encryption engine failed to load. Reload the page.');
+}
+
+function stopWorker() {
+  // Terminating the worker frees every key it held.
+  if (worker) worker.terminate();
+  for (const w of waiting.values()) w.reject(Object.assign(new Error('signed out'), { code: 'client.signed_out' }));
+  waiting.clear();
+  busyCount = 0;
+  setBusy();
+  startWorker();
+}
+
+function api(request, label = 'Working…') {
+  busyCount += 1;
+  setBusy(label);
+  return new Promise((resolve, reject) => {
+    const id = ++seq;
+    waiting.set(id, { resolve, reject, label });
+    worker.postMessage({ id, request });
+  });
+}
+
+// ---------- forms ----------
+
+function field(f) {
+  const id = nextId('f');
+  if (f.type === 'select') {
+    return h('label', { for: id }, f.label,
+      h('select', { id, name: f.name }, f.options.map((o) => h('option', { value: o, selected: o === f.value }, o))));
+  }
+  if (f.type === 'checkbox') {
+    return h('label', { class: 'check', for: id }, h('input', { id, type: 'checkbox', name: f.name, checked: !!f.value }), f.label);
+  }
+  return h('label', { for: id }, f.label, h('input', {
+    id, name: f.name, type: f.type || 'text', required: f.required !== false, value: f.value,
+    autocomplete: f.autocomplete || 'off', min: f.min, max: f.max, inputmode: f.inputmode,
+    placeholder: f.placeholder, spellcheck: 'false',
+  }));
+}
+
+function form({ fields, submit, onSubmit, cls = 'stack', danger = false }) {
+  const el = h('form', { class: cls, novalidate: false });
+  for (const f of fields) el.append(field(f));
+  const button = h('button', { type: 'submit', class: danger ? 'danger' : null }, submit);
+  el.append(button);
+  el.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const data = Object.fromEntries(new FormData(el));
+    for (const c of el.querySelectorAll('input[type=checkbox]')) data[c.name] = c.checked;
+    button.disabled = true;
+    clearFlash();
+    try {
+      await onSubmit(data, el);
+    } catch (e) {
+      showError(e);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return el;
+}
+
+function button(label, onClick, cls) {
+  const b = h('button', { type: 'button', class: cls });
+  b.textContent = label;
+  b.addEventListener('click', async () => {
+    b.disabled = true;
+    clearFlash();
+    try {
+      await onClick();
+    } catch (e) {
+      showError(e);
+    } finally {
+      b.disabled = false;
+    }
+  });
+  return b;
+}
+
+function samePasswords(d) {
+  if (d.password !== d.repeat) throw Object.assign(new Error('The two passwords differ.'), { code: 'password.mismatch' });
+}
+
+// ---------- session and routing ----------
+
+let me = null; // { user_id, email, generation, code, kit }
+let afterSignIn = null;
+let link = null; // { path, token } from an email link's fragment, memory only
+
+function captureLinkToken() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  const token = params.get('token');
+  if (token) link = { path: location.pathname, token };
+  if (location.hash) history.replaceState(null, '', location.pathname);
+}
+
+function navigate(path) {
+  if (path !== location.pathname) history.pushState(null, '', path);
+  render();
+}
+
+function renderNav() {
+  const nav = document.getElementById('nav');
+  nav.replaceChildren();
+  if (me) {
+    nav.append(
+      h('a', { href: '/' }, 'Accounts'),
+      h('a', { href: '/settings' }, 'Settings'),
+      h('span', { class: 'who' }, me.email),
+      button('Sign out', signOut, 'secondary'),
+    );
+  } else {
+    nav.append(h('a', { href: '/signin' }, 'Sign in'), h('a', { href: '/signup' }, 'Create a login'));
+  }
+}
+
+async function signOut() {
+  try {
+    await api({ op: 'logout' }, 'Signing out…');
+  } catch {
+    // The keys go with the worker either way.
+  }
+  me = null;
+  stopWorker();
+  navigate('/signin');
+  flash('Signed out. Your keys were cleared from this tab.', 'info');
+}
+
+function page(title, ...children) {
+  const m = main();
+  m.replaceChildren(h('h1', {}, title), ...children);
+  document.title = `${title} · Vouchsafe`;
+  m.focus();
+}
+
+function needSignIn() {
+  afterSignIn = location.pathname;
+  navigate('/signin');
+}
+
+async function render() {
+  renderNav();
+  const path = location.pathname;
+  const acct = path.match(/^\/accounts\/([A-Za-z0-9_-]+)(?:\/(items|members|recovery))?$/);
+  try {
+    if (path === '/signin') return signInView();
+    if (path === '/signup') return signUpView();
+    if (path === '/invite') return inviteView();
+    if (path === '/reset') return resetView();
+    if (path === '/reset/cancel') return resetCancelView();
+    if (path === '/recover') return recoverView();
+    if (!me) return needSignIn();
+    if (path === '/') return accountsView();
+    if (path === '/kit') return kitView();
+    if (path === '/settings') return settingsView();
+    if (acct) return accountView(acct[1], acct[2] || 'items');
+    page('Not found', h('p', {}, 'There is no such page. ', h('a', { href: '/' }, 'Back to your accounts')));
+  } catch (e) {
+    showError(e);
+  }
+}
+
+function signedIn(who) {
+  me = who;
+  const next = afterSignIn || (link ? link.path : '/');
+  afterSignIn = null;
+  navigate(next);
+}
+
+// ---------- sign in, sign up, kit ----------
+
+function signInView() {
+  page('Sign in',
+    link && link.path === '/invite' ? h('p', {}, 'Sign in to accept your invitation.') : null,
+    h('div', { class: 'card' }, form({
+      fields: [
+        { name: 'email', label: 'Email', type: 'email', autocomplete: 'username' },
+        { name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password' },
+      ],
+      submit: 'Sign in',
+      onSubmit: async (d) => signedIn(await api({ op: 'login', email: d.email, password: d.password }, 'Deriving your keys…')),
+    })),
+    h('p', {}, h('a', { href: '/signup' }, 'Create a login'), ' · ', h('a', { href: '/reset' }, 'Forgot your password?'),
+      ' · ', h('a', { href: '/recover' }, 'Recover with your recovery kit')));
+}
+
+function signUpView() {
+  page('Create a login',
+    h('p', { class: 'muted' }, 'Your password never leaves this tab: it unlocks keys made here. Use at least 10 characters.'),
+    h('div', { class: 'card' }, form({
+      fields: [
+        { name: 'email', label: 'Email', type: 'email', autocomplete: 'username' },
+        { name: 'password', label: 'Password', type: 'password', autocomplete: 'new-password' },
+        { name: 'repeat', label: 'Repeat the password', type: 'password', autocomplete: 'new-password' },
+      ],
+      submit: 'Create login',
+      onSubmit: async (d) => {
+        samePasswords(d);
+        me = await api({ op: 'register', email: d.email, password: d.password }, 'Creating your keys…');
+        afterSignIn = link ? link.path : '/';
+        navigate('/kit');
+      },
+    })),
+    h('p', {}, 'Already have a login? ', h('a', { href: '/signin' }, 'Sign in')));
+}
+
+async function guardianChoices() {
+  const box = h('fieldset', { class: 'card' }, h('legend', {}, 'Guardians (optional)'),
+    h('p', { class: 'muted' }, 'Each guardian gets one share, sealed to their keys. With guardians, any two of: your code, the server share (released by email), a guardian share.'));
+  const accounts = await api({ op: 'accounts' }, 'Loading colleagues…');
+  const seen = new Set();
+  for (const a of accounts.filter((x) => x.status === 'active')) {
+    const detail = await api({ op: 'account', account_id: a.id }, 'Verifying the team log…');
+    for (const m of detail.members) {
+      if (m.me || m.status !== 'active' || seen.has(m.user_id)) continue;
+      seen.add(m.user_id);
+      const id = nextId('g');
+      box.append(h('label', { class: 'check', for: id },
+        h('input', { id, type: 'checkbox', name: 'guardian', value: JSON.stringify({ account_id: a.id, user_id: m.user_id }) }),
+        `${m.email} (${a.name})`));
+    }
+  }
+  if (seen.size === 0) box.append(h('p', { class: 'muted' }, 'No colleagues yet.'));
+  return box;
+}
+
+async function kitView() {
+  const status = me.kit && me.kit.exists
+    ? h('p', {}, `You have a recovery kit (${me.kit.threshold} of ${me.kit.share_count} shares, made ${when(me.kit.created_at)}). Making a new one replaces it.`)
+    : h('p', {}, 'A recovery kit restores your own keys if you forget your password — no colleague has to vouch. Make one now: the code is shown once.');
+  const guardians = await guardianChoices();
+  const codeOnly = nextId('c');
+  const out = h('div');
+  page('Your recovery kit', status, guardians,
+    h('p', {}, h('label', { class: 'check', for: codeOnly }, h('input', { id: codeOnly, type: 'checkbox', name: 'code_only' }),
+      'Code only (no server share and no guardians: the code alone restores your keys)')),
+    h('div', { class: 'actions' },
+      button('Create recovery kit', async () => {
+        const picks = [...guardians.querySelectorAll('input[name=guardian]:checked')].map((c) => JSON.parse(c.value));
+        const only = document.getElementById(codeOnly).checked;
+        const kit = await api({ op: 'create_kit', guardians: only ? [] : picks, code_only: only }, 'Making your kit…');
+        me.kit = kit.status;
+        const codeBox = h('div', { class: 'bigcode', id: 'kit-code' }, kit.code);
+        out.replaceChildren(h('section', { class: 'card print-kit', 'aria-labelledby': 'kit-h' },
+          h('h2', { id: 'kit-h' }, 'Your recovery code'),
+          h('p', {}, `Vouchsafe recovery kit for ${me.email}. Write this code down or print it, and keep it somewhere safe. It is shown only once.`),
+          codeBox,
+          h('p', { class: 'muted' }, `Needs ${kit.status.threshold} of ${kit.status.share_count} shares${kit.status.server_share ? ': this code plus the server share sent by email' : ''}.`),
+          h('div', { class: 'actions' },
+            button('Print', () => window.print(), 'secondary'),
+            button('I have written it down', () => {
+              codeBox.textContent = '';
+              navigate(afterSignIn || '/');
+              afterSignIn = null;
+            }))));
+      }),
+      button('Skip for now', () => {
+        navigate(afterSignIn || '/');
+        afterSignIn = null;
+      }, 'secondary')),
+    out);
+}
+
+// ---------- accounts ----------
+
+async function accountsView() {
+  const accounts = await api({ op: 'accounts' }, 'Loading accounts…');
+  const rows = accounts.map((a) => h('tr', {},
+    h('td', {}, h('a', { href: `/accounts/${a.id}` }, a.name)), h('td', {}, a.role), h('td', {}, a.status.replace('_', ' ')),
+    h('td', {}, `v${a.key_version}`)));
+  page('Accounts',
+    me.kit && me.kit.exists ? null : h('p', { class: 'flash' }, 'You have no recovery kit. ', h('a', { href: '/kit' }, 'Make one now')),
+    accounts.length
+      ? h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Account'), h('th', {}, 'Your role'), h('th', {}, 'Status'), h('th', {}, 'Key'))), h('tbody', {}, rows)))
+      : h('p', { class: 'muted' }, 'No accounts yet. Create one, or accept an invitation from your email.'),
+    h('h2', {}, 'New account'),
+    form({
+      cls: 'row',
+      fields: [{ name: 'name', label: 'Name' }],
+      submit: 'Create account',
+      onSubmit: async (d) => {
+        const a = await api({ op: 'create_account', name: d.name }, 'Creating the account key…');
+        navigate(`/accounts/${a.id}`);
+      },
+    }));
+}
+
+async function accountView(id, tab) {
+  let detail;
+  try {
+    detail = await api({ op: 'account', account_id: id }, 'Verifying the team log…');
+  } catch (e) {
+    page('Account', h('p', {}, e.message),
+      h('p', {}, 'If an admin has not confirmed you yet, read them your verification code: ', h('span', { class: 'code', id: 'my-code' }, me.code)));
+    return;
+  }
+  const a = detail.account;
+  const admin = a.role === 'owner' || a.role === 'admin';
+  const tabs = h('nav', { class: 'tabs', 'aria-label': 'Account' },
+    ['items', 'members', 'recovery'].map((t) => h('a', { href: `/accounts/${id}/${t}`, 'aria-current': t === tab ? 'page' : null }, t[0].toUpperCase() + t.slice(1))));
+  const body = h('div');
+  page(a.name,
+    a.status === 'active'
+      ? h('p', { class: 'muted' }, `Your role: ${a.role} · key version ${a.key_version} · ${detail.members.length} members · team log verified (${detail.log_len} entries)`)
+      : null,
+    a.status !== 'active' ? h('p', { class: 'flash' }, 'Your access is waiting: colleagues must vouch for your new key. Read them your code: ', h('span', { class: 'code', id: 'my-code' }, me.code)) : null,
+    a.rotation_required || a.items_to_rotate > 0
+      ? h('p', { class: 'flash' }, `Key rotation unfinished (${a.items_to_rotate} items still under an older key). `,
+        button('Finish rotation', async () => {
+          await api({ op: 'rotate', account_id: id, force: false }, 'Re-encrypting items…');
+          flash('Rotation finished.', 'info');
+          render();
+        }))
+      : null,
+    tabs, body);
+  if (tab === 'items') await itemsTab(id, body, a);
+  if (tab === 'members') membersTab(id, body, detail, admin);
+  if (tab === 'recovery') recoveryTab(id, body, detail, admin);
+}
+
+// ---------- items ----------
+
+function editor(accountId, item, onDone) {
+  const rows = h('div', { class: 'fields' });
+  const addRow = (name = '', value = '') => {
+    const n = nextId('n');
+    const v = nextId('v');
+    const row = h('div', { class: 'field-row' },
+      h('label', { for: n }, 'Field', h('input', { id: n, class: 'fname', value: name, required: true })),
+      h('label', { for: v }, 'Value', h('input', { id: v, class: 'fvalue', value })),
+      h('button', { type: 'button', class: 'secondary', 'aria-label': 'Remove field', onclick: () => row.remove() }, '×'));
+    rows.append(row);
+  };
+  const entries = item ? Object.entries(item.fields) : [['name', ''], ['email', '']];
+  for (const [k, v] of entries) addRow(k, v);
+  const save = h('button', { type: 'submit' }, item ? 'Save changes' : 'Create item');
+  const el = h('form', { class: 'card', 'aria-label': item ? 'Edit item' : 'New item' },
+    h('h2', {}, item ? 'Edit item' : 'New item'), rows,
+    h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', onclick: () => addRow() }, 'Add field'), save,
+      h('button', { type: 'button', class: 'secondary', onclick: () => el.remove() }, 'Cancel')));
+  el.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const fields = {};
+    for (const r of rows.children) fields[r.querySelector('.fname').value] = r.querySelector('.fvalue').value;
+    save.disabled = true;
+    clearFlash();
+    try {
+      await api({ op: 'save_item', account_id: accountId, item_id: item ? item.id : null, revision: item ? item.revision : null, fields },
+        'Encrypting…');
+      el.remove();
+      onDone();
+    } catch (e) {
+      showError(e);
+    } finally {
+      save.disabled = false;
+    }
+  });
+  return el;
+}
+
+async function itemsTab(id, body, account) {
+  const table = h('tbody');
+  const slot = h('div');
+  let cursor = null;
+  const columns = [];
+  const more = h('div');
+  const load = async () => {
+    const pageOf = await api({ op: 'items', account_id: id, cursor }, 'Decrypting items…');
+    for (const it of pageOf.items) {
+      for (const k of Object.keys(it.fields)) if (columns.length < 3 && !columns.includes(k)) columns.push(k);
+      table.append(h('tr', {},
+        h('td', {}, Object.entries(it.fields).slice(0, 3).map(([k, v]) => h('div', {}, h('span', { class: 'muted' }, `${k}: `), v))),
+        h('td', {}, `v${it.key_version}`),
+        h('td', { class: 'actions' },
+          h('button', { type: 'button', class: 'secondary', onclick: () => slot.replaceChildren(editor(id, it, reload)) }, 'Open'),
+          button('Delete', async () => {
+            if (!window.confirm('Delete this item? This cannot be undone.')) return;
+            await api({ op: 'delete_item', account_id: id, item_id: it.id }, 'Deleting…');
+            reload();
+          }, 'danger'))));
+    }
+    cursor = pageOf.next_cursor;
+    more.replaceChildren(cursor ? button('Load more', load, 'secondary') : h('p', { class: 'muted' }, `${table.children.length} items`));
+  };
+  const reload = () => render();
+  body.append(
+    account.status === 'active' ? h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => slot.replaceChildren(editor(id, null, reload)) }, 'New item')) : null,
+    slot,
+    h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Fields'), h('th', {}, 'Key'), h('th', {}, 'Actions'))), table)),
+    more);
+  if (account.status === 'active') await load();
+}
+
+// ---------- members ----------
+
+function membersTab(id, body, detail, admin) {
+  const rows = detail.members.map((m) => {
+    const actions = h('td', { class: 'actions' });
+    if (admin && m.status === 'accepted') {
+      actions.append(form({
+        cls: 'row',
+        fields: [{ name: 'code', label: `Code ${m.email} reads to you`, inputmode: 'numeric', autocomplete: 'off' }],
+        submit: 'Confirm',
+        onSubmit: async (d) => {
+          await api({ op: 'confirm', account_id: id, user_id: m.user_id, code: d.code }, 'Verifying and sealing the account key…');
+          flash(`${m.email} is confirmed and can now read the account.`, 'info');
+          render();
+        },
+      }));
+    } else if (admin && !m.me && m.status !== 'removed') {
+      actions.append(button('Remove', async () => {
+        if (!window.confirm(`Remove ${m.email}? The account key is then rotated and every item re-encrypted.`)) return;
+        const r = await api({ op: 'remove', account_id: id, user_id: m.user_id }, 'Removing and rotating keys…');
+        flash(`${m.email} removed; key version ${r.key_version}, ${r.items_reencrypted} items re-encrypted.`, 'info');
+        render();
+      }, 'danger'));
+    }
+    return h('tr', { 'data-email': m.email },
+      h('td', {}, m.email, m.me ? ' (you)' : ''), h('td', {}, m.role), h('td', { class: 'status' }, m.status.replace('_', ' ')),
+      h('td', {}, m.code ? h('span', { class: 'code' }, m.code) : '—'), actions);
+  });
+  body.append(
+    h('p', {}, 'Compare verification codes in person or by phone before confirming anyone. Your code: ', h('span', { class: 'code', id: 'my-code' }, me.code)),
+    h('div', { class: 'table-wrap' }, h('table', {},
+      h('thead', {}, h('tr', {}, h('th', {}, 'Member'), h('th', {}, 'Role'), h('th', {}, 'Status'), h('th', {}, 'Verification code'), h('th', {}, 'Actions'))),
+      h('tbody', {}, rows))));
+  if (!admin) return;
+  body.append(h('h2', {}, 'Invite'), form({
+    cls: 'row',
+    fields: [
+      { name: 'email', label: 'Email', type: 'email' },
+      { name: 'role', label: 'Role', type: 'select', options: ['member', 'admin'], value: 'member' },
+    ],
+    submit: 'Send invitation',
+    onSubmit: async (d) => {
+      await api({ op: 'invite', account_id: id, email: d.email, role: d.role }, 'Inviting…');
+      flash(`Invitation sent to ${d.email}. When they accept, confirm them here after comparing codes.`, 'info');
+      render();
+    },
+  }));
+  const open = detail.invitations.filter((i) => i.status === 'pending');
+  if (open.length) {
+    body.append(h('h2', {}, 'Open invitations'), h('div', { class: 'table-wrap' }, h('table', {},
+      h('tbody', {}, open.map((i) => h('tr', {}, h('td', {}, i.email), h('td', {}, i.role), h('td', {}, `expires ${when(i.expires_at)}`),
+        h('td', {}, button('Revoke', async () => {
+          await api({ op: 'revoke_invitation', account_id: id, invitation_id: i.id }, 'Revoking…');
+          render();
+        }, 'secondary'))))))));
+  }
+}
+
+// ---------- recovery (vouching) ----------
+
+function recoveryTab(id, body, detail, admin) {
+  const email = (uid2) => (detail.members.find((m) => m.user_id === uid2) || { email: uid2 }).email;
+  const now = Date.now() / 1000;
+  body.append(h('h2', {}, 'Members waiting for vouches'));
+  if (!detail.pending.length) body.append(h('p', { class: 'muted' }, 'Nobody is waiting.'));
+  for (const p of detail.pending) {
+    const ready = p.vouchers.length >= p.needed && now >= p.resealable_at && !p.vetoed;
+    body.append(h('section', { class: 'card', 'data-email': email(p.user_id) },
+      h('h3', {}, email(p.user_id)),
+      h('p', {}, 'The team log announces this new key. Ask the member to read the code on their screen; it must be exactly: ', h('span', { class: 'code' }, p.code)),
+      h('p', { class: 'muted' }, `Vouches: ${p.vouchers.length} of ${p.needed} · reset ${when(p.announced_at)} · reseal possible from ${when(p.resealable_at)}${p.vetoed ? ' · VETOED' : ''}`),
+      p.vouchers.includes(me.user_id) ? h('p', {}, 'You vouched.') : form({
+        cls: 'row',
+        fields: [{ name: 'code', label: 'Code the member read to you', inputmode: 'numeric' }],
+        submit: 'Vouch',
+        onSubmit: async (d) => {
+          const r = await api({ op: 'vouch', account_id: id, user_id: p.user_id, code: d.code }, 'Vouching…');
+          flash(r.restored ? `${email(p.user_id)} has access again.` : 'Vouch recorded; more vouches or the waiting period are needed.', 'info');
+          render();
+        },
+      }),
+      h('div', { class: 'actions' },
+        ready ? button('Reseal now', async () => {
+          await api({ op: 'reseal', account_id: id, user_id: p.user_id }, 'Sealing the account key…');
+          render();
+        }) : null,
+        admin && !p.vetoed ? button('Veto', async () => {
+          if (!window.confirm('Veto this reset? The member will need a new reset.')) return;
+          await api({ op: 'veto', account_id: id, user_id: p.user_id }, 'Vetoing…');
+          render();
+        }, 'danger') : null)));
+  }
+  const pol = detail.policy;
+  if (!pol) return;
+  body.append(h('h2', {}, 'Recovery policy'), h('dl', { class: 'kv' },
+    h('dt', {}, 'Vouches needed'), h('dd', {}, String(pol.vouch_quorum)),
+    h('dt', {}, 'Waiting period'), h('dd', {}, `${pol.waiting_period_secs / 3600} hours`),
+    h('dt', {}, 'Who may vouch'), h('dd', {}, pol.admins_only ? 'owners and admins' : 'any active member'),
+    h('dt', {}, 'Admins to sign a change'), h('dd', {}, String(pol.admin_approvals))));
+  if (admin) {
+    body.append(form({
+      cls: 'row',
+      fields: [
+        { name: 'quorum', label: 'Vouches needed', type: 'number', min: 1, max: 255, value: pol.vouch_quorum },
+        { name: 'hours', label: 'Waiting period (hours)', type: 'number', min: 0, max: 720, value: pol.waiting_period_secs / 3600 },
+        { name: 'admins_only', label: 'Only admins may vouch', type: 'checkbox', value: pol.admins_only },
+      ],
+      submit: 'Change policy',
+      onSubmit: async (d) => {
+        await api({ op: 'set_policy', account_id: id, vouch_quorum: Number(d.quorum), waiting_period_secs: Math.round(Number(d.hours) * 3600), admins_only: d.admins_only }, 'Signing the policy…');
+        flash('Policy changed.', 'info');
+        render();
+      },
+    }));
+  }
+}
+
+// ---------- settings ----------
+
+async function settingsView() {
+  me = await api({ op: 'me' }, 'Loading…');
+  const sessions = await api({ op: 'sessions' }, 'Loading sessions…');
+  const requests = await api({ op: 'guardian_requests' }, 'Loading…');
+  page('Settings',
+    h('dl', { class: 'kv card' }, h('dt', {}, 'Email'), h('dd', {}, me.email), h('dt', {}, 'Key generation'), h('dd', {}, String(me.generation)),
+      h('dt', {}, 'Verification code'), h('dd', {}, h('span', { class: 'code', id: 'my-code' }, me.code))),
+    h('h2', {}, 'Recovery kit'),
+    h('p', {}, me.kit.exists ? `Kit active: ${me.kit.threshold} of ${me.kit.share_count} shares, made ${when(me.kit.created_at)}${me.kit.guardians.length ? `, ${me.kit.guardians.length} guardians` : ''}. ` : 'No recovery kit. ',
+      h('a', { href: '/kit' }, me.kit.exists ? 'Make a new kit' : 'Make a kit')),
+    h('h2', {}, 'Change password'),
+    h('div', { class: 'card' }, form({
+      fields: [
+        { name: 'current', label: 'Current password', type: 'password', autocomplete: 'current-password' },
+        { name: 'password', label: 'New password', type: 'password', autocomplete: 'new-password' },
+        { name: 'repeat', label: 'Repeat the new password', type: 'password', autocomplete: 'new-password' },
+        { name: 'end', label: 'Sign out my other sessions', type: 'checkbox', value: true },
+      ],
+      submit: 'Change password',
+      onSubmit: async (d, el) => {
+        samePasswords(d);
+        await api({ op: 'change_password', current: d.current, new: d.password, end_other_sessions: d.end }, 'Re-wrapping your keys…');
+        el.reset();
+        flash('Password changed. Your keys stay the same.', 'info');
+      },
+    })),
+    h('h2', {}, 'Sessions'),
+    h('div', { class: 'table-wrap' }, h('table', {}, h('tbody', {}, sessions.map((s) => h('tr', {},
+      h('td', {}, `started ${when(s.created_at)}`), h('td', {}, `last used ${when(s.last_used_at)}`), h('td', {}, s.user_agent || ''),
+      h('td', {}, s.current ? 'this tab' : button('Revoke', async () => {
+        await api({ op: 'revoke_session', id: s.id }, 'Revoking…');
+        render();
+      }, 'secondary'))))))),
+    h('h2', {}, 'Guardian requests'),
+    requests.length ? h('div', {}, requests.map((r) => h('section', { class: 'card' },
+      h('p', {}, `${r.owner_email} is recovering their keys and asks for your share. Ask them to read the code on their recovering screen.`),
+      form({
+        cls: 'row',
+        fields: [{ name: 'code', label: 'Code on their screen', inputmode: 'numeric' }],
+        submit: 'Release my share',
+        onSubmit: async (d) => {
+          await api({ op: 'guardian_release', session_id: r.session_id, code: d.code }, 'Releasing…');
+          flash('Share released to their device.', 'info');
+          render();
+        },
+      })))) : h('p', { class: 'muted' }, 'No one needs your help.'));
+}
+
+// ---------- pages that email links open ----------
+
+function inviteView() {
+  if (!link || link.path !== '/invite') {
+    page('Invitation', h('p', {}, 'Open the link from your invitation email. It works once.'));
+    return;
+  }
+  if (!me) {
+    afterSignIn = '/invite';
+    page('Invitation', h('p', {}, 'You were invited to a team on Vouchsafe. Sign in, or create a login, to accept.'),
+      h('div', { class: 'actions' }, h('a', { href: '/signin' }, 'Sign in'), h('a', { href: '/signup' }, 'Create a login')));
+    return;
+  }
+  page('Invitation', h('p', {}, `Accept the invitation as ${me.email}?`), button('Accept invitation', async () => {
+    const r = await api({ op: 'accept_invite', token: link.token }, 'Accepting…');
+    link = null;
+    page('Invitation accepted',
+      h('p', {}, 'An admin will now compare your verification code with you, by phone or in person. Read them this code:'),
+      h('p', {}, h('span', { class: 'code', id: 'my-code' }, r.code)),
+      h('p', {}, 'Once confirmed, the account opens here: ', h('a', { href: `/accounts/${r.account_id}` }, 'go to the account')));
+  }));
+}
+
+function resetView() {
+  if (link && link.path === '/reset') {
+    page('Choose a new password',
+      h('p', {}, 'Resetting makes new keys: colleagues must vouch for them before you can read your accounts again. If you still have your recovery kit, ',
+        h('a', { href: '/recover' }, 'recover with it instead'), ' — it keeps your keys.'),
+      h('div', { class: 'card' }, form({
+        fields: [
+          { name: 'password', label: 'New password', type: 'password', autocomplete: 'new-password' },
+          { name: 'repeat', label: 'Repeat the new password', type: 'password', autocomplete: 'new-password' },
+        ],
+        submit: 'Reset password',
+        onSubmit: async (d) => {
+          samePasswords(d);
+          const r = await api({ op: 'reset_complete', token: link.token, password: d.password }, 'Making your new keys…');
+          link = null;
+          if (me) {
+            me = null;
+            stopWorker();
+          }
+          renderNav();
+          page('Password reset',
+            h('p', {}, 'Your new verification code is below. Ask a colleague to vouch for you in the dashboard and read them this code:'),
+            h('p', {}, h('span', { class: 'code', id: 'my-code' }, r.code)),
+            h('p', {}, h('a', { href: '/signin' }, 'Sign in with your new password')));
+        },
+      })));
+    return;
+  }
+  page('Forgot your password?',
+    h('p', {}, 'We email you a link that works once and expires soon.'),
+    h('div', { class: 'card' }, form({
+      fields: [{ name: 'email', label: 'Email', type: 'email', autocomplete: 'username' }],
+      submit: 'Send reset link',
+      onSubmit: async (d) => {
+        await api({ op: 'reset_request', email: d.email }, 'Sending…');
+        flash('If a login exists for that address, a reset link is on its way.', 'info');
+      },
+    })));
+}
+
+function resetCancelView() {
+  if (!link || link.path !== '/reset/cancel') {
+    page('Cancel a reset', h('p', {}, 'Open the “this was not me” link from the reset email.'));
+    return;
+  }
+  page('Was this not you?', h('p', {}, 'Someone asked to reset your password. Cancel it if it was not you; your colleagues will not be able to restore access to the new keys.'),
+    button('This was not me — cancel the reset', async () => {
+      await api({ op: 'reset_cancel', token: link.token }, 'Cancelling…');
+      link = null;
+      page('Reset cancelled', h('p', {}, 'The reset is cancelled. Consider changing your password.'));
+    }, 'danger'));
+}
+
+async function recoverView() {
+  if (link && link.path === '/recover') {
+    const token = link.token;
+    link = null;
+    const st = await api({ op: 'recovery_start', token }, 'Opening the recovery…');
+    recoveryPage(st);
+    return;
+  }
+  page('Recover with your kit',
+    h('p', {}, 'Your recovery kit restores your own keys: nothing is resealed and nobody has to vouch. We email you a link; open it on this device.'),
+    h('div', { class: 'card' }, form({
+      fields: [{ name: 'email', label: 'Email', type: 'email', autocomplete: 'username' }],
+      submit: 'Send recovery link',
+      onSubmit: async (d) => {
+        await api({ op: 'recovery_request', email: d.email }, 'Sending…');
+        flash('If that address has a recovery kit, a link is on its way.', 'info');
+      },
+    })));
+}
+
+function recoveryPage(st) {
+  page('Recover your keys',
+    h('dl', { class: 'kv card' },
+      h('dt', {}, 'Shares needed'), h('dd', {}, String(st.threshold)),
+      h('dt', {}, 'Shares released so far'), h('dd', { id: 'released' }, String(st.released)),
+      h('dt', {}, 'Code for guardians'), h('dd', {}, h('span', { class: 'code', id: 'device-code' }, st.device_code))),
+    st.guardians.length ? h('p', {}, 'Guardians can release their share after you read them the code above. ',
+      button('Check for released shares', async () => recoveryPage(await api({ op: 'recovery_status' }, 'Checking…')), 'secondary')) : null,
+    h('div', { class: 'card' }, form({
+      fields: [
+        { name: 'code', label: 'Recovery code (from your kit; leave empty if guardians released enough shares)', required: false, autocomplete: 'off' },
+        { name: 'password', label: 'New password', type: 'password', autocomplete: 'new-password' },
+        { name: 'repeat', label: 'Repeat the new password', type: 'password', autocomplete: 'new-password' },
+      ],
+      submit: 'Recover my keys',
+      onSubmit: async (d) => {
+        samePasswords(d);
+        await api({ op: 'recovery_finish', code: d.code ? d.code : null, password: d.password }, 'Restoring your keys…');
+        page('Keys recovered',
+          h('p', {}, 'Your keys are back and your new password is set. Your kit is used up: make a new one after signing in.'),
+          h('p', {}, h('a', { href: '/signin' }, 'Sign in')));
+      },
+    })));
+}
+
+// ---------- start ----------
+
+document.addEventListener('click', (event) => {
+  const a = event.target.closest && event.target.closest('a[href]');
+  if (!a || a.target || event.ctrlKey || event.metaKey || event.shiftKey) return;
+  const url = new URL(a.href, location.href);
+  if (url.origin !== location.origin || url.pathname.startsWith('/api/')) return;
+  event.preventDefault();
+  clearFlash();
+  navigate(url.pathname);
+});
+window.addEventListener('popstate', () => render());
+// An email link opened in a tab already on that page only changes the fragment.
+window.addEventListener('hashchange', () => {
+  captureLinkToken();
+  render();
+});
+
+captureLinkToken();
+startWorker();
+render();

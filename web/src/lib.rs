@@ -1,0 +1,531 @@
+//! The dashboard's engine. The page (`assets/app.js`) never touches a key: it posts requests to
+//! a dedicated Web Worker (`assets/worker.js`), which calls [`call`] here. This crate runs the
+//! same `vouchsafe-client` flows the CLI runs — Argon2, HPKE, the verified team log, field
+//! encryption — with HTTP done by synchronous `XMLHttpRequest` inside the worker, so the page
+//! never freezes. Keys live only in this worker's memory; signing out terminates the worker.
+//!
+//! Requests and answers are JSON: `{"op": "...", ...}` in, a JSON value out, or an error
+//! `{"code", "message", "status"}` (thrown as a string).
+
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use vouchsafe_client::recovery::Recovery;
+use vouchsafe_client::vault::Vault;
+use vouchsafe_client::{Client, ClientError, flows, recovery};
+use vouchsafe_crypto::b64;
+use vouchsafe_crypto::identity::PublicIdentity;
+use vouchsafe_crypto::kdf::KdfParams;
+use vouchsafe_crypto::log::{MemberStatus, Policy, Role, VoucherRule};
+use wasm_bindgen::prelude::*;
+use zeroize::Zeroizing;
+
+/// Shortest password the dashboard accepts (the server never sees it, so only the client can ask).
+pub const MIN_PASSWORD: usize = 10;
+
+/// A secret string from the page: zeroized on drop, redacted in `Debug`.
+pub struct Secret(Zeroizing<String>);
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(|s| Self(Zeroizing::new(s)))
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+impl Secret {
+    fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A colleague chosen as a recovery-kit guardian (their keys come from that account's verified log).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardianChoice {
+    account_id: String,
+    user_id: String,
+}
+
+/// One request from the page.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Op {
+    /// Sets the server's origin.
+    Init { base: String },
+    /// Creates a login (keys made here), then signs in.
+    Register { email: String, password: Secret },
+    /// Signs in and unlocks the keyring.
+    Login { email: String, password: Secret },
+    /// Ends the session.
+    Logout,
+    /// Who is signed in, with their verification code and kit status.
+    Me,
+    /// Sessions of this login.
+    Sessions,
+    /// Ends one session.
+    RevokeSession { id: String },
+    /// Re-wraps the keyring under a new password.
+    ChangePassword { current: Secret, new: Secret, end_other_sessions: bool },
+    /// Accounts of the member.
+    Accounts,
+    /// Creates an account.
+    CreateAccount { name: String },
+    /// One account: info, members with codes, invitations, pending resets and policy (verified log).
+    Account { account_id: String },
+    /// Invites an email.
+    Invite { account_id: String, email: String, role: String },
+    /// Revokes an open invitation.
+    RevokeInvitation { account_id: String, invitation_id: String },
+    /// Accepts an invitation with the emailed token.
+    AcceptInvite { token: Secret },
+    /// Confirms an invitee after comparing codes.
+    Confirm { account_id: String, user_id: String, code: String },
+    /// Removes a member, then rotates the key (with progress).
+    Remove { account_id: String, user_id: String },
+    /// Finishes or forces a rotation (with progress).
+    Rotate { account_id: String, force: bool },
+    /// One page of decrypted items.
+    Items { account_id: String, cursor: Option<String> },
+    /// Creates (no id) or updates an item.
+    SaveItem { account_id: String, item_id: Option<String>, revision: Option<u64>, fields: BTreeMap<String, String> },
+    /// Deletes an item.
+    DeleteItem { account_id: String, item_id: String },
+    /// Vouches for a member's new key after comparing codes (reseals when the policy allows).
+    Vouch { account_id: String, user_id: String, code: String },
+    /// Vetoes a pending reset.
+    Veto { account_id: String, user_id: String },
+    /// Reseals once the quorum and waiting period allow.
+    Reseal { account_id: String, user_id: String },
+    /// Changes the recovery policy.
+    SetPolicy { account_id: String, vouch_quorum: u8, waiting_period_secs: u64, admins_only: bool },
+    /// Makes a new recovery kit; answers the code once.
+    CreateKit { guardians: Vec<GuardianChoice>, code_only: bool },
+    /// Asks for a password-reset email.
+    ResetRequest { email: String },
+    /// Completes a reset with the emailed token: new password, new keys.
+    ResetComplete { token: Secret, password: Secret },
+    /// "This was not me": cancels a reset.
+    ResetCancel { token: Secret },
+    /// Asks for a kit-recovery email.
+    RecoveryRequest { email: String },
+    /// Redeems the recovery link on this device.
+    RecoveryStart { token: Secret },
+    /// Shares released to this device so far.
+    RecoveryStatus,
+    /// Combines the code and released shares, sets a new password.
+    RecoveryFinish { code: Option<Secret>, password: Secret },
+    /// Recoveries where this member is a guardian.
+    GuardianRequests,
+    /// Releases a guardian share after comparing the device code.
+    GuardianRelease { session_id: String, code: String },
+}
+
+struct SignedIn {
+    vault: Vault,
+    email: String,
+    refresh: Zeroizing<String>,
+}
+
+#[derive(Default)]
+struct State {
+    base: String,
+    signed: Option<SignedIn>,
+    recovery: Option<Recovery>,
+}
+
+thread_local! {
+    static STATE: RefCell<State> = RefCell::new(State::default());
+}
+
+/// An error for the page.
+#[derive(Debug)]
+pub struct Failure {
+    /// Stable code (the API's, or a client-side one).
+    pub code: String,
+    /// For people.
+    pub message: String,
+    /// HTTP status when the server answered.
+    pub status: u16,
+}
+
+impl Failure {
+    fn new(code: &str, message: impl Into<String>) -> Self {
+        Self { code: code.into(), message: message.into(), status: 0 }
+    }
+    /// As JSON.
+    pub fn to_json(&self) -> String {
+        json!({"code": self.code, "message": self.message, "status": self.status}).to_string()
+    }
+}
+
+impl From<ClientError> for Failure {
+    fn from(e: ClientError) -> Self {
+        match e {
+            ClientError::Api { status, code, message, .. } => Self { code, message, status },
+            ClientError::Transport(m) => Self::new("client.network", format!("cannot reach the server: {m}")),
+            ClientError::Protocol(m) if m.starts_with("refused") => Self::new("client.refused", m),
+            ClientError::Protocol(m) => Self::new("client.protocol", m),
+            ClientError::Crypto(c) => Self::new("client.crypto", c.to_string()),
+            ClientError::NotSignedIn => Self::new("client.signed_out", "please sign in"),
+        }
+    }
+}
+
+impl From<vouchsafe_crypto::Error> for Failure {
+    fn from(e: vouchsafe_crypto::Error) -> Self {
+        ClientError::from(e).into()
+    }
+}
+
+type Res = Result<Value, Failure>;
+
+fn check_password(p: &Secret) -> Result<(), Failure> {
+    if p.as_str().chars().count() < MIN_PASSWORD {
+        return Err(Failure::new("password.too_short", format!("use at least {MIN_PASSWORD} characters")));
+    }
+    Ok(())
+}
+
+fn role(s: &str) -> Result<Role, Failure> {
+    Role::parse(s).ok_or_else(|| Failure::new("request.invalid_role", "role: owner, admin or member"))
+}
+
+fn text(v: &[u8]) -> String {
+    String::from_utf8_lossy(v).into_owned()
+}
+
+fn code_of(user_id: &str, public_keys: &str) -> Option<String> {
+    let keys = b64::decode(public_keys, 100).ok()?;
+    Some(PublicIdentity::keys_from_bytes(user_id, &keys).ok()?.verification_code().to_string())
+}
+
+/// Handles one request; `progress(done, total)` reports long operations (rotation).
+pub fn dispatch(request: &str, progress: &mut dyn FnMut(u64, u64)) -> Result<String, Failure> {
+    let op: Op = serde_json::from_str(request).map_err(|e| Failure::new("client.bad_request", e.to_string()))?;
+    STATE.with(|s| {
+        let mut st = s.borrow_mut();
+        let value = match run(&mut st, &op, progress) {
+            Err(f) if f.status == 401 && st.signed.is_some() && !matches!(op, Op::Login { .. } | Op::Logout) => {
+                // The access token expired: rotate the refresh token once and retry.
+                refresh(&mut st)?;
+                run(&mut st, &op, progress)?
+            }
+            other => other?,
+        };
+        Ok(value.to_string())
+    })
+}
+
+fn refresh(st: &mut State) -> Result<(), Failure> {
+    let signed = st.signed.as_mut().ok_or_else(|| Failure::new("client.signed_out", "please sign in"))?;
+    match signed.vault.client.refresh(&signed.refresh) {
+        Ok(t) => {
+            signed.vault.client.set_access_token(Some(t.access_token));
+            signed.refresh = Zeroizing::new(t.refresh_token);
+            Ok(())
+        }
+        Err(e) => {
+            st.signed = None;
+            Err(Failure::from(e))
+        }
+    }
+}
+
+fn signed(st: &mut State) -> Result<&mut SignedIn, Failure> {
+    st.signed.as_mut().ok_or_else(|| Failure::new("client.signed_out", "please sign in"))
+}
+
+fn login(st: &mut State, email: &str, password: &Secret) -> Res {
+    let mut client = Client::new(&st.base);
+    let session = flows::login(&mut client, email, password.as_str())?;
+    let refresh = Zeroizing::new(session.tokens.refresh_token.clone());
+    let vault = Vault::new(client, session);
+    st.signed = Some(SignedIn { vault, email: email.to_owned(), refresh });
+    me(st)
+}
+
+fn me(st: &mut State) -> Res {
+    let s = signed(st)?;
+    let me = s.vault.client.me()?;
+    let kit = s.vault.client.kit()?;
+    Ok(json!({
+        "user_id": me.user_id, "email": me.email, "generation": me.generation,
+        "code": s.vault.keyring.public().verification_code().to_string(), "kit": kit,
+    }))
+}
+
+fn account(st: &mut State, account_id: &str) -> Res {
+    let s = signed(st)?;
+    let info = s.vault.client.account(account_id)?;
+    if info.status != "active" {
+        // Awaiting confirmation or vouches: nothing else of the account is readable yet.
+        return Ok(json!({"account": info, "members": [], "invitations": [], "pending": [], "policy": null,
+                         "log_len": 0}));
+    }
+    let members = s.vault.client.members(account_id)?;
+    let (_, state) = s.vault.verified_log(account_id)?;
+    let pending = s.vault.pending_resets(account_id)?;
+    let invitations =
+        if matches!(info.role.as_str(), "owner" | "admin") { s.vault.client.invitations(account_id)? } else { vec![] };
+    let members: Vec<Value> = members
+        .iter()
+        .map(|m| {
+            // Active members: the code of the keys the verified log endorses; invitees awaiting
+            // confirmation: the code of the keys the server reports (compare it with the person).
+            let logged = state.member(&m.user_id).map(|x| x.identity.verification_code().to_string());
+            let code = if m.status == "accepted" { code_of(&m.user_id, &m.public_keys) } else { logged };
+            json!({"user_id": m.user_id, "email": m.email, "role": m.role, "status": m.status,
+                   "generation": m.generation, "code": code, "me": m.user_id == s.vault.user_id()})
+        })
+        .collect();
+    let pending: Vec<Value> = pending
+        .iter()
+        .map(|p| {
+            json!({"user_id": p.user_id, "code": p.code, "vouchers": p.vouchers, "needed": p.needed,
+                   "announced_at": p.announced_at, "resealable_at": p.resealable_at, "vetoed": p.vetoed})
+        })
+        .collect();
+    let p = state.policy();
+    Ok(json!({
+        "account": info, "members": members, "invitations": invitations, "pending": pending,
+        "policy": {"vouch_quorum": p.vouch_quorum, "waiting_period_secs": p.waiting_period_secs,
+                   "admins_only": p.vouchers == VoucherRule::AdminsOnly, "admin_approvals": p.admin_approvals},
+        "log_len": state.head().seq + 1,
+    }))
+}
+
+fn item_json(i: &vouchsafe_client::vault::Item) -> Value {
+    let fields: BTreeMap<&str, String> = i.fields.iter().map(|(k, v)| (k.as_str(), text(v))).collect();
+    json!({"id": i.id, "revision": i.revision, "key_version": i.key_version, "fields": fields})
+}
+
+fn run(st: &mut State, op: &Op, progress: &mut dyn FnMut(u64, u64)) -> Res {
+    let params = KdfParams::default();
+    match op {
+        Op::Init { base } => {
+            st.base = base.trim_end_matches('/').to_owned();
+            Ok(json!({"ok": true}))
+        }
+        Op::Register { email, password } => {
+            check_password(password)?;
+            flows::register(&Client::new(&st.base), email, password.as_str(), params)?;
+            login(st, email, password)
+        }
+        Op::Login { email, password } => login(st, email, password),
+        Op::Logout => {
+            if let Some(s) = st.signed.take() {
+                // Best effort: the session ends server-side; the keys die with this worker anyway.
+                let _ = s.vault.client.logout();
+            }
+            st.recovery = None;
+            Ok(json!({"ok": true}))
+        }
+        Op::Me => me(st),
+        Op::Sessions => Ok(json!(signed(st)?.vault.client.sessions()?)),
+        Op::RevokeSession { id } => {
+            signed(st)?.vault.client.revoke_session(id)?;
+            Ok(json!({"ok": true}))
+        }
+        Op::ChangePassword { current, new, end_other_sessions } => {
+            check_password(new)?;
+            let s = signed(st)?;
+            let email = s.email.clone();
+            flows::change_password(
+                &s.vault.client,
+                &email,
+                &s.vault.keyring,
+                current.as_str(),
+                new.as_str(),
+                params,
+                *end_other_sessions,
+            )?;
+            Ok(json!({"ok": true}))
+        }
+        Op::Accounts => Ok(json!(signed(st)?.vault.client.accounts()?)),
+        Op::CreateAccount { name } => Ok(json!(signed(st)?.vault.create_account(name)?)),
+        Op::Account { account_id } => account(st, account_id),
+        Op::Invite { account_id, email, role: r } => Ok(json!(signed(st)?.vault.invite(account_id, email, role(r)?)?)),
+        Op::RevokeInvitation { account_id, invitation_id } => {
+            signed(st)?.vault.client.revoke_invitation(account_id, invitation_id)?;
+            Ok(json!({"ok": true}))
+        }
+        Op::AcceptInvite { token } => {
+            let s = signed(st)?;
+            let r = s.vault.client.accept_invitation(token.as_str())?;
+            Ok(json!({"account_id": r.account_id, "code": s.vault.keyring.public().verification_code().to_string()}))
+        }
+        Op::Confirm { account_id, user_id, code } => {
+            signed(st)?.vault.confirm(account_id, user_id, code)?;
+            Ok(json!({"ok": true}))
+        }
+        Op::Remove { account_id, user_id } => {
+            let s = signed(st)?;
+            s.vault.remove(account_id, user_id)?;
+            let r = s.vault.rotate(account_id, false, 200, |d, t| progress(d, t))?;
+            Ok(json!({"key_version": r.key_version, "items_reencrypted": r.items_reencrypted}))
+        }
+        Op::Rotate { account_id, force } => {
+            let r = signed(st)?.vault.rotate(account_id, *force, 200, |d, t| progress(d, t))?;
+            Ok(json!({"key_version": r.key_version, "items_reencrypted": r.items_reencrypted}))
+        }
+        Op::Items { account_id, cursor } => {
+            let (items, next) = signed(st)?.vault.list_items(account_id, cursor.as_deref(), 100)?;
+            Ok(json!({"items": items.iter().map(item_json).collect::<Vec<_>>(), "next_cursor": next}))
+        }
+        Op::SaveItem { account_id, item_id, revision, fields } => {
+            if fields.is_empty() || fields.keys().any(|k| k.trim().is_empty()) {
+                return Err(Failure::new("item.no_fields", "give each field a name"));
+            }
+            let fields: BTreeMap<String, Vec<u8>> =
+                fields.iter().map(|(k, v)| (k.trim().to_owned(), v.as_bytes().to_vec())).collect();
+            let v = signed(st)?;
+            let w = match (item_id, revision) {
+                (Some(id), Some(rev)) => v.vault.update_item(account_id, id, *rev, &fields)?,
+                (None, _) => v.vault.create_item(account_id, &fields)?,
+                (Some(_), None) => return Err(Failure::new("client.bad_request", "revision is required to update")),
+            };
+            Ok(json!({"id": w.id, "revision": w.revision}))
+        }
+        Op::DeleteItem { account_id, item_id } => {
+            signed(st)?.vault.delete_item(account_id, item_id)?;
+            Ok(json!({"ok": true}))
+        }
+        Op::Vouch { account_id, user_id, code } => {
+            Ok(json!({"restored": signed(st)?.vault.vouch(account_id, user_id, code)?}))
+        }
+        Op::Veto { account_id, user_id } => {
+            signed(st)?.vault.veto(account_id, user_id)?;
+            Ok(json!({"ok": true}))
+        }
+        Op::Reseal { account_id, user_id } => {
+            signed(st)?.vault.reseal(account_id, user_id)?;
+            Ok(json!({"ok": true}))
+        }
+        Op::SetPolicy { account_id, vouch_quorum, waiting_period_secs, admins_only } => {
+            let v = &mut signed(st)?.vault;
+            let current = v.policy(account_id)?;
+            let policy = Policy {
+                vouch_quorum: *vouch_quorum,
+                waiting_period_secs: *waiting_period_secs,
+                vouchers: if *admins_only { VoucherRule::AdminsOnly } else { VoucherRule::AnyMember },
+                admin_approvals: current.admin_approvals,
+            };
+            v.set_policy(account_id, policy)?;
+            Ok(json!({"ok": true}))
+        }
+        Op::CreateKit { guardians, code_only } => {
+            let v = &mut signed(st)?.vault;
+            let mut ids = Vec::new();
+            for g in guardians {
+                if g.user_id == v.user_id() {
+                    return Err(Failure::new("kit.self_guardian", "you cannot be your own guardian"));
+                }
+                let (_, state) = v.verified_log(&g.account_id)?;
+                match state.member(&g.user_id) {
+                    Some(m) if m.status == MemberStatus::Active => ids.push(m.identity.clone()),
+                    _ => return Err(Failure::new("kit.guardian", "a guardian must be an active member")),
+                }
+            }
+            let kit = recovery::setup(&v.client, &v.keyring, &ids, *code_only)?;
+            Ok(json!({"code": kit.code.as_str(), "status": kit.status}))
+        }
+        Op::ResetRequest { email } => {
+            Client::new(&st.base).reset_request(email)?;
+            Ok(json!({"ok": true}))
+        }
+        Op::ResetComplete { token, password } => {
+            check_password(password)?;
+            let client = Client::new(&st.base);
+            let now = vouchsafe_client::unix_now();
+            let k = flows::reset_with_token(&client, token.as_str(), password.as_str(), params, now)?;
+            Ok(json!({"code": k.public().verification_code().to_string()}))
+        }
+        Op::ResetCancel { token } => {
+            Client::new(&st.base).reset_cancel(token.as_str())?;
+            Ok(json!({"ok": true}))
+        }
+        Op::RecoveryRequest { email } => {
+            Client::new(&st.base).recovery_request(email)?;
+            Ok(json!({"ok": true}))
+        }
+        Op::RecoveryStart { token } => {
+            let r = Recovery::start(&Client::new(&st.base), token.as_str())?;
+            st.recovery = Some(r);
+            recovery_status(st)
+        }
+        Op::RecoveryStatus => recovery_status(st),
+        Op::RecoveryFinish { code, password } => {
+            check_password(password)?;
+            let r = st.recovery.take().ok_or_else(|| Failure::new("recovery.none", "open the recovery link again"))?;
+            let client = Client::new(&st.base);
+            let k = r.finish(&client, code.as_ref().map(Secret::as_str), password.as_str(), params)?;
+            Ok(json!({"user_id": k.user_id(), "code": k.public().verification_code().to_string()}))
+        }
+        Op::GuardianRequests => Ok(json!(signed(st)?.vault.client.guardian_requests()?)),
+        Op::GuardianRelease { session_id, code } => {
+            let v = &signed(st)?.vault;
+            let req = v
+                .client
+                .guardian_requests()?
+                .into_iter()
+                .find(|r| &r.session_id == session_id)
+                .ok_or_else(|| Failure::new("recovery.none", "that recovery is no longer waiting"))?;
+            recovery::release_as_guardian(&v.client, &v.keyring, &req, code)?;
+            Ok(json!({"ok": true}))
+        }
+    }
+}
+
+fn recovery_status(st: &mut State) -> Res {
+    let r = st.recovery.as_ref().ok_or_else(|| Failure::new("recovery.none", "open the recovery link again"))?;
+    let released = r.released(&Client::new(&st.base))?.len();
+    Ok(json!({"device_code": r.device_code(), "threshold": r.threshold(), "guardians": r.guardians(),
+              "released": released}))
+}
+
+/// The worker's entry point: one JSON request in, one JSON answer out (errors thrown as JSON).
+#[wasm_bindgen]
+pub fn call(request: &str, progress: &js_sys::Function) -> Result<String, JsValue> {
+    let mut report = |done: u64, total: u64| {
+        // Progress is advisory: a failing callback does not stop the work.
+        let _ = progress.call2(&JsValue::NULL, &JsValue::from_f64(done as f64), &JsValue::from_f64(total as f64));
+    };
+    dispatch(request, &mut report).map_err(|f| JsValue::from_str(&f.to_json()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_typed_and_secrets_redacted() {
+        let op: Op = serde_json::from_str(r#"{"op":"login","email":"a@b.c","password":"hunter2hunter2"}"#).unwrap();
+        let dbg = format!("{op:?}");
+        assert!(dbg.contains("Secret(..)") && !dbg.contains("hunter2"), "{dbg}");
+        assert!(serde_json::from_str::<Op>(r#"{"op":"login","email":"a@b.c","password":"x","extra":1}"#).is_err());
+        assert!(serde_json::from_str::<Op>(r#"{"op":"drop_tables"}"#).is_err());
+    }
+
+    #[test]
+    fn errors_are_json_with_a_code() {
+        let mut none = |_: u64, _: u64| {};
+        let e = dispatch("{\"op\":\"me\"}", &mut none).unwrap_err();
+        assert_eq!(e.code, "client.signed_out");
+        let v: Value = serde_json::from_str(&e.to_json()).unwrap();
+        assert_eq!(v["code"], "client.signed_out");
+        let e = dispatch("not json", &mut none).unwrap_err();
+        assert_eq!(e.code, "client.bad_request");
+        let short = r#"{"op":"register","email":"a@b.c","password":"short"}"#;
+        assert_eq!(dispatch(short, &mut none).unwrap_err().code, "password.too_short");
+    }
+}

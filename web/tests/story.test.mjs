@@ -1,0 +1,334 @@
+// Whole-story browser tests of the dashboard: a real `vouchsafe serve` (SQLite, outbox mail), Debian's
+// Chromium driven by playwright-core, and the links taken from the mail the server wrote.
+//
+//   cd web/tests && npm ci && npm test       (VOUCHSAFE_BIN defaults to target/release/vouchsafe)
+//
+// Screenshots of each main page land in target/screenshots/.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const bin = process.env.VOUCHSAFE_BIN || path.join(root, 'target/release/vouchsafe');
+const shots = path.join(root, 'target/screenshots');
+const TIMEOUT = 90_000;
+
+let server;
+let base;
+let dataDir;
+let browser;
+const seenMail = new Set();
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(fn, what, ms = TIMEOUT) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+// The next unseen message to `to` whose link opens `linkPath`; returns the link.
+async function mailLink(to, linkPath) {
+  const dir = path.join(dataDir, 'outbox');
+  return waitFor(() => {
+    if (!fs.existsSync(dir)) return null;
+    for (const f of fs.readdirSync(dir).sort()) {
+      if (!f.endsWith('.eml') || seenMail.has(f)) continue;
+      // Undo quoted-printable (soft breaks, '=').
+      const text = fs.readFileSync(path.join(dir, f), 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+      if (!text.includes(`To: ${to}`)) continue;
+      const m = text.match(new RegExp(`https?://[^\\s"<>]+${linkPath.replace('/', '\\/')}#token=[A-Za-z0-9_-]+`));
+      if (!m) continue;
+      seenMail.add(f);
+      return m[0];
+    }
+    return null;
+  }, `mail to ${to} with ${linkPath}`);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+}
+
+async function newPage() {
+  const ctx = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+  return page;
+}
+
+async function signUp(page, email, password) {
+  await page.goto(`${base}/signup`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByLabel('Repeat the password').fill(password);
+  await page.getByRole('button', { name: 'Create login' }).click();
+  await page.getByRole('heading', { name: 'Your recovery kit' }).waitFor();
+}
+
+async function signIn(page, email, password) {
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+async function noSecretsStored(page) {
+  const stored = await page.evaluate(async () => ({
+    local: localStorage.length,
+    session: sessionStorage.length,
+    idb: (await indexedDB.databases()).length,
+    cookies: document.cookie,
+  }));
+  assert.deepEqual(stored, { local: 0, session: 0, idb: 0, cookies: '' });
+}
+
+before(async () => {
+  assert.ok(fs.existsSync(bin), `build the server first (cargo build --release): ${bin}`);
+  fs.mkdirSync(shots, { recursive: true });
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vouchsafe-browser-'));
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  server = spawn(bin, ['serve'], {
+    env: { ...process.env, VOUCHSAFE_BIND: `127.0.0.1:${port}`, VOUCHSAFE_PUBLIC_URL: base, VOUCHSAFE_DATA_DIR: dataDir, VOUCHSAFE_LOG: 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  await waitFor(async () => {
+    try {
+      return (await fetch(`${base}/readyz`)).ok;
+    } catch {
+      return false;
+    }
+  }, 'the server');
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--no-first-run'],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) server.kill('SIGTERM');
+  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('pages carry a strict CSP and no referrer; unknown paths stay JSON 404s', async () => {
+  for (const p of ['/', '/invite', '/assets/app.js', '/assets/pkg/vouchsafe_web_bg.wasm']) {
+    const r = await fetch(`${base}${p}`);
+    assert.equal(r.status, 200, p);
+    const csp = r.headers.get('content-security-policy');
+    assert.match(csp, /default-src 'none'/, p);
+    assert.match(csp, /script-src 'self' 'wasm-unsafe-eval';/, p);
+    assert.doesNotMatch(csp, /unsafe-inline|https?:/, p);
+    assert.equal(r.headers.get('referrer-policy'), 'no-referrer', p);
+  }
+  const tag = (await fetch(`${base}/assets/app.js`)).headers.get('etag');
+  assert.equal((await fetch(`${base}/assets/app.js`, { headers: { 'If-None-Match': tag } })).status, 304);
+  const missing = await fetch(`${base}/assets/nope.js`);
+  assert.equal(missing.status, 404);
+  assert.equal((await missing.json()).error.code, 'not_found');
+  const html = await (await fetch(`${base}/`)).text();
+  assert.doesNotMatch(html, /<script>(?!<\/script>)|<script(?![^>]*src=)/, 'no inline script');
+});
+
+test('the whole story: invite and confirm, reset and vouch, recovery kit, removal with rotation', async () => {
+  try {
+    await story();
+  } catch (e) {
+    for (const [i, ctx] of browser.contexts().entries()) {
+      for (const [j, p] of ctx.pages().entries()) await shot(p, `failure-${i}-${j}`).catch(() => {});
+    }
+    throw e;
+  }
+});
+
+async function story() {
+  const alice = await newPage();
+  const bob = await newPage();
+  const A = { email: 'alice@example.com', password: 'correct horse battery' };
+  const B = { email: 'bob@example.com', password: 'bob password one' };
+
+  // Alice signs up and makes a recovery kit right away; the code is shown once.
+  await signUp(alice, A.email, A.password);
+  await shot(alice, '01-kit-offer');
+  await alice.getByRole('button', { name: 'Create recovery kit' }).click();
+  const aliceKit = (await alice.locator('#kit-code').textContent()).trim();
+  assert.match(aliceKit, /^[0-9A-Z-]{20,}$/);
+  await shot(alice, '02-kit-code');
+  await alice.getByRole('button', { name: 'I have written it down' }).click();
+  await alice.getByRole('heading', { name: 'Accounts' }).waitFor();
+  await noSecretsStored(alice);
+
+  // Bob signs up and skips the kit for now: the accounts page keeps reminding him.
+  await signUp(bob, B.email, B.password);
+  await bob.getByRole('button', { name: 'Skip for now' }).click();
+  await bob.getByText('You have no recovery kit.').waitFor();
+
+  // Alice creates an account and invites Bob.
+  await alice.getByLabel('Name').fill('Acme Support');
+  await alice.getByRole('button', { name: 'Create account' }).click();
+  await alice.getByRole('heading', { name: 'Acme Support' }).waitFor();
+  await alice.getByRole('link', { name: 'Members' }).click();
+  await alice.getByLabel('Email').fill(B.email);
+  await alice.getByRole('button', { name: 'Send invitation' }).click();
+  await alice.getByText(`Invitation sent to ${B.email}`).waitFor();
+  await shot(alice, '03-members-invite');
+
+  // Bob opens the link from the mail: the token leaves the address bar at once.
+  const invite = await mailLink(B.email, '/invite');
+  await bob.goto(invite);
+  assert.ok(!bob.url().includes('token'), bob.url());
+  await bob.getByRole('link', { name: 'Sign in', exact: true }).last().click();
+  await signIn(bob, B.email, B.password);
+  await bob.getByRole('button', { name: 'Accept invitation' }).click();
+  const bobCode = (await bob.locator('#my-code').textContent()).trim();
+  assert.match(bobCode, /^\d{5}( \d{5}){5}$/);
+  await shot(bob, '04-invite-accepted');
+
+  // Alice confirms Bob after he reads his code out; a wrong code is refused first.
+  // (A reload forgets the keys: sign in again, and land back on the same page.)
+  await alice.reload();
+  await signIn(alice, A.email, A.password);
+  await alice.getByRole('heading', { name: 'Acme Support' }).waitFor();
+  const row = alice.locator(`tr[data-email="${B.email}"]`);
+  await row.getByLabel(/reads to you/).fill('11111 11111 11111 11111 11111 11111');
+  await row.getByRole('button', { name: 'Confirm' }).click();
+  await alice.getByText('client.refused').waitFor();
+  await row.getByLabel(/reads to you/).fill(bobCode);
+  await row.getByRole('button', { name: 'Confirm' }).click();
+  await alice.getByText(`${B.email} is confirmed`).waitFor();
+  await alice.locator(`tr[data-email="${B.email}"] td.status`, { hasText: 'active' }).waitFor();
+
+  // Alice stores a record; both see it decrypted.
+  await alice.getByRole('link', { name: 'Items' }).click();
+  await alice.getByRole('button', { name: 'New item' }).click();
+  await alice.getByLabel('Value').first().fill('Ada Lovelace');
+  await alice.getByLabel('Value').nth(1).fill('ada@example.com');
+  await alice.getByRole('button', { name: 'Create item' }).click();
+  await alice.getByRole('cell', { name: /Ada Lovelace/ }).waitFor();
+  await shot(alice, '05-items');
+  await bob.getByRole('link', { name: 'go to the account' }).click();
+  await bob.getByRole('cell', { name: /Ada Lovelace/ }).waitFor();
+  await bob.getByRole('button', { name: 'Open' }).click();
+  const values = await bob.getByLabel('Value').evaluateAll((els) => els.map((e) => e.value).sort());
+  assert.deepEqual(values, ['Ada Lovelace', 'ada@example.com']);
+  await noSecretsStored(bob);
+
+  // The server only ever saw ciphertext.
+  const db = fs.readFileSync(path.join(dataDir, 'vouchsafe.db')).toString('latin1')
+    + (fs.existsSync(path.join(dataDir, 'vouchsafe.db-wal')) ? fs.readFileSync(path.join(dataDir, 'vouchsafe.db-wal')).toString('latin1') : '');
+  assert.ok(!db.includes('Ada Lovelace') && !db.includes(A.password), 'plaintext reached the server');
+
+  // Bob forgets his password: reset by the emailed link, on a fresh device.
+  const bob2 = await newPage();
+  await bob2.goto(`${base}/signin`);
+  await bob2.getByRole('link', { name: 'Forgot your password?' }).click();
+  await bob2.getByLabel('Email').fill(B.email);
+  await bob2.getByRole('button', { name: 'Send reset link' }).click();
+  await bob2.getByText('a reset link is on its way').waitFor();
+  const reset = await mailLink(B.email, '/reset');
+  await bob2.goto(reset);
+  await bob2.getByRole('heading', { name: 'Choose a new password' }).waitFor();
+  assert.ok(!bob2.url().includes('token'), bob2.url());
+  const B2 = 'bob password two';
+  await bob2.getByLabel('New password', { exact: true }).fill(B2);
+  await bob2.getByLabel('Repeat the new password').fill(B2);
+  await bob2.getByRole('button', { name: 'Reset password' }).click();
+  const bobNewCode = (await bob2.locator('#my-code').textContent()).trim();
+  assert.notEqual(bobNewCode, bobCode, 'a reset makes new keys');
+  await shot(bob2, '06-reset-done');
+
+  // The old password no longer works; the new one signs in, but the account waits for vouches.
+  await bob2.getByRole('link', { name: 'Sign in with your new password' }).click();
+  await signIn(bob2, B.email, B.password);
+  await bob2.getByText(/auth\./).waitFor();
+  await signIn(bob2, B.email, B2);
+  await bob2.getByRole('link', { name: 'Acme Support' }).click();
+  await bob2.getByText('colleagues must vouch for your new key').waitFor();
+
+  // Alice compares the code Bob reads out with the key the team log announced, and vouches.
+  await alice.getByRole('link', { name: 'Recovery' }).click();
+  const pending = alice.locator(`section[data-email="${B.email}"]`);
+  await pending.getByText(bobNewCode).waitFor();
+  await shot(alice, '07-recovery-vouch');
+  await pending.getByLabel('Code the member read to you').fill(bobNewCode);
+  await pending.getByRole('button', { name: 'Vouch' }).click();
+  await alice.getByText(`${B.email} has access again.`).waitFor();
+
+  // Bob reads the record again with his new keys.
+  await bob2.reload();
+  await signIn(bob2, B.email, B2);
+  await bob2.getByRole('cell', { name: /Ada Lovelace/ }).waitFor();
+
+  // Alice forgets her password too, but has her kit: same keys, nothing resealed.
+  const alice2 = await newPage();
+  await alice2.goto(`${base}/recover`);
+  await alice2.getByLabel('Email').fill(A.email);
+  await alice2.getByRole('button', { name: 'Send recovery link' }).click();
+  await alice2.getByText('a link is on its way').waitFor();
+  const recover = await mailLink(A.email, '/recover');
+  await alice2.goto(recover);
+  await alice2.getByRole('heading', { name: 'Recover your keys' }).waitFor();
+  assert.ok(!alice2.url().includes('token'), alice2.url());
+  await shot(alice2, '08-recover');
+  const A2 = 'a brand new passphrase';
+  await alice2.getByLabel(/Recovery code/).fill(aliceKit);
+  await alice2.getByLabel('New password', { exact: true }).fill(A2);
+  await alice2.getByLabel('Repeat the new password').fill(A2);
+  await alice2.getByRole('button', { name: 'Recover my keys' }).click();
+  await alice2.getByRole('heading', { name: 'Keys recovered' }).waitFor();
+  await alice2.getByRole('link', { name: 'Sign in' }).last().click();
+  await signIn(alice2, A.email, A2);
+  await alice2.getByRole('link', { name: 'Acme Support' }).click();
+  await alice2.getByRole('cell', { name: /Ada Lovelace/ }).waitFor();
+
+  // Settings: password change keeps the keys; sessions are listed.
+  await alice2.getByRole('link', { name: 'Settings' }).click();
+  await alice2.getByRole('heading', { name: 'Sessions' }).waitFor();
+  await shot(alice2, '09-settings');
+  const A3 = 'third time lucky pass';
+  await alice2.getByLabel('Current password').fill(A2);
+  await alice2.getByLabel('New password', { exact: true }).fill(A3);
+  await alice2.getByLabel('Repeat the new password').fill(A3);
+  await alice2.getByRole('button', { name: 'Change password' }).click();
+  await alice2.getByText('Password changed.').waitFor();
+
+  // Alice removes Bob: the key rotates and the record is re-encrypted; Bob loses access.
+  await alice2.getByRole('link', { name: 'Accounts' }).click();
+  await alice2.getByRole('link', { name: 'Acme Support' }).click();
+  await alice2.getByRole('link', { name: 'Members' }).click();
+  alice2.once('dialog', (d) => d.accept());
+  await alice2.locator(`tr[data-email="${B.email}"]`).getByRole('button', { name: 'Remove' }).click();
+  await alice2.getByText(`${B.email} removed; key version 2, 1 items re-encrypted.`).waitFor();
+  await alice2.getByRole('link', { name: 'Items' }).click();
+  await alice2.getByRole('cell', { name: /Ada Lovelace/ }).waitFor();
+  await alice2.getByRole('cell', { name: 'v2' }).waitFor();
+
+  // Signing out clears the keys: the next visit asks for the password again.
+  await alice2.getByRole('button', { name: 'Sign out' }).click();
+  await alice2.getByText('Your keys were cleared').waitFor();
+  await alice2.goto(`${base}/`);
+  await alice2.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await shot(alice2, '10-signed-out');
+}
