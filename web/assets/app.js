@@ -217,7 +217,7 @@ async function signOut() {
 
 function page(title, ...children) {
   const m = main();
-  m.replaceChildren(h('h1', {}, title), ...children);
+  m.replaceChildren(h('h1', {}, title), ...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
   document.title = `${title} · Vouchsafe`;
   m.focus();
 }

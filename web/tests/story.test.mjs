@@ -325,6 +325,9 @@ async function story() {
   await alice2.getByRole('cell', { name: /Ada Lovelace/ }).waitFor();
   await alice2.getByRole('cell', { name: 'v2' }).waitFor();
 
+  await alice2.setViewportSize({ width: 390, height: 844 });
+  await shot(alice2, '11-items-phone');
+
   // Signing out clears the keys: the next visit asks for the password again.
   await alice2.getByRole('button', { name: 'Sign out' }).click();
   await alice2.getByText('Your keys were cleared').waitFor();
