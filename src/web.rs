@@ -21,14 +21,26 @@ struct Asset {
 }
 
 const ASSETS: &[Asset] = &[
-    Asset { name: "index.html", content_type: "text/html; charset=utf-8", body: include_bytes!("../web/assets/index.html") },
-    Asset { name: "app.js", content_type: "text/javascript; charset=utf-8", body: include_bytes!("../web/assets/app.js") },
+    Asset {
+        name: "index.html",
+        content_type: "text/html; charset=utf-8",
+        body: include_bytes!("../web/assets/index.html"),
+    },
+    Asset {
+        name: "app.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../web/assets/app.js"),
+    },
     Asset {
         name: "worker.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../web/assets/worker.js"),
     },
-    Asset { name: "style.css", content_type: "text/css; charset=utf-8", body: include_bytes!("../web/assets/style.css") },
+    Asset {
+        name: "style.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_bytes!("../web/assets/style.css"),
+    },
     Asset {
         name: "pkg/vouchsafe_web.js",
         content_type: "text/javascript; charset=utf-8",
@@ -42,7 +54,8 @@ const ASSETS: &[Asset] = &[
 ];
 
 /// Paths the dashboard renders (email links open `/invite`, `/reset`, `/reset/cancel`, `/recover`).
-const PAGES: &[&str] = &["/", "/signin", "/signup", "/kit", "/settings", "/invite", "/reset", "/reset/cancel", "/recover"];
+const PAGES: &[&str] =
+    &["/", "/signin", "/signup", "/kit", "/settings", "/invite", "/reset", "/reset/cancel", "/recover"];
 
 fn etags() -> &'static [String] {
     static TAGS: OnceLock<Vec<String>> = OnceLock::new();
@@ -53,7 +66,10 @@ fn etags() -> &'static [String] {
 
 fn serve(req: &HttpRequest, index: usize) -> HttpResponse {
     let (Some(asset), Some(tag)) = (ASSETS.get(index), etags().get(index)) else {
-        return actix_web::ResponseError::error_response(&crate::error::ApiError::not_found("not_found", "no such page"));
+        return actix_web::ResponseError::error_response(&crate::error::ApiError::not_found(
+            "not_found",
+            "no such page",
+        ));
     };
     let mut res = if req.headers().get(header::IF_NONE_MATCH).is_some_and(|v| v.as_bytes() == tag.as_bytes()) {
         HttpResponse::NotModified().finish()
@@ -85,7 +101,9 @@ async fn asset(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     let name = path.into_inner();
     match ASSETS.iter().position(|a| a.name == name && a.name != "index.html") {
         Some(i) => serve(&req, i),
-        None => actix_web::ResponseError::error_response(&crate::error::ApiError::not_found("not_found", "no such file")),
+        None => {
+            actix_web::ResponseError::error_response(&crate::error::ApiError::not_found("not_found", "no such file"))
+        }
     }
 }
 

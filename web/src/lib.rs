@@ -354,7 +354,9 @@ fn run(st: &mut State, op: &Op, progress: &mut dyn FnMut(u64, u64)) -> Res {
         Op::Accounts => Ok(json!(signed(st)?.vault.client.accounts()?)),
         Op::CreateAccount { name } => Ok(json!(signed(st)?.vault.create_account(name)?)),
         Op::Account { account_id } => account(st, account_id),
-        Op::Invite { account_id, email, role: r } => Ok(json!(signed(st)?.vault.invite(account_id, email, role(r)?)?)),
+        Op::Invite { account_id, email, role: r } => {
+            Ok(json!(signed(st)?.vault.invite(account_id, email, role(r)?)?))
+        }
         Op::RevokeInvitation { account_id, invitation_id } => {
             signed(st)?.vault.client.revoke_invitation(account_id, invitation_id)?;
             Ok(json!({"ok": true}))
@@ -369,15 +371,11 @@ fn run(st: &mut State, op: &Op, progress: &mut dyn FnMut(u64, u64)) -> Res {
             Ok(json!({"ok": true}))
         }
         Op::Remove { account_id, user_id } => {
-            let s = signed(st)?;
-            s.vault.remove(account_id, user_id)?;
-            let r = s.vault.rotate(account_id, false, 200, |d, t| progress(d, t))?;
-            Ok(json!({"key_version": r.key_version, "items_reencrypted": r.items_reencrypted}))
+            let v = &mut signed(st)?.vault;
+            v.remove(account_id, user_id)?;
+            rotate(v, account_id, false, progress)
         }
-        Op::Rotate { account_id, force } => {
-            let r = signed(st)?.vault.rotate(account_id, *force, 200, |d, t| progress(d, t))?;
-            Ok(json!({"key_version": r.key_version, "items_reencrypted": r.items_reencrypted}))
-        }
+        Op::Rotate { account_id, force } => rotate(&mut signed(st)?.vault, account_id, *force, progress),
         Op::Items { account_id, cursor } => {
             let (items, next) = signed(st)?.vault.list_items(account_id, cursor.as_deref(), 100)?;
             Ok(json!({"items": items.iter().map(item_json).collect::<Vec<_>>(), "next_cursor": next}))
@@ -484,6 +482,12 @@ fn run(st: &mut State, op: &Op, progress: &mut dyn FnMut(u64, u64)) -> Res {
             Ok(json!({"ok": true}))
         }
     }
+}
+
+/// Rotates (new key version if the log requires it, or `force`), re-encrypting items in pages.
+fn rotate(v: &mut Vault, account_id: &str, force: bool, progress: &mut dyn FnMut(u64, u64)) -> Res {
+    let r = v.rotate(account_id, force, 200, progress)?;
+    Ok(json!({"key_version": r.key_version, "items_reencrypted": r.items_reencrypted}))
 }
 
 fn recovery_status(st: &mut State) -> Res {
