@@ -67,7 +67,7 @@ fn etags() -> &'static [String] {
 fn serve(req: &HttpRequest, index: usize) -> HttpResponse {
     let (Some(asset), Some(tag)) = (ASSETS.get(index), etags().get(index)) else {
         return actix_web::ResponseError::error_response(&crate::error::ApiError::not_found(
-            "not_found",
+            "route.not_found",
             "no such page",
         ));
     };
@@ -101,9 +101,10 @@ async fn asset(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     let name = path.into_inner();
     match ASSETS.iter().position(|a| a.name == name && a.name != "index.html") {
         Some(i) => serve(&req, i),
-        None => {
-            actix_web::ResponseError::error_response(&crate::error::ApiError::not_found("not_found", "no such file"))
-        }
+        None => actix_web::ResponseError::error_response(&crate::error::ApiError::not_found(
+            "route.not_found",
+            "no such file",
+        )),
     }
 }
 

@@ -4,6 +4,7 @@
 mod accounts;
 mod auth;
 mod bad_input;
+mod dashboard;
 mod harness;
 mod migrations;
 mod recovery;

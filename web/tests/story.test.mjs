@@ -147,7 +147,7 @@ test('pages carry a strict CSP and no referrer; unknown paths stay JSON 404s', a
   assert.equal((await fetch(`${base}/assets/app.js`, { headers: { 'If-None-Match': tag } })).status, 304);
   const missing = await fetch(`${base}/assets/nope.js`);
   assert.equal(missing.status, 404);
-  assert.equal((await missing.json()).error.code, 'not_found');
+  assert.equal((await missing.json()).error.code, 'route.not_found');
   const html = await (await fetch(`${base}/`)).text();
   assert.doesNotMatch(html, /<script>(?!<\/script>)|<script(?![^>]*src=)/, 'no inline script');
 });
