@@ -42,6 +42,15 @@ impl FromRequest for Bearer {
 }
 
 impl Bearer {
+    /// A member's (not a worker's) verified token claims: (user id, session id); the session
+    /// itself is not checked yet.
+    pub fn member_claims(&self) -> Option<(&str, &str)> {
+        match &self.0 {
+            Ok((sub, sid, typ)) if typ != "worker" => Some((sub, sid)),
+            _ => None,
+        }
+    }
+
     /// Checks the session in the database: ending a session kills its access tokens at once.
     pub async fn check(self, state: &AppState) -> Result<AuthUser, ApiError> {
         let (user_id, session_id, typ) = self.0?;

@@ -13,7 +13,7 @@ use vouchsafe_crypto::field::{OVERHEAD, blob_key_version, validate_field_name};
 use crate::error::ApiError;
 use crate::service::accounts::active_member;
 use crate::state::AppState;
-use entity::{account, item};
+use entity::{account, item, membership, session};
 
 /// Most fields per item.
 pub const MAX_FIELDS: usize = 64;
@@ -37,6 +37,78 @@ fn to_wire(m: item::Model) -> Result<ItemWire, ApiError> {
         created_at: m.created_at,
         updated_at: m.updated_at,
     })
+}
+
+/// An item as the API sends it: the same shape as [`ItemWire`], but the stored `fields` JSON
+/// (written by [`check_fields`]) passes through without being parsed into a map and serialized
+/// again — most of the cost of a list.
+#[derive(Debug, serde::Serialize)]
+pub struct ItemOut {
+    id: String,
+    key_version: u32,
+    revision: u64,
+    fields: Box<serde_json::value::RawValue>,
+    created_by: String,
+    updated_by: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+/// A page of [`ItemOut`] (the shape of [`ItemPage`]).
+#[derive(Debug, serde::Serialize)]
+pub struct ItemPageOut {
+    items: Vec<ItemOut>,
+    next_cursor: Option<String>,
+}
+
+fn to_out(m: item::Model) -> Result<ItemOut, ApiError> {
+    Ok(ItemOut {
+        fields: serde_json::value::RawValue::from_string(m.fields)
+            .map_err(|e| ApiError::Internal(format!("stored fields: {e}")))?,
+        id: m.id,
+        key_version: u32::try_from(m.key_version).unwrap_or(0),
+        revision: u64::try_from(m.revision).unwrap_or(0),
+        created_by: m.created_by,
+        updated_by: m.updated_by,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
+}
+
+/// A member's read in one query: the item, only if the session is live and the caller an active
+/// (non-worker) member. `None` means "take the detailed path", which says what is wrong.
+pub async fn get_fast(
+    state: &AppState,
+    account_id: &str,
+    user_id: &str,
+    session_id: &str,
+    item_id: &str,
+    now: i64,
+) -> Result<Option<ItemOut>, ApiError> {
+    use sea_orm::sea_query::{Expr, Query};
+    let member = Query::select()
+        .expr(Expr::val(1))
+        .from(membership::Entity)
+        .and_where(membership::Column::AccountId.eq(account_id))
+        .and_where(membership::Column::UserId.eq(user_id))
+        .and_where(membership::Column::Status.eq("active"))
+        .and_where(membership::Column::Role.ne("worker"))
+        .to_owned();
+    let live = Query::select()
+        .expr(Expr::val(1))
+        .from(session::Entity)
+        .and_where(session::Column::Id.eq(session_id))
+        .and_where(session::Column::UserId.eq(user_id))
+        .and_where(session::Column::RevokedAt.is_null())
+        .and_where(session::Column::ExpiresAt.gt(now))
+        .to_owned();
+    item::Entity::find_by_id((account_id.to_owned(), item_id.to_owned()))
+        .filter(Expr::exists(member))
+        .filter(Expr::exists(live))
+        .one(&state.db)
+        .await?
+        .map(to_out)
+        .transpose()
 }
 
 fn check_fields(fields: &BTreeMap<String, String>, key_version: u32, current: u32) -> Result<String, ApiError> {
@@ -146,9 +218,9 @@ pub async fn get(
     user_id: &str,
     item_id: &str,
     now: i64,
-) -> Result<ItemWire, ApiError> {
+) -> Result<ItemOut, ApiError> {
     let worker = access(state, account_id, user_id, false).await?;
-    let w = to_wire(
+    let w = to_out(
         item::Entity::find_by_id((account_id.to_owned(), item_id.to_owned()))
             .one(&state.db)
             .await?
@@ -196,7 +268,7 @@ pub async fn list(
     limit: u64,
     below_version: Option<u32>,
     now: i64,
-) -> Result<ItemPage, ApiError> {
+) -> Result<ItemPageOut, ApiError> {
     let worker = access(state, account_id, user_id, false).await?;
     let limit = limit.clamp(1, MAX_PAGE);
     let mut q = item::Entity::find().filter(item::Column::AccountId.eq(account_id));
@@ -209,10 +281,10 @@ pub async fn list(
     let rows = q.order_by_asc(item::Column::Id).limit(limit + 1).all(&state.db).await?;
     let more = rows.len() as u64 > limit;
     let items =
-        rows.into_iter().take(usize::try_from(limit).unwrap_or(500)).map(to_wire).collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter().take(usize::try_from(limit).unwrap_or(500)).map(to_out).collect::<Result<Vec<_>, _>>()?;
     let next_cursor = if more { items.last().map(|i| i.id.clone()) } else { None };
     audit_read(state, account_id, user_id, worker, items.len() as u64, now).await?;
-    Ok(ItemPage { items, next_cursor })
+    Ok(ItemPageOut { items, next_cursor })
 }
 
 /// Deletes an item.

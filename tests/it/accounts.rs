@@ -201,6 +201,7 @@ fn remove_rotate_and_resume() {
     alice.remove(&acct, rest[0].user_id()).unwrap();
     assert!(alice.client.account(&acct).unwrap().rotation_required);
     assert_eq!(rest[0].client.items(&acct, None, 10, None).unwrap_err().status(), Some(404));
+    assert_eq!(rest[0].client.item(&acct, &ids[0]).unwrap_err().status(), Some(404));
     // Interrupted rotation: new key made, only 10 items re-encrypted.
     let r = alice.rotate_key(&acct, false).unwrap();
     assert!(r.new_version);
@@ -226,6 +227,9 @@ fn remove_rotate_and_resume() {
         assert!(fk.decrypt(&w.id, "n", &blob).is_err());
     }
     assert_eq!(text(&rest[1].get_item(&acct, &fresh.id).unwrap(), "n"), "after removal");
+    // An ended session reads nothing, at once (the one-query read path checks it too).
+    rest[1].client.logout().unwrap();
+    assert_eq!(rest[1].client.item(&acct, &fresh.id).unwrap_err().code(), Some("auth.session_ended"));
 }
 
 /// method, path, (content type, body)
