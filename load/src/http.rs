@@ -1,14 +1,24 @@
-//! A minimal HTTP/1.1 keep-alive GET client on tokio, so the generator can hold 64 connections
-//! on one thread and measure the server rather than itself.
+//! A minimal HTTP/1.1 keep-alive GET client on tokio, so the generator can hold many connections
+//! on one thread and measure the server rather than itself (no JSON parsing of answers).
 
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// Runs `conns` connections for `secs`, each sending `GET path` with `auth` (a bearer token)
-/// as fast as answers come; returns (latencies of 2xx answers, errors).
-pub fn hammer(addr: &str, conns: usize, secs: f64, paths: &[String], auth: Option<&str>) -> (Vec<Duration>, usize) {
+/// What one connection does, over and over until the deadline.
+#[derive(Clone, Copy)]
+pub enum Work<'a> {
+    /// `GET` each path in turn; one latency per request.
+    Get(&'a [String]),
+    /// Walk all pages of an item list (`path?limit=500`, then `&cursor=…` from each answer's
+    /// `next_cursor`); one latency per whole walk.
+    Walk(&'a str),
+}
+
+/// Runs `conns` connections for `secs` with `auth` (a bearer token); returns (latencies of
+/// successful units, errors).
+pub fn hammer(addr: &str, conns: usize, secs: f64, work: Work<'_>, auth: Option<&str>) -> (Vec<Duration>, usize) {
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(_) => return (Vec::new(), 1),
@@ -19,18 +29,12 @@ pub fn hammer(addr: &str, conns: usize, secs: f64, paths: &[String], auth: Optio
         let mut tasks = Vec::new();
         for c in 0..conns {
             let addr = addr.to_owned();
-            let reqs: Vec<Vec<u8>> = paths
-                .iter()
-                .map(|p| {
-                    let mut r = format!("GET {p} HTTP/1.1\r\nHost: {addr}\r\n");
-                    if let Some(t) = auth {
-                        r.push_str(&format!("Authorization: Bearer {t}\r\n"));
-                    }
-                    r.push_str("\r\n");
-                    r.into_bytes()
-                })
-                .collect();
-            tasks.push(tokio::task::spawn_local(async move { conn(&addr, &reqs, c, deadline).await }));
+            let auth = auth.map(str::to_owned);
+            let work = match work {
+                Work::Get(p) => OwnedWork::Get(p.to_vec()),
+                Work::Walk(p) => OwnedWork::Walk(p.to_owned()),
+            };
+            tasks.push(tokio::task::spawn_local(async move { conn(&addr, auth.as_deref(), work, c, deadline).await }));
         }
         let mut lat = Vec::new();
         let mut errors = 0;
@@ -43,50 +47,111 @@ pub fn hammer(addr: &str, conns: usize, secs: f64, paths: &[String], auth: Optio
     })
 }
 
-async fn conn(addr: &str, reqs: &[Vec<u8>], offset: usize, deadline: Instant) -> (Vec<Duration>, usize) {
+enum OwnedWork {
+    Get(Vec<String>),
+    Walk(String),
+}
+
+fn request(addr: &str, path: &str, auth: Option<&str>) -> Vec<u8> {
+    let mut r = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n");
+    if let Some(t) = auth {
+        r.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    r.push_str("\r\n");
+    r.into_bytes()
+}
+
+/// Sends one request and reads the answer into `buf`; returns (status, body range).
+async fn exchange(s: &mut TcpStream, req: &[u8], buf: &mut Vec<u8>) -> Option<(u16, std::ops::Range<usize>)> {
+    s.write_all(req).await.ok()?;
+    buf.clear();
+    let mut chunk = [0u8; 64 * 1024];
+    let (head_end, status, len) = loop {
+        let n = s.read(&mut chunk).await.ok().filter(|n| *n > 0)?;
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..p]).to_ascii_lowercase();
+            let status: u16 = head.get(9..12).and_then(|x| x.parse().ok()).unwrap_or(0);
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+                .unwrap_or(0);
+            break (p + 4, status, len);
+        }
+        if buf.len() > 1 << 20 {
+            return None;
+        }
+    };
+    while buf.len() < head_end + len {
+        let n = s.read(&mut chunk).await.ok().filter(|n| *n > 0)?;
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    Some((status, head_end..head_end + len))
+}
+
+/// The `next_cursor` of a list answer, found by a scan from the end (it is the last key).
+fn next_cursor(body: &[u8]) -> Option<String> {
+    let key = b"\"next_cursor\":\"";
+    let at = body.windows(key.len()).rposition(|w| w == key)? + key.len();
+    let end = body[at..].iter().position(|b| *b == b'"')? + at;
+    String::from_utf8(body[at..end].to_vec()).ok()
+}
+
+async fn conn(
+    addr: &str,
+    auth: Option<&str>,
+    work: OwnedWork,
+    offset: usize,
+    deadline: Instant,
+) -> (Vec<Duration>, usize) {
     let mut lat = Vec::new();
     let mut errors = 0;
     let Ok(mut s) = TcpStream::connect(addr).await else { return (lat, 1) };
     let _ = s.set_nodelay(true);
-    let mut buf = vec![0u8; 64 * 1024];
+    let mut buf = Vec::with_capacity(1 << 20);
     let mut i = offset;
-    while Instant::now() < deadline {
-        let t0 = Instant::now();
-        if s.write_all(&reqs[i % reqs.len()]).await.is_err() {
-            return (lat, errors + 1);
-        }
-        i += 1;
-        // Read headers, then Content-Length bytes of body.
-        let mut have = 0;
-        let (head_end, status, len) = loop {
-            match s.read(&mut buf[have..]).await {
-                Ok(0) | Err(_) => return (lat, errors + 1),
-                Ok(n) => have += n,
-            }
-            if let Some(p) = buf[..have].windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&buf[..p]).to_ascii_lowercase();
-                let status: u16 = head.get(9..12).and_then(|x| x.parse().ok()).unwrap_or(0);
-                let len: usize = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
-                    .unwrap_or(0);
-                break (p + 4, status, len);
-            }
-            if have == buf.len() {
-                return (lat, errors + 1);
-            }
-        };
-        let mut body = have - head_end;
-        while body < len {
-            match s.read(&mut buf).await {
-                Ok(0) | Err(_) => return (lat, errors + 1),
-                Ok(n) => body += n,
+    match work {
+        OwnedWork::Get(paths) => {
+            let reqs: Vec<Vec<u8>> = paths.iter().map(|p| request(addr, p, auth)).collect();
+            while Instant::now() < deadline {
+                let t0 = Instant::now();
+                let Some((status, _)) = exchange(&mut s, &reqs[i % reqs.len()], &mut buf).await else {
+                    return (lat, errors + 1);
+                };
+                i += 1;
+                if (200..300).contains(&status) {
+                    lat.push(t0.elapsed());
+                } else {
+                    errors += 1;
+                }
             }
         }
-        if (200..300).contains(&status) {
-            lat.push(t0.elapsed());
-        } else {
-            errors += 1;
+        OwnedWork::Walk(path) => {
+            while Instant::now() < deadline {
+                let t0 = Instant::now();
+                let mut cursor: Option<String> = None;
+                let ok = loop {
+                    let p = match &cursor {
+                        Some(c) => format!("{path}?limit=500&cursor={c}"),
+                        None => format!("{path}?limit=500"),
+                    };
+                    let Some((status, body)) = exchange(&mut s, &request(addr, &p, auth), &mut buf).await else {
+                        return (lat, errors + 1);
+                    };
+                    if !(200..300).contains(&status) {
+                        break false;
+                    }
+                    match next_cursor(&buf[body]) {
+                        Some(c) => cursor = Some(c),
+                        None => break true,
+                    }
+                };
+                if ok {
+                    lat.push(t0.elapsed());
+                } else {
+                    errors += 1;
+                }
+            }
         }
     }
     (lat, errors)

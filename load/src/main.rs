@@ -135,11 +135,11 @@ fn run_async(
     secs: f64,
     pid: u32,
     addr: &str,
-    paths: &[String],
+    work: http::Work<'_>,
     token: Option<&str>,
 ) -> Report {
     let start = Instant::now();
-    let (lat, errors) = http::hammer(addr, conns, secs, paths, token);
+    let (lat, errors) = http::hammer(addr, conns, secs, work, token);
     report(name, conns, lat, errors, start.elapsed().as_secs_f64(), pid)
 }
 
@@ -215,19 +215,6 @@ fn team(url: &str, n_items: usize, tag: &str) -> Team {
     Team { vault, account, key, ids }
 }
 
-fn list_all(c: &Client, account: &str) -> bool {
-    let mut cursor: Option<String> = None;
-    loop {
-        match c.items(account, cursor.as_deref(), 500, None) {
-            Ok(p) => match p.next_cursor {
-                Some(n) => cursor = Some(n),
-                None => return true,
-            },
-            Err(_) => return false,
-        }
-    }
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
@@ -246,8 +233,10 @@ fn main() {
     println!("vouchsafe-load against {url} (pid {pid}); {} s per scenario{}", secs, if quick { ", quick" } else { "" });
 
     let addr = url.trim_start_matches("http://").to_owned();
-    let mut reports =
-        vec![run_async("healthz (framework ceiling)", 64, secs, pid, &addr, &["/healthz".to_owned()], None)];
+    let hammer = |name: &str, conns: usize, work: http::Work<'_>, token: Option<&str>| {
+        run_async(name, conns, secs, pid, &addr, work, token)
+    };
+    let mut reports = vec![hammer("healthz (framework ceiling)", 64, http::Work::Get(&["/healthz".to_owned()]), None)];
 
     let small = team(&url, n1k, "small");
     let c = small.vault.client.clone();
@@ -261,7 +250,7 @@ fn main() {
     let token = c.access_token().unwrap_or_default().to_owned();
     let item_paths: Vec<String> =
         ids.iter().map(|id| format!("/api/v1/accounts/{}/items/{id}", small.account)).collect();
-    reports.push(run_async("read one item", 64, secs, pid, &addr, &item_paths, Some(&token)));
+    reports.push(hammer("read one item", 64, http::Work::Get(&item_paths), Some(&token)));
     reports.push(run("create item", 16, secs, pid, |t, i| {
         let id = vouchsafe_crypto::random_id();
         c.put_item(
@@ -274,10 +263,13 @@ fn main() {
     // Back to exactly n1k items for the list scenario.
     let list_team = team(&url, n1k, "list");
     let lc = list_team.vault.client.clone();
-    reports.push(run(&format!("list all {n1k} items"), 16, secs, pid, |_, _| list_all(&lc, &list_team.account)));
+    let list_path = format!("/api/v1/accounts/{}/items", list_team.account);
+    let list_token = lc.access_token().unwrap_or_default().to_owned();
+    reports.push(hammer(&format!("list all {n1k} items"), 16, http::Work::Walk(&list_path), Some(&list_token)));
     let big = team(&url, n10k, "big");
-    let bc = big.vault.client.clone();
-    reports.push(run(&format!("list all {n10k} items"), 1, secs, pid, |_, _| list_all(&bc, &big.account)));
+    let big_path = format!("/api/v1/accounts/{}/items", big.account);
+    let big_token = big.vault.client.access_token().unwrap_or_default().to_owned();
+    reports.push(hammer(&format!("list all {n10k} items"), 1, http::Work::Walk(&big_path), Some(&big_token)));
     // Mixed: logins while reads run.
     let stop = AtomicBool::new(false);
     std::thread::scope(|s| {
@@ -290,17 +282,20 @@ fn main() {
                 let _ = cc.login(&LoginRequest { email: small_email.clone(), auth_key: auth.clone() });
             }
         });
-        reports.push(run_async("read one item while logins run", 64, secs, pid, &addr, &item_paths, Some(&token)));
+        reports.push(hammer("read one item while logins run", 64, http::Work::Get(&item_paths), Some(&token)));
         stop.store(true, Ordering::Relaxed);
     });
     // 10× as much data in other accounts.
     for k in 0..10 {
         let _ = team(&url, n1k, &format!("other{k}"));
     }
-    reports.push(run_async("read one item, 10x other data", 64, secs, pid, &addr, &item_paths, Some(&token)));
-    reports.push(run(&format!("list all {n1k} items, 10x other data"), 16, secs, pid, |_, _| {
-        list_all(&lc, &list_team.account)
-    }));
+    reports.push(hammer("read one item, 10x other data", 64, http::Work::Get(&item_paths), Some(&token)));
+    reports.push(hammer(
+        &format!("list all {n1k} items, 10x other data"),
+        16,
+        http::Work::Walk(&list_path),
+        Some(&list_token),
+    ));
     // Rotation of the big account (client + server).
     let mut rot = big;
     let t0 = Instant::now();
