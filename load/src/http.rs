@@ -6,11 +6,16 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+/// Makes the (path, JSON body) of the n-th `PUT`.
+pub type MakePut = std::sync::Arc<dyn Fn(usize) -> (String, String)>;
+
 /// What one connection does, over and over until the deadline.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub enum Work<'a> {
     /// `GET` each path in turn; one latency per request.
     Get(&'a [String]),
+    /// `PUT` the (path, JSON body) the function makes for the n-th request; one latency each.
+    Put(MakePut),
     /// Walk all pages of an item list (`path?limit=500`, then `&cursor=…` from each answer's
     /// `next_cursor`); one latency per whole walk.
     Walk(&'a str),
@@ -30,9 +35,10 @@ pub fn hammer(addr: &str, conns: usize, secs: f64, work: Work<'_>, auth: Option<
         for c in 0..conns {
             let addr = addr.to_owned();
             let auth = auth.map(str::to_owned);
-            let work = match work {
+            let work = match &work {
                 Work::Get(p) => OwnedWork::Get(p.to_vec()),
-                Work::Walk(p) => OwnedWork::Walk(p.to_owned()),
+                Work::Walk(p) => OwnedWork::Walk((*p).to_owned()),
+                Work::Put(f) => OwnedWork::Put(f.clone()),
             };
             tasks.push(tokio::task::spawn_local(async move { conn(&addr, auth.as_deref(), work, c, deadline).await }));
         }
@@ -49,15 +55,24 @@ pub fn hammer(addr: &str, conns: usize, secs: f64, work: Work<'_>, auth: Option<
 
 enum OwnedWork {
     Get(Vec<String>),
+    Put(MakePut),
     Walk(String),
 }
 
 fn request(addr: &str, path: &str, auth: Option<&str>) -> Vec<u8> {
-    let mut r = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n");
+    with_body("GET", addr, path, auth, None)
+}
+
+fn with_body(method: &str, addr: &str, path: &str, auth: Option<&str>, json: Option<&str>) -> Vec<u8> {
+    let mut r = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n");
     if let Some(t) = auth {
         r.push_str(&format!("Authorization: Bearer {t}\r\n"));
     }
-    r.push_str("\r\n");
+    if let Some(b) = json {
+        r.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{b}", b.len()));
+    } else {
+        r.push_str("\r\n");
+    }
     r.into_bytes()
 }
 
@@ -116,6 +131,22 @@ async fn conn(
             while Instant::now() < deadline {
                 let t0 = Instant::now();
                 let Some((status, _)) = exchange(&mut s, &reqs[i % reqs.len()], &mut buf).await else {
+                    return (lat, errors + 1);
+                };
+                i += 1;
+                if (200..300).contains(&status) {
+                    lat.push(t0.elapsed());
+                } else {
+                    errors += 1;
+                }
+            }
+        }
+        OwnedWork::Put(make) => {
+            while Instant::now() < deadline {
+                let (path, body) = make(i * 64 + offset);
+                let req = with_body("PUT", addr, &path, auth, Some(&body));
+                let t0 = Instant::now();
+                let Some((status, _)) = exchange(&mut s, &req, &mut buf).await else {
                     return (lat, errors + 1);
                 };
                 i += 1;
