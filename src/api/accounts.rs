@@ -229,9 +229,16 @@ pub async fn put_item(
     path: web::Path<(String, String)>,
     body: web::Json<PutItemRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
+    // As for reads: the common case checks session, membership and key version in one query.
+    if let Some((user_id, session_id)) = bearer.member_claims()
+        && let Some(current) = items::member_write_access(&state, &path.0, user_id, session_id, now).await?
+    {
+        let item = items::put_checked(&state, &path.0, user_id, &path.1, body.into_inner(), now, current).await?;
+        return Ok(HttpResponse::Ok().json(item));
+    }
     let u = bearer.check(&state).await?;
-    Ok(HttpResponse::Ok()
-        .json(items::put(&state, &path.0, &u.user_id, &path.1, body.into_inner(), state.clock.now()).await?))
+    Ok(HttpResponse::Ok().json(items::put(&state, &path.0, &u.user_id, &path.1, body.into_inner(), now).await?))
 }
 
 /// Deletes an item.

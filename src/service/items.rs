@@ -147,12 +147,62 @@ pub async fn put(
     now: i64,
 ) -> Result<ItemWire, ApiError> {
     access(state, account_id, user_id, true).await?;
+    let a = account::Entity::find_by_id(account_id.to_owned()).one(&state.db).await?.ok_or_else(not_found)?;
+    put_checked(state, account_id, user_id, item_id, req, now, a.key_version).await
+}
+
+/// A member's write access and the account's current key version in one query, only if the
+/// session is live and the caller an active non-worker member. `None`: take the detailed path.
+pub async fn member_write_access(
+    state: &AppState,
+    account_id: &str,
+    user_id: &str,
+    session_id: &str,
+    now: i64,
+) -> Result<Option<i32>, ApiError> {
+    use sea_orm::JoinType;
+    use sea_orm::sea_query::{Expr, Query};
+    let live = Query::select()
+        .expr(Expr::val(1))
+        .from(session::Entity)
+        .and_where(session::Column::Id.eq(session_id))
+        .and_where(session::Column::UserId.eq(user_id))
+        .and_where(session::Column::RevokedAt.is_null())
+        .and_where(session::Column::ExpiresAt.gt(now))
+        .to_owned();
+    let on_account = membership::Entity::belongs_to(account::Entity)
+        .from(membership::Column::AccountId)
+        .to(account::Column::Id)
+        .into();
+    Ok(membership::Entity::find()
+        .select_only()
+        .column(account::Column::KeyVersion)
+        .join(JoinType::InnerJoin, on_account)
+        .filter(membership::Column::AccountId.eq(account_id))
+        .filter(membership::Column::UserId.eq(user_id))
+        .filter(membership::Column::Status.eq("active"))
+        .filter(membership::Column::Role.ne("worker"))
+        .filter(Expr::exists(live))
+        .into_tuple::<i32>()
+        .one(&state.db)
+        .await?)
+}
+
+/// Creates or updates an item once access is established; `current` is the account's key version.
+pub async fn put_checked(
+    state: &AppState,
+    account_id: &str,
+    user_id: &str,
+    item_id: &str,
+    req: PutItemRequest,
+    now: i64,
+    current: i32,
+) -> Result<ItemWire, ApiError> {
     if item_id.len() < 16 {
         return Err(ApiError::bad("request.invalid_id", "item ids are random ids of 16 to 64 characters"));
     }
     vouchsafe_crypto::validate_id(item_id).map_err(|e| ApiError::bad("request.invalid_id", e.to_string()))?;
-    let a = account::Entity::find_by_id(account_id.to_owned()).one(&state.db).await?.ok_or_else(not_found)?;
-    let fields = check_fields(&req.fields, req.key_version, u32::try_from(a.key_version).unwrap_or(0))?;
+    let fields = check_fields(&req.fields, req.key_version, u32::try_from(current).unwrap_or(0))?;
     let kv = i32::try_from(req.key_version).unwrap_or(i32::MAX);
     match req.revision {
         None => {
