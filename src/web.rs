@@ -55,7 +55,7 @@ const ASSETS: &[Asset] = &[
 
 /// Paths the dashboard renders (email links open `/invite`, `/reset`, `/reset/cancel`, `/recover`).
 const PAGES: &[&str] =
-    &["/", "/signin", "/signup", "/kit", "/settings", "/invite", "/reset", "/reset/cancel", "/recover"];
+    &["/", "/signin", "/signup", "/kit", "/settings", "/invite", "/reset", "/reset/cancel", "/recover", "/guardian"];
 
 fn etags() -> &'static [String] {
     static TAGS: OnceLock<Vec<String>> = OnceLock::new();

@@ -180,6 +180,8 @@ pub async fn begin(state: &AppState, req: RecoveryBeginRequest, now: i64) -> Res
     let hash = hash_token(&req.token).to_vec();
     let key = share_key(state);
     let guardian_ttl = now + 7 * 24 * 3600;
+    let mail = state.config.mail.clone();
+    let link = format!("{}/guardian", state.config.public_url);
     let (sess, kit, released, guardians) = state
         .db
         .transaction::<_, _, ApiError>(move |txn| {
@@ -233,6 +235,17 @@ pub async fn begin(state: &AppState, req: RecoveryBeginRequest, now: i64) -> Res
                     .filter(guardian_share::Column::UserId.eq(&sess.user_id))
                     .all(txn)
                     .await?;
+                // Tell each guardian, in the same transaction (the outbox delivers it).
+                if !guardians.is_empty() {
+                    let owner = user::Entity::find_by_id(sess.user_id.clone()).one(txn).await?.ok_or_else(invalid)?;
+                    let ids: Vec<String> = guardians.iter().map(|g| g.guardian_id.clone()).collect();
+                    let (text, html) =
+                        crate::mail::render(&mail, "guardian", &[("owner", &owner.email), ("link", &link)])?;
+                    for g in user::Entity::find().filter(user::Column::Id.is_in(ids)).all(txn).await? {
+                        let subject = format!("{} asks for your help to recover their keys", owner.email);
+                        crate::mail::enqueue(txn, &g.email, &subject, text.clone(), html.clone(), now).await?;
+                    }
+                }
                 Ok((sess, kit, released, guardians))
             })
         })

@@ -17,6 +17,7 @@ fn pages_and_assets_are_served_and_unknown_paths_stay_json() {
         "/reset",
         "/reset/cancel",
         "/recover",
+        "/guardian",
         "/accounts/abc/items",
     ] {
         let r = c.raw("GET", p, None, &[]).unwrap();

@@ -91,6 +91,12 @@ fn guardians_release_after_comparing_the_device_code() {
     let c = srv.client();
     let r = Recovery::start(&c, &recovery_token(&srv, "bob@example.com")).unwrap();
     assert_eq!(r.guardians().len(), 2);
+    // Each guardian is told, by real SMTP, with a link to the dashboard's guardian page.
+    for g in ["carol@example.com", "alice@example.com"] {
+        let mail = (0..5).map(|_| srv.outbox_mail(g)).find(|m| m.contains("asks for your help")).unwrap();
+        assert!(mail.contains("bob@example.com") && mail.contains("/guardian"), "{mail}");
+        assert!(!mail.contains("#token="), "a guardian's link carries no token");
+    }
     let requests = carol.client.guardian_requests().unwrap();
     assert_eq!(requests.len(), 1);
     // A wrong device code (e.g. an attacker's device) is refused.

@@ -242,6 +242,7 @@ async function render() {
     if (path === '/') return accountsView();
     if (path === '/kit') return kitView();
     if (path === '/settings') return settingsView();
+    if (path === '/guardian') return guardianView();
     if (acct) return accountView(acct[1], acct[2] || 'items');
     page('Not found', h('p', {}, 'There is no such page. ', h('a', { href: '/' }, 'Back to your accounts')));
   } catch (e) {
@@ -633,18 +634,28 @@ async function settingsView() {
         render();
       }, 'secondary'))))))),
     h('h2', {}, 'Guardian requests'),
-    requests.length ? h('div', {}, requests.map((r) => h('section', { class: 'card' },
-      h('p', {}, `${r.owner_email} is recovering their keys and asks for your share. Ask them to read the code on their recovering screen.`),
-      form({
-        cls: 'row',
-        fields: [{ name: 'code', label: 'Code on their screen', inputmode: 'numeric' }],
-        submit: 'Release my share',
-        onSubmit: async (d) => {
-          await api({ op: 'guardian_release', session_id: r.session_id, code: d.code }, 'Releasing…');
-          flash('Share released to their device.', 'info');
-          render();
-        },
-      })))) : h('p', { class: 'muted' }, 'No one needs your help.'));
+    guardianRequests(requests));
+}
+
+function guardianRequests(requests) {
+  if (!requests.length) return h('p', { class: 'muted' }, 'No one needs your help.');
+  return h('div', {}, requests.map((r) => h('section', { class: 'card', 'data-email': r.owner_email },
+    h('p', {}, `${r.owner_email} is recovering their keys and asks for your share. Call them and ask them to read the code on their recovering screen. Release only if it matches.`),
+    form({
+      cls: 'row',
+      fields: [{ name: 'code', label: 'Code on their screen', inputmode: 'numeric' }],
+      submit: 'Release my share',
+      onSubmit: async (d) => {
+        await api({ op: 'guardian_release', session_id: r.session_id, code: d.code }, 'Releasing…');
+        flash(`Share released to ${r.owner_email}'s device.`, 'info');
+        render();
+      },
+    }))));
+}
+
+async function guardianView() {
+  const requests = await api({ op: 'guardian_requests' }, 'Loading…');
+  page('Help a colleague recover', guardianRequests(requests));
 }
 
 // ---------- pages that email links open ----------

@@ -152,7 +152,7 @@ test('pages carry a strict CSP and no referrer; unknown paths stay JSON 404s', a
   assert.doesNotMatch(html, /<script>(?!<\/script>)|<script(?![^>]*src=)/, 'no inline script');
 });
 
-test('the whole story: invite and confirm, reset and vouch, recovery kit, removal with rotation', async () => {
+test('the whole story: invite and confirm, reset and vouch, kits with code and with a guardian, removal with rotation', async () => {
   try {
     await story();
   } catch (e) {
@@ -280,6 +280,38 @@ async function story() {
   await bob2.reload();
   await signIn(bob2, B.email, B2);
   await bob2.getByRole('cell', { name: /Ada Lovelace/ }).waitFor();
+
+  // Bob makes a kit with Alice as guardian, then recovers without his code: the server share
+  // plus Alice's share, released after she compares the code on Bob's recovering screen.
+  await bob2.getByRole('link', { name: 'Settings' }).click();
+  await bob2.getByRole('link', { name: 'Make a kit' }).click();
+  await bob2.getByLabel(`${A.email} (Acme Support)`).check();
+  await bob2.getByRole('button', { name: 'Create recovery kit' }).click();
+  await bob2.locator('#kit-code').waitFor();
+  await bob2.getByRole('button', { name: 'I have written it down' }).click();
+  const bob3 = await newPage();
+  await bob3.goto(`${base}/recover`);
+  await bob3.getByLabel('Email').fill(B.email);
+  await bob3.getByRole('button', { name: 'Send recovery link' }).click();
+  await bob3.goto(await mailLink(B.email, '/recover'));
+  await bob3.getByRole('heading', { name: 'Recover your keys' }).waitFor();
+  const deviceCode = (await bob3.locator('#device-code').textContent()).trim();
+  await alice.getByRole('link', { name: 'Settings' }).click();
+  const ask = alice.locator(`section[data-email="${B.email}"]`);
+  await ask.getByLabel('Code on their screen').fill(deviceCode);
+  await ask.getByRole('button', { name: 'Release my share' }).click();
+  await alice.getByText(`Share released to ${B.email}'s device.`).waitFor();
+  await bob3.getByRole('button', { name: 'Check for released shares' }).click();
+  await bob3.locator('#released', { hasText: '2' }).waitFor();
+  const B3 = 'bob password three';
+  await bob3.getByLabel('New password', { exact: true }).fill(B3);
+  await bob3.getByLabel('Repeat the new password').fill(B3);
+  await bob3.getByRole('button', { name: 'Recover my keys' }).click();
+  await bob3.getByRole('heading', { name: 'Keys recovered' }).waitFor();
+  await bob3.getByRole('link', { name: 'Sign in' }).last().click();
+  await signIn(bob3, B.email, B3);
+  await bob3.getByRole('link', { name: 'Acme Support' }).click();
+  await bob3.getByRole('cell', { name: /Ada Lovelace/ }).waitFor();
 
   // Alice forgets her password too, but has her kit: same keys, nothing resealed.
   const alice2 = await newPage();
