@@ -134,6 +134,16 @@ struct SignedIn {
     vault: Vault,
     email: String,
     refresh: Zeroizing<String>,
+    /// When to rotate the access token before it expires (Unix seconds).
+    refresh_at: u64,
+}
+
+/// Refresh this long before the access token expires, so a multi-request operation never
+/// straddles the expiry.
+const REFRESH_MARGIN: u64 = 30;
+
+fn refresh_at(expires_in: i64) -> u64 {
+    vouchsafe_client::unix_now() + u64::try_from(expires_in).unwrap_or(0).saturating_sub(REFRESH_MARGIN)
 }
 
 #[derive(Default)]
@@ -214,8 +224,17 @@ pub fn dispatch(request: &str, progress: &mut dyn FnMut(u64, u64)) -> Result<Str
     let op: Op = serde_json::from_str(request).map_err(|e| Failure::new("client.bad_request", e.to_string()))?;
     STATE.with(|s| {
         let mut st = s.borrow_mut();
+        if st.signed.as_ref().is_some_and(|x| vouchsafe_client::unix_now() >= x.refresh_at)
+            && !matches!(op, Op::Login { .. } | Op::Logout)
+        {
+            refresh(&mut st)?;
+        }
         let value = match run(&mut st, &op, progress) {
-            Err(f) if f.status == 401 && st.signed.is_some() && !matches!(op, Op::Login { .. } | Op::Logout) => {
+            Err(f)
+                if f.code == "auth.invalid_token"
+                    && st.signed.is_some()
+                    && !matches!(op, Op::Login { .. } | Op::Logout) =>
+            {
                 // The access token expired: rotate the refresh token once and retry.
                 refresh(&mut st)?;
                 run(&mut st, &op, progress)?
@@ -232,6 +251,7 @@ fn refresh(st: &mut State) -> Result<(), Failure> {
         Ok(t) => {
             signed.vault.client.set_access_token(Some(t.access_token));
             signed.refresh = Zeroizing::new(t.refresh_token);
+            signed.refresh_at = refresh_at(t.expires_in);
             Ok(())
         }
         Err(e) => {
@@ -249,8 +269,9 @@ fn login(st: &mut State, email: &str, password: &Secret) -> Res {
     let mut client = Client::new(&st.base);
     let session = flows::login(&mut client, email, password.as_str())?;
     let refresh = Zeroizing::new(session.tokens.refresh_token.clone());
+    let at = refresh_at(session.tokens.expires_in);
     let vault = Vault::new(client, session);
-    st.signed = Some(SignedIn { vault, email: email.to_owned(), refresh });
+    st.signed = Some(SignedIn { vault, email: email.to_owned(), refresh, refresh_at: at });
     me(st)
 }
 

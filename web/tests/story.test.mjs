@@ -110,7 +110,9 @@ before(async () => {
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   server = spawn(bin, ['serve'], {
-    env: { ...process.env, VOUCHSAFE_BIND: `127.0.0.1:${port}`, VOUCHSAFE_PUBLIC_URL: base, VOUCHSAFE_DATA_DIR: dataDir, VOUCHSAFE_LOG: 'warn' },
+    env: { ...process.env, VOUCHSAFE_BIND: `127.0.0.1:${port}`, VOUCHSAFE_PUBLIC_URL: base, VOUCHSAFE_DATA_DIR: dataDir, VOUCHSAFE_LOG: 'warn',
+      // The shortest access-token lifetime: the dashboard must refresh on its own.
+      VOUCHSAFE_ACCESS_TOKEN_TTL_SECS: '60' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   await waitFor(async () => {
@@ -150,6 +152,23 @@ test('pages carry a strict CSP and no referrer; unknown paths stay JSON 404s', a
   assert.equal((await missing.json()).error.code, 'route.not_found');
   const html = await (await fetch(`${base}/`)).text();
   assert.doesNotMatch(html, /<script>(?!<\/script>)|<script(?![^>]*src=)/, 'no inline script');
+});
+
+test('a long-open tab keeps working: the access token is refreshed before it expires', async () => {
+  const page = await newPage();
+  await signUp(page, 'carol@example.com', 'carol password one');
+  await page.getByRole('button', { name: 'Skip for now' }).click();
+  await page.getByRole('heading', { name: 'Accounts' }).waitFor();
+  // Past the token's whole lifetime (60 s): without a refresh, the next request would fail.
+  await new Promise((r) => setTimeout(r, 62_000));
+  await page.getByRole('link', { name: 'Settings' }).click();
+  await page.getByRole('heading', { name: 'Sessions' }).waitFor();
+  assert.equal(await page.getByRole('cell', { name: 'this tab' }).count(), 1);
+  await page.getByRole('link', { name: 'Accounts' }).click();
+  await page.getByLabel('Name').fill('Carol Co');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByRole('heading', { name: 'Carol Co' }).waitFor();
+  await page.context().close();
 });
 
 test('the whole story: invite and confirm, reset and vouch, kits with code and with a guardian, removal with rotation', async () => {
