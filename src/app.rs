@@ -78,8 +78,11 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
         .await
         .map_err(|e| StartError::Database(format!("startup: {e}")))?
         .map_err(|e| StartError::Database(format!("startup: {e}")))?;
+    let templates =
+        crate::mail::Templates::load(&config.mail).map_err(|e| StartError::Config(crate::config::ConfigError(e)))?;
     Ok(AppState {
         db,
+        templates,
         argon: Arc::new(crate::auth::ArgonPool::new(config.argon2_concurrency)),
         config: Arc::new(config),
         secrets: Arc::new(secrets),

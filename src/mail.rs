@@ -33,25 +33,47 @@ const BUILTIN: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// Renders `{{key}}` placeholders; values are HTML-escaped in the HTML part.
-pub fn render(config: &MailConfig, name: &str, vars: &[(&str, &str)]) -> Result<(String, String), ApiError> {
-    let (_, text, html) =
-        BUILTIN.iter().find(|(n, _, _)| *n == name).ok_or_else(|| ApiError::Internal(format!("no template {name}")))?;
-    let load = |ext: &str, builtin: &str| -> String {
-        config
-            .templates_dir
-            .as_ref()
-            .and_then(|d| std::fs::read_to_string(d.join(format!("{name}.{ext}"))).ok())
-            .unwrap_or_else(|| builtin.to_owned())
-    };
-    let mut t = load("txt", text);
-    let mut h = load("html", html);
-    for (k, v) in vars {
-        let key = format!("{{{{{k}}}}}");
-        t = t.replace(&key, v);
-        h = h.replace(&key, &html_escape(v));
+/// The templates in force: the built-ins, each overridable (text and HTML separately) by a file
+/// `NAME.txt` / `NAME.html` in the operator's `templates_dir`. Read once at start-up, so rendering
+/// never touches the disk — it runs inside the transactions that queue the mail. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Templates(Arc<Vec<(&'static str, String, String)>>);
+
+impl Templates {
+    /// Loads the operator's overrides; a file that exists but cannot be read is an error (better
+    /// at start-up than a silently different email).
+    pub fn load(config: &MailConfig) -> Result<Self, String> {
+        let read = |name: &str, ext: &str, builtin: &str| -> Result<String, String> {
+            let Some(dir) = &config.templates_dir else { return Ok(builtin.to_owned()) };
+            let path = dir.join(format!("{name}.{ext}"));
+            match std::fs::read_to_string(&path) {
+                Ok(t) => Ok(t),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(builtin.to_owned()),
+                Err(e) => Err(format!("mail template {}: {e}", path.display())),
+            }
+        };
+        let all = BUILTIN
+            .iter()
+            .map(|(name, text, html)| Ok((*name, read(name, "txt", text)?, read(name, "html", html)?)))
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(Self(Arc::new(all)))
     }
-    Ok((t, h))
+
+    /// Renders `{{key}}` placeholders; values are HTML-escaped in the HTML part.
+    pub fn render(&self, name: &str, vars: &[(&str, &str)]) -> Result<(String, String), ApiError> {
+        let (_, text, html) = self
+            .0
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .ok_or_else(|| ApiError::Internal(format!("no template {name}")))?;
+        let (mut t, mut h) = (text.clone(), html.clone());
+        for (k, v) in vars {
+            let key = format!("{{{{{k}}}}}");
+            t = t.replace(&key, v);
+            h = h.replace(&key, &html_escape(v));
+        }
+        Ok((t, h))
+    }
 }
 
 fn html_escape(s: &str) -> String {
@@ -228,19 +250,19 @@ mod tests {
 
     #[test]
     fn templates_render_escape_and_can_be_overridden() {
-        let c = MailConfig::default();
-        let (t, h) = render(
-            &c,
-            "invite",
-            &[
-                ("account", "A&B <x>"),
-                ("link", "https://v/invite#token=abc"),
-                ("inviter", "i"),
-                ("role", "member"),
-                ("expires", "soon"),
-            ],
-        )
-        .unwrap();
+        let builtin = Templates::load(&MailConfig::default()).unwrap();
+        let (t, h) = builtin
+            .render(
+                "invite",
+                &[
+                    ("account", "A&B <x>"),
+                    ("link", "https://v/invite#token=abc"),
+                    ("inviter", "i"),
+                    ("role", "member"),
+                    ("expires", "soon"),
+                ],
+            )
+            .unwrap();
         assert!(t.contains("A&B <x>") && t.contains("https://v/invite#token=abc"));
         assert!(h.contains("A&amp;B &lt;x&gt;") && !h.contains("<x>"));
         assert!(!t.contains("{{"), "every placeholder filled");
@@ -248,9 +270,16 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("invite.txt"), "Custom {{account}}").unwrap();
         let c = MailConfig { templates_dir: Some(dir.clone()), ..MailConfig::default() };
-        let (t, h) = render(&c, "invite", &[("account", "Acme")]).unwrap();
+        let custom = Templates::load(&c).unwrap();
+        // Loaded once: a later change on disk does not reach rendering (no I/O per message).
+        std::fs::write(dir.join("invite.txt"), "Changed {{account}}").unwrap();
+        let (t, h) = custom.render("invite", &[("account", "Acme")]).unwrap();
         assert_eq!(t, "Custom Acme");
         assert!(h.contains("Acme"), "the HTML part falls back to the built-in template");
+        // An override that exists but cannot be read stops the start, naming the file.
+        std::fs::remove_file(dir.join("invite.txt")).unwrap();
+        std::fs::create_dir(dir.join("invite.txt")).unwrap();
+        assert!(Templates::load(&c).unwrap_err().contains("invite.txt"));
         std::fs::remove_dir_all(dir).ok();
         assert_eq!((backoff(0), backoff(1), backoff(20)), (5, 10, 3600));
     }

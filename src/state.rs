@@ -61,6 +61,8 @@ pub struct AppState {
     pub secrets: Arc<ServerSecrets>,
     /// Access tokens.
     pub tokens: Arc<TokenSigner>,
+    /// Mail templates (built-ins plus the operator's overrides, read at start-up).
+    pub templates: crate::mail::Templates,
     /// Argon2 threads (each holds one 19 MiB buffer).
     pub argon: Arc<crate::auth::ArgonPool>,
     /// Verifier checked for unknown emails, so a login takes the same time either way.

@@ -16,8 +16,8 @@ use vouchsafe_crypto::log::{EntryBody, LogEntry, Role, TeamState};
 use vouchsafe_crypto::seal::{Sealed, verify_master_key_seal};
 
 use crate::auth::{hash_token, new_id, new_opaque_token};
-use crate::config::MailConfig;
 use crate::error::ApiError;
+use crate::mail::Templates;
 use crate::service::auth::normalize_email;
 use crate::state::AppState;
 use entity::{account, invitation, item, log_entry, membership, sealed_key, user, worker};
@@ -333,11 +333,11 @@ pub async fn append(
     for s in &req.sealed_keys {
         uploads.push((s.recipient_id.clone(), s.recipient_generation, s.key_version, decode_sealed(&s.blob)?));
     }
-    let (aid, uid, config) = (account_id.to_owned(), user_id.to_owned(), state.config.clone());
+    let (aid, uid, templates) = (account_id.to_owned(), user_id.to_owned(), state.templates.clone());
     let len = state
         .db
         .transaction::<_, i64, ApiError>(move |txn| {
-            Box::pin(async move { append_in(txn, &aid, &uid, &entries, &uploads, &config.mail, now).await })
+            Box::pin(async move { append_in(txn, &aid, &uid, &entries, &uploads, &templates, now).await })
         })
         .await?;
     state.mail_wakeup.notify_one();
@@ -355,7 +355,7 @@ pub async fn append_in(
     uid: &str,
     entries: &[LogEntry],
     uploads: &[Upload],
-    mail: &MailConfig,
+    mail: &Templates,
     now: i64,
 ) -> Result<i64, ApiError> {
     // Serialize appends per account: write first, so this transaction holds the row lock
@@ -413,7 +413,7 @@ async fn apply_effects(
     after: &TeamState,
     uploads: &[Upload],
     used: &mut [bool],
-    mail: &MailConfig,
+    mail: &Templates,
     now: i64,
 ) -> Result<(), ApiError> {
     match &e.body {
@@ -575,7 +575,7 @@ async fn reactivate(
     txn: &DatabaseTransaction,
     account_id: &str,
     user_id: &str,
-    mail: &MailConfig,
+    mail: &Templates,
     now: i64,
 ) -> Result<(), ApiError> {
     let u = user::Entity::find_by_id(user_id.to_owned()).one(txn).await?.ok_or_else(not_found)?;
@@ -593,7 +593,7 @@ async fn reactivate(
         .exec(txn)
         .await?;
     let a = account::Entity::find_by_id(account_id.to_owned()).one(txn).await?.ok_or_else(not_found)?;
-    let (text, html) = crate::mail::render(mail, "access_restored", &[("account", &a.name)])?;
+    let (text, html) = mail.render("access_restored", &[("account", &a.name)])?;
     crate::mail::enqueue(txn, &u.email, &format!("Your access to {} is restored", a.name), text, html, now).await
 }
 
@@ -690,8 +690,7 @@ pub async fn invite(
     let expires = now + i64::try_from(hours * 3600).unwrap_or(72 * 3600);
     let (token, hash) = new_opaque_token()?;
     let link = format!("{}/invite#token={}", state.config.public_url, token.as_str());
-    let (text, html) = crate::mail::render(
-        &state.config.mail,
+    let (text, html) = state.templates.render(
         "invite",
         &[
             ("inviter", &inviter.email),

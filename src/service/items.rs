@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
 };
 use vouchsafe_client::types::*;
 use vouchsafe_crypto::b64;
@@ -12,8 +13,9 @@ use vouchsafe_crypto::field::{OVERHEAD, blob_key_version, validate_field_name};
 
 use crate::error::ApiError;
 use crate::service::accounts::active_member;
+use crate::service::auth::live_session_exists;
 use crate::state::AppState;
-use entity::{account, item, membership, session};
+use entity::{account, item, membership};
 
 /// Most fields per item.
 pub const MAX_FIELDS: usize = 64;
@@ -24,19 +26,6 @@ pub const MAX_PAGE: u64 = 500;
 
 fn not_found() -> ApiError {
     ApiError::not_found("item.not_found", "no such item")
-}
-
-fn to_wire(m: item::Model) -> Result<ItemWire, ApiError> {
-    Ok(ItemWire {
-        fields: serde_json::from_str(&m.fields).map_err(|e| ApiError::Internal(format!("stored fields: {e}")))?,
-        id: m.id,
-        key_version: u32::try_from(m.key_version).unwrap_or(0),
-        revision: u64::try_from(m.revision).unwrap_or(0),
-        created_by: m.created_by,
-        updated_by: m.updated_by,
-        created_at: m.created_at,
-        updated_at: m.updated_at,
-    })
 }
 
 /// An item as the API sends it: the same shape as [`ItemWire`], but the stored `fields` JSON
@@ -94,17 +83,9 @@ pub async fn get_fast(
         .and_where(membership::Column::Status.eq("active"))
         .and_where(membership::Column::Role.ne("worker"))
         .to_owned();
-    let live = Query::select()
-        .expr(Expr::val(1))
-        .from(session::Entity)
-        .and_where(session::Column::Id.eq(session_id))
-        .and_where(session::Column::UserId.eq(user_id))
-        .and_where(session::Column::RevokedAt.is_null())
-        .and_where(session::Column::ExpiresAt.gt(now))
-        .to_owned();
     item::Entity::find_by_id((account_id.to_owned(), item_id.to_owned()))
         .filter(Expr::exists(member))
-        .filter(Expr::exists(live))
+        .filter(live_session_exists(user_id, session_id, now))
         .one(&state.db)
         .await?
         .map(to_out)
@@ -145,7 +126,7 @@ pub async fn put(
     item_id: &str,
     req: PutItemRequest,
     now: i64,
-) -> Result<ItemWire, ApiError> {
+) -> Result<ItemOut, ApiError> {
     access(state, account_id, user_id, true).await?;
     let a = account::Entity::find_by_id(account_id.to_owned()).one(&state.db).await?.ok_or_else(not_found)?;
     put_checked(state, account_id, user_id, item_id, req, now, a.key_version).await
@@ -161,15 +142,6 @@ pub async fn member_write_access(
     now: i64,
 ) -> Result<Option<i32>, ApiError> {
     use sea_orm::JoinType;
-    use sea_orm::sea_query::{Expr, Query};
-    let live = Query::select()
-        .expr(Expr::val(1))
-        .from(session::Entity)
-        .and_where(session::Column::Id.eq(session_id))
-        .and_where(session::Column::UserId.eq(user_id))
-        .and_where(session::Column::RevokedAt.is_null())
-        .and_where(session::Column::ExpiresAt.gt(now))
-        .to_owned();
     let on_account = membership::Entity::belongs_to(account::Entity)
         .from(membership::Column::AccountId)
         .to(account::Column::Id)
@@ -182,7 +154,7 @@ pub async fn member_write_access(
         .filter(membership::Column::UserId.eq(user_id))
         .filter(membership::Column::Status.eq("active"))
         .filter(membership::Column::Role.ne("worker"))
-        .filter(Expr::exists(live))
+        .filter(live_session_exists(user_id, session_id, now))
         .into_tuple::<i32>()
         .one(&state.db)
         .await?)
@@ -197,7 +169,7 @@ pub async fn put_checked(
     req: PutItemRequest,
     now: i64,
     current: i32,
-) -> Result<ItemWire, ApiError> {
+) -> Result<ItemOut, ApiError> {
     if item_id.len() < 16 {
         return Err(ApiError::bad("request.invalid_id", "item ids are random ids of 16 to 64 characters"));
     }
@@ -218,7 +190,7 @@ pub async fn put_checked(
                 updated_at: Set(now),
             };
             match m.insert(&state.db).await {
-                Ok(m) => to_wire(m),
+                Ok(m) => to_out(m),
                 Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => Err(
                     ApiError::conflict("item.exists", "an item with this id exists; send its revision to update it"),
                 ),
@@ -226,39 +198,73 @@ pub async fn put_checked(
             }
         }
         Some(rev) => {
-            let rev = i64::try_from(rev).map_err(|_| ApiError::bad("item.bad_revision", "revision out of range"))?;
-            // Compare-and-set on the revision: a concurrent writer makes this match nothing.
-            let res = item::Entity::update_many()
-                .col_expr(item::Column::Fields, sea_orm::sea_query::Expr::value(fields))
-                .col_expr(item::Column::KeyVersion, sea_orm::sea_query::Expr::value(kv))
-                .col_expr(item::Column::Revision, sea_orm::sea_query::Expr::value(rev + 1))
-                .col_expr(item::Column::UpdatedBy, sea_orm::sea_query::Expr::value(user_id))
-                .col_expr(item::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
-                .filter(item::Column::AccountId.eq(account_id))
-                .filter(item::Column::Id.eq(item_id))
-                .filter(item::Column::Revision.eq(rev))
-                .exec(&state.db)
-                .await?;
-            if res.rows_affected != 1 {
-                return match item::Entity::find_by_id((account_id.to_owned(), item_id.to_owned()))
-                    .one(&state.db)
-                    .await?
-                {
-                    Some(_) => Err(ApiError::conflict(
-                        "item.stale_revision",
-                        "the item changed since you read it; re-read and retry",
-                    )),
-                    None => Err(not_found()),
-                };
+            let rev = revision(rev)?;
+            let new = Replacement { rev, key_version: kv, fields };
+            match compare_and_set(&state.db, account_id, item_id, new, user_id, now).await? {
+                Cas::Updated => to_out(
+                    item::Entity::find_by_id((account_id.to_owned(), item_id.to_owned()))
+                        .one(&state.db)
+                        .await?
+                        .ok_or_else(not_found)?,
+                ),
+                Cas::Stale => Err(ApiError::conflict(
+                    "item.stale_revision",
+                    "the item changed since you read it; re-read and retry",
+                )),
+                Cas::Missing => Err(not_found()),
             }
-            to_wire(
-                item::Entity::find_by_id((account_id.to_owned(), item_id.to_owned()))
-                    .one(&state.db)
-                    .await?
-                    .ok_or_else(not_found)?,
-            )
         }
     }
+}
+
+fn revision(rev: u64) -> Result<i64, ApiError> {
+    i64::try_from(rev).map_err(|_| ApiError::bad("item.bad_revision", "revision out of range"))
+}
+
+/// What a compare-and-set update did.
+enum Cas {
+    Updated,
+    /// The revision moved on (a concurrent writer): re-read and retry.
+    Stale,
+    Missing,
+}
+
+/// New fields for an item read at revision `rev`.
+struct Replacement {
+    rev: i64,
+    key_version: i32,
+    /// Validated field JSON ([`check_fields`]).
+    fields: String,
+}
+
+/// Replaces an item's fields only if its revision is still `new.rev`; a concurrent writer makes
+/// the update match nothing. Used by single updates and by batches (inside their transaction).
+async fn compare_and_set<C: ConnectionTrait>(
+    db: &C,
+    account_id: &str,
+    item_id: &str,
+    new: Replacement,
+    user_id: &str,
+    now: i64,
+) -> Result<Cas, ApiError> {
+    use sea_orm::sea_query::Expr;
+    let rev = new.rev;
+    let res = item::Entity::update_many()
+        .col_expr(item::Column::Fields, Expr::value(new.fields))
+        .col_expr(item::Column::KeyVersion, Expr::value(new.key_version))
+        .col_expr(item::Column::Revision, Expr::value(rev + 1))
+        .col_expr(item::Column::UpdatedBy, Expr::value(user_id))
+        .col_expr(item::Column::UpdatedAt, Expr::value(now))
+        .filter(item::Column::AccountId.eq(account_id))
+        .filter(item::Column::Id.eq(item_id))
+        .filter(item::Column::Revision.eq(rev))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 1 {
+        return Ok(Cas::Updated);
+    }
+    let exists = item::Entity::find_by_id((account_id.to_owned(), item_id.to_owned())).one(db).await?.is_some();
+    Ok(if exists { Cas::Stale } else { Cas::Missing })
 }
 
 /// One item.
@@ -369,38 +375,25 @@ pub async fn update_batch(
     for u in req.items {
         vouchsafe_crypto::validate_id(&u.id).map_err(|e| ApiError::bad("request.invalid_id", e.to_string()))?;
         let fields = check_fields(&u.fields, u.key_version, current)?;
-        let rev = i64::try_from(u.revision).map_err(|_| ApiError::bad("item.bad_revision", "revision out of range"))?;
-        prepared.push((u.id, rev, i32::try_from(u.key_version).unwrap_or(i32::MAX), fields));
+        let key_version = i32::try_from(u.key_version).unwrap_or(i32::MAX);
+        prepared.push((u.id, Replacement { rev: revision(u.revision)?, key_version, fields }));
     }
     let (aid, uid) = (account_id.to_owned(), user_id.to_owned());
     let results = state
         .db
-        .transaction::<_, Vec<String>, ApiError>(move |txn| {
+        .transaction::<_, Vec<&'static str>, ApiError>(move |txn| {
             Box::pin(async move {
                 let mut results = Vec::with_capacity(prepared.len());
-                for (id, rev, kv, fields) in prepared {
-                    let res = item::Entity::update_many()
-                        .col_expr(item::Column::Fields, sea_orm::sea_query::Expr::value(fields))
-                        .col_expr(item::Column::KeyVersion, sea_orm::sea_query::Expr::value(kv))
-                        .col_expr(item::Column::Revision, sea_orm::sea_query::Expr::value(rev + 1))
-                        .col_expr(item::Column::UpdatedBy, sea_orm::sea_query::Expr::value(uid.clone()))
-                        .col_expr(item::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
-                        .filter(item::Column::AccountId.eq(&aid))
-                        .filter(item::Column::Id.eq(&id))
-                        .filter(item::Column::Revision.eq(rev))
-                        .exec(txn)
-                        .await?;
-                    results.push(if res.rows_affected == 1 {
-                        "updated".to_owned()
-                    } else if item::Entity::find_by_id((aid.clone(), id)).one(txn).await?.is_some() {
-                        "stale".to_owned()
-                    } else {
-                        "missing".to_owned()
+                for (id, new) in prepared {
+                    results.push(match compare_and_set(txn, &aid, &id, new, &uid, now).await? {
+                        Cas::Updated => "updated",
+                        Cas::Stale => "stale",
+                        Cas::Missing => "missing",
                     });
                 }
                 Ok(results)
             })
         })
         .await?;
-    Ok(BatchUpdateResponse { results })
+    Ok(BatchUpdateResponse { results: results.into_iter().map(str::to_owned).collect() })
 }

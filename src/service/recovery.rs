@@ -139,11 +139,9 @@ pub async fn request(state: &AppState, email: &str, now: i64) -> Result<(), ApiE
     let (token, hash) = new_opaque_token()?;
     let link = format!("{}/recover#token={}", state.config.public_url, token.as_str());
     let minutes = state.config.reset_token_ttl_mins.clamp(5, 60);
-    let (text, html) = crate::mail::render(
-        &state.config.mail,
-        "recover",
-        &[("email", &u.email), ("link", &link), ("minutes", &minutes.to_string())],
-    )?;
+    let (text, html) = state
+        .templates
+        .render("recover", &[("email", &u.email), ("link", &link), ("minutes", &minutes.to_string())])?;
     let row = recovery_session::ActiveModel {
         id: Set(new_id()?),
         user_id: Set(u.id.clone()),
@@ -180,7 +178,7 @@ pub async fn begin(state: &AppState, req: RecoveryBeginRequest, now: i64) -> Res
     let hash = hash_token(&req.token).to_vec();
     let key = share_key(state);
     let guardian_ttl = now + 7 * 24 * 3600;
-    let mail = state.config.mail.clone();
+    let templates = state.templates.clone();
     let link = format!("{}/guardian", state.config.public_url);
     let (sess, kit, released, guardians) = state
         .db
@@ -239,8 +237,7 @@ pub async fn begin(state: &AppState, req: RecoveryBeginRequest, now: i64) -> Res
                 if !guardians.is_empty() {
                     let owner = user::Entity::find_by_id(sess.user_id.clone()).one(txn).await?.ok_or_else(invalid)?;
                     let ids: Vec<String> = guardians.iter().map(|g| g.guardian_id.clone()).collect();
-                    let (text, html) =
-                        crate::mail::render(&mail, "guardian", &[("owner", &owner.email), ("link", &link)])?;
+                    let (text, html) = templates.render("guardian", &[("owner", &owner.email), ("link", &link)])?;
                     for g in user::Entity::find().filter(user::Column::Id.is_in(ids)).all(txn).await? {
                         let subject = format!("{} asks for your help to recover their keys", owner.email);
                         crate::mail::enqueue(txn, &g.email, &subject, text.clone(), html.clone(), now).await?;

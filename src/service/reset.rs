@@ -14,8 +14,8 @@ use vouchsafe_crypto::identity::PublicIdentity;
 use vouchsafe_crypto::log::{EntryBody, LogEntry};
 
 use crate::auth::{hash_token, new_id, new_opaque_token};
-use crate::config::MailConfig;
 use crate::error::ApiError;
+use crate::mail::Templates;
 use crate::service::accounts::append_in;
 use crate::service::auth::{end_sessions, new_credentials, normalize_email};
 use crate::state::AppState;
@@ -39,8 +39,7 @@ pub async fn request(state: &AppState, email: &str, now: i64) -> Result<(), ApiE
     let minutes = state.config.reset_token_ttl_mins.clamp(5, 60).to_string();
     let link = format!("{}/reset#token={}", state.config.public_url, token.as_str());
     let cancel_link = format!("{}/reset/cancel#token={}", state.config.public_url, cancel.as_str());
-    let (text, html) = crate::mail::render(
-        &state.config.mail,
+    let (text, html) = state.templates.render(
         "reset",
         &[("email", &u.email), ("link", &link), ("cancel_link", &cancel_link), ("minutes", &minutes)],
     )?;
@@ -137,7 +136,7 @@ pub async fn complete(state: &AppState, req: ResetCompleteRequest, now: i64) -> 
         new_credentials(state, &req.new_auth_key, &req.new_kdf_salt, &req.new_kdf_params, &req.new_wrapped_keyring)
             .await?;
     let hash = hash_token(&req.token).to_vec();
-    let config = state.config.clone();
+    let templates = state.templates.clone();
     state
         .db
         .transaction::<_, (), ApiError>(move |txn| {
@@ -177,7 +176,7 @@ pub async fn complete(state: &AppState, req: ResetCompleteRequest, now: i64) -> 
                     if !matches!(&entry.body, EntryBody::ResetAnnounced { new_identity: n } if *n == new_identity) {
                         return Err(ApiError::bad("log.rejected", "the announcement must carry exactly the new keys"));
                     }
-                    append_in(txn, &m.account_id, &u.id, std::slice::from_ref(entry), &[], &config.mail, now)
+                    append_in(txn, &m.account_id, &u.id, std::slice::from_ref(entry), &[], &templates, now)
                         .await
                         .map_err(|e| match e {
                             ApiError::Conflict { .. } => {
@@ -197,7 +196,7 @@ pub async fn complete(state: &AppState, req: ResetCompleteRequest, now: i64) -> 
                 am.updated_at = Set(now);
                 am.update(txn).await?;
                 end_sessions(txn, &u.id, None, "password_reset", now).await?;
-                notify(txn, &u, &ms, &config.mail, now).await
+                notify(txn, &u, &ms, &templates, now).await
             })
         })
         .await?;
@@ -209,13 +208,12 @@ async fn notify<C: ConnectionTrait>(
     txn: &C,
     u: &user::Model,
     ms: &[membership::Model],
-    mail: &MailConfig,
+    mail: &Templates,
     now: i64,
 ) -> Result<(), ApiError> {
     // The "not me" link of the reset email keeps working after completion (it vetoes reseals);
     // this notice points the member to the same action without carrying a token.
-    let (text, html) = crate::mail::render(
-        mail,
+    let (text, html) = mail.render(
         "reset_done",
         &[("email", &u.email), ("cancel_link", "the \"this was not me\" link in the reset email")],
     )?;
@@ -233,11 +231,8 @@ async fn notify<C: ConnectionTrait>(
                 continue;
             }
             let Some(admin) = user::Entity::find_by_id(adm.user_id.clone()).one(txn).await? else { continue };
-            let (text, html) = crate::mail::render(
-                mail,
-                "reset_admin",
-                &[("member", &u.email), ("account", &a.name), ("waiting", "")],
-            )?;
+            let (text, html) =
+                mail.render("reset_admin", &[("member", &u.email), ("account", &a.name), ("waiting", "")])?;
             crate::mail::enqueue(
                 txn,
                 &admin.email,

@@ -25,17 +25,19 @@ fn to_info(w: worker::Model) -> WorkerInfo {
     }
 }
 
+/// The worker `id` if it is granted (active).
+async fn granted(state: &AppState, id: &str) -> Result<Option<worker::Model>, ApiError> {
+    Ok(worker::Entity::find_by_id(id.to_owned()).one(&state.db).await?.filter(|w| w.status == "active"))
+}
+
 /// Whether `id` is a granted (active) worker.
 pub async fn is_active(state: &AppState, id: &str) -> Result<bool, ApiError> {
-    Ok(worker::Entity::find_by_id(id.to_owned()).one(&state.db).await?.is_some_and(|w| w.status == "active"))
+    Ok(granted(state, id).await?.is_some())
 }
 
 /// Whether `id` is an active worker granted read-write access.
 pub async fn can_write(state: &AppState, id: &str) -> Result<bool, ApiError> {
-    Ok(worker::Entity::find_by_id(id.to_owned())
-        .one(&state.db)
-        .await?
-        .is_some_and(|w| w.status == "active" && w.access == "read_write"))
+    Ok(granted(state, id).await?.is_some_and(|w| w.access == "read_write"))
 }
 
 /// Records an audit event.
