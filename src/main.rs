@@ -571,11 +571,7 @@ fn vault_command(cmd: Command) -> Result<(), String> {
         }
         Command::Members { account } => {
             for m in cli::signed_in(&mut p)?.members(account).map_err(e)? {
-                let code = vouchsafe_crypto::b64::decode(&m.public_keys, 100)
-                    .ok()
-                    .and_then(|b| vouchsafe_crypto::identity::PublicIdentity::keys_from_bytes(&m.user_id, &b).ok())
-                    .map(|i| i.verification_code().to_string())
-                    .unwrap_or_default();
+                let code = m.identity().map(|i| i.verification_code().to_string()).unwrap_or_default();
                 println!("{}  {}  {}  {}  {}", m.user_id, m.email, m.role, m.status, code);
             }
             return Ok(());

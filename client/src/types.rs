@@ -400,6 +400,15 @@ pub struct MemberInfo {
     pub public_keys: String,
 }
 
+impl MemberInfo {
+    /// The public keys the server reports for this member (compare their code with the person
+    /// before trusting them; the verified team log is the authority for active members).
+    pub fn identity(&self) -> Result<vouchsafe_crypto::identity::PublicIdentity, crate::ClientError> {
+        let keys = vouchsafe_crypto::b64::decode(&self.public_keys, 100)?;
+        Ok(vouchsafe_crypto::identity::PublicIdentity::keys_from_bytes(&self.user_id, &keys)?)
+    }
+}
+
 /// An item: field name → encrypted value (base64url).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

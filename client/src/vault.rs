@@ -11,7 +11,9 @@ use std::collections::{BTreeMap, HashMap};
 use vouchsafe_crypto::b64;
 use vouchsafe_crypto::field::{FieldKey, blob_key_version};
 use vouchsafe_crypto::identity::{Keyring, PublicIdentity};
-use vouchsafe_crypto::log::{EntryBody, LogEntry, LogHead, MemberStatus, Policy, Role, TeamState};
+use vouchsafe_crypto::log::{
+    EntryBody, LogEntry, LogHead, MemberStatus, PendingReset as PendingResetState, Policy, Role, TeamState,
+};
 use vouchsafe_crypto::seal::{MasterKey, Sealed, open_master_key, seal_master_key};
 use zeroize::Zeroizing;
 
@@ -45,6 +47,27 @@ pub struct RotationReport {
 
 fn refused(msg: impl Into<String>) -> ClientError {
     ClientError::Protocol(format!("refused: {}", msg.into()))
+}
+
+/// Encrypts each field value under `fk`, bound to the item and field name.
+fn encrypt_fields<V: AsRef<[u8]>>(
+    fk: &FieldKey,
+    item_id: &str,
+    fields: &BTreeMap<String, V>,
+) -> Result<BTreeMap<String, String>, ClientError> {
+    let mut rng = vouchsafe_crypto::os_rng();
+    fields
+        .iter()
+        .map(|(name, value)| Ok((name.clone(), b64::encode(&fk.encrypt(item_id, name, value.as_ref(), &mut rng)?))))
+        .collect()
+}
+
+/// The pending reset of a member the verified state shows awaiting vouches.
+fn awaiting<'s>(state: &'s TeamState, user_id: &str) -> Result<&'s PendingResetState, ClientError> {
+    match state.member(user_id) {
+        Some(vouchsafe_crypto::log::Member { status: MemberStatus::AwaitingVouch(p), .. }) => Ok(p),
+        _ => Err(refused("the member is not awaiting vouches")),
+    }
 }
 
 fn now() -> u64 {
@@ -240,15 +263,48 @@ impl Vault {
         Err(last.unwrap_or_else(|| refused("log kept moving")))
     }
 
-    fn entry(
+    /// A new entry signed by us, chained to `state`'s head.
+    fn entry(&self, account_id: &str, state: &TeamState, body: EntryBody) -> Result<LogEntry, ClientError> {
+        let ts = self.now().max(state.last_timestamp());
+        Ok(LogEntry::create(account_id, Some(state.head()), &self.keyring, ts, body)?)
+    }
+
+    /// Appends one entry whose body `body` derives from the verified state (retried on conflict).
+    fn append_entry(
+        &mut self,
+        account_id: &str,
+        body: impl Fn(&TeamState) -> Result<EntryBody, ClientError>,
+    ) -> Result<(), ClientError> {
+        self.append_with_retry(account_id, |me, state| {
+            let e = me.entry(account_id, state, body(state)?)?;
+            Ok(AppendRequest { entries: vec![b64::encode(&e.to_bytes())], sealed_keys: vec![] })
+        })?;
+        Ok(())
+    }
+
+    /// Builds an append: `first` (if any) applied to a copy of the verified state, then each
+    /// (recipient, key version) sealed — every seal checked against that state — with its
+    /// `key_sealed` entry.
+    fn with_seals<'a>(
         &self,
         account_id: &str,
         state: &TeamState,
-        prev: Option<LogHead>,
-        body: EntryBody,
-    ) -> Result<LogEntry, ClientError> {
-        let ts = self.now().max(state.last_timestamp());
-        Ok(LogEntry::create(account_id, Some(prev.unwrap_or(state.head())), &self.keyring, ts, body)?)
+        first: Option<LogEntry>,
+        seals: impl IntoIterator<Item = (&'a PublicIdentity, &'a MasterKey)>,
+    ) -> Result<AppendRequest, ClientError> {
+        let mut next = state.clone();
+        let mut entries = Vec::new();
+        if let Some(e) = first {
+            next.apply(&e).map_err(|err| refused(err.to_string()))?;
+            entries.push(b64::encode(&e.to_bytes()));
+        }
+        let mut sealed_keys = Vec::new();
+        for (to, mk) in seals {
+            let (entry, upload) = self.seal_to(account_id, &mut next, to, mk)?;
+            entries.push(entry);
+            sealed_keys.push(upload);
+        }
+        Ok(AppendRequest { entries, sealed_keys })
     }
 
     /// Seals `mk` to `to` after checking the verified state endorses it, and builds the
@@ -266,7 +322,6 @@ impl Vault {
         let e = self.entry(
             account_id,
             next,
-            None,
             EntryBody::KeySealed {
                 recipient: to.user_id.clone(),
                 generation: to.generation,
@@ -303,7 +358,7 @@ impl Vault {
             .into_iter()
             .find(|m| m.user_id == user_id && m.status == "accepted")
             .ok_or_else(|| ClientError::Protocol("no accepted invitee with that id".into()))?;
-        let id = PublicIdentity::keys_from_bytes(&m.user_id, &b64::decode(&m.public_keys, 100)?)?;
+        let id = m.identity()?;
         Ok((m, id))
     }
 
@@ -317,37 +372,20 @@ impl Vault {
         let role = Role::parse(&info.role).ok_or_else(|| ClientError::Protocol("unknown role".into()))?;
         let masters = self.master_keys(account_id)?;
         self.append_with_retry(account_id, |me, state| {
-            let added = me.entry(account_id, state, None, EntryBody::MemberAdded { member: identity.clone(), role })?;
-            let mut next = state.clone();
-            next.apply(&added).map_err(|e| refused(e.to_string()))?;
-            let mut entries = vec![b64::encode(&added.to_bytes())];
-            let mut sealed_keys = Vec::new();
-            for mk in masters.values() {
-                let (entry, upload) = me.seal_to(account_id, &mut next, &identity, mk)?;
-                entries.push(entry);
-                sealed_keys.push(upload);
-            }
-            Ok(AppendRequest { entries, sealed_keys })
+            let added = me.entry(account_id, state, EntryBody::MemberAdded { member: identity.clone(), role })?;
+            me.with_seals(account_id, state, Some(added), masters.values().map(|mk| (&identity, mk)))
         })?;
         Ok(())
     }
 
     /// Changes a member's role.
     pub fn set_role(&mut self, account_id: &str, user_id: &str, role: Role) -> Result<(), ClientError> {
-        self.append_with_retry(account_id, |me, state| {
-            let e = me.entry(account_id, state, None, EntryBody::RoleChanged { user_id: user_id.into(), role })?;
-            Ok(AppendRequest { entries: vec![b64::encode(&e.to_bytes())], sealed_keys: vec![] })
-        })?;
-        Ok(())
+        self.append_entry(account_id, |_| Ok(EntryBody::RoleChanged { user_id: user_id.into(), role }))
     }
 
     /// Removes a member; the account then needs [`Self::rotate`].
     pub fn remove(&mut self, account_id: &str, user_id: &str) -> Result<(), ClientError> {
-        self.append_with_retry(account_id, |me, state| {
-            let e = me.entry(account_id, state, None, EntryBody::MemberRemoved { user_id: user_id.into() })?;
-            Ok(AppendRequest { entries: vec![b64::encode(&e.to_bytes())], sealed_keys: vec![] })
-        })?;
-        Ok(())
+        self.append_entry(account_id, |_| Ok(EntryBody::MemberRemoved { user_id: user_id.into() }))
     }
 
     /// Rotates: makes key version v+1 sealed to every active member (if the log says a rotation
@@ -373,24 +411,15 @@ impl Vault {
             let mut rng = vouchsafe_crypto::os_rng();
             let new = MasterKey::generate(state.key_version() + 1, &mut rng)?;
             self.append_with_retry(account_id, |me, state| {
-                let rotated = me.entry(account_id, state, None, EntryBody::KeyRotated { key_version: new.version })?;
-                let mut next = state.clone();
-                next.apply(&rotated).map_err(|e| refused(e.to_string()))?;
-                let mut entries = vec![b64::encode(&rotated.to_bytes())];
-                let mut sealed_keys = Vec::new();
-                let recipients: Vec<PublicIdentity> = next
+                let rotated = me.entry(account_id, state, EntryBody::KeyRotated { key_version: new.version })?;
+                // Rotating changes no membership: the recipients are the active members and workers.
+                let recipients = state
                     .members()
                     .values()
                     .filter(|m| m.status == MemberStatus::Active)
-                    .map(|m| m.identity.clone())
-                    .chain(next.workers().values().map(|w| w.identity.clone()))
-                    .collect();
-                for r in recipients {
-                    let (entry, upload) = me.seal_to(account_id, &mut next, &r, &new)?;
-                    entries.push(entry);
-                    sealed_keys.push(upload);
-                }
-                Ok(AppendRequest { entries, sealed_keys })
+                    .map(|m| &m.identity)
+                    .chain(state.workers().values().map(|w| &w.identity));
+                me.with_seals(account_id, state, Some(rotated), recipients.map(|r| (r, &new)))
             })?;
             self.masters.insert((account_id.to_owned(), new.version), new.clone());
             report.key_version = new.version;
@@ -423,15 +452,10 @@ impl Vault {
             if room == 0 {
                 break 'outer;
             }
-            let mut rng = vouchsafe_crypto::os_rng();
             let mut updates = Vec::new();
             for w in batch.items.iter().take(room) {
                 let item = self.decrypt(account_id, w)?;
-                let fk = self.field_key(account_id, target)?;
-                let mut fields = BTreeMap::new();
-                for (name, value) in &item.fields {
-                    fields.insert(name.clone(), b64::encode(&fk.encrypt(&item.id, name, value, &mut rng)?));
-                }
+                let fields = encrypt_fields(self.field_key(account_id, target)?, &item.id, &item.fields)?;
                 updates.push(BatchItemUpdate { id: item.id, revision: item.revision, key_version: target, fields });
             }
             // Stay well under the server's default body limit (256 KiB) per request.
@@ -479,25 +503,17 @@ impl Vault {
         Ok(Item { id: w.id.clone(), revision: w.revision, key_version: w.key_version, fields })
     }
 
+    /// Writes an item under the account's current key version.
     fn write(
         &mut self,
         account_id: &str,
         item_id: &str,
         fields: &BTreeMap<String, Vec<u8>>,
         revision: Option<u64>,
-        version: Option<u32>,
     ) -> Result<ItemWire, ClientError> {
-        let version = match version {
-            Some(v) => v,
-            None => self.client.account(account_id)?.key_version,
-        };
-        let mut rng = vouchsafe_crypto::os_rng();
-        let fk = self.field_key(account_id, version)?;
-        let mut enc = BTreeMap::new();
-        for (name, value) in fields {
-            enc.insert(name.clone(), b64::encode(&fk.encrypt(item_id, name, value, &mut rng)?));
-        }
-        self.client.put_item(account_id, item_id, &PutItemRequest { revision, key_version: version, fields: enc })
+        let version = self.client.account(account_id)?.key_version;
+        let fields = encrypt_fields(self.field_key(account_id, version)?, item_id, fields)?;
+        self.client.put_item(account_id, item_id, &PutItemRequest { revision, key_version: version, fields })
     }
 
     /// Creates an item under the current key version; returns its id.
@@ -507,7 +523,7 @@ impl Vault {
         fields: &BTreeMap<String, Vec<u8>>,
     ) -> Result<ItemWire, ClientError> {
         let id = vouchsafe_crypto::random_id();
-        self.write(account_id, &id, fields, None, None)
+        self.write(account_id, &id, fields, None)
     }
 
     /// Replaces an item's fields; `revision` is the one read (stale → 409 `item.stale_revision`).
@@ -518,7 +534,7 @@ impl Vault {
         revision: u64,
         fields: &BTreeMap<String, Vec<u8>>,
     ) -> Result<ItemWire, ClientError> {
-        self.write(account_id, item_id, fields, Some(revision), None)
+        self.write(account_id, item_id, fields, Some(revision))
     }
 
     /// Reads and decrypts one item.
@@ -547,8 +563,12 @@ impl Vault {
     /// Members awaiting vouches, as the verified log describes them (never as the server's
     /// member list does): the new keys, their verification code, vouchers so far.
     pub fn pending_resets(&mut self, account_id: &str) -> Result<Vec<PendingReset>, ClientError> {
-        let (_, state) = self.verified_log(account_id)?;
-        Ok(state
+        Ok(Self::pending_resets_in(&self.verified_log(account_id)?.1))
+    }
+
+    /// [`Self::pending_resets`] from a state already verified (no second fetch of the log).
+    pub fn pending_resets_in(state: &TeamState) -> Vec<PendingReset> {
+        state
             .members()
             .iter()
             .filter_map(|(id, m)| match &m.status {
@@ -564,7 +584,7 @@ impl Vault {
                 }),
                 MemberStatus::Active => None,
             })
-            .collect())
+            .collect()
     }
 
     /// Vouches for a member's new key after comparing codes: `code_from_person` is what the
@@ -580,26 +600,16 @@ impl Vault {
             return Err(refused("the verification code does not match the key in the team log; do not vouch"));
         }
         let target = pending.new_identity.clone();
-        self.append_with_retry(account_id, |me, state| {
-            let Some(vouchsafe_crypto::log::Member { status: MemberStatus::AwaitingVouch(p), .. }) =
-                state.member(user_id)
-            else {
-                return Err(refused("the member is no longer awaiting vouches"));
-            };
+        self.append_entry(account_id, |state| {
+            let p = awaiting(state, user_id)?;
             if p.new_identity != target {
                 return Err(refused("the announced key changed since you compared codes"));
             }
-            let e = me.entry(
-                account_id,
-                state,
-                None,
-                EntryBody::Vouch {
-                    user_id: user_id.into(),
-                    reset_hash: p.reset_hash,
-                    new_fingerprint: target.fingerprint().0,
-                },
-            )?;
-            Ok(AppendRequest { entries: vec![b64::encode(&e.to_bytes())], sealed_keys: vec![] })
+            Ok(EntryBody::Vouch {
+                user_id: user_id.into(),
+                reset_hash: p.reset_hash,
+                new_fingerprint: target.fingerprint().0,
+            })
         })?;
         match self.reseal(account_id, user_id) {
             Ok(()) => Ok(true),
@@ -613,41 +623,17 @@ impl Vault {
     pub fn reseal(&mut self, account_id: &str, user_id: &str) -> Result<(), ClientError> {
         let masters = self.master_keys(account_id)?;
         self.append_with_retry(account_id, |me, state| {
-            let Some(vouchsafe_crypto::log::Member { status: MemberStatus::AwaitingVouch(p), .. }) =
-                state.member(user_id)
-            else {
-                return Err(refused("the member is not awaiting vouches"));
-            };
-            let target = p.new_identity.clone();
-            let mut next = state.clone();
-            let (mut entries, mut sealed_keys) = (Vec::new(), Vec::new());
-            for mk in masters.values() {
-                let (entry, upload) = me.seal_to(account_id, &mut next, &target, mk)?;
-                entries.push(entry);
-                sealed_keys.push(upload);
-            }
-            Ok(AppendRequest { entries, sealed_keys })
+            let target = &awaiting(state, user_id)?.new_identity;
+            me.with_seals(account_id, state, None, masters.values().map(|mk| (target, mk)))
         })?;
         Ok(())
     }
 
     /// Vetoes a member's pending reset (admins, or the member with their previous key).
     pub fn veto(&mut self, account_id: &str, user_id: &str) -> Result<(), ClientError> {
-        self.append_with_retry(account_id, |me, state| {
-            let Some(vouchsafe_crypto::log::Member { status: MemberStatus::AwaitingVouch(p), .. }) =
-                state.member(user_id)
-            else {
-                return Err(refused("the member is not awaiting vouches"));
-            };
-            let e = me.entry(
-                account_id,
-                state,
-                None,
-                EntryBody::Veto { user_id: user_id.into(), reset_hash: p.reset_hash },
-            )?;
-            Ok(AppendRequest { entries: vec![b64::encode(&e.to_bytes())], sealed_keys: vec![] })
-        })?;
-        Ok(())
+        self.append_entry(account_id, |state| {
+            Ok(EntryBody::Veto { user_id: user_id.into(), reset_hash: awaiting(state, user_id)?.reset_hash })
+        })
     }
 
     /// The recovery policy as the verified log sets it.
@@ -658,11 +644,7 @@ impl Vault {
     /// Changes the policy (signed by this admin; policies needing several admins need co-signers).
     pub fn set_policy(&mut self, account_id: &str, policy: Policy) -> Result<(), ClientError> {
         policy.validate()?;
-        self.append_with_retry(account_id, |me, state| {
-            let e = me.entry(account_id, state, None, EntryBody::PolicyChanged { policy })?;
-            Ok(AppendRequest { entries: vec![b64::encode(&e.to_bytes())], sealed_keys: vec![] })
-        })?;
-        Ok(())
+        self.append_entry(account_id, |_| Ok(EntryBody::PolicyChanged { policy }))
     }
 }
 
@@ -694,32 +676,18 @@ impl Vault {
         }
         let masters = self.master_keys(account_id)?;
         self.append_with_retry(account_id, |me, state| {
-            let mut grant =
-                me.entry(account_id, state, None, EntryBody::WorkerGranted { worker: worker.clone(), access })?;
+            let mut grant = me.entry(account_id, state, EntryBody::WorkerGranted { worker: worker.clone(), access })?;
             for c in cosigners {
                 grant.cosign(c);
             }
-            let mut next = state.clone();
-            next.apply(&grant).map_err(|e| refused(e.to_string()))?;
-            let mut entries = vec![b64::encode(&grant.to_bytes())];
-            let mut sealed_keys = Vec::new();
-            for mk in masters.values() {
-                let (entry, upload) = me.seal_to(account_id, &mut next, worker, mk)?;
-                entries.push(entry);
-                sealed_keys.push(upload);
-            }
-            Ok(AppendRequest { entries, sealed_keys })
+            me.with_seals(account_id, state, Some(grant), masters.values().map(|mk| (worker, mk)))
         })?;
         Ok(())
     }
 
     /// Revokes a worker; the account then needs [`Vault::rotate`].
     pub fn revoke_worker(&mut self, account_id: &str, worker_id: &str) -> Result<(), ClientError> {
-        self.append_with_retry(account_id, |me, state| {
-            let e = me.entry(account_id, state, None, EntryBody::WorkerRevoked { worker_id: worker_id.into() })?;
-            Ok(AppendRequest { entries: vec![b64::encode(&e.to_bytes())], sealed_keys: vec![] })
-        })?;
-        Ok(())
+        self.append_entry(account_id, |_| Ok(EntryBody::WorkerRevoked { worker_id: worker_id.into() }))
     }
 }
 

@@ -17,8 +17,6 @@ use serde_json::{Value, json};
 use vouchsafe_client::recovery::Recovery;
 use vouchsafe_client::vault::Vault;
 use vouchsafe_client::{Client, ClientError, flows, recovery};
-use vouchsafe_crypto::b64;
-use vouchsafe_crypto::identity::PublicIdentity;
 use vouchsafe_crypto::kdf::KdfParams;
 use vouchsafe_crypto::log::{MemberStatus, Policy, Role, VoucherRule};
 use wasm_bindgen::prelude::*;
@@ -214,11 +212,6 @@ fn text(v: &[u8]) -> String {
     String::from_utf8_lossy(v).into_owned()
 }
 
-fn code_of(user_id: &str, public_keys: &str) -> Option<String> {
-    let keys = b64::decode(public_keys, 100).ok()?;
-    Some(PublicIdentity::keys_from_bytes(user_id, &keys).ok()?.verification_code().to_string())
-}
-
 /// Handles one request; `progress(done, total)` reports long operations (rotation).
 pub fn dispatch(request: &str, progress: &mut dyn FnMut(u64, u64)) -> Result<String, Failure> {
     let op: Op = serde_json::from_str(request).map_err(|e| Failure::new("client.bad_request", e.to_string()))?;
@@ -295,7 +288,7 @@ fn account(st: &mut State, account_id: &str) -> Res {
     }
     let members = s.vault.client.members(account_id)?;
     let (_, state) = s.vault.verified_log(account_id)?;
-    let pending = s.vault.pending_resets(account_id)?;
+    let pending = Vault::pending_resets_in(&state);
     let invitations =
         if matches!(info.role.as_str(), "owner" | "admin") { s.vault.client.invitations(account_id)? } else { vec![] };
     let members: Vec<Value> = members
@@ -304,7 +297,8 @@ fn account(st: &mut State, account_id: &str) -> Res {
             // Active members: the code of the keys the verified log endorses; invitees awaiting
             // confirmation: the code of the keys the server reports (compare it with the person).
             let logged = state.member(&m.user_id).map(|x| x.identity.verification_code().to_string());
-            let code = if m.status == "accepted" { code_of(&m.user_id, &m.public_keys) } else { logged };
+            let reported = || m.identity().ok().map(|i| i.verification_code().to_string());
+            let code = if m.status == "accepted" { reported() } else { logged };
             json!({"user_id": m.user_id, "email": m.email, "role": m.role, "status": m.status,
                    "generation": m.generation, "code": code, "me": m.user_id == s.vault.user_id()})
         })
@@ -445,11 +439,16 @@ fn run(st: &mut State, op: &Op, progress: &mut dyn FnMut(u64, u64)) -> Res {
         Op::CreateKit { guardians, code_only } => {
             let v = &mut signed(st)?.vault;
             let mut ids = Vec::new();
+            // Each account's log is fetched and verified once, however many guardians it gives.
+            let mut states = std::collections::HashMap::new();
             for g in guardians {
                 if g.user_id == v.user_id() {
                     return Err(Failure::new("kit.self_guardian", "you cannot be your own guardian"));
                 }
-                let (_, state) = v.verified_log(&g.account_id)?;
+                let state = match states.entry(g.account_id.clone()) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => e.insert(v.verified_log(&g.account_id)?.1),
+                };
                 match state.member(&g.user_id) {
                     Some(m) if m.status == MemberStatus::Active => ids.push(m.identity.clone()),
                     _ => return Err(Failure::new("kit.guardian", "a guardian must be an active member")),
