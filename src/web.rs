@@ -16,42 +16,34 @@ pub const CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval';
 
 struct Asset {
     name: &'static str,
-    content_type: &'static str,
     body: &'static [u8],
 }
 
+/// A file of `web/assets`, compiled in under its own name (so the name and the file cannot drift).
+macro_rules! asset {
+    ($name:literal) => {
+        Asset { name: $name, body: include_bytes!(concat!("../web/assets/", $name)) }
+    };
+}
+
 const ASSETS: &[Asset] = &[
-    Asset {
-        name: "index.html",
-        content_type: "text/html; charset=utf-8",
-        body: include_bytes!("../web/assets/index.html"),
-    },
-    Asset {
-        name: "app.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../web/assets/app.js"),
-    },
-    Asset {
-        name: "worker.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../web/assets/worker.js"),
-    },
-    Asset {
-        name: "style.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_bytes!("../web/assets/style.css"),
-    },
-    Asset {
-        name: "pkg/vouchsafe_web.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../web/assets/pkg/vouchsafe_web.js"),
-    },
-    Asset {
-        name: "pkg/vouchsafe_web_bg.wasm",
-        content_type: "application/wasm",
-        body: include_bytes!("../web/assets/pkg/vouchsafe_web_bg.wasm"),
-    },
+    asset!("index.html"),
+    asset!("app.js"),
+    asset!("worker.js"),
+    asset!("style.css"),
+    asset!("pkg/vouchsafe_web.js"),
+    asset!("pkg/vouchsafe_web_bg.wasm"),
 ];
+
+fn content_type(name: &str) -> &'static str {
+    match name.rsplit('.').next() {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("wasm") => "application/wasm",
+        _ => "application/octet-stream",
+    }
+}
 
 /// Paths the dashboard renders (email links open `/invite`, `/reset`, `/reset/cancel`, `/recover`).
 const PAGES: &[&str] =
@@ -64,17 +56,17 @@ fn etags() -> &'static [String] {
     })
 }
 
+/// The API's JSON 404, for a dashboard path or file that does not exist.
+fn missing() -> HttpResponse {
+    actix_web::ResponseError::error_response(&crate::error::ApiError::not_found("route.not_found", "no such file"))
+}
+
 fn serve(req: &HttpRequest, index: usize) -> HttpResponse {
-    let (Some(asset), Some(tag)) = (ASSETS.get(index), etags().get(index)) else {
-        return actix_web::ResponseError::error_response(&crate::error::ApiError::not_found(
-            "route.not_found",
-            "no such page",
-        ));
-    };
+    let (Some(asset), Some(tag)) = (ASSETS.get(index), etags().get(index)) else { return missing() };
     let mut res = if req.headers().get(header::IF_NONE_MATCH).is_some_and(|v| v.as_bytes() == tag.as_bytes()) {
         HttpResponse::NotModified().finish()
     } else {
-        HttpResponse::Ok().content_type(asset.content_type).body(asset.body)
+        HttpResponse::Ok().content_type(content_type(asset.name)).body(asset.body)
     };
     let h = res.headers_mut();
     for (k, v) in [
@@ -101,10 +93,7 @@ async fn asset(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     let name = path.into_inner();
     match ASSETS.iter().position(|a| a.name == name && a.name != "index.html") {
         Some(i) => serve(&req, i),
-        None => actix_web::ResponseError::error_response(&crate::error::ApiError::not_found(
-            "route.not_found",
-            "no such file",
-        )),
+        None => missing(),
     }
 }
 

@@ -127,43 +127,57 @@ function field(f) {
   }));
 }
 
+// Runs `action` for a control: disabled while it runs, any error shown in the flash.
+async function guarded(control, action) {
+  control.disabled = true;
+  clearFlash();
+  try {
+    await action();
+  } catch (e) {
+    showError(e);
+  } finally {
+    control.disabled = false;
+  }
+}
+
 function form({ fields, submit, onSubmit, cls = 'stack', danger = false }) {
-  const el = h('form', { class: cls, novalidate: false });
+  const el = h('form', { class: cls });
   for (const f of fields) el.append(field(f));
   const button = h('button', { type: 'submit', class: danger ? 'danger' : null }, submit);
   el.append(button);
-  el.addEventListener('submit', async (event) => {
+  el.addEventListener('submit', (event) => {
     event.preventDefault();
     const data = Object.fromEntries(new FormData(el));
     for (const c of el.querySelectorAll('input[type=checkbox]')) data[c.name] = c.checked;
-    button.disabled = true;
-    clearFlash();
-    try {
-      await onSubmit(data, el);
-    } catch (e) {
-      showError(e);
-    } finally {
-      button.disabled = false;
-    }
+    guarded(button, () => onSubmit(data, el));
   });
   return el;
 }
 
 function button(label, onClick, cls) {
-  const b = h('button', { type: 'button', class: cls });
-  b.textContent = label;
-  b.addEventListener('click', async () => {
-    b.disabled = true;
-    clearFlash();
-    try {
-      await onClick();
-    } catch (e) {
-      showError(e);
-    } finally {
-      b.disabled = false;
-    }
-  });
+  const b = h('button', { type: 'button', class: cls }, label);
+  b.addEventListener('click', () => guarded(b, onClick));
   return b;
+}
+
+// A new password and its repetition (checked by `samePasswords`).
+function newPasswordFields(label) {
+  return [
+    { name: 'password', label, type: 'password', autocomplete: 'new-password' },
+    { name: 'repeat', label: `Repeat the ${label.toLowerCase()}`, type: 'password', autocomplete: 'new-password' },
+  ];
+}
+
+// Asks the server to email a link (reset, recovery); the answer never says whether the address exists.
+function emailLinkForm(submit, op, sent) {
+  return h('div', { class: 'card' }, form({
+    fields: [{ name: 'email', label: 'Email', type: 'email', autocomplete: 'username' }],
+    submit,
+    onSubmit: async (d) => {
+      await api({ op, email: d.email }, 'Sending…');
+      flash(sent, 'info');
+    },
+  }));
 }
 
 function samePasswords(d) {
@@ -280,8 +294,7 @@ function signUpView() {
     h('div', { class: 'card' }, form({
       fields: [
         { name: 'email', label: 'Email', type: 'email', autocomplete: 'username' },
-        { name: 'password', label: 'Password', type: 'password', autocomplete: 'new-password' },
-        { name: 'repeat', label: 'Repeat the password', type: 'password', autocomplete: 'new-password' },
+        ...newPasswordFields('Password'),
       ],
       submit: 'Create login',
       onSubmit: async (d) => {
@@ -428,22 +441,16 @@ function editor(accountId, item, onDone) {
     h('h2', {}, item ? 'Edit item' : 'New item'), rows,
     h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', onclick: () => addRow() }, 'Add field'), save,
       h('button', { type: 'button', class: 'secondary', onclick: () => el.remove() }, 'Cancel')));
-  el.addEventListener('submit', async (event) => {
+  el.addEventListener('submit', (event) => {
     event.preventDefault();
     const fields = {};
     for (const r of rows.children) fields[r.querySelector('.fname').value] = r.querySelector('.fvalue').value;
-    save.disabled = true;
-    clearFlash();
-    try {
+    guarded(save, async () => {
       await api({ op: 'save_item', account_id: accountId, item_id: item ? item.id : null, revision: item ? item.revision : null, fields },
         'Encrypting…');
       el.remove();
       onDone();
-    } catch (e) {
-      showError(e);
-    } finally {
-      save.disabled = false;
-    }
+    });
   });
   return el;
 }
@@ -614,8 +621,7 @@ async function settingsView() {
     h('div', { class: 'card' }, form({
       fields: [
         { name: 'current', label: 'Current password', type: 'password', autocomplete: 'current-password' },
-        { name: 'password', label: 'New password', type: 'password', autocomplete: 'new-password' },
-        { name: 'repeat', label: 'Repeat the new password', type: 'password', autocomplete: 'new-password' },
+        ...newPasswordFields('New password'),
         { name: 'end', label: 'Sign out my other sessions', type: 'checkbox', value: true },
       ],
       submit: 'Change password',
@@ -688,8 +694,7 @@ function resetView() {
         h('a', { href: '/recover' }, 'recover with it instead'), ' — it keeps your keys.'),
       h('div', { class: 'card' }, form({
         fields: [
-          { name: 'password', label: 'New password', type: 'password', autocomplete: 'new-password' },
-          { name: 'repeat', label: 'Repeat the new password', type: 'password', autocomplete: 'new-password' },
+          ...newPasswordFields('New password'),
         ],
         submit: 'Reset password',
         onSubmit: async (d) => {
@@ -711,14 +716,7 @@ function resetView() {
   }
   page('Forgot your password?',
     h('p', {}, 'We email you a link that works once and expires soon.'),
-    h('div', { class: 'card' }, form({
-      fields: [{ name: 'email', label: 'Email', type: 'email', autocomplete: 'username' }],
-      submit: 'Send reset link',
-      onSubmit: async (d) => {
-        await api({ op: 'reset_request', email: d.email }, 'Sending…');
-        flash('If a login exists for that address, a reset link is on its way.', 'info');
-      },
-    })));
+    emailLinkForm('Send reset link', 'reset_request', 'If a login exists for that address, a reset link is on its way.'));
 }
 
 function resetCancelView() {
@@ -744,14 +742,7 @@ async function recoverView() {
   }
   page('Recover with your kit',
     h('p', {}, 'Your recovery kit restores your own keys: nothing is resealed and nobody has to vouch. We email you a link; open it on this device.'),
-    h('div', { class: 'card' }, form({
-      fields: [{ name: 'email', label: 'Email', type: 'email', autocomplete: 'username' }],
-      submit: 'Send recovery link',
-      onSubmit: async (d) => {
-        await api({ op: 'recovery_request', email: d.email }, 'Sending…');
-        flash('If that address has a recovery kit, a link is on its way.', 'info');
-      },
-    })));
+    emailLinkForm('Send recovery link', 'recovery_request', 'If that address has a recovery kit, a link is on its way.'));
 }
 
 function recoveryPage(st) {
@@ -765,8 +756,7 @@ function recoveryPage(st) {
     h('div', { class: 'card' }, form({
       fields: [
         { name: 'code', label: 'Recovery code (from your kit; leave empty if guardians released enough shares)', required: false, autocomplete: 'off' },
-        { name: 'password', label: 'New password', type: 'password', autocomplete: 'new-password' },
-        { name: 'repeat', label: 'Repeat the new password', type: 'password', autocomplete: 'new-password' },
+        ...newPasswordFields('New password'),
       ],
       submit: 'Recover my keys',
       onSubmit: async (d) => {
