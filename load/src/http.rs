@@ -112,6 +112,47 @@ fn next_cursor(body: &[u8]) -> Option<String> {
     String::from_utf8(body[at..end].to_vec()).ok()
 }
 
+fn success(status: u16) -> bool {
+    (200..300).contains(&status)
+}
+
+/// One unit of work (a request, or a whole list walk): `Some(succeeded)`, or `None` when the
+/// connection broke.
+async fn unit(
+    s: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    addr: &str,
+    auth: Option<&str>,
+    work: &OwnedWork,
+    gets: &[Vec<u8>],
+    n: usize,
+) -> Option<bool> {
+    match work {
+        OwnedWork::Get(_) => Some(success(exchange(s, &gets[n % gets.len()], buf).await?.0)),
+        OwnedWork::Put(make) => {
+            let (path, body) = make(n);
+            Some(success(exchange(s, &with_body("PUT", addr, &path, auth, Some(&body)), buf).await?.0))
+        }
+        OwnedWork::Walk(path) => {
+            let mut cursor: Option<String> = None;
+            loop {
+                let p = match &cursor {
+                    Some(c) => format!("{path}?limit=500&cursor={c}"),
+                    None => format!("{path}?limit=500"),
+                };
+                let (status, body) = exchange(s, &request(addr, &p, auth), buf).await?;
+                if !success(status) {
+                    return Some(false);
+                }
+                match next_cursor(&buf[body]) {
+                    Some(c) => cursor = Some(c),
+                    None => return Some(true),
+                }
+            }
+        }
+    }
+}
+
 async fn conn(
     addr: &str,
     auth: Option<&str>,
@@ -124,66 +165,20 @@ async fn conn(
     let Ok(mut s) = TcpStream::connect(addr).await else { return (lat, 1) };
     let _ = s.set_nodelay(true);
     let mut buf = Vec::with_capacity(1 << 20);
-    let mut i = offset;
-    match work {
-        OwnedWork::Get(paths) => {
-            let reqs: Vec<Vec<u8>> = paths.iter().map(|p| request(addr, p, auth)).collect();
-            while Instant::now() < deadline {
-                let t0 = Instant::now();
-                let Some((status, _)) = exchange(&mut s, &reqs[i % reqs.len()], &mut buf).await else {
-                    return (lat, errors + 1);
-                };
-                i += 1;
-                if (200..300).contains(&status) {
-                    lat.push(t0.elapsed());
-                } else {
-                    errors += 1;
-                }
-            }
+    // GET requests are built once; each connection starts at its own offset in the list.
+    let gets: Vec<Vec<u8>> = match &work {
+        OwnedWork::Get(paths) => paths.iter().map(|p| request(addr, p, auth)).collect(),
+        _ => Vec::new(),
+    };
+    let mut n = offset;
+    while Instant::now() < deadline {
+        let t0 = Instant::now();
+        match unit(&mut s, &mut buf, addr, auth, &work, &gets, n).await {
+            None => return (lat, errors + 1),
+            Some(true) => lat.push(t0.elapsed()),
+            Some(false) => errors += 1,
         }
-        OwnedWork::Put(make) => {
-            while Instant::now() < deadline {
-                let (path, body) = make(i * 64 + offset);
-                let req = with_body("PUT", addr, &path, auth, Some(&body));
-                let t0 = Instant::now();
-                let Some((status, _)) = exchange(&mut s, &req, &mut buf).await else {
-                    return (lat, errors + 1);
-                };
-                i += 1;
-                if (200..300).contains(&status) {
-                    lat.push(t0.elapsed());
-                } else {
-                    errors += 1;
-                }
-            }
-        }
-        OwnedWork::Walk(path) => {
-            while Instant::now() < deadline {
-                let t0 = Instant::now();
-                let mut cursor: Option<String> = None;
-                let ok = loop {
-                    let p = match &cursor {
-                        Some(c) => format!("{path}?limit=500&cursor={c}"),
-                        None => format!("{path}?limit=500"),
-                    };
-                    let Some((status, body)) = exchange(&mut s, &request(addr, &p, auth), &mut buf).await else {
-                        return (lat, errors + 1);
-                    };
-                    if !(200..300).contains(&status) {
-                        break false;
-                    }
-                    match next_cursor(&buf[body]) {
-                        Some(c) => cursor = Some(c),
-                        None => break true,
-                    }
-                };
-                if ok {
-                    lat.push(t0.elapsed());
-                } else {
-                    errors += 1;
-                }
-            }
-        }
+        n += 1;
     }
     (lat, errors)
 }
