@@ -64,6 +64,16 @@ fn to_out(m: item::Model) -> Result<ItemOut, ApiError> {
     })
 }
 
+/// The caller's membership row as the one-query paths accept it: active, and not a worker
+/// (workers take the detailed path, which checks their grant and audits their reads).
+fn member_row(account_id: &str, user_id: &str) -> sea_orm::Condition {
+    sea_orm::Condition::all()
+        .add(membership::Column::AccountId.eq(account_id))
+        .add(membership::Column::UserId.eq(user_id))
+        .add(membership::Column::Status.eq("active"))
+        .add(membership::Column::Role.ne("worker"))
+}
+
 /// A member's read in one query: the item, only if the session is live and the caller an active
 /// (non-worker) member. `None` means "take the detailed path", which says what is wrong.
 pub async fn get_fast(
@@ -78,10 +88,7 @@ pub async fn get_fast(
     let member = Query::select()
         .expr(Expr::val(1))
         .from(membership::Entity)
-        .and_where(membership::Column::AccountId.eq(account_id))
-        .and_where(membership::Column::UserId.eq(user_id))
-        .and_where(membership::Column::Status.eq("active"))
-        .and_where(membership::Column::Role.ne("worker"))
+        .cond_where(member_row(account_id, user_id))
         .to_owned();
     item::Entity::find_by_id((account_id.to_owned(), item_id.to_owned()))
         .filter(Expr::exists(member))
@@ -150,10 +157,7 @@ pub async fn member_write_access(
         .select_only()
         .column(account::Column::KeyVersion)
         .join(JoinType::InnerJoin, on_account)
-        .filter(membership::Column::AccountId.eq(account_id))
-        .filter(membership::Column::UserId.eq(user_id))
-        .filter(membership::Column::Status.eq("active"))
-        .filter(membership::Column::Role.ne("worker"))
+        .filter(member_row(account_id, user_id))
         .filter(live_session_exists(user_id, session_id, now))
         .into_tuple::<i32>()
         .one(&state.db)
