@@ -74,16 +74,19 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
         migrate(&db).await?;
     }
     let tokens = TokenSigner::new(secrets.token_key.expose_secret(), &config.public_url, config.access_token_ttl_secs);
-    let dummy = web::block(|| crate::auth::hash_auth_key(&[0u8; 32]))
+    // The verifier for unknown emails is made on the same Argon2 threads as every other.
+    let argon = Arc::new(crate::auth::ArgonPool::new(config.argon2_concurrency));
+    let dummy = argon
+        .run(|mem| crate::auth::hash_auth_key(mem, &[0u8; 32]))
         .await
-        .map_err(|e| StartError::Database(format!("startup: {e}")))?
+        .and_then(|r| r)
         .map_err(|e| StartError::Database(format!("startup: {e}")))?;
     let templates =
         crate::mail::Templates::load(&config.mail).map_err(|e| StartError::Config(crate::config::ConfigError(e)))?;
     Ok(AppState {
         db,
         templates,
-        argon: Arc::new(crate::auth::ArgonPool::new(config.argon2_concurrency)),
+        argon,
         config: Arc::new(config),
         secrets: Arc::new(secrets),
         tokens: Arc::new(tokens),

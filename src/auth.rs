@@ -201,13 +201,9 @@ fn argon2() -> Result<argon2::Argon2<'static>, ApiError> {
     Ok(argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params))
 }
 
-/// `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>` (standard base64 without padding).
-pub fn hash_auth_key(auth_key: &[u8]) -> Result<String, ApiError> {
-    hash_auth_key_with(&mut Vec::new(), auth_key)
-}
-
-/// Like [`hash_auth_key`], reusing `mem` for Argon2's blocks (an [`ArgonPool`] thread's buffer).
-pub fn hash_auth_key_with(mem: &mut Vec<argon2::Block>, auth_key: &[u8]) -> Result<String, ApiError> {
+/// `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>` (standard base64 without padding); `mem` holds
+/// Argon2's blocks (an [`ArgonPool`] thread's reused buffer — run it there, never on the executor).
+pub fn hash_auth_key(mem: &mut Vec<argon2::Block>, auth_key: &[u8]) -> Result<String, ApiError> {
     use base64::Engine;
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|e| ApiError::Internal(format!("getrandom: {e}")))?;
@@ -220,13 +216,8 @@ pub fn hash_auth_key_with(mem: &mut Vec<argon2::Block>, auth_key: &[u8]) -> Resu
     Ok(format!("$argon2id$v=19$m={VERIFIER_M_KIB},t={VERIFIER_T},p={VERIFIER_P}${}${}", b.encode(salt), b.encode(out)))
 }
 
-/// Constant-time check of an auth key against a stored PHC string.
-pub fn verify_auth_key(phc: &str, auth_key: &[u8]) -> Result<bool, ApiError> {
-    verify_auth_key_with(&mut Vec::new(), phc, auth_key)
-}
-
-/// Like [`verify_auth_key`], reusing `mem` for Argon2's blocks.
-pub fn verify_auth_key_with(mem: &mut Vec<argon2::Block>, phc: &str, auth_key: &[u8]) -> Result<bool, ApiError> {
+/// Constant-time check of an auth key against a stored PHC string; `mem` as for [`hash_auth_key`].
+pub fn verify_auth_key(mem: &mut Vec<argon2::Block>, phc: &str, auth_key: &[u8]) -> Result<bool, ApiError> {
     use base64::Engine;
     use subtle::ConstantTimeEq;
     let bad = || ApiError::Internal("stored verifier is malformed".into());
@@ -434,10 +425,11 @@ mod tests {
 
     #[test]
     fn verifier_roundtrip() {
-        let h = hash_auth_key(&[1; 32]).unwrap();
+        let mem = &mut Vec::new();
+        let h = hash_auth_key(mem, &[1; 32]).unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(verify_auth_key(&h, &[1; 32]).unwrap());
-        assert!(!verify_auth_key(&h, &[2; 32]).unwrap());
-        assert!(verify_auth_key("$argon2id$garbage", &[1; 32]).is_err());
+        assert!(verify_auth_key(mem, &h, &[1; 32]).unwrap());
+        assert!(!verify_auth_key(mem, &h, &[2; 32]).unwrap());
+        assert!(verify_auth_key(mem, "$argon2id$garbage", &[1; 32]).is_err());
     }
 }

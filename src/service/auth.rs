@@ -73,7 +73,7 @@ pub async fn new_credentials(
     validate_kdf(params)?;
     let wrapped = validate_wrapped(wrapped)?;
     let params = serde_json::to_string(params).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let verifier = argon(state, move |m| auth::hash_auth_key_with(m, &key[..])).await?;
+    let verifier = argon(state, move |m| auth::hash_auth_key(m, &key[..])).await?;
     Ok(NewCredentials { verifier, salt, params, wrapped })
 }
 
@@ -148,7 +148,7 @@ pub async fn register(state: &AppState, req: RegisterRequest, now: i64) -> Resul
     if user::Entity::find().filter(user::Column::Email.eq(&email)).one(&state.db).await?.is_some() {
         return Err(already());
     }
-    let verifier = argon(state, move |m| auth::hash_auth_key_with(m, &auth_key[..])).await?;
+    let verifier = argon(state, move |m| auth::hash_auth_key(m, &auth_key[..])).await?;
     let model = user::ActiveModel {
         id: Set(req.user_id.clone()),
         email: Set(email),
@@ -232,7 +232,7 @@ pub async fn login(
         return Err(ApiError::RateLimited { retry_after: auth::retry_after(rl.window_secs, now) });
     }
     let verifier = found.as_ref().map_or_else(|| state.dummy_verifier.as_str().to_owned(), |u| u.auth_hash.clone());
-    let ok = argon(state, move |m| auth::verify_auth_key_with(m, &verifier, &auth_key[..])).await?;
+    let ok = argon(state, move |m| auth::verify_auth_key(m, &verifier, &auth_key[..])).await?;
     let Some(u) = found.filter(|_| ok) else {
         auth::bump(&state.db, &fail_key, rl.window_secs, now).await?;
         return Err(invalid());
@@ -435,7 +435,7 @@ pub async fn change_password(
         .await?
         .ok_or_else(|| ApiError::unauthorized("auth.invalid_token", "user no longer exists"))?;
     let stored = u.auth_hash.clone();
-    if !argon(state, move |m| auth::verify_auth_key_with(m, &stored, &current[..])).await? {
+    if !argon(state, move |m| auth::verify_auth_key(m, &stored, &current[..])).await? {
         return Err(ApiError::Forbidden {
             code: "auth.invalid_credentials",
             message: "the current password is wrong".into(),
