@@ -73,6 +73,10 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
     if config.migrate_on_start {
         migrate(&db).await?;
     }
+    let hot = match crate::hot::sqlite_path(&config.database_url) {
+        Some(path) => Some(crate::hot::Hot::open(&path).map_err(StartError::Database)?),
+        None => None,
+    };
     let tokens = TokenSigner::new(secrets.token_key.expose_secret(), &config.public_url, config.access_token_ttl_secs);
     // The verifier for unknown emails is made on the same Argon2 threads as every other.
     let argon = Arc::new(crate::auth::ArgonPool::new(config.argon2_concurrency));
@@ -85,6 +89,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
         crate::mail::Templates::load(&config.mail).map_err(|e| StartError::Config(crate::config::ConfigError(e)))?;
     Ok(AppState {
         db,
+        hot,
         templates,
         argon,
         config: Arc::new(config),

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod hot;
 pub mod mail;
 pub mod service;
 pub mod state;

@@ -55,6 +55,8 @@ impl Clock for ManualClock {
 pub struct AppState {
     /// Database.
     pub db: DatabaseConnection,
+    /// SQLite only: item reads, lists and writes without sqlx ([`crate::hot`]).
+    pub hot: Option<crate::hot::Hot>,
     /// Configuration.
     pub config: Arc<Config>,
     /// Server secrets.

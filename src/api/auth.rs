@@ -42,11 +42,13 @@ impl FromRequest for Bearer {
 }
 
 impl Bearer {
-    /// A member's (not a worker's) verified token claims: (user id, session id); the session
-    /// itself is not checked yet.
-    pub fn member_claims(&self) -> Option<(&str, &str)> {
+    /// A member's (not a worker's) verified token claims, as the one-query item paths take
+    /// them; the session itself is not checked yet.
+    pub fn caller(&self, now: i64) -> Option<crate::service::items::Caller<'_>> {
         match &self.0 {
-            Ok((sub, sid, typ)) if typ != "worker" => Some((sub, sid)),
+            Ok((user_id, session_id, typ)) if typ != "worker" => {
+                Some(crate::service::items::Caller { user_id, session_id, now })
+            }
             _ => None,
         }
     }

@@ -28,44 +28,140 @@ fn not_found() -> ApiError {
     ApiError::not_found("item.not_found", "no such item")
 }
 
-/// An item as the API sends it: the same shape as [`ItemWire`], but the stored `fields` JSON
-/// (written by [`check_fields`]) passes through without being parsed into a map and serialized
-/// again — most of the cost of a list.
-#[derive(Debug, serde::Serialize)]
-pub struct ItemOut {
-    id: String,
-    key_version: u32,
-    revision: u64,
-    fields: Box<serde_json::value::RawValue>,
-    created_by: String,
-    updated_by: String,
+/// An item row, borrowed from wherever it was read (a sea-orm model or a SQLite row).
+pub struct ItemRow<'a> {
+    id: &'a str,
+    key_version: i64,
+    revision: i64,
+    /// The stored field JSON, written by [`check_fields`]: sent as it is.
+    fields: &'a str,
+    created_by: &'a str,
+    updated_by: &'a str,
     created_at: i64,
     updated_at: i64,
 }
 
-/// A page of [`ItemOut`] (the shape of [`ItemPage`]).
-#[derive(Debug, serde::Serialize)]
-pub struct ItemPageOut {
-    items: Vec<ItemOut>,
-    next_cursor: Option<String>,
+impl<'a> From<&'a item::Model> for ItemRow<'a> {
+    fn from(m: &'a item::Model) -> Self {
+        Self {
+            id: &m.id,
+            key_version: i64::from(m.key_version),
+            revision: m.revision,
+            fields: &m.fields,
+            created_by: &m.created_by,
+            updated_by: &m.updated_by,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
 }
 
-fn to_out(m: item::Model) -> Result<ItemOut, ApiError> {
-    Ok(ItemOut {
-        fields: serde_json::value::RawValue::from_string(m.fields)
-            .map_err(|e| ApiError::Internal(format!("stored fields: {e}")))?,
-        id: m.id,
-        key_version: u32::try_from(m.key_version).unwrap_or(0),
-        revision: u64::try_from(m.revision).unwrap_or(0),
-        created_by: m.created_by,
-        updated_by: m.updated_by,
-        created_at: m.created_at,
-        updated_at: m.updated_at,
-    })
+/// Columns in the order [`ItemRow::from_sql`] reads them.
+const ITEM_COLUMNS: &str =
+    "i.id, i.key_version, i.revision, i.fields, i.created_by, i.updated_by, i.created_at, i.updated_at";
+
+impl<'a> ItemRow<'a> {
+    fn from_sql(r: &'a rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        let text = |i: usize| -> rusqlite::Result<&'a str> {
+            r.get_ref(i)?
+                .as_str()
+                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
+        };
+        Ok(Self {
+            id: text(0)?,
+            key_version: r.get(1)?,
+            revision: r.get(2)?,
+            fields: text(3)?,
+            created_by: text(4)?,
+            updated_by: text(5)?,
+            created_at: r.get(6)?,
+            updated_at: r.get(7)?,
+        })
+    }
+
+    /// Appends the item as the API sends it (the shape of [`ItemWire`]). The stored field JSON
+    /// is not parsed and serialized again — most of the cost of a list.
+    fn write_json(&self, out: &mut Vec<u8>) {
+        use std::io::Write;
+        let s = |out: &mut Vec<u8>, v: &str| {
+            // Writing a string into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *out, v);
+        };
+        out.extend_from_slice(b"{\"id\":");
+        s(out, self.id);
+        let _ = write!(out, ",\"key_version\":{},\"revision\":{},\"fields\":", self.key_version, self.revision);
+        out.extend_from_slice(self.fields.as_bytes());
+        out.extend_from_slice(b",\"created_by\":");
+        s(out, self.created_by);
+        out.extend_from_slice(b",\"updated_by\":");
+        s(out, self.updated_by);
+        let _ = write!(out, ",\"created_at\":{},\"updated_at\":{}}}", self.created_at, self.updated_at);
+    }
+
+    /// The item as a response body.
+    fn to_json(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.fields.len() + 256);
+        self.write_json(&mut out);
+        out
+    }
+}
+
+/// A page as the API sends it (the shape of [`ItemPage`]): rows in id order, of which at most
+/// `limit` are sent; one more means there is a next page.
+fn page_json<'a>(rows: impl Iterator<Item = Result<ItemRow<'a>, ApiError>>, limit: usize) -> Result<Vec<u8>, ApiError> {
+    page_json_with(
+        |emit| {
+            for r in rows {
+                if !emit(&r?) {
+                    break;
+                }
+            }
+            Ok(())
+        },
+        limit,
+    )
+}
+
+/// [`page_json`] for rows that borrow from a cursor: `each` calls `emit` per row until it
+/// returns `false`.
+fn page_json_with(
+    each: impl FnOnce(&mut dyn FnMut(&ItemRow<'_>) -> bool) -> Result<(), ApiError>,
+    limit: usize,
+) -> Result<Vec<u8>, ApiError> {
+    let mut out = Vec::with_capacity(limit.min(64) * 1024);
+    out.extend_from_slice(b"{\"items\":[");
+    let mut sent = 0usize;
+    let mut last: Option<String> = None;
+    let mut more = false;
+    each(&mut |row: &ItemRow<'_>| {
+        if sent == limit {
+            more = true;
+            return false;
+        }
+        if sent > 0 {
+            out.push(b',');
+        }
+        row.write_json(&mut out);
+        sent += 1;
+        if sent == limit {
+            last = Some(row.id.to_owned());
+        }
+        true
+    })?;
+    out.extend_from_slice(b"],\"next_cursor\":");
+    match last.filter(|_| more) {
+        Some(c) => {
+            let _ = serde_json::to_writer(&mut out, &c);
+        }
+        None => out.extend_from_slice(b"null"),
+    }
+    out.push(b'}');
+    Ok(out)
 }
 
 /// The caller's membership row as the one-query paths accept it: active, and not a worker
 /// (workers take the detailed path, which checks their grant and audits their reads).
+/// [`MEMBER_SQL`] is the same condition for the SQLite hot paths.
 fn member_row(account_id: &str, user_id: &str) -> sea_orm::Condition {
     sea_orm::Condition::all()
         .add(membership::Column::AccountId.eq(account_id))
@@ -74,37 +170,110 @@ fn member_row(account_id: &str, user_id: &str) -> sea_orm::Condition {
         .add(membership::Column::Role.ne("worker"))
 }
 
-/// A member's read in one query: the item, only if the session is live and the caller an active
-/// (non-worker) member. `None` means "take the detailed path", which says what is wrong.
+/// [`member_row`] and a live session ([`crate::service::auth::live_session`]) as SQL for the
+/// SQLite hot paths; parameters `?1` account, `?2` user, `?3` session, `?4` now.
+const MEMBER_SQL: &str = "EXISTS (SELECT 1 FROM memberships m WHERE m.account_id = ?1 AND m.user_id = ?2 \
+     AND m.status = 'active' AND m.role <> 'worker') \
+     AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = ?3 AND s.user_id = ?2 AND s.revoked_at IS NULL \
+     AND s.expires_at > ?4)";
+
+/// Who is asking, as the one-query paths check it: a member's session from a verified token.
+#[derive(Clone, Copy)]
+pub struct Caller<'a> {
+    /// User id.
+    pub user_id: &'a str,
+    /// Session id.
+    pub session_id: &'a str,
+    /// The request's time.
+    pub now: i64,
+}
+
+/// A member's read in one query: the item (a response body), only if the session is live and
+/// the caller an active (non-worker) member. `None` means "take the detailed path", which says
+/// what is wrong.
 pub async fn get_fast(
     state: &AppState,
     account_id: &str,
-    user_id: &str,
-    session_id: &str,
+    who: Caller<'_>,
     item_id: &str,
-    now: i64,
-) -> Result<Option<ItemOut>, ApiError> {
+) -> Result<Option<Vec<u8>>, ApiError> {
+    if let Some(hot) = &state.hot {
+        return hot.read(|c| {
+            let sql =
+                format!("SELECT {ITEM_COLUMNS} FROM items i WHERE i.account_id = ?1 AND i.id = ?5 AND {MEMBER_SQL}");
+            let mut stmt = c.prepare_cached(&sql)?;
+            let mut rows = stmt.query(rusqlite::params![account_id, who.user_id, who.session_id, who.now, item_id])?;
+            Ok(match rows.next()? {
+                Some(r) => Some(ItemRow::from_sql(r)?.to_json()),
+                None => None,
+            })
+        });
+    }
     use sea_orm::sea_query::{Expr, Query};
     let member = Query::select()
         .expr(Expr::val(1))
         .from(membership::Entity)
-        .cond_where(member_row(account_id, user_id))
+        .cond_where(member_row(account_id, who.user_id))
         .to_owned();
-    item::Entity::find_by_id((account_id.to_owned(), item_id.to_owned()))
+    Ok(item::Entity::find_by_id((account_id.to_owned(), item_id.to_owned()))
         .filter(Expr::exists(member))
-        .filter(live_session_exists(user_id, session_id, now))
+        .filter(live_session_exists(who.user_id, who.session_id, who.now))
         .one(&state.db)
         .await?
-        .map(to_out)
-        .transpose()
+        .map(|m| ItemRow::from(&m).to_json()))
 }
 
-fn check_fields(fields: &BTreeMap<String, String>, key_version: u32, current: u32) -> Result<String, ApiError> {
+/// A member's page of items: the session and membership checked, then one page read, on the
+/// calling thread's SQLite connection. `None`: take the detailed path (also on PostgreSQL).
+pub fn list_fast(
+    state: &AppState,
+    account_id: &str,
+    who: Caller<'_>,
+    cursor: Option<&str>,
+    limit: u64,
+    below_version: Option<u32>,
+) -> Result<Option<Vec<u8>>, ApiError> {
+    let Some(hot) = &state.hot else { return Ok(None) };
+    let limit = limit.clamp(1, MAX_PAGE);
+    hot.read(|c| {
+        let allowed: bool = c
+            .prepare_cached(&format!("SELECT {MEMBER_SQL}"))?
+            .query_row(rusqlite::params![account_id, who.user_id, who.session_id, who.now], |r| r.get(0))?;
+        if !allowed {
+            return Ok(None);
+        }
+        let sql = format!(
+            "SELECT {ITEM_COLUMNS} FROM items i WHERE i.account_id = ?1 AND i.id > ?2 AND i.key_version < ?3 \
+             ORDER BY i.id LIMIT ?4"
+        );
+        let mut stmt = c.prepare_cached(&sql)?;
+        let below = below_version.map_or(i64::MAX, i64::from);
+        let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
+        let mut rows = stmt.query(rusqlite::params![account_id, cursor.unwrap_or(""), below, fetch])?;
+        let limit = usize::try_from(limit).unwrap_or(500);
+        page_json_with(
+            |emit| {
+                while let Some(r) = rows.next()? {
+                    if !emit(&ItemRow::from_sql(r)?) {
+                        break;
+                    }
+                }
+                Ok(())
+            },
+            limit,
+        )
+        .map(Some)
+    })
+}
+
+/// Checks an item's fields (count, names, sizes, each blob under `key_version`) and returns them
+/// as the JSON stored. Whether `key_version` exists yet is [`check_key_version`]'s part.
+fn check_fields(fields: &BTreeMap<String, String>, key_version: u32) -> Result<String, ApiError> {
     if fields.len() > MAX_FIELDS {
         return Err(ApiError::bad("item.too_many_fields", format!("an item has at most {MAX_FIELDS} fields")));
     }
-    if key_version == 0 || key_version > current {
-        return Err(ApiError::bad("item.bad_key_version", "fields must be encrypted under an existing key version"));
+    if key_version == 0 {
+        return Err(bad_key_version());
     }
     for (name, value) in fields {
         validate_field_name(name).map_err(|e| ApiError::bad("item.invalid_field_name", e.to_string()))?;
@@ -125,100 +294,171 @@ fn check_fields(fields: &BTreeMap<String, String>, key_version: u32, current: u3
     serde_json::to_string(fields).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
+fn bad_key_version() -> ApiError {
+    ApiError::bad("item.bad_key_version", "fields must be encrypted under an existing key version")
+}
+
+/// Fields must be under a key version the account has (`current` is its newest).
+fn check_key_version(key_version: i32, current: i32) -> Result<(), ApiError> {
+    if key_version > current { Err(bad_key_version()) } else { Ok(()) }
+}
+
+/// A checked create or replace, ready to write.
+pub struct PreparedPut {
+    item_id: String,
+    key_version: i32,
+    /// `None`: create; `Some(r)`: replace revision `r`.
+    revision: Option<i64>,
+    /// Validated field JSON.
+    fields: String,
+}
+
+/// Checks a create or replace before any database work (ids, field shapes and sizes).
+pub fn prepare_put(item_id: &str, req: PutItemRequest) -> Result<PreparedPut, ApiError> {
+    if item_id.len() < 16 {
+        return Err(ApiError::bad("request.invalid_id", "item ids are random ids of 16 to 64 characters"));
+    }
+    vouchsafe_crypto::validate_id(item_id).map_err(|e| ApiError::bad("request.invalid_id", e.to_string()))?;
+    let fields = check_fields(&req.fields, req.key_version)?;
+    Ok(PreparedPut {
+        item_id: item_id.to_owned(),
+        key_version: i32::try_from(req.key_version).unwrap_or(i32::MAX),
+        revision: req.revision.map(revision).transpose()?,
+        fields,
+    })
+}
+
+fn item_exists() -> ApiError {
+    ApiError::conflict("item.exists", "an item with this id exists; send its revision to update it")
+}
+
+fn stale() -> ApiError {
+    ApiError::conflict("item.stale_revision", "the item changed since you read it; re-read and retry")
+}
+
 /// Creates (`revision` absent) or replaces (`revision` = current) an item.
 pub async fn put(
     state: &AppState,
     account_id: &str,
     user_id: &str,
-    item_id: &str,
-    req: PutItemRequest,
+    put: PreparedPut,
     now: i64,
-) -> Result<ItemOut, ApiError> {
+) -> Result<Vec<u8>, ApiError> {
     access(state, account_id, user_id, true).await?;
     let a = account::Entity::find_by_id(account_id.to_owned()).one(&state.db).await?.ok_or_else(not_found)?;
-    put_checked(state, account_id, user_id, item_id, req, now, a.key_version).await
-}
-
-/// A member's write access and the account's current key version in one query, only if the
-/// session is live and the caller an active non-worker member. `None`: take the detailed path.
-pub async fn member_write_access(
-    state: &AppState,
-    account_id: &str,
-    user_id: &str,
-    session_id: &str,
-    now: i64,
-) -> Result<Option<i32>, ApiError> {
-    use sea_orm::JoinType;
-    let on_account = membership::Entity::belongs_to(account::Entity)
-        .from(membership::Column::AccountId)
-        .to(account::Column::Id)
-        .into();
-    Ok(membership::Entity::find()
-        .select_only()
-        .column(account::Column::KeyVersion)
-        .join(JoinType::InnerJoin, on_account)
-        .filter(member_row(account_id, user_id))
-        .filter(live_session_exists(user_id, session_id, now))
-        .into_tuple::<i32>()
-        .one(&state.db)
-        .await?)
-}
-
-/// Creates or updates an item once access is established; `current` is the account's key version.
-pub async fn put_checked(
-    state: &AppState,
-    account_id: &str,
-    user_id: &str,
-    item_id: &str,
-    req: PutItemRequest,
-    now: i64,
-    current: i32,
-) -> Result<ItemOut, ApiError> {
-    if item_id.len() < 16 {
-        return Err(ApiError::bad("request.invalid_id", "item ids are random ids of 16 to 64 characters"));
-    }
-    vouchsafe_crypto::validate_id(item_id).map_err(|e| ApiError::bad("request.invalid_id", e.to_string()))?;
-    let fields = check_fields(&req.fields, req.key_version, u32::try_from(current).unwrap_or(0))?;
-    let kv = i32::try_from(req.key_version).unwrap_or(i32::MAX);
-    match req.revision {
+    check_key_version(put.key_version, a.key_version)?;
+    let item_id = put.item_id.clone();
+    match put.revision {
         None => {
             let m = item::ActiveModel {
                 account_id: Set(account_id.to_owned()),
-                id: Set(item_id.to_owned()),
-                key_version: Set(kv),
+                id: Set(put.item_id),
+                key_version: Set(put.key_version),
                 revision: Set(1),
-                fields: Set(fields),
+                fields: Set(put.fields),
                 created_by: Set(user_id.to_owned()),
                 updated_by: Set(user_id.to_owned()),
                 created_at: Set(now),
                 updated_at: Set(now),
             };
             match m.insert(&state.db).await {
-                Ok(m) => to_out(m),
-                Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => Err(
-                    ApiError::conflict("item.exists", "an item with this id exists; send its revision to update it"),
-                ),
+                Ok(m) => Ok(ItemRow::from(&m).to_json()),
+                Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
+                    Err(item_exists())
+                }
                 Err(e) => Err(e.into()),
             }
         }
         Some(rev) => {
-            let rev = revision(rev)?;
-            let new = Replacement { rev, key_version: kv, fields };
-            match compare_and_set(&state.db, account_id, item_id, new, user_id, now).await? {
-                Cas::Updated => to_out(
-                    item::Entity::find_by_id((account_id.to_owned(), item_id.to_owned()))
+            let new = Replacement { rev, key_version: put.key_version, fields: put.fields };
+            match compare_and_set(&state.db, account_id, &item_id, new, user_id, now).await? {
+                Cas::Updated => Ok(ItemRow::from(
+                    &item::Entity::find_by_id((account_id.to_owned(), item_id))
                         .one(&state.db)
                         .await?
                         .ok_or_else(not_found)?,
-                ),
-                Cas::Stale => Err(ApiError::conflict(
-                    "item.stale_revision",
-                    "the item changed since you read it; re-read and retry",
-                )),
+                )
+                .to_json()),
+                Cas::Stale => Err(stale()),
                 Cas::Missing => Err(not_found()),
             }
         }
     }
+}
+
+/// A member's create or replace on the SQLite writer: session, membership and key version are
+/// checked in the same transaction as the write. `Ok(Err(put))`: take the detailed path with it
+/// (also on PostgreSQL), which says what is wrong.
+pub async fn put_fast(
+    state: &AppState,
+    account_id: &str,
+    who: Caller<'_>,
+    put: PreparedPut,
+) -> Result<Result<Vec<u8>, PreparedPut>, ApiError> {
+    let Some(hot) = &state.hot else { return Ok(Err(put)) };
+    let (aid, uid, sid, now) = (account_id.to_owned(), who.user_id.to_owned(), who.session_id.to_owned(), who.now);
+    hot.write(move |c| {
+        let Some(current) = key_version_for_member(c, &aid, &uid, &sid, now)? else { return Ok(Err(put)) };
+        check_key_version(put.key_version, current)?;
+        match put.revision {
+            None => {
+                let n = c
+                    .prepare_cached(
+                        "INSERT INTO items (account_id, id, key_version, revision, fields, created_by, updated_by, \
+                         created_at, updated_at) VALUES (?1, ?2, ?3, 1, ?4, ?5, ?5, ?6, ?6) ON CONFLICT DO NOTHING",
+                    )?
+                    .execute(rusqlite::params![aid, put.item_id, put.key_version, put.fields, uid, now])?;
+                if n == 0 {
+                    return Err(item_exists());
+                }
+                let row = ItemRow {
+                    id: &put.item_id,
+                    key_version: i64::from(put.key_version),
+                    revision: 1,
+                    fields: &put.fields,
+                    created_by: &uid,
+                    updated_by: &uid,
+                    created_at: now,
+                    updated_at: now,
+                };
+                Ok(Ok(row.to_json()))
+            }
+            Some(rev) => {
+                let new = Replacement { rev, key_version: put.key_version, fields: put.fields };
+                match compare_and_set_sql(c, &aid, &put.item_id, new, &uid, now)? {
+                    Cas::Updated => {
+                        let sql = format!("SELECT {ITEM_COLUMNS} FROM items i WHERE i.account_id = ?1 AND i.id = ?2");
+                        let mut stmt = c.prepare_cached(&sql)?;
+                        let mut rows = stmt.query(rusqlite::params![aid, put.item_id])?;
+                        match rows.next()? {
+                            Some(r) => Ok(Ok(ItemRow::from_sql(r)?.to_json())),
+                            None => Err(not_found()),
+                        }
+                    }
+                    Cas::Stale => Err(stale()),
+                    Cas::Missing => Err(not_found()),
+                }
+            }
+        }
+    })
+    .await
+}
+
+/// The account's key version if the caller is an active non-worker member with a live session.
+fn key_version_for_member(
+    c: &rusqlite::Connection,
+    account_id: &str,
+    user_id: &str,
+    session_id: &str,
+    now: i64,
+) -> Result<Option<i32>, ApiError> {
+    let sql = format!("SELECT a.key_version FROM accounts a WHERE a.id = ?1 AND {MEMBER_SQL}");
+    let mut stmt = c.prepare_cached(&sql)?;
+    let mut rows = stmt.query(rusqlite::params![account_id, user_id, session_id, now])?;
+    Ok(match rows.next()? {
+        Some(r) => Some(r.get(0)?),
+        None => None,
+    })
 }
 
 fn revision(rev: u64) -> Result<i64, ApiError> {
@@ -233,6 +473,16 @@ enum Cas {
     Missing,
 }
 
+impl Cas {
+    fn word(&self) -> &'static str {
+        match self {
+            Cas::Updated => "updated",
+            Cas::Stale => "stale",
+            Cas::Missing => "missing",
+        }
+    }
+}
+
 /// New fields for an item read at revision `rev`.
 struct Replacement {
     rev: i64,
@@ -243,6 +493,7 @@ struct Replacement {
 
 /// Replaces an item's fields only if its revision is still `new.rev`; a concurrent writer makes
 /// the update match nothing. Used by single updates and by batches (inside their transaction).
+/// [`compare_and_set_sql`] is the same statement on the SQLite writer.
 async fn compare_and_set<C: ConnectionTrait>(
     db: &C,
     account_id: &str,
@@ -271,23 +522,45 @@ async fn compare_and_set<C: ConnectionTrait>(
     Ok(if exists { Cas::Stale } else { Cas::Missing })
 }
 
-/// One item.
+/// [`compare_and_set`] on the SQLite writer's connection.
+fn compare_and_set_sql(
+    c: &rusqlite::Connection,
+    account_id: &str,
+    item_id: &str,
+    new: Replacement,
+    user_id: &str,
+    now: i64,
+) -> Result<Cas, ApiError> {
+    let n = c
+        .prepare_cached(
+            "UPDATE items SET fields = ?1, key_version = ?2, revision = ?3 + 1, updated_by = ?4, updated_at = ?5 \
+             WHERE account_id = ?6 AND id = ?7 AND revision = ?3",
+        )?
+        .execute(rusqlite::params![new.fields, new.key_version, new.rev, user_id, now, account_id, item_id])?;
+    if n == 1 {
+        return Ok(Cas::Updated);
+    }
+    let exists = c
+        .prepare_cached("SELECT 1 FROM items WHERE account_id = ?1 AND id = ?2")?
+        .exists(rusqlite::params![account_id, item_id])?;
+    Ok(if exists { Cas::Stale } else { Cas::Missing })
+}
+
+/// One item (a response body).
 pub async fn get(
     state: &AppState,
     account_id: &str,
     user_id: &str,
     item_id: &str,
     now: i64,
-) -> Result<ItemOut, ApiError> {
+) -> Result<Vec<u8>, ApiError> {
     let worker = access(state, account_id, user_id, false).await?;
-    let w = to_out(
-        item::Entity::find_by_id((account_id.to_owned(), item_id.to_owned()))
-            .one(&state.db)
-            .await?
-            .ok_or_else(not_found)?,
-    )?;
+    let m = item::Entity::find_by_id((account_id.to_owned(), item_id.to_owned()))
+        .one(&state.db)
+        .await?
+        .ok_or_else(not_found)?;
     audit_read(state, account_id, user_id, worker, 1, now).await?;
-    Ok(w)
+    Ok(ItemRow::from(&m).to_json())
 }
 
 /// Checks the caller may read (or write) items; a worker needs read-write access to write.
@@ -328,7 +601,7 @@ pub async fn list(
     limit: u64,
     below_version: Option<u32>,
     now: i64,
-) -> Result<ItemPageOut, ApiError> {
+) -> Result<Vec<u8>, ApiError> {
     let worker = access(state, account_id, user_id, false).await?;
     let limit = limit.clamp(1, MAX_PAGE);
     let mut q = item::Entity::find().filter(item::Column::AccountId.eq(account_id));
@@ -339,12 +612,10 @@ pub async fn list(
         q = q.filter(item::Column::KeyVersion.lt(i32::try_from(v).unwrap_or(i32::MAX)));
     }
     let rows = q.order_by_asc(item::Column::Id).limit(limit + 1).all(&state.db).await?;
-    let more = rows.len() as u64 > limit;
-    let items =
-        rows.into_iter().take(usize::try_from(limit).unwrap_or(500)).map(to_out).collect::<Result<Vec<_>, _>>()?;
-    let next_cursor = if more { items.last().map(|i| i.id.clone()) } else { None };
-    audit_read(state, account_id, user_id, worker, items.len() as u64, now).await?;
-    Ok(ItemPageOut { items, next_cursor })
+    let limit = usize::try_from(limit).unwrap_or(500);
+    let body = page_json(rows.iter().map(|m| Ok(ItemRow::from(m))), limit)?;
+    audit_read(state, account_id, user_id, worker, rows.len().min(limit) as u64, now).await?;
+    Ok(body)
 }
 
 /// Deletes an item.
@@ -360,44 +631,76 @@ pub async fn delete(state: &AppState, account_id: &str, user_id: &str, item_id: 
 /// Most updates in one batch.
 pub const MAX_BATCH: usize = 500;
 
+/// A checked batch of replacements (a rotation's page), ready to write.
+pub struct PreparedBatch {
+    items: Vec<(String, Replacement)>,
+    /// The newest key version any item is under.
+    newest: i32,
+}
+
+/// Checks a batch before any database work (count, ids, field shapes and sizes).
+pub fn prepare_batch(req: BatchUpdateRequest) -> Result<PreparedBatch, ApiError> {
+    if req.items.len() > MAX_BATCH {
+        return Err(ApiError::bad("item.batch_too_large", format!("at most {MAX_BATCH} items per batch")));
+    }
+    let mut items = Vec::with_capacity(req.items.len());
+    let mut newest = 0;
+    for u in req.items {
+        vouchsafe_crypto::validate_id(&u.id).map_err(|e| ApiError::bad("request.invalid_id", e.to_string()))?;
+        let fields = check_fields(&u.fields, u.key_version)?;
+        let key_version = i32::try_from(u.key_version).unwrap_or(i32::MAX);
+        newest = newest.max(key_version);
+        items.push((u.id, Replacement { rev: revision(u.revision)?, key_version, fields }));
+    }
+    Ok(PreparedBatch { items, newest })
+}
+
 /// Applies up to 500 compare-and-set updates in one transaction (a rotation's page). Each item
 /// is `updated`, `stale` (its revision moved on: the writer re-reads it) or `missing`.
 pub async fn update_batch(
     state: &AppState,
     account_id: &str,
     user_id: &str,
-    req: BatchUpdateRequest,
+    batch: PreparedBatch,
     now: i64,
 ) -> Result<BatchUpdateResponse, ApiError> {
     access(state, account_id, user_id, true).await?;
-    if req.items.len() > MAX_BATCH {
-        return Err(ApiError::bad("item.batch_too_large", format!("at most {MAX_BATCH} items per batch")));
-    }
     let a = account::Entity::find_by_id(account_id.to_owned()).one(&state.db).await?.ok_or_else(not_found)?;
-    let current = u32::try_from(a.key_version).unwrap_or(0);
-    let mut prepared = Vec::with_capacity(req.items.len());
-    for u in req.items {
-        vouchsafe_crypto::validate_id(&u.id).map_err(|e| ApiError::bad("request.invalid_id", e.to_string()))?;
-        let fields = check_fields(&u.fields, u.key_version, current)?;
-        let key_version = i32::try_from(u.key_version).unwrap_or(i32::MAX);
-        prepared.push((u.id, Replacement { rev: revision(u.revision)?, key_version, fields }));
-    }
+    check_key_version(batch.newest, a.key_version)?;
     let (aid, uid) = (account_id.to_owned(), user_id.to_owned());
     let results = state
         .db
-        .transaction::<_, Vec<&'static str>, ApiError>(move |txn| {
+        .transaction::<_, Vec<String>, ApiError>(move |txn| {
             Box::pin(async move {
-                let mut results = Vec::with_capacity(prepared.len());
-                for (id, new) in prepared {
-                    results.push(match compare_and_set(txn, &aid, &id, new, &uid, now).await? {
-                        Cas::Updated => "updated",
-                        Cas::Stale => "stale",
-                        Cas::Missing => "missing",
-                    });
+                let mut results = Vec::with_capacity(batch.items.len());
+                for (id, new) in batch.items {
+                    results.push(compare_and_set(txn, &aid, &id, new, &uid, now).await?.word().to_owned());
                 }
                 Ok(results)
             })
         })
         .await?;
-    Ok(BatchUpdateResponse { results: results.into_iter().map(str::to_owned).collect() })
+    Ok(BatchUpdateResponse { results })
+}
+
+/// [`update_batch`] for a member on the SQLite writer, access checked in the same transaction.
+/// `Ok(Err(batch))`: take the detailed path with it.
+pub async fn update_batch_fast(
+    state: &AppState,
+    account_id: &str,
+    who: Caller<'_>,
+    batch: PreparedBatch,
+) -> Result<Result<BatchUpdateResponse, PreparedBatch>, ApiError> {
+    let Some(hot) = &state.hot else { return Ok(Err(batch)) };
+    let (aid, uid, sid, now) = (account_id.to_owned(), who.user_id.to_owned(), who.session_id.to_owned(), who.now);
+    hot.write(move |c| {
+        let Some(current) = key_version_for_member(c, &aid, &uid, &sid, now)? else { return Ok(Err(batch)) };
+        check_key_version(batch.newest, current)?;
+        let mut results = Vec::with_capacity(batch.items.len());
+        for (id, new) in batch.items {
+            results.push(compare_and_set_sql(c, &aid, &id, new, &uid, now)?.word().to_owned());
+        }
+        Ok(Ok(BatchUpdateResponse { results }))
+    })
+    .await
 }
