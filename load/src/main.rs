@@ -26,12 +26,32 @@ use vouchsafe_crypto::kdf::KdfParams;
 struct Server {
     child: Child,
     url: String,
+    /// The data folder (the SQLite file and its WAL live there).
+    dir: std::path::PathBuf,
+}
+
+/// What the report reads off the running server: its memory, and the size of SQLite's WAL (a
+/// WAL that never restarts grows without bound and slows every read down).
+struct Probe {
+    pid: u32,
+    wal: Option<std::path::PathBuf>,
+}
+
+impl Probe {
+    fn rss_mib(&self) -> f64 {
+        proc_kib(self.pid, "VmRSS:") as f64 / 1024.0
+    }
+    fn wal_mib(&self) -> Option<f64> {
+        let meta = std::fs::metadata(self.wal.as_ref()?).ok()?;
+        Some(meta.len() as f64 / (1024.0 * 1024.0))
+    }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -75,7 +95,7 @@ fn start_server(bin: &str, db: Option<&str>) -> Server {
     let child = cmd.spawn().expect("start the server (build it first: cargo build --release --bin vouchsafe)");
     let url = format!("http://127.0.0.1:{port}");
     // From here on, dropping `server` kills and reaps the child on every path.
-    let server = Server { child, url };
+    let server = Server { child, url, dir };
     let c = Client::new(&server.url);
     for _ in 0..200 {
         if c.raw("GET", "/healthz", None, &[]).is_ok_and(|r| r.status == 200) {
@@ -97,7 +117,7 @@ struct Report {
     rss_mib: f64,
 }
 
-fn run(name: &str, conns: usize, secs: f64, pid: u32, work: impl Fn(usize, usize) -> bool + Sync) -> Report {
+fn run(name: &str, conns: usize, secs: f64, probe: &Probe, work: impl Fn(usize, usize) -> bool + Sync) -> Report {
     let stop = AtomicBool::new(false);
     let errors = AtomicUsize::new(0);
     let start = Instant::now();
@@ -125,7 +145,7 @@ fn run(name: &str, conns: usize, secs: f64, pid: u32, work: impl Fn(usize, usize
         stop.store(true, Ordering::Relaxed);
         hs.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
     });
-    report(name, conns, lat, errors.load(Ordering::Relaxed), start.elapsed().as_secs_f64(), pid)
+    report(name, conns, lat, errors.load(Ordering::Relaxed), start.elapsed().as_secs_f64(), probe)
 }
 
 /// Like [`run`], for plain GETs on many keep-alive connections from one async thread.
@@ -133,18 +153,18 @@ fn run_async(
     name: &str,
     conns: usize,
     secs: f64,
-    pid: u32,
+    probe: &Probe,
     addr: &str,
     work: http::Work<'_>,
     token: Option<&str>,
 ) -> Report {
     let start = Instant::now();
     let (lat, errors) = http::hammer(addr, conns, secs, work, token);
-    report(name, conns, lat, errors, start.elapsed().as_secs_f64(), pid)
+    report(name, conns, lat, errors, start.elapsed().as_secs_f64(), probe)
 }
 
 /// Sorts the latencies, prints one line, and returns the figures.
-fn report(name: &str, conns: usize, mut lat: Vec<Duration>, errors: usize, secs: f64, pid: u32) -> Report {
+fn report(name: &str, conns: usize, mut lat: Vec<Duration>, errors: usize, secs: f64, probe: &Probe) -> Report {
     lat.sort();
     let pct = |p: f64| lat.get(((lat.len().max(1) - 1) as f64 * p) as usize).map_or(0.0, |d| d.as_secs_f64() * 1e3);
     let r = Report {
@@ -155,17 +175,18 @@ fn report(name: &str, conns: usize, mut lat: Vec<Duration>, errors: usize, secs:
         secs,
         p50: pct(0.5),
         p99: pct(0.99),
-        rss_mib: proc_kib(pid, "VmRSS:") as f64 / 1024.0,
+        rss_mib: probe.rss_mib(),
     };
+    let wal = probe.wal_mib().map(|w| format!("  wal {w:>6.1} MiB")).unwrap_or_default();
     println!(
-        "{:<34} {:>4} conn {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {:>4}  rss {:>6.1} MiB",
+        "{:<34} {:>4} conn {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {:>4}  rss {:>6.1} MiB{wal}",
         r.name,
         r.conns,
         r.ok as f64 / r.secs,
         r.p50,
         r.p99,
         r.errors,
-        r.rss_mib
+        r.rss_mib,
     );
     r
 }
@@ -229,21 +250,23 @@ fn main() {
     let (n1k, n10k) = if quick { (100, 300) } else { (1_000, 10_000) };
     let srv = start_server(&bin, db.as_deref());
     let pid = srv.child.id();
+    let probe = Probe { pid, wal: db.is_none().then(|| srv.dir.join("vouchsafe.db-wal")) };
+    let probe = &probe;
     let url = srv.url.clone();
     println!("vouchsafe-load against {url} (pid {pid}); {} s per scenario{}", secs, if quick { ", quick" } else { "" });
 
     let addr = url.trim_start_matches("http://").to_owned();
     let hammer = |name: &str, conns: usize, work: http::Work<'_>, token: Option<&str>| {
-        run_async(name, conns, secs, pid, &addr, work, token)
+        run_async(name, conns, secs, probe, &addr, work, token)
     };
     let mut reports = vec![hammer("healthz (framework ceiling)", 64, http::Work::Get(&["/healthz".to_owned()]), None)];
 
     let small = team(&url, n1k, "small");
     let c = small.vault.client.clone();
-    reports.push(run("prelogin", 16, secs, pid, |_, _| c.prelogin("nobody@example.com").is_ok()));
+    reports.push(run("prelogin", 16, secs, probe, |_, _| c.prelogin("nobody@example.com").is_ok()));
     let small_email = email_of(&small);
     let auth = auth_key(&c, &small_email);
-    reports.push(run("login (Argon2id m=19MiB t=2)", 16, secs, pid, |_, _| {
+    reports.push(run("login (Argon2id m=19MiB t=2)", 16, secs, probe, |_, _| {
         c.login(&LoginRequest { email: small_email.clone(), auth_key: auth.clone() }).is_ok()
     }));
     let ids = &small.ids;
@@ -301,6 +324,10 @@ fn main() {
     let r = rot.vault.rotate(&rot.account, true, 500, |_, _| {}).expect("rotate");
     println!("rotate {} items (client + server): {:.2} s", r.items_reencrypted, t0.elapsed().as_secs_f64());
     println!("peak server RSS over the run: {:.1} MiB", proc_kib(pid, "VmHWM:") as f64 / 1024.0);
+    if let Some(wal) = probe.wal_mib() {
+        let db = std::fs::metadata(srv.dir.join("vouchsafe.db")).map_or(0.0, |m| m.len() as f64 / (1024.0 * 1024.0));
+        println!("SQLite at the end: database {db:.1} MiB, WAL {wal:.1} MiB");
+    }
     let errors: usize = reports.iter().map(|r| r.errors).sum();
     println!("{} scenarios, {} requests, {errors} errors", reports.len(), reports.iter().map(|r| r.ok).sum::<usize>());
 }
