@@ -458,3 +458,58 @@ fn batch_updates_compare_and_set_each_item() {
     let too_many = vouchsafe_client::types::BatchUpdateRequest { items: vec![upd(&a, &a.id); 501] };
     assert_eq!(alice.client.update_items(&acct, &too_many).unwrap_err().code(), Some("item.batch_too_large"));
 }
+
+/// Item writes on SQLite run on one writer thread that commits concurrent writes together; each
+/// write checks session, membership and key version inside that transaction.
+#[test]
+fn group_committed_writes_stay_apart_and_check_access() {
+    use vouchsafe_client::types::PutItemRequest;
+    let srv = TestServer::start();
+    let (mut alice, acct, rest) = team(&srv, &[("bob@example.com", Role::Member), ("carol@example.com", Role::Member)]);
+    let a = alice.create_item(&acct, &fields(&[("n", "a")])).unwrap();
+    let again = PutItemRequest { revision: None, key_version: 1, fields: a.fields.clone() };
+    // The same id twice: 409, the first write stands.
+    assert_eq!(alice.client.put_item(&acct, &a.id, &again).unwrap_err().code(), Some("item.exists"));
+    // Fields claiming a key version the account does not have yet.
+    let mut v2 = a.fields.clone();
+    for value in v2.values_mut() {
+        let mut blob = vouchsafe_crypto::b64::decode(value, 10_000).unwrap();
+        blob[1..5].copy_from_slice(&2u32.to_be_bytes());
+        *value = vouchsafe_crypto::b64::encode(&blob);
+    }
+    let future = PutItemRequest { revision: Some(1), key_version: 2, fields: v2 };
+    assert_eq!(alice.client.put_item(&acct, &a.id, &future).unwrap_err().code(), Some("item.bad_key_version"));
+    // Sixteen concurrent creates of one new id: exactly one wins; sixteen concurrent updates of
+    // one revision: exactly one wins, the others are told to re-read.
+    let fresh = vouchsafe_crypto::random_id();
+    let update = PutItemRequest { revision: Some(1), key_version: 1, fields: a.fields.clone() };
+    let (created, updated): (Vec<_>, Vec<_>) = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..16)
+            .map(|_| {
+                let c = alice.client.clone();
+                let (acct, fresh, again, update, aid) = (&acct, &fresh, &again, &update, &a.id);
+                s.spawn(move || (c.put_item(acct, fresh, again), c.put_item(acct, aid, update)))
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).unzip()
+    });
+    assert_eq!(created.iter().filter(|r| r.is_ok()).count(), 1);
+    assert!(created.iter().filter_map(|r| r.as_ref().err()).all(|e| e.code() == Some("item.exists")));
+    assert_eq!(updated.iter().filter(|r| r.is_ok()).count(), 1);
+    assert!(updated.iter().filter_map(|r| r.as_ref().err()).all(|e| e.code() == Some("item.stale_revision")));
+    assert_eq!(alice.client.item(&acct, &a.id).unwrap().revision, 2);
+    assert_eq!(alice.client.items(&acct, None, 10, None).unwrap().items.len(), 2);
+    // Carol signs out: her writes and lists are refused at once.
+    rest[1].client.logout().unwrap();
+    for e in [
+        rest[1].client.put_item(&acct, &vouchsafe_crypto::random_id(), &again).unwrap_err(),
+        rest[1].client.put_item(&acct, &a.id, &update).unwrap_err(),
+        rest[1].client.items(&acct, None, 10, None).unwrap_err(),
+    ] {
+        assert_eq!(e.code(), Some("auth.session_ended"));
+    }
+    // Bob is removed: his writes find nothing.
+    alice.remove(&acct, rest[0].user_id()).unwrap();
+    let e = rest[0].client.put_item(&acct, &vouchsafe_crypto::random_id(), &again).unwrap_err();
+    assert_eq!(e.status(), Some(404));
+}

@@ -5,6 +5,7 @@ mod accounts;
 mod auth;
 mod bad_input;
 mod dashboard;
+mod durability;
 mod harness;
 mod migrations;
 mod recovery;
