@@ -250,7 +250,9 @@ type ArgonJob = Box<dyn FnOnce(&mut Vec<argon2::Block>) + Send>;
 
 /// A fixed set of threads for Argon2 work, off the async executor. Each thread keeps one block
 /// buffer (19 MiB) and reuses it, so memory stays flat at `threads × 19 MiB` however many logins
-/// arrive: a flood queues, it does not allocate.
+/// arrive: a flood queues, it does not allocate. The threads run at a lower CPU priority
+/// ([`ARGON_NICE`]): when the machine is busy, requests that are already authenticated go first,
+/// so a wave of logins (or a password-guessing flood) does not stall reads and writes.
 pub struct ArgonPool {
     tx: std::sync::Mutex<std::sync::mpsc::Sender<ArgonJob>>,
 }
@@ -269,6 +271,7 @@ impl ArgonPool {
         for i in 0..threads.max(1) {
             let rx = rx.clone();
             let spawned = std::thread::Builder::new().name(format!("argon2-{i}")).spawn(move || {
+                lower_priority();
                 let mut mem = Vec::new();
                 loop {
                     let job = match rx.lock() {
@@ -303,6 +306,21 @@ impl ArgonPool {
             .send(job)
             .map_err(|_| ApiError::Unavailable("argon2 pool stopped".into()))?;
         orx.await.map_err(|_| ApiError::Internal("argon2 job dropped".into()))
+    }
+}
+
+/// The nice value of the Argon2 threads (0 is the default, 19 the lowest priority).
+pub const ARGON_NICE: i32 = 10;
+
+/// Lowers the calling thread's CPU priority to [`ARGON_NICE`] (Linux: the nice value is per thread).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: setpriority only reads its integer arguments; `who = 0` is the calling thread.
+        let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, ARGON_NICE) };
+        if rc != 0 {
+            tracing::warn!("cannot lower the priority of an Argon2 thread");
+        }
     }
 }
 
