@@ -236,15 +236,21 @@ pub async fn put_item(
     body: web::Json<PutItemRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
-    // Field checks first (no database work); then, for a member on SQLite, access and write in
-    // one transaction of the writer's next group commit.
-    let put = items::prepare_put(&path.1, body.into_inner())?;
     let put = match bearer.caller(now) {
-        Some(who) => match items::put_fast(&state, &path.0, who, put).await? {
-            Ok(body) => return Ok(json_body(body)),
-            Err(put) => put,
-        },
-        None => put,
+        // A member's token: field checks (no database work), then — on SQLite — access and
+        // write in one transaction of the writer's next group commit.
+        Some(who) => {
+            match items::put_fast(&state, &path.0, who, items::prepare_put(&path.1, body.into_inner())?).await? {
+                Ok(body) => return Ok(json_body(body)),
+                Err(put) => put,
+            }
+        }
+        // No token, a bad one, or a worker's: the token is checked before the body is.
+        None => {
+            let u = bearer.check(&state).await?;
+            let put = items::prepare_put(&path.1, body.into_inner())?;
+            return Ok(json_body(items::put(&state, &path.0, &u.user_id, put, now).await?));
+        }
     };
     let u = bearer.check(&state).await?;
     Ok(json_body(items::put(&state, &path.0, &u.user_id, put, now).await?))
@@ -273,13 +279,18 @@ pub async fn update_items(
     body: web::Json<BatchUpdateRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
-    let batch = items::prepare_batch(body.into_inner())?;
     let batch = match bearer.caller(now) {
-        Some(who) => match items::update_batch_fast(&state, &path, who, batch).await? {
-            Ok(res) => return Ok(HttpResponse::Ok().json(res)),
-            Err(batch) => batch,
-        },
-        None => batch,
+        Some(who) => {
+            match items::update_batch_fast(&state, &path, who, items::prepare_batch(body.into_inner())?).await? {
+                Ok(res) => return Ok(HttpResponse::Ok().json(res)),
+                Err(batch) => batch,
+            }
+        }
+        None => {
+            let u = bearer.check(&state).await?;
+            let batch = items::prepare_batch(body.into_inner())?;
+            return Ok(HttpResponse::Ok().json(items::update_batch(&state, &path, &u.user_id, batch, now).await?));
+        }
     };
     let u = bearer.check(&state).await?;
     Ok(HttpResponse::Ok().json(items::update_batch(&state, &path, &u.user_id, batch, now).await?))

@@ -169,6 +169,23 @@ fn bad_inputs_get_4xx_json() {
             401,
             "auth.invalid_token",
         ),
+        // Item writes check the token before the body: a bad body without a valid token is a 401.
+        (
+            "PUT",
+            "/api/v1/accounts/acct0000000000000000/items/item0000000000000000",
+            Some(("application/json", r#"{"key_version":0,"fields":{"bad name!":"x"}}"#.into())),
+            vec![("Authorization", "Bearer nonsense".into())],
+            401,
+            "auth.invalid_token",
+        ),
+        (
+            "POST",
+            "/api/v1/accounts/acct0000000000000000/items/batch",
+            Some(("application/json", r#"{"items":[{"id":"x","revision":1,"key_version":0,"fields":{}}]}"#.into())),
+            vec![("Authorization", "Basic Zm9vOmJhcg==".into())],
+            401,
+            "auth.missing_token",
+        ),
         ("GET", "/api/v1/nope", None, vec![], 404, "route.not_found"),
         ("DELETE", "/api/v1/auth/sessions/..%2F..", None, vec![], 404, "auth.session_not_found"),
         (
