@@ -218,8 +218,9 @@ fn writer(conn: Connection, rx: mpsc::Receiver<Box<dyn Job>>) {
             }
         }
         let outcome = commit_group(&conn, &mut group);
-        if let Err(e) = &outcome {
-            tracing::error!(error = %e, jobs = group.len(), "group commit failed");
+        match &outcome {
+            Ok(()) => tracing::debug!(jobs = group.len(), "group committed"),
+            Err(e) => tracing::error!(error = %e, jobs = group.len(), "group commit failed"),
         }
         for job in group.drain(..) {
             job.finish(outcome.clone());
