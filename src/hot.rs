@@ -63,23 +63,20 @@ impl std::fmt::Debug for Hot {
     }
 }
 
-/// The file of a `sqlite:` URL; `None` for another database or an in-memory one.
+/// The file of a `sqlite:` URL; `None` for another database or an in-memory one (a second
+/// connection to "the same" in-memory URL would be a different, empty database).
 pub fn sqlite_path(url: &str) -> Option<PathBuf> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or("");
-    if path.is_empty() || path.starts_with(":memory:") || path.contains("mode=memory") {
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path.starts_with(":memory:") || query.split('&').any(|kv| kv == "mode=memory") {
         return None;
     }
     Some(PathBuf::from(path))
 }
 
-fn db_err(e: rusqlite::Error) -> ApiError {
-    ApiError::Internal(format!("database: {e}"))
-}
-
 impl From<rusqlite::Error> for ApiError {
     fn from(e: rusqlite::Error) -> Self {
-        db_err(e)
+        ApiError::Internal(format!("database: {e}"))
     }
 }
 
@@ -123,10 +120,11 @@ impl Hot {
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, ApiError>) -> Result<T, ApiError> {
         READERS.with(|cell| {
             let mut readers = cell.borrow_mut();
-            readers.retain(|r| r.alive.strong_count() > 0);
             let i = match readers.iter().position(|r| r.store == self.id) {
                 Some(i) => i,
                 None => {
+                    // Connections of stores dropped since (tests) are closed here.
+                    readers.retain(|r| r.alive.strong_count() > 0);
                     let conn = open(&self.path, false)?;
                     readers.push(Reader { store: self.id, alive: Arc::downgrade(&self.alive), conn });
                     readers.len() - 1
@@ -257,6 +255,8 @@ mod tests {
         assert_eq!(sqlite_path("sqlite:///data/v.db?mode=rwc"), Some(PathBuf::from("/data/v.db")));
         assert_eq!(sqlite_path("sqlite://data/v.db"), Some(PathBuf::from("data/v.db")));
         assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("sqlite://shared.db?mode=memory&cache=shared"), None);
+        assert_eq!(sqlite_path("sqlite://memory-notes.db?mode=rwc"), Some(PathBuf::from("memory-notes.db")));
         assert_eq!(sqlite_path("postgres://u@h/db"), None);
     }
 
