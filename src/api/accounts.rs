@@ -236,23 +236,18 @@ pub async fn put_item(
     body: web::Json<PutItemRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
-    let put = match bearer.caller(now) {
-        // A member's token: field checks (no database work), then — on SQLite — access and
-        // write in one transaction of the writer's next group commit.
+    // A member's token: field checks (no database work), then — on SQLite — access and write in
+    // one transaction of the writer's next group commit. Anything else (no token, a bad one, a
+    // worker's, PostgreSQL) takes the detailed path, with the token checked before the body.
+    let (u, put) = match bearer.caller(now) {
         Some(who) => {
             match items::put_fast(&state, &path.0, who, items::prepare_put(&path.1, body.into_inner())?).await? {
                 Ok(body) => return Ok(json_body(body)),
-                Err(put) => put,
+                Err(put) => (bearer.check(&state).await?, put),
             }
         }
-        // No token, a bad one, or a worker's: the token is checked before the body is.
-        None => {
-            let u = bearer.check(&state).await?;
-            let put = items::prepare_put(&path.1, body.into_inner())?;
-            return Ok(json_body(items::put(&state, &path.0, &u.user_id, put, now).await?));
-        }
+        None => (bearer.check(&state).await?, items::prepare_put(&path.1, body.into_inner())?),
     };
-    let u = bearer.check(&state).await?;
     Ok(json_body(items::put(&state, &path.0, &u.user_id, put, now).await?))
 }
 
@@ -279,19 +274,15 @@ pub async fn update_items(
     body: web::Json<BatchUpdateRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
-    let batch = match bearer.caller(now) {
+    // As for single writes.
+    let (u, batch) = match bearer.caller(now) {
         Some(who) => {
             match items::update_batch_fast(&state, &path, who, items::prepare_batch(body.into_inner())?).await? {
                 Ok(res) => return Ok(HttpResponse::Ok().json(res)),
-                Err(batch) => batch,
+                Err(batch) => (bearer.check(&state).await?, batch),
             }
         }
-        None => {
-            let u = bearer.check(&state).await?;
-            let batch = items::prepare_batch(body.into_inner())?;
-            return Ok(HttpResponse::Ok().json(items::update_batch(&state, &path, &u.user_id, batch, now).await?));
-        }
+        None => (bearer.check(&state).await?, items::prepare_batch(body.into_inner())?),
     };
-    let u = bearer.check(&state).await?;
     Ok(HttpResponse::Ok().json(items::update_batch(&state, &path, &u.user_id, batch, now).await?))
 }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use rusqlite::OptionalExtension;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     TransactionTrait,
@@ -57,25 +58,16 @@ impl<'a> From<&'a item::Model> for ItemRow<'a> {
     }
 }
 
-/// Columns in the order [`ItemRow::from_sql`] reads them.
-const ITEM_COLUMNS: &str =
-    "i.id, i.key_version, i.revision, i.fields, i.created_by, i.updated_by, i.created_at, i.updated_at";
-
 impl<'a> ItemRow<'a> {
     fn from_sql(r: &'a rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-        let text = |i: usize| -> rusqlite::Result<&'a str> {
-            r.get_ref(i)?
-                .as_str()
-                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
-        };
+        let bad =
+            |i: usize| move |e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e));
+        let text = |i: usize| -> rusqlite::Result<&'a str> { r.get_ref(i)?.as_str().map_err(bad(i)) };
         Ok(Self {
             id: text(0)?,
             key_version: r.get(1)?,
             revision: r.get(2)?,
-            fields: r
-                .get_ref(3)?
-                .as_bytes()
-                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e)))?,
+            fields: r.get_ref(3)?.as_bytes().map_err(bad(3))?,
             created_by: text(4)?,
             updated_by: text(5)?,
             created_at: r.get(6)?,
@@ -110,64 +102,59 @@ impl<'a> ItemRow<'a> {
     }
 }
 
-/// A page as the API sends it (the shape of [`ItemPage`]): rows in id order, of which at most
-/// `limit` are sent; one more means there is a next page.
-fn page_json<'a>(rows: impl Iterator<Item = Result<ItemRow<'a>, ApiError>>, limit: usize) -> Result<Vec<u8>, ApiError> {
-    page_json_with(
-        |emit| {
-            for r in rows {
-                if !emit(&r?) {
-                    break;
-                }
-            }
-            Ok(())
-        },
-        limit,
-    )
+/// A page as the API sends it (the shape of [`ItemPage`]), written row by row: rows come in id
+/// order, `limit + 1` of them are read, and the extra one only says there is a next page.
+struct Page {
+    out: Vec<u8>,
+    limit: usize,
+    sent: usize,
+    /// The last sent id once the page is full: the cursor, if another row follows.
+    last: Option<String>,
+    more: bool,
 }
 
-/// [`page_json`] for rows that borrow from a cursor: `each` calls `emit` per row until it
-/// returns `false`.
-fn page_json_with(
-    each: impl FnOnce(&mut dyn FnMut(&ItemRow<'_>) -> bool) -> Result<(), ApiError>,
-    limit: usize,
-) -> Result<Vec<u8>, ApiError> {
-    // Room for a page of typical items up front (three short fields are ≈ 750 bytes), so a
-    // 500-item page is not copied over and over as it grows.
-    let mut out = Vec::with_capacity(limit.min(MAX_PAGE as usize) * 1024);
-    out.extend_from_slice(b"{\"items\":[");
-    let mut sent = 0usize;
-    let mut last: Option<String> = None;
-    let mut more = false;
-    each(&mut |row: &ItemRow<'_>| {
-        if sent == limit {
-            more = true;
+impl Page {
+    fn new(limit: usize) -> Self {
+        // Room for a page of typical items up front (three short fields are ≈ 750 bytes), so a
+        // 500-item page is not copied over and over as it grows.
+        let mut out = Vec::with_capacity(limit.min(MAX_PAGE as usize) * 1024);
+        out.extend_from_slice(b"{\"items\":[");
+        Self { out, limit, sent: 0, last: None, more: false }
+    }
+
+    /// Adds a row; `false` once the page is full (the row belongs to the next page).
+    fn push(&mut self, row: &ItemRow<'_>) -> bool {
+        if self.sent == self.limit {
+            self.more = true;
             return false;
         }
-        if sent > 0 {
-            out.push(b',');
+        if self.sent > 0 {
+            self.out.push(b',');
         }
-        row.write_json(&mut out);
-        sent += 1;
-        if sent == limit {
-            last = Some(row.id.to_owned());
+        row.write_json(&mut self.out);
+        self.sent += 1;
+        if self.sent == self.limit {
+            self.last = Some(row.id.to_owned());
         }
         true
-    })?;
-    out.extend_from_slice(b"],\"next_cursor\":");
-    match last.filter(|_| more) {
-        Some(c) => {
-            let _ = serde_json::to_writer(&mut out, &c);
-        }
-        None => out.extend_from_slice(b"null"),
     }
-    out.push(b'}');
-    Ok(out)
+
+    fn finish(mut self) -> Vec<u8> {
+        self.out.extend_from_slice(b"],\"next_cursor\":");
+        match self.last.filter(|_| self.more) {
+            Some(c) => {
+                let _ = serde_json::to_writer(&mut self.out, &c);
+            }
+            None => self.out.extend_from_slice(b"null"),
+        }
+        self.out.push(b'}');
+        self.out
+    }
 }
 
 /// The caller's membership row as the one-query paths accept it: active, and not a worker
 /// (workers take the detailed path, which checks their grant and audits their reads).
-/// [`MEMBER_SQL`] is the same condition for the SQLite hot paths.
+/// [`member_sql!`] is the same condition for the SQLite hot paths.
 fn member_row(account_id: &str, user_id: &str) -> sea_orm::Condition {
     sea_orm::Condition::all()
         .add(membership::Column::AccountId.eq(account_id))
@@ -176,12 +163,41 @@ fn member_row(account_id: &str, user_id: &str) -> sea_orm::Condition {
         .add(membership::Column::Role.ne("worker"))
 }
 
-/// [`member_row`] and a live session ([`crate::service::auth::live_session`]) as SQL for the
-/// SQLite hot paths; parameters `?1` account, `?2` user, `?3` session, `?4` now.
-const MEMBER_SQL: &str = "EXISTS (SELECT 1 FROM memberships m WHERE m.account_id = ?1 AND m.user_id = ?2 \
-     AND m.status = 'active' AND m.role <> 'worker') \
-     AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = ?3 AND s.user_id = ?2 AND s.revoked_at IS NULL \
-     AND s.expires_at > ?4)";
+// ---------------------------------------------------------------- SQL of the SQLite hot paths
+
+/// Columns in the order [`ItemRow::from_sql`] reads them.
+macro_rules! item_columns {
+    () => {
+        "i.id, i.key_version, i.revision, i.fields, i.created_by, i.updated_by, i.created_at, i.updated_at"
+    };
+}
+
+/// [`member_row`] and a live session ([`crate::service::auth::live_session`]) as SQL;
+/// parameters `?1` account, `?2` user, `?3` session, `?4` now.
+macro_rules! member_sql {
+    () => {
+        "EXISTS (SELECT 1 FROM memberships m WHERE m.account_id = ?1 AND m.user_id = ?2 \
+         AND m.status = 'active' AND m.role <> 'worker') \
+         AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = ?3 AND s.user_id = ?2 AND s.revoked_at IS NULL \
+         AND s.expires_at > ?4)"
+    };
+}
+
+/// A member's item `?5`.
+const GET_SQL: &str =
+    concat!("SELECT ", item_columns!(), " FROM items i WHERE i.account_id = ?1 AND i.id = ?5 AND ", member_sql!());
+/// Whether the caller may read the account's items.
+const MAY_READ_SQL: &str = concat!("SELECT ", member_sql!());
+/// A page: ids after `?2`, key versions below `?3`, at most `?4` rows.
+const PAGE_SQL: &str = concat!(
+    "SELECT ",
+    item_columns!(),
+    " FROM items i WHERE i.account_id = ?1 AND i.id > ?2 AND i.key_version < ?3 ORDER BY i.id LIMIT ?4"
+);
+/// One item, without access checks (read back inside a write that checked them).
+const ONE_SQL: &str = concat!("SELECT ", item_columns!(), " FROM items i WHERE i.account_id = ?1 AND i.id = ?2");
+/// The account's key version if the caller may write.
+const MAY_WRITE_SQL: &str = concat!("SELECT a.key_version FROM accounts a WHERE a.id = ?1 AND ", member_sql!());
 
 /// Who is asking, as the one-query paths check it: a member's session from a verified token.
 #[derive(Clone, Copy)]
@@ -205,14 +221,8 @@ pub async fn get_fast(
 ) -> Result<Option<Vec<u8>>, ApiError> {
     if let Some(hot) = &state.hot {
         return hot.read(|c| {
-            let sql =
-                format!("SELECT {ITEM_COLUMNS} FROM items i WHERE i.account_id = ?1 AND i.id = ?5 AND {MEMBER_SQL}");
-            let mut stmt = c.prepare_cached(&sql)?;
-            let mut rows = stmt.query(rusqlite::params![account_id, who.user_id, who.session_id, who.now, item_id])?;
-            Ok(match rows.next()? {
-                Some(r) => Some(ItemRow::from_sql(r)?.to_json()),
-                None => None,
-            })
+            let params = rusqlite::params![account_id, who.user_id, who.session_id, who.now, item_id];
+            Ok(c.prepare_cached(GET_SQL)?.query_row(params, |r| Ok(ItemRow::from_sql(r)?.to_json())).optional()?)
         });
     }
     use sea_orm::sea_query::{Expr, Query};
@@ -242,33 +252,21 @@ pub fn list_fast(
     let Some(hot) = &state.hot else { return Ok(None) };
     let limit = limit.clamp(1, MAX_PAGE);
     hot.read(|c| {
-        let allowed: bool = c
-            .prepare_cached(&format!("SELECT {MEMBER_SQL}"))?
-            .query_row(rusqlite::params![account_id, who.user_id, who.session_id, who.now], |r| r.get(0))?;
-        if !allowed {
+        let access = rusqlite::params![account_id, who.user_id, who.session_id, who.now];
+        if !c.prepare_cached(MAY_READ_SQL)?.query_row(access, |r| r.get::<_, bool>(0))? {
             return Ok(None);
         }
-        let sql = format!(
-            "SELECT {ITEM_COLUMNS} FROM items i WHERE i.account_id = ?1 AND i.id > ?2 AND i.key_version < ?3 \
-             ORDER BY i.id LIMIT ?4"
-        );
-        let mut stmt = c.prepare_cached(&sql)?;
+        let mut stmt = c.prepare_cached(PAGE_SQL)?;
         let below = below_version.map_or(i64::MAX, i64::from);
         let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
         let mut rows = stmt.query(rusqlite::params![account_id, cursor.unwrap_or(""), below, fetch])?;
-        let limit = usize::try_from(limit).unwrap_or(500);
-        page_json_with(
-            |emit| {
-                while let Some(r) = rows.next()? {
-                    if !emit(&ItemRow::from_sql(r)?) {
-                        break;
-                    }
-                }
-                Ok(())
-            },
-            limit,
-        )
-        .map(Some)
+        let mut page = Page::new(usize::try_from(limit).unwrap_or(500));
+        while let Some(r) = rows.next()? {
+            if !page.push(&ItemRow::from_sql(r)?) {
+                break;
+            }
+        }
+        Ok(Some(page.finish()))
     })
 }
 
@@ -342,6 +340,23 @@ fn stale() -> ApiError {
     ApiError::conflict("item.stale_revision", "the item changed since you read it; re-read and retry")
 }
 
+/// What a single write's compare-and-set means for the request.
+fn replaced(cas: Cas) -> Result<(), ApiError> {
+    match cas {
+        Cas::Updated => Ok(()),
+        Cas::Stale => Err(stale()),
+        Cas::Missing => Err(not_found()),
+    }
+}
+
+/// The detailed path's write access: an active member (a worker only with a read-write grant);
+/// returns the account's key version.
+async fn write_access(state: &AppState, account_id: &str, user_id: &str) -> Result<i32, ApiError> {
+    access(state, account_id, user_id, true).await?;
+    let a = account::Entity::find_by_id(account_id.to_owned()).one(&state.db).await?.ok_or_else(not_found)?;
+    Ok(a.key_version)
+}
+
 /// Creates (`revision` absent) or replaces (`revision` = current) an item.
 pub async fn put(
     state: &AppState,
@@ -350,45 +365,120 @@ pub async fn put(
     put: PreparedPut,
     now: i64,
 ) -> Result<Vec<u8>, ApiError> {
-    access(state, account_id, user_id, true).await?;
-    let a = account::Entity::find_by_id(account_id.to_owned()).one(&state.db).await?.ok_or_else(not_found)?;
-    check_key_version(put.key_version, a.key_version)?;
-    let item_id = put.item_id.clone();
-    match put.revision {
-        None => {
-            let m = item::ActiveModel {
-                account_id: Set(account_id.to_owned()),
-                id: Set(put.item_id),
-                key_version: Set(put.key_version),
-                revision: Set(1),
-                fields: Set(put.fields),
-                created_by: Set(user_id.to_owned()),
-                updated_by: Set(user_id.to_owned()),
-                created_at: Set(now),
-                updated_at: Set(now),
+    check_key_version(put.key_version, write_access(state, account_id, user_id).await?)?;
+    let Some(rev) = put.revision else {
+        let m = item::ActiveModel {
+            account_id: Set(account_id.to_owned()),
+            id: Set(put.item_id),
+            key_version: Set(put.key_version),
+            revision: Set(1),
+            fields: Set(put.fields),
+            created_by: Set(user_id.to_owned()),
+            updated_by: Set(user_id.to_owned()),
+            created_at: Set(now),
+            updated_at: Set(now),
+        };
+        return match m.insert(&state.db).await {
+            Ok(m) => Ok(ItemRow::from(&m).to_json()),
+            Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => Err(item_exists()),
+            Err(e) => Err(e.into()),
+        };
+    };
+    let new = Replacement { rev, key_version: put.key_version, fields: put.fields };
+    replaced(compare_and_set(&state.db, account_id, &put.item_id, new, user_id, now).await?)?;
+    let m = item::Entity::find_by_id((account_id.to_owned(), put.item_id)).one(&state.db).await?;
+    Ok(ItemRow::from(&m.ok_or_else(not_found)?).to_json())
+}
+
+/// A member's write on the SQLite writer thread: who writes, to which account, when (owned, as
+/// the job outlives the request's borrows).
+struct HotWrite {
+    account_id: String,
+    user_id: String,
+    session_id: String,
+    now: i64,
+}
+
+impl HotWrite {
+    fn new(account_id: &str, who: Caller<'_>) -> Self {
+        Self {
+            account_id: account_id.to_owned(),
+            user_id: who.user_id.to_owned(),
+            session_id: who.session_id.to_owned(),
+            now: who.now,
+        }
+    }
+
+    /// The account's key version if the caller is an active non-worker member with a live
+    /// session — checked inside the write's transaction.
+    fn key_version(&self, c: &rusqlite::Connection) -> Result<Option<i32>, ApiError> {
+        let params = rusqlite::params![self.account_id, self.user_id, self.session_id, self.now];
+        Ok(c.prepare_cached(MAY_WRITE_SQL)?.query_row(params, |r| r.get(0)).optional()?)
+    }
+
+    /// [`compare_and_set`] on the writer's connection.
+    fn compare_and_set(&self, c: &rusqlite::Connection, item_id: &str, new: Replacement) -> Result<Cas, ApiError> {
+        let n = c
+            .prepare_cached(
+                "UPDATE items SET fields = ?1, key_version = ?2, revision = ?3 + 1, updated_by = ?4, \
+                 updated_at = ?5 WHERE account_id = ?6 AND id = ?7 AND revision = ?3",
+            )?
+            .execute(rusqlite::params![
+                new.fields,
+                new.key_version,
+                new.rev,
+                self.user_id,
+                self.now,
+                self.account_id,
+                item_id
+            ])?;
+        if n == 1 {
+            return Ok(Cas::Updated);
+        }
+        let exists = c
+            .prepare_cached("SELECT 1 FROM items WHERE account_id = ?1 AND id = ?2")?
+            .exists(rusqlite::params![self.account_id, item_id])?;
+        Ok(if exists { Cas::Stale } else { Cas::Missing })
+    }
+
+    /// Creates or replaces an item; `Err(put)` gives it back when the caller may not write here.
+    fn put(&self, c: &rusqlite::Connection, put: PreparedPut) -> Result<Result<Vec<u8>, PreparedPut>, ApiError> {
+        let Some(current) = self.key_version(c)? else { return Ok(Err(put)) };
+        check_key_version(put.key_version, current)?;
+        let Some(rev) = put.revision else {
+            let n = c
+                .prepare_cached(
+                    "INSERT INTO items (account_id, id, key_version, revision, fields, created_by, updated_by, \
+                     created_at, updated_at) VALUES (?1, ?2, ?3, 1, ?4, ?5, ?5, ?6, ?6) ON CONFLICT DO NOTHING",
+                )?
+                .execute(rusqlite::params![
+                    self.account_id,
+                    put.item_id,
+                    put.key_version,
+                    put.fields,
+                    self.user_id,
+                    self.now
+                ])?;
+            if n == 0 {
+                return Err(item_exists());
+            }
+            let row = ItemRow {
+                id: &put.item_id,
+                key_version: i64::from(put.key_version),
+                revision: 1,
+                fields: put.fields.as_bytes(),
+                created_by: &self.user_id,
+                updated_by: &self.user_id,
+                created_at: self.now,
+                updated_at: self.now,
             };
-            match m.insert(&state.db).await {
-                Ok(m) => Ok(ItemRow::from(&m).to_json()),
-                Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
-                    Err(item_exists())
-                }
-                Err(e) => Err(e.into()),
-            }
-        }
-        Some(rev) => {
-            let new = Replacement { rev, key_version: put.key_version, fields: put.fields };
-            match compare_and_set(&state.db, account_id, &item_id, new, user_id, now).await? {
-                Cas::Updated => Ok(ItemRow::from(
-                    &item::Entity::find_by_id((account_id.to_owned(), item_id))
-                        .one(&state.db)
-                        .await?
-                        .ok_or_else(not_found)?,
-                )
-                .to_json()),
-                Cas::Stale => Err(stale()),
-                Cas::Missing => Err(not_found()),
-            }
-        }
+            return Ok(Ok(row.to_json()));
+        };
+        let new = Replacement { rev, key_version: put.key_version, fields: put.fields };
+        replaced(self.compare_and_set(c, &put.item_id, new)?)?;
+        let params = rusqlite::params![self.account_id, put.item_id];
+        let body = c.prepare_cached(ONE_SQL)?.query_row(params, |r| Ok(ItemRow::from_sql(r)?.to_json())).optional()?;
+        Ok(Ok(body.ok_or_else(not_found)?))
     }
 }
 
@@ -402,69 +492,8 @@ pub async fn put_fast(
     put: PreparedPut,
 ) -> Result<Result<Vec<u8>, PreparedPut>, ApiError> {
     let Some(hot) = &state.hot else { return Ok(Err(put)) };
-    let (aid, uid, sid, now) = (account_id.to_owned(), who.user_id.to_owned(), who.session_id.to_owned(), who.now);
-    hot.write(move |c| {
-        let Some(current) = key_version_for_member(c, &aid, &uid, &sid, now)? else { return Ok(Err(put)) };
-        check_key_version(put.key_version, current)?;
-        match put.revision {
-            None => {
-                let n = c
-                    .prepare_cached(
-                        "INSERT INTO items (account_id, id, key_version, revision, fields, created_by, updated_by, \
-                         created_at, updated_at) VALUES (?1, ?2, ?3, 1, ?4, ?5, ?5, ?6, ?6) ON CONFLICT DO NOTHING",
-                    )?
-                    .execute(rusqlite::params![aid, put.item_id, put.key_version, put.fields, uid, now])?;
-                if n == 0 {
-                    return Err(item_exists());
-                }
-                let row = ItemRow {
-                    id: &put.item_id,
-                    key_version: i64::from(put.key_version),
-                    revision: 1,
-                    fields: put.fields.as_bytes(),
-                    created_by: &uid,
-                    updated_by: &uid,
-                    created_at: now,
-                    updated_at: now,
-                };
-                Ok(Ok(row.to_json()))
-            }
-            Some(rev) => {
-                let new = Replacement { rev, key_version: put.key_version, fields: put.fields };
-                match compare_and_set_sql(c, &aid, &put.item_id, new, &uid, now)? {
-                    Cas::Updated => {
-                        let sql = format!("SELECT {ITEM_COLUMNS} FROM items i WHERE i.account_id = ?1 AND i.id = ?2");
-                        let mut stmt = c.prepare_cached(&sql)?;
-                        let mut rows = stmt.query(rusqlite::params![aid, put.item_id])?;
-                        match rows.next()? {
-                            Some(r) => Ok(Ok(ItemRow::from_sql(r)?.to_json())),
-                            None => Err(not_found()),
-                        }
-                    }
-                    Cas::Stale => Err(stale()),
-                    Cas::Missing => Err(not_found()),
-                }
-            }
-        }
-    })
-    .await
-}
-
-/// The account's key version if the caller is an active non-worker member with a live session.
-fn key_version_for_member(
-    c: &rusqlite::Connection,
-    account_id: &str,
-    user_id: &str,
-    session_id: &str,
-    now: i64,
-) -> Result<Option<i32>, ApiError> {
-    let sql = format!("SELECT a.key_version FROM accounts a WHERE a.id = ?1 AND {MEMBER_SQL}");
-    let mut stmt = c.prepare_cached(&sql)?;
-    let mut rows = stmt.query(rusqlite::params![account_id, user_id, session_id, now])?;
-    Ok(match rows.next()? {
-        Some(r) => Some(r.get(0)?),
-        None => None,
-    })
+    let w = HotWrite::new(account_id, who);
+    hot.write(move |c| w.put(c, put)).await
 }
 
 fn revision(rev: u64) -> Result<i64, ApiError> {
@@ -499,7 +528,7 @@ struct Replacement {
 
 /// Replaces an item's fields only if its revision is still `new.rev`; a concurrent writer makes
 /// the update match nothing. Used by single updates and by batches (inside their transaction).
-/// [`compare_and_set_sql`] is the same statement on the SQLite writer.
+/// [`HotWrite::compare_and_set`] is the same statement on the SQLite writer.
 async fn compare_and_set<C: ConnectionTrait>(
     db: &C,
     account_id: &str,
@@ -525,30 +554,6 @@ async fn compare_and_set<C: ConnectionTrait>(
         return Ok(Cas::Updated);
     }
     let exists = item::Entity::find_by_id((account_id.to_owned(), item_id.to_owned())).one(db).await?.is_some();
-    Ok(if exists { Cas::Stale } else { Cas::Missing })
-}
-
-/// [`compare_and_set`] on the SQLite writer's connection.
-fn compare_and_set_sql(
-    c: &rusqlite::Connection,
-    account_id: &str,
-    item_id: &str,
-    new: Replacement,
-    user_id: &str,
-    now: i64,
-) -> Result<Cas, ApiError> {
-    let n = c
-        .prepare_cached(
-            "UPDATE items SET fields = ?1, key_version = ?2, revision = ?3 + 1, updated_by = ?4, updated_at = ?5 \
-             WHERE account_id = ?6 AND id = ?7 AND revision = ?3",
-        )?
-        .execute(rusqlite::params![new.fields, new.key_version, new.rev, user_id, now, account_id, item_id])?;
-    if n == 1 {
-        return Ok(Cas::Updated);
-    }
-    let exists = c
-        .prepare_cached("SELECT 1 FROM items WHERE account_id = ?1 AND id = ?2")?
-        .exists(rusqlite::params![account_id, item_id])?;
     Ok(if exists { Cas::Stale } else { Cas::Missing })
 }
 
@@ -618,10 +623,14 @@ pub async fn list(
         q = q.filter(item::Column::KeyVersion.lt(i32::try_from(v).unwrap_or(i32::MAX)));
     }
     let rows = q.order_by_asc(item::Column::Id).limit(limit + 1).all(&state.db).await?;
-    let limit = usize::try_from(limit).unwrap_or(500);
-    let body = page_json(rows.iter().map(|m| Ok(ItemRow::from(m))), limit)?;
-    audit_read(state, account_id, user_id, worker, rows.len().min(limit) as u64, now).await?;
-    Ok(body)
+    let mut page = Page::new(usize::try_from(limit).unwrap_or(500));
+    for m in &rows {
+        if !page.push(&ItemRow::from(m)) {
+            break;
+        }
+    }
+    audit_read(state, account_id, user_id, worker, page.sent as u64, now).await?;
+    Ok(page.finish())
 }
 
 /// Deletes an item.
@@ -670,9 +679,7 @@ pub async fn update_batch(
     batch: PreparedBatch,
     now: i64,
 ) -> Result<BatchUpdateResponse, ApiError> {
-    access(state, account_id, user_id, true).await?;
-    let a = account::Entity::find_by_id(account_id.to_owned()).one(&state.db).await?.ok_or_else(not_found)?;
-    check_key_version(batch.newest, a.key_version)?;
+    check_key_version(batch.newest, write_access(state, account_id, user_id).await?)?;
     let (aid, uid) = (account_id.to_owned(), user_id.to_owned());
     let results = state
         .db
@@ -698,13 +705,13 @@ pub async fn update_batch_fast(
     batch: PreparedBatch,
 ) -> Result<Result<BatchUpdateResponse, PreparedBatch>, ApiError> {
     let Some(hot) = &state.hot else { return Ok(Err(batch)) };
-    let (aid, uid, sid, now) = (account_id.to_owned(), who.user_id.to_owned(), who.session_id.to_owned(), who.now);
+    let w = HotWrite::new(account_id, who);
     hot.write(move |c| {
-        let Some(current) = key_version_for_member(c, &aid, &uid, &sid, now)? else { return Ok(Err(batch)) };
+        let Some(current) = w.key_version(c)? else { return Ok(Err(batch)) };
         check_key_version(batch.newest, current)?;
         let mut results = Vec::with_capacity(batch.items.len());
         for (id, new) in batch.items {
-            results.push(compare_and_set_sql(c, &aid, &id, new, &uid, now)?.word().to_owned());
+            results.push(w.compare_and_set(c, &id, new)?.word().to_owned());
         }
         Ok(Ok(BatchUpdateResponse { results }))
     })
