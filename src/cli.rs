@@ -1,5 +1,9 @@
-//! The client subcommands of the `vouchsafe` binary. The profile (server URL, email, tokens —
-//! never keys or passwords) lives in `<config dir>/vouchsafe/profile.json`, mode 0600.
+//! The client subcommands of the `vouchsafe` binary. The profile (server URL, email, tokens,
+//! the public keys unlocked at sign-in — never private keys or passwords) lives in
+//! `<config dir>/vouchsafe/profile.json`, mode 0600. What this device has verified — the last
+//! team-log head per account and the highest item revisions seen — lives beside it in
+//! `trust.json`, per (server, user), and survives logins, logouts and profile rewrites: a server
+//! that forces a new sign-in cannot then roll a team's history back.
 
 use std::path::PathBuf;
 
@@ -20,10 +24,96 @@ pub struct Profile {
     pub user_id: Option<String>,
     /// Current refresh token (rotated on every use).
     pub refresh_token: Option<String>,
-    /// Last verified team-log head per account (`seq`, base64url hash): a later log that does
-    /// not extend it is a fork and is refused.
-    #[serde(default)]
+    /// The user's own public keys (base64url), as unlocked from the keyring at sign-in: the
+    /// verification code this user reads to others is computed from these, never from the
+    /// server's `/me`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_keys: Option<String>,
+    /// Profiles written before `trust.json` kept checkpoints here; they move there on load.
+    #[serde(default, skip_serializing)]
     pub checkpoints: std::collections::BTreeMap<String, (u64, String)>,
+}
+
+/// What this device verified for one (server, user): kept across sign-ins.
+#[derive(Default, Serialize, Deserialize)]
+pub struct View {
+    /// Last verified team-log head per account (`seq`, base64url hash): a later log that does
+    /// not extend it is a fork or a rollback and is refused.
+    #[serde(default)]
+    pub checkpoints: BTreeMap<String, (u64, String)>,
+    /// Highest revision seen per account and item: an older one served later is a replay.
+    #[serde(default)]
+    pub revisions: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+/// `trust.json`: a [`View`] per `"<server> <user id>"`. Not secret (heads and revision numbers),
+/// written with mode 0600 like the profile.
+#[derive(Default, Serialize, Deserialize)]
+pub struct Trust {
+    /// Views by `"<server> <user id>"`.
+    #[serde(default)]
+    pub views: BTreeMap<String, View>,
+}
+
+/// Where `trust.json` lives: beside the profile (`VOUCHSAFE_TRUST` overrides).
+pub fn trust_path() -> PathBuf {
+    if let Ok(p) = std::env::var("VOUCHSAFE_TRUST") {
+        return PathBuf::from(p);
+    }
+    profile_path().with_file_name("trust.json")
+}
+
+impl Trust {
+    /// Loads the file, or an empty one if there is none. A file that exists but does not parse
+    /// is an error: silently starting over would forget every checkpoint.
+    pub fn load() -> Result<Self, String> {
+        let p = trust_path();
+        match std::fs::read_to_string(&p) {
+            Ok(t) => serde_json::from_str(&t)
+                .map_err(|e| format!("{} is damaged ({e}); move it away to start over", p.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(format!("cannot read {}: {e}", p.display())),
+        }
+    }
+    /// Saves with mode 0600.
+    pub fn save(&self) -> Result<(), String> {
+        write_private(&trust_path(), &serde_json::to_string_pretty(self).map_err(|e| e.to_string())?)
+    }
+    fn key(server: &str, user_id: &str) -> String {
+        format!("{} {user_id}", server.trim_end_matches('/'))
+    }
+    /// The view of `user_id` on `server`.
+    pub fn view(&mut self, server: &str, user_id: &str) -> &mut View {
+        self.views.entry(Self::key(server, user_id)).or_default()
+    }
+}
+
+/// Writes `text` to `p` with mode 0600, creating the folder.
+fn write_private(p: &std::path::Path, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    if let Some(d) = p.parent() {
+        std::fs::create_dir_all(d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
+    }
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    let mut f = o.open(p).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+    f.write_all(text.as_bytes()).map_err(|e| format!("cannot write {}: {e}", p.display()))
+}
+
+/// A server-supplied (or team-supplied) string made safe to print: control characters
+/// (terminal escape sequences start with one) and bidirectional overrides become `�`.
+pub fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}');
+            if c.is_control() || bidi { '\u{fffd}' } else { c }
+        })
+        .collect()
 }
 
 impl std::fmt::Debug for Profile {
@@ -41,27 +131,38 @@ pub fn profile_path() -> PathBuf {
 }
 
 impl Profile {
-    /// Loads the profile, or an empty one.
+    /// Loads the profile, or an empty one. Checkpoints an older profile kept move to `trust.json`.
     pub fn load() -> Self {
-        std::fs::read_to_string(profile_path()).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
+        let mut p: Self = std::fs::read_to_string(profile_path())
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
+        if !p.checkpoints.is_empty()
+            && let Some(uid) = p.user_id.clone()
+            && let Ok(mut trust) = Trust::load()
+        {
+            let view = trust.view(&p.server, &uid);
+            for (a, h) in std::mem::take(&mut p.checkpoints) {
+                view.checkpoints.entry(a).or_insert(h);
+            }
+            if trust.save().is_ok() {
+                let _ = p.save();
+            }
+        }
+        p
     }
     /// Saves with mode 0600.
     pub fn save(&self) -> Result<(), String> {
-        use std::io::Write;
-        let p = profile_path();
-        if let Some(d) = p.parent() {
-            std::fs::create_dir_all(d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
-        }
-        let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
-        let mut o = std::fs::OpenOptions::new();
-        o.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            o.mode(0o600);
-        }
-        let mut f = o.open(&p).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
-        f.write_all(text.as_bytes()).map_err(|e| format!("cannot write {}: {e}", p.display()))
+        write_private(&profile_path(), &serde_json::to_string_pretty(self).map_err(|e| e.to_string())?)
+    }
+
+    /// The user's own identity, from the keys unlocked at sign-in (not from the server).
+    pub fn identity(&self) -> Result<vouchsafe_crypto::identity::PublicIdentity, String> {
+        let (Some(uid), Some(keys)) = (&self.user_id, &self.public_keys) else {
+            return Err("sign in again (`vouchsafe login`) so this device knows your own keys".into());
+        };
+        let bytes = vouchsafe_crypto::b64::decode(keys, 100).map_err(|e| e.to_string())?;
+        vouchsafe_crypto::identity::PublicIdentity::keys_from_bytes(uid, &bytes).map_err(|e| e.to_string())
     }
 }
 
@@ -80,8 +181,8 @@ pub fn read_password(prompt: &str, file: Option<&PathBuf>, env_name: &str) -> Re
 
 fn explain(e: ClientError) -> String {
     match &e {
-        ClientError::Api { code, message, .. } => format!("{message} ({code})"),
-        _ => e.to_string(),
+        ClientError::Api { code, message, .. } => format!("{} ({})", clean(message), clean(code)),
+        _ => clean(&e.to_string()),
     }
 }
 
@@ -114,10 +215,11 @@ pub fn login(server: &str, email: &str, password: &str) -> Result<(), String> {
         email: Some(email.to_owned()),
         user_id: Some(s.user_id.clone()),
         refresh_token: Some(s.tokens.refresh_token.clone()),
+        public_keys: Some(vouchsafe_crypto::b64::encode(&s.keyring.public().keys_to_bytes())),
         checkpoints: Default::default(),
     };
     profile.save()?;
-    println!("signed in as {email}; your verification code is {}", s.keyring.public().verification_code());
+    println!("signed in as {}; your verification code is {}", clean(email), s.keyring.public().verification_code());
     Ok(())
 }
 
@@ -133,16 +235,35 @@ pub fn logout() -> Result<(), String> {
     Ok(())
 }
 
-/// `vouchsafe whoami`.
+/// `vouchsafe whoami`: the code comes from the keys this device unlocked, never from `/me`.
 pub fn whoami() -> Result<(), String> {
     let mut p = Profile::load();
     let c = signed_in(&mut p)?;
     let me = c.me().map_err(explain)?;
+    let mine = p.identity()?;
     println!(
         "{} ({})\nkey generation {}\nverification code {}",
-        me.email, me.user_id, me.generation, me.verification_code
+        clean(&me.email),
+        clean(&me.user_id),
+        mine.generation,
+        mine.verification_code()
     );
+    warn_if_server_disagrees(&me, &mine);
     Ok(())
+}
+
+/// Says so when the server reports other keys for this user than the ones unlocked here.
+pub fn warn_if_server_disagrees(
+    me: &vouchsafe_client::types::MeResponse,
+    mine: &vouchsafe_crypto::identity::PublicIdentity,
+) {
+    let reported = vouchsafe_crypto::b64::decode(&me.public_keys, 100).ok();
+    if me.user_id != mine.user_id || reported.as_deref() != Some(&mine.keys_to_bytes()[..]) {
+        eprintln!(
+            "warning: the server reports other keys for you than the ones this device unlocked at sign-in; \
+             the code above is computed from yours. If you did not reset your password, tell an admin."
+        );
+    }
 }
 
 /// `vouchsafe sessions [--revoke ID]`.
@@ -157,11 +278,11 @@ pub fn sessions(revoke: Option<&str>) -> Result<(), String> {
     for s in c.sessions().map_err(explain)? {
         println!(
             "{}{}  created {}  last used {}  {}",
-            s.id,
+            clean(&s.id),
             if s.current { " (this one)" } else { "" },
             s.created_at,
             s.last_used_at,
-            s.user_agent.unwrap_or_default()
+            clean(&s.user_agent.unwrap_or_default())
         );
     }
     Ok(())
@@ -178,6 +299,7 @@ pub fn password_change(current: &str, new: &str, end_others: bool, params: KdfPa
     let mut fresh = Client::new(&p.server);
     let s2 = flows::login(&mut fresh, &email, new).map_err(explain)?;
     p.refresh_token = Some(s2.tokens.refresh_token.clone());
+    p.public_keys = Some(vouchsafe_crypto::b64::encode(&s2.keyring.public().keys_to_bytes()));
     p.save()?;
     println!("password changed{}", if end_others { "; other sessions ended" } else { "" });
     Ok(())
@@ -189,25 +311,77 @@ use std::collections::BTreeMap;
 use vouchsafe_client::vault::Vault;
 use vouchsafe_crypto::log::{LogHead, Role};
 
-/// Signs in from the profile and unlocks the keys with the password; restores checkpoints.
+/// Signs in from the profile and unlocks the keys with the password; restores what this device
+/// verified before (checkpoints, item revisions). The unlocked keys must be the ones this device
+/// signed in with (or a newer generation of them, after a reset on another device).
 pub fn unlocked(profile: &mut Profile, password: &str) -> Result<Vault, String> {
     let client = signed_in(profile)?;
     let keyring = flows::unlock(&client, password).map_err(explain)?;
     let mut v = Vault::from_keyring(client, keyring);
-    for (acct, (seq, hash)) in &profile.checkpoints {
+    let uid = v.user_id().to_owned();
+    let mut trust = Trust::load()?;
+    let view = trust.view(&profile.server, &uid);
+    for (acct, (seq, hash)) in &view.checkpoints {
         if let Ok(h) = vouchsafe_crypto::b64::decode_array::<32>(hash) {
             v.set_checkpoint(acct, LogHead { seq: *seq, hash: h });
+        }
+    }
+    for (acct, items) in &view.revisions {
+        for (item, rev) in items {
+            v.set_seen_revision(acct, item, *rev);
         }
     }
     Ok(v)
 }
 
-/// Saves the vault's verified heads into the profile.
+/// Checkpoints of `server`/`user_id` as the vault wants them.
+pub fn checkpoints_of(server: &str, user_id: &str) -> Result<BTreeMap<String, LogHead>, String> {
+    let mut trust = Trust::load()?;
+    Ok(trust
+        .view(server, user_id)
+        .checkpoints
+        .iter()
+        .filter_map(|(a, (seq, h))| {
+            vouchsafe_crypto::b64::decode_array::<32>(h).ok().map(|hash| (a.clone(), LogHead { seq: *seq, hash }))
+        })
+        .collect())
+}
+
+/// Records a verified head for `server`/`user_id`.
+pub fn save_checkpoint(server: &str, user_id: &str, account: &str, head: LogHead) -> Result<(), String> {
+    let mut trust = Trust::load()?;
+    trust
+        .view(server, user_id)
+        .checkpoints
+        .insert(account.to_owned(), (head.seq, vouchsafe_crypto::b64::encode(&head.hash)));
+    trust.save()
+}
+
+/// Saves what the vault verified (heads, item revisions) into `trust.json`, and tells the
+/// person about each team whose history this device saw for the first time.
 pub fn save_checkpoints(profile: &mut Profile, v: &Vault) -> Result<(), String> {
+    let mut trust = Trust::load()?;
+    let view = trust.view(&profile.server, v.user_id());
     for (acct, head) in v.checkpoints() {
-        profile.checkpoints.insert(acct.clone(), (head.seq, vouchsafe_crypto::b64::encode(&head.hash)));
+        view.checkpoints.insert(acct.clone(), (head.seq, vouchsafe_crypto::b64::encode(&head.hash)));
     }
-    profile.save()
+    for ((acct, item), rev) in v.seen_revisions() {
+        let e = view.revisions.entry(acct.clone()).or_default().entry(item.clone()).or_insert(0);
+        *e = (*e).max(*rev);
+    }
+    for acct in v.first_views() {
+        first_view_note(acct);
+    }
+    trust.save()
+}
+
+/// Said once per team, the first time this device verifies its history.
+pub fn first_view_note(account: &str) {
+    eprintln!(
+        "note: first view of team {}'s history on this device: there is no earlier checkpoint to compare it with, \
+         so it is taken as the server shows it (from now on, a rewrite or rollback is refused)",
+        clean(account)
+    );
 }
 
 /// Parses `name=value` pairs, or one JSON object of strings.
@@ -229,9 +403,19 @@ pub fn parse_fields(args: &[String]) -> Result<BTreeMap<String, Vec<u8>>, String
 
 /// Prints an item's fields.
 pub fn print_item(item: &vouchsafe_client::vault::Item) {
-    println!("{}  (revision {}, key v{})", item.id, item.revision, item.key_version);
+    println!(
+        "{}  (revision {}, key v{}){}",
+        clean(&item.id),
+        item.revision,
+        item.key_version,
+        if item.legacy {
+            "  [legacy format: its set of fields cannot be verified; run `vouchsafe item upgrade`]"
+        } else {
+            ""
+        }
+    );
     for (k, v) in &item.fields {
-        println!("  {k} = {}", String::from_utf8_lossy(v));
+        println!("  {} = {}", clean(k), clean(&String::from_utf8_lossy(v)));
     }
 }
 
@@ -255,4 +439,69 @@ pub fn progress_bar(done: u64, total: u64) {
 /// Shown to the admin before confirming.
 pub fn explain_err(e: ClientError) -> String {
     explain(e)
+}
+
+/// One line from standard input (a code or a role the person types).
+pub fn read_line() -> Result<String, String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).map_err(|e| e.to_string())?;
+    Ok(line)
+}
+
+/// Prints the server's list of members (or workers) as the verified team log judges it: role,
+/// status and code from the log; rows the log does not endorse are marked. Needs no password:
+/// the log is public data checked against this device's checkpoint, which is then saved.
+pub fn print_judged(
+    profile: &Profile,
+    client: &Client,
+    account: &str,
+    judge: impl FnOnce(&vouchsafe_crypto::log::TeamState) -> Vec<vouchsafe_client::vault::ListedPrincipal>,
+    members: bool,
+) -> Result<(), String> {
+    use vouchsafe_client::vault::{LogView, fetch_verified_log};
+    let uid = profile.user_id.clone().ok_or("not signed in: run `vouchsafe login`")?;
+    let checkpoint = checkpoints_of(&profile.server, &uid)?.get(account).copied();
+    let (_, state) = fetch_verified_log(client, account, checkpoint).map_err(explain)?;
+    save_checkpoint(&profile.server, &uid, account, state.head())?;
+    if checkpoint.is_none() {
+        first_view_note(account);
+    }
+    for row in judge(&state) {
+        let (id, label) = (clean(&row.id), clean(&row.label));
+        match row.view {
+            LogView::InLog { role, status, code } => println!("{id}  {label}  {role}  {status}  {code}"),
+            LogView::AwaitingConfirmation { code } => println!(
+                "{id}  {label}  awaiting confirmation  {code}  (code of the keys the server reports: compare it with the person)"
+            ),
+            LogView::NotInLog => println!(
+                "{id}  {label}  NOT IN THE TEAM LOG  (the server lists it, the signed log does not: no key goes to it)"
+            ),
+        }
+    }
+    if members
+        && let Some(me) = state.member(&uid)
+        && let vouchsafe_crypto::log::MemberStatus::AwaitingVouch(p) = &me.status
+        && profile.identity().is_ok_and(|mine| mine.generation != p.new_identity.generation)
+        && !p.vetoed
+    {
+        reset_warning(account, &uid);
+    }
+    Ok(())
+}
+
+fn reset_warning(account: &str, user_id: &str) {
+    eprintln!(
+        "WARNING: team {} shows a password reset announced for YOU, with keys this device did not make. If you did not \
+         reset your password, veto it now: `vouchsafe vouch veto {} {}`",
+        clean(account),
+        clean(account),
+        clean(user_id)
+    );
+}
+
+/// Warns when the verified log shows a reset for this member that this keyring did not make.
+pub fn warn_reset_not_made_here(v: &Vault, state: &vouchsafe_crypto::log::TeamState, account: &str) {
+    if v.resets_not_made_here(state).is_some() {
+        reset_warning(account, v.user_id());
+    }
 }

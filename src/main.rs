@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use vouchsafe::config::{Config, LogFormat};
 use vouchsafe::{app, cli};
+use vouchsafe_client::vault;
 use vouchsafe_crypto::kdf::KdfParams;
 
 #[derive(Parser)]
@@ -30,7 +31,8 @@ enum Command {
     Login(Credentials),
     /// End this session.
     Logout,
-    /// Show the signed-in user and their verification code.
+    /// Show the signed-in user and their verification code (computed from the keys this device
+    /// unlocked at sign-in, never taken from the server).
     Whoami,
     /// List sessions, or end one.
     Sessions {
@@ -71,7 +73,8 @@ enum Command {
         /// The token, or the whole link.
         token: String,
     },
-    /// List members with role, status and verification code.
+    /// List members as the verified team log describes them (rows the log does not endorse
+    /// are marked); needs no password.
     Members {
         /// Account id.
         account: String,
@@ -82,6 +85,10 @@ enum Command {
         account: String,
         /// The invitee's user id.
         user: String,
+        /// The role you grant (owner, admin or member); otherwise you are asked. It is what the
+        /// signed log records, whatever the server's list says.
+        #[arg(long)]
+        role: Option<String>,
         /// The code the person read to you (otherwise you are asked).
         #[arg(long)]
         code: Option<String>,
@@ -288,6 +295,10 @@ enum RecoveryOp {
         /// Your recovery code (omit if guardians release instead).
         #[arg(long)]
         code: Option<String>,
+        /// Without the recovery code: your verification code as a guardian reads it from their
+        /// team log (otherwise you are asked). The recovered keys must match it.
+        #[arg(long)]
+        expect_code: Option<String>,
         /// Wait for guardians to release their shares.
         #[arg(long)]
         wait_guardians: bool,
@@ -383,6 +394,12 @@ enum ItemOp {
         account: String,
         /// Item id.
         item: String,
+    },
+    /// Rewrite every item still in the legacy field format (which binds neither the revision
+    /// nor the set of fields) in the current, bound format.
+    Upgrade {
+        /// Account id.
+        account: String,
     },
 }
 
@@ -510,19 +527,22 @@ fn vault_command(cmd: Command) -> Result<(), String> {
     // Commands that need no keys.
     match &cmd {
         Command::Account { op: AccountOp::List } => {
+            use cli::clean;
             for a in cli::signed_in(&mut p)?.accounts().map_err(e)? {
-                println!("{}  {}  ({}, {})", a.id, a.name, a.role, a.status);
+                println!("{}  {}  ({}, {})", clean(&a.id), clean(&a.name), clean(&a.role), clean(&a.status));
             }
             return Ok(());
         }
         Command::Account { op: AccountOp::Show { account } } => {
             let a = cli::signed_in(&mut p)?.account(account).map_err(e)?;
+            use cli::clean;
             println!(
-                "{}  {}\nyour role: {} ({})\nkey version {}{}\nlog entries {}",
-                a.id,
-                a.name,
-                a.role,
-                a.status,
+                "{}  {} (name as the server stores it)\nyour role: {} ({})\nkey version {}{}\nlog entries {} \
+                 (as the server reports them; `vouchsafe log verify` checks them)",
+                clean(&a.id),
+                clean(&a.name),
+                clean(&a.role),
+                clean(&a.status),
                 a.key_version,
                 if a.rotation_required || a.items_to_rotate > 0 {
                     format!(" — rotation needed ({} items under older keys)", a.items_to_rotate)
@@ -536,7 +556,14 @@ fn vault_command(cmd: Command) -> Result<(), String> {
         Command::Invite { account, email, role } => {
             cli::role(role)?;
             let i = cli::signed_in(&mut p)?.invite(account, email, role).map_err(e)?;
-            println!("invited {} as {} (invitation {}, expires at {})", i.email, i.role, i.id, i.expires_at);
+            use cli::clean;
+            println!(
+                "invited {} as {} (invitation {}, expires at {})",
+                clean(&i.email),
+                clean(&i.role),
+                clean(&i.id),
+                i.expires_at
+            );
             return Ok(());
         }
         Command::Invitations { account, revoke } => {
@@ -545,14 +572,15 @@ fn vault_command(cmd: Command) -> Result<(), String> {
                 c.revoke_invitation(account, id).map_err(e)?;
                 println!("invitation {id} revoked");
             } else {
+                use cli::clean;
                 for i in c.invitations(account).map_err(e)? {
                     println!(
                         "{}  {}  {}  {}{}",
-                        i.id,
-                        i.email,
-                        i.role,
-                        i.status,
-                        i.accepted_by.map(|u| format!(" by {u}")).unwrap_or_default()
+                        clean(&i.id),
+                        clean(&i.email),
+                        clean(&i.role),
+                        clean(&i.status),
+                        i.accepted_by.map(|u| format!(" by {}", clean(&u))).unwrap_or_default()
                     );
                 }
             }
@@ -560,21 +588,24 @@ fn vault_command(cmd: Command) -> Result<(), String> {
         }
         Command::Accept { token } => {
             let t = token_of(token);
-            let r = cli::signed_in(&mut p)?.accept_invitation(t).map_err(e)?;
+            let mine = p.identity()?;
             let c = cli::signed_in(&mut p)?;
-            let me = c.me().map_err(e)?;
+            let r = c.accept_invitation(t).map_err(e)?;
+            // The code comes from the keys this device unlocked at sign-in, not from the server.
             println!(
                 "accepted: account {}. Read this code to the admin who confirms you:\n  {}",
-                r.account_id, me.verification_code
+                cli::clean(&r.account_id),
+                mine.verification_code()
             );
+            if let Ok(me) = c.me() {
+                cli::warn_if_server_disagrees(&me, &mine);
+            }
             return Ok(());
         }
         Command::Members { account } => {
-            for m in cli::signed_in(&mut p)?.members(account).map_err(e)? {
-                let code = m.identity().map(|i| i.verification_code().to_string()).unwrap_or_default();
-                println!("{}  {}  {}  {}  {}", m.user_id, m.email, m.role, m.status, code);
-            }
-            return Ok(());
+            let c = cli::signed_in(&mut p)?;
+            let listed = c.members(account).map_err(e)?;
+            return cli::print_judged(&p, &c, account, |state| vault::judge_members(state, &listed), true);
         }
         _ => {}
     }
@@ -607,7 +638,7 @@ fn vault_command(cmd: Command) -> Result<(), String> {
             );
             return Ok(());
         }
-        Command::Recovery { op: RecoveryOp::Recover { server, token, code, wait_guardians } } => {
+        Command::Recovery { op: RecoveryOp::Recover { server, token, code, expect_code, wait_guardians } } => {
             let c = vouchsafe_client::Client::new(server);
             let r = vouchsafe_client::recovery::Recovery::start(&c, token_of(token)).map_err(e)?;
             if *wait_guardians || code.is_none() {
@@ -623,8 +654,18 @@ fn vault_command(cmd: Command) -> Result<(), String> {
                     std::thread::sleep(std::time::Duration::from_secs(2));
                 }
             }
+            let expect = match (code, expect_code) {
+                (None, None) => {
+                    println!(
+                        "Without your recovery code, this device cannot tell your keys from a forgery by itself.\n\
+                         Ask a guardian to read you YOUR verification code (from `vouchsafe members ACCOUNT`), and type it:"
+                    );
+                    Some(cli::read_line()?)
+                }
+                (_, x) => x.clone(),
+            };
             let pw = cli::read_password("New password: ", None, "VOUCHSAFE_NEW_PASSWORD")?;
-            let k = r.finish(&c, code.as_deref(), &pw, kdf_params()).map_err(e)?;
+            let k = r.finish(&c, code.as_deref(), expect.as_deref(), &pw, kdf_params()).map_err(e)?;
             println!(
                 "recovered the same keys (verification code {}). Sign in, then make a new kit: `vouchsafe recovery setup`",
                 k.public().verification_code()
@@ -664,20 +705,34 @@ fn vault_command(cmd: Command) -> Result<(), String> {
             return Ok(());
         }
         Command::Worker { op: WorkerOp::List { account } } => {
-            for w in cli::signed_in(&mut p)?.workers(account).map_err(e)? {
-                println!("{}  {}  {}  {}", w.id, w.name, w.access, w.status);
-            }
-            return Ok(());
+            let c = cli::signed_in(&mut p)?;
+            let listed = c.workers(account).map_err(e)?;
+            return cli::print_judged(&p, &c, account, |state| vault::judge_workers(state, &listed), false);
         }
         Command::Audit { account } => {
+            use cli::clean;
             for a in cli::signed_in(&mut p)?.audit(account).map_err(e)? {
-                println!("{}  {} {}  {}  {} items", a.created_at, a.actor_kind, a.actor_id, a.action, a.item_count);
+                println!(
+                    "{}  {} {}  {}  {} items",
+                    a.created_at,
+                    clean(&a.actor_kind),
+                    clean(&a.actor_id),
+                    clean(&a.action),
+                    a.item_count
+                );
             }
             return Ok(());
         }
         Command::Guardian { op: GuardianOp::List } => {
+            use cli::clean;
             for r in cli::signed_in(&mut p)?.guardian_requests().map_err(e)? {
-                println!("{}  {} ({})  share {}", r.session_id, r.owner_email, r.owner_id, r.index);
+                println!(
+                    "{}  {} ({})  share {}",
+                    clean(&r.session_id),
+                    clean(&r.owner_email),
+                    clean(&r.owner_id),
+                    r.index
+                );
             }
             return Ok(());
         }
@@ -689,20 +744,36 @@ fn vault_command(cmd: Command) -> Result<(), String> {
         Command::Account { op: AccountOp::Create { name } } => {
             v.create_account(&name).map(|a| println!("created account {} ({})", a.id, a.name)).map_err(e)
         }
-        Command::Confirm { account, user, code } => (|| {
+        Command::Confirm { account, user, role, code } => (|| {
+            use cli::clean;
             let (info, _) = v.pending_identity(&account, &user).map_err(e)?;
+            // The role signed into the log is the admin's choice; the server's list only suggests.
+            let role = match role {
+                Some(r) => cli::role(&r)?,
+                None => {
+                    println!(
+                        "Confirm {} ({}). The server says they were invited as {}; type the role you grant \
+                         (owner, admin or member):",
+                        clean(&info.email),
+                        clean(&info.user_id),
+                        clean(&info.role)
+                    );
+                    cli::role(cli::read_line()?.trim())?
+                }
+            };
             let code = match code {
                 Some(c) => c,
                 None => {
-                    println!("Confirm {} ({}) as {}.", info.email, info.user_id, info.role);
                     println!("Ask them to read their verification code to you (call or in person), and type it:");
-                    let mut line = String::new();
-                    std::io::stdin().read_line(&mut line).map_err(|err| err.to_string())?;
-                    line
+                    cli::read_line()?
                 }
             };
-            v.confirm(&account, &user, &code).map_err(e)?;
-            println!("confirmed {}: the account key is sealed to their verified keys", info.email);
+            v.confirm(&account, &user, role, &code).map_err(e)?;
+            println!(
+                "confirmed {} as {}: the account key is sealed to their verified keys",
+                clean(&info.email),
+                role.as_str()
+            );
             Ok(())
         })(),
         Command::Role { account, user, role } => {
@@ -742,6 +813,14 @@ fn vault_command(cmd: Command) -> Result<(), String> {
         })(),
         Command::Item { op: ItemOp::Edit { account, item, fields } } => (|| {
             let current = v.get_item(&account, &item).map_err(e)?;
+            if current.legacy {
+                return Err(format!(
+                    "item {} is in the legacy format, whose set of fields cannot be verified: check it with \
+                     `vouchsafe item get`, then run `vouchsafe item upgrade {}` before editing",
+                    cli::clean(&item),
+                    cli::clean(&account)
+                ));
+            }
             let mut all: std::collections::BTreeMap<String, Vec<u8>> =
                 current.fields.iter().map(|(k, v)| (k.clone(), v.to_vec())).collect();
             all.extend(cli::parse_fields(&fields)?);
@@ -751,6 +830,9 @@ fn vault_command(cmd: Command) -> Result<(), String> {
         })(),
         Command::Item { op: ItemOp::Rm { account, item } } => {
             v.delete_item(&account, &item).map(|_| println!("deleted")).map_err(e)
+        }
+        Command::Item { op: ItemOp::Upgrade { account } } => {
+            v.upgrade_items(&account, 100).map(|n| println!("{n} items rewritten in the bound format")).map_err(e)
         }
         Command::Log { op: LogOp::Verify { account } } => v
             .verified_log(&account)
@@ -762,27 +844,36 @@ fn vault_command(cmd: Command) -> Result<(), String> {
                 );
                 for (id, m) in state.members() {
                     println!(
-                        "  {id}  {}  gen {}  {}",
+                        "  {}  {}  gen {}  {}",
+                        cli::clean(id),
                         m.role.as_str(),
                         m.identity.generation,
                         m.identity.verification_code()
                     );
                 }
+                cli::warn_reset_not_made_here(&v, &state, &account);
             })
             .map_err(e),
         Command::Vouch { op: VouchOp::List { account } } => v
-            .pending_resets(&account)
-            .map(|list| {
-                for r in list {
+            .verified_log(&account)
+            .map(|(_, state)| {
+                for r in vouchsafe_client::vault::Vault::pending_resets_in(&state) {
                     println!(
-                        "{}  code {}  vouches {}/{}{}",
-                        r.user_id,
+                        "{}  code {}  vouches {}/{}{}{}",
+                        cli::clean(&r.user_id),
                         r.code,
                         r.vouchers.len(),
                         r.needed,
-                        if r.vetoed { "  VETOED" } else { "" }
+                        if r.vetoed { "  VETOED" } else { "" },
+                        if r.unconfirmed {
+                            "\n    announced by the server on behalf of this member: nobody has compared codes yet. \
+                             Call them (a number you know, not one from an e-mail) and ask them to read their code."
+                        } else {
+                            ""
+                        }
                     );
                 }
+                cli::warn_reset_not_made_here(&v, &state, &account);
             })
             .map_err(e),
         Command::Vouch { op: VouchOp::Approve { account, user, code } } => (|| {
@@ -792,9 +883,7 @@ fn vault_command(cmd: Command) -> Result<(), String> {
                     println!(
                         "Call or meet the member. Ask them to read the verification code on their screen, and type it:"
                     );
-                    let mut line = String::new();
-                    std::io::stdin().read_line(&mut line).map_err(|err| err.to_string())?;
-                    line
+                    cli::read_line()?
                 }
             };
             let restored = v.vouch(&account, &user, &code).map_err(e)?;
@@ -839,20 +928,25 @@ fn vault_command(cmd: Command) -> Result<(), String> {
                 .into_iter()
                 .find(|r| r.session_id == session)
                 .ok_or("no such recovery for you")?;
+            // The owner's keys come from a team log this guardian verified, not from the server.
+            let owner = vouchsafe_client::recovery::owner_from_logs(&mut v, &req).map_err(e)?;
+            println!(
+                "{}'s verification code in your team log: {}\nIf they have no recovery code, read it to them: their device checks it.",
+                cli::clean(&req.owner_email),
+                owner.verification_code()
+            );
             let code = match code {
                 Some(c) => c,
                 None => {
                     println!(
                         "Call {}. Ask for the device code on their recovery screen, and type it:",
-                        req.owner_email
+                        cli::clean(&req.owner_email)
                     );
-                    let mut line = String::new();
-                    std::io::stdin().read_line(&mut line).map_err(|err| err.to_string())?;
-                    line
+                    cli::read_line()?
                 }
             };
-            vouchsafe_client::recovery::release_as_guardian(&v.client, &v.keyring, &req, &code).map_err(e)?;
-            println!("share released to {}'s device", req.owner_email);
+            vouchsafe_client::recovery::release_as_guardian(&v.client, &v.keyring, &req, &owner, &code).map_err(e)?;
+            println!("share released to {}'s device", cli::clean(&req.owner_email));
             Ok(())
         })(),
         Command::Policy { op: PolicyOp::Show { account } } => v
@@ -894,9 +988,7 @@ fn vault_command(cmd: Command) -> Result<(), String> {
                 Some(c) => c,
                 None => {
                     println!("Type the code that `vouchsafe worker init` printed on the worker's machine:");
-                    let mut line = String::new();
-                    std::io::stdin().read_line(&mut line).map_err(|err| err.to_string())?;
-                    line
+                    cli::read_line()?
                 }
             };
             let access = if write {

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use vouchsafe_crypto::b64;
-use vouchsafe_crypto::field::{FieldKey, blob_key_version};
+use vouchsafe_crypto::field::{FIELD_FORMAT_V2, FieldKey, ItemBinding, blob_format, blob_key_version};
 use vouchsafe_crypto::identity::{Keyring, PublicIdentity};
 use vouchsafe_crypto::log::{
     EntryBody, LogEntry, LogHead, MemberStatus, PendingReset as PendingResetState, Policy, Role, TeamState,
@@ -32,6 +32,10 @@ pub struct Item {
     pub key_version: u32,
     /// Field name → plaintext value (zeroized on drop).
     pub fields: BTreeMap<String, Zeroizing<Vec<u8>>>,
+    /// Written in the legacy (v1) field format, which binds neither the revision nor the set of
+    /// field names: a server could have dropped a field or mixed revisions. `vouchsafe item
+    /// upgrade` (or the next rotation) rewrites it in the bound format.
+    pub legacy: bool,
 }
 
 /// What a rotation did.
@@ -49,17 +53,57 @@ fn refused(msg: impl Into<String>) -> ClientError {
     ClientError::Protocol(format!("refused: {}", msg.into()))
 }
 
-/// Encrypts each field value under `fk`, bound to the item and field name.
+/// Encrypts each field value under `fk`, bound to the item, the field name, the revision the
+/// item will have once written, and the whole set of field names.
 fn encrypt_fields<V: AsRef<[u8]>>(
     fk: &FieldKey,
     item_id: &str,
+    revision: u64,
     fields: &BTreeMap<String, V>,
 ) -> Result<BTreeMap<String, String>, ClientError> {
     let mut rng = vouchsafe_crypto::os_rng();
+    let binding = ItemBinding::new(revision, fields.keys().map(String::as_str));
     fields
         .iter()
-        .map(|(name, value)| Ok((name.clone(), b64::encode(&fk.encrypt(item_id, name, value.as_ref(), &mut rng)?))))
+        .map(|(name, value)| {
+            Ok((name.clone(), b64::encode(&fk.seal_field(item_id, name, value.as_ref(), &binding, &mut rng)?)))
+        })
         .collect()
+}
+
+/// What the verified log says of a row the server lists (members, workers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogView {
+    /// The log endorses this member or worker; `code` is the verification code of the keys it
+    /// endorses (never the keys the server reports).
+    InLog {
+        /// Role (members) or access (workers) as the log states it.
+        role: String,
+        /// `active` or `awaiting_vouch` (members), `active` (workers).
+        status: String,
+        /// Verification code of the endorsed keys.
+        code: String,
+    },
+    /// An invitee who accepted and waits for an admin to confirm them: the code is of the keys
+    /// the *server* reports; compare it with the person before confirming.
+    AwaitingConfirmation {
+        /// Code of the reported keys.
+        code: String,
+    },
+    /// A row the server lists but the verified log does not endorse (a ghost, or a removed
+    /// member the server still lists): no key goes to it.
+    NotInLog,
+}
+
+/// A member or worker as listed by the server and judged by the verified log.
+#[derive(Debug, Clone)]
+pub struct ListedPrincipal {
+    /// Id.
+    pub id: String,
+    /// Email (members) or name (workers), as the server says: not something the log can confirm.
+    pub label: String,
+    /// What the log says.
+    pub view: LogView,
 }
 
 /// The pending reset of a member the verified state shows awaiting vouches.
@@ -84,6 +128,10 @@ pub struct Vault {
     keys: HashMap<(String, u32), FieldKey>,
     masters: HashMap<(String, u32), MasterKey>,
     time: Option<std::sync::Arc<dyn Fn() -> u64 + Send + Sync>>,
+    /// Highest revision seen per (account, item): an older one served later is a replay.
+    seen: HashMap<(String, String), u64>,
+    /// Accounts whose log this client verified without any earlier checkpoint.
+    first_views: std::collections::BTreeSet<String>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -100,7 +148,16 @@ impl Vault {
 
     /// From a signed-in client and an unlocked keyring.
     pub fn from_keyring(client: Client, keyring: Keyring) -> Self {
-        Self { client, keyring, checkpoints: HashMap::new(), keys: HashMap::new(), masters: HashMap::new(), time: None }
+        Self {
+            client,
+            keyring,
+            checkpoints: HashMap::new(),
+            keys: HashMap::new(),
+            masters: HashMap::new(),
+            time: None,
+            seen: HashMap::new(),
+            first_views: Default::default(),
+        }
     }
 
     /// Uses another clock for log timestamps (tests drive waiting periods with it).
@@ -125,6 +182,23 @@ impl Vault {
     /// Restores a checkpoint saved earlier.
     pub fn set_checkpoint(&mut self, account_id: &str, head: LogHead) {
         self.checkpoints.insert(account_id.to_owned(), head);
+    }
+
+    /// Accounts whose history this client saw for the first time (no checkpoint to compare
+    /// with): tell the person, since that first view is taken on trust.
+    pub fn first_views(&self) -> &std::collections::BTreeSet<String> {
+        &self.first_views
+    }
+
+    /// Highest item revisions seen (persist them to catch a revision replay across runs).
+    pub fn seen_revisions(&self) -> &HashMap<(String, String), u64> {
+        &self.seen
+    }
+
+    /// Restores an item revision seen earlier.
+    pub fn set_seen_revision(&mut self, account_id: &str, item_id: &str, revision: u64) {
+        let e = self.seen.entry((account_id.to_owned(), item_id.to_owned())).or_insert(0);
+        *e = (*e).max(revision);
     }
 
     /// Creates an account: master key v1 sealed to ourselves, genesis entry.
@@ -153,34 +227,106 @@ impl Vault {
 
     /// Fetches, verifies and replays the whole log; checks it extends our last checkpoint.
     pub fn verified_log(&mut self, account_id: &str) -> Result<(Vec<LogEntry>, TeamState), ClientError> {
-        let mut entries = Vec::new();
-        let mut after = None;
-        loop {
-            let page = self.client.log(account_id, after)?;
-            if page.entries.is_empty() {
-                break;
-            }
-            for w in &page.entries {
-                let e = LogEntry::from_bytes(&b64::decode(&w.entry, vouchsafe_crypto::log::MAX_ENTRY_LEN)?)?;
-                if e.seq != w.seq || e.seq != entries.len() as u64 {
-                    return Err(refused("the server returned log entries out of order"));
-                }
-                entries.push(e);
-            }
-            after = entries.last().map(|e| e.seq);
-            if entries.len() as u64 >= page.log_len {
-                break;
-            }
+        let checkpoint = self.checkpoints.get(account_id).copied();
+        let (entries, state) = fetch_verified_log(&self.client, account_id, checkpoint)?;
+        if checkpoint.is_none() {
+            self.first_views.insert(account_id.to_owned());
         }
-        let state = match self.checkpoints.get(account_id) {
-            Some(cp) => TeamState::replay_extending(account_id, &entries, *cp),
-            None => TeamState::replay(account_id, &entries),
-        }
-        .map_err(|e| refused(format!("the team log does not verify: {e}")))?;
         self.checkpoints.insert(account_id.to_owned(), state.head());
         Ok((entries, state))
     }
+}
 
+/// Fetches, verifies and replays an account's whole log (public data only: no keys needed) and
+/// checks it extends `checkpoint`, the head this client verified before.
+pub fn fetch_verified_log(
+    client: &Client,
+    account_id: &str,
+    checkpoint: Option<LogHead>,
+) -> Result<(Vec<LogEntry>, TeamState), ClientError> {
+    let mut entries = Vec::new();
+    let mut after = None;
+    loop {
+        let page = client.log(account_id, after)?;
+        if page.entries.is_empty() {
+            break;
+        }
+        for w in &page.entries {
+            let e = LogEntry::from_bytes(&b64::decode(&w.entry, vouchsafe_crypto::log::MAX_ENTRY_LEN)?)?;
+            if e.seq != w.seq || e.seq != entries.len() as u64 {
+                return Err(refused("the server returned log entries out of order"));
+            }
+            entries.push(e);
+        }
+        after = entries.last().map(|e| e.seq);
+        if entries.len() as u64 >= page.log_len {
+            break;
+        }
+    }
+    let state = match checkpoint {
+        Some(cp) => TeamState::replay_extending(account_id, &entries, cp),
+        None => TeamState::replay(account_id, &entries),
+    }
+    .map_err(|e| refused(format!("the team log does not verify: {e}")))?;
+    Ok((entries, state))
+}
+
+/// The server's member list judged by the verified log `state`.
+pub fn judge_members(state: &TeamState, listed: &[MemberInfo]) -> Vec<ListedPrincipal> {
+    listed
+        .iter()
+        .map(|m| {
+            let view = match state.member(&m.user_id) {
+                Some(x) => LogView::InLog {
+                    role: x.role.as_str().to_owned(),
+                    status: match &x.status {
+                        MemberStatus::Active => "active".into(),
+                        MemberStatus::AwaitingVouch(_) => "awaiting_vouch".into(),
+                    },
+                    code: x.identity.verification_code().to_string(),
+                },
+                None if state.workers().contains_key(&m.user_id) => {
+                    let w = &state.workers()[&m.user_id];
+                    LogView::InLog {
+                        role: "worker".into(),
+                        status: "active".into(),
+                        code: w.identity.verification_code().to_string(),
+                    }
+                }
+                None if m.status == "accepted" => match m.identity() {
+                    Ok(id) => LogView::AwaitingConfirmation { code: id.verification_code().to_string() },
+                    Err(_) => LogView::NotInLog,
+                },
+                None => LogView::NotInLog,
+            };
+            ListedPrincipal { id: m.user_id.clone(), label: m.email.clone(), view }
+        })
+        .collect()
+}
+
+/// The server's worker list judged by the verified log `state`: only granted, unrevoked workers
+/// with the keys the grant carried are in the log.
+pub fn judge_workers(state: &TeamState, listed: &[WorkerInfo]) -> Vec<ListedPrincipal> {
+    listed
+        .iter()
+        .map(|w| {
+            let view = match state.workers().get(&w.id) {
+                Some(x) => LogView::InLog {
+                    role: match x.access {
+                        vouchsafe_crypto::log::WorkerAccess::Read => "read".into(),
+                        vouchsafe_crypto::log::WorkerAccess::ReadWrite => "read_write".into(),
+                    },
+                    status: "active".into(),
+                    code: x.identity.verification_code().to_string(),
+                },
+                None => LogView::NotInLog,
+            };
+            ListedPrincipal { id: w.id.clone(), label: w.name.clone(), view }
+        })
+        .collect()
+}
+
+impl Vault {
     /// Opens every master key version sealed to us, checking each seal against the verified log.
     pub fn master_keys(&mut self, account_id: &str) -> Result<BTreeMap<u32, MasterKey>, ClientError> {
         let (entries, state) = self.verified_log(account_id)?;
@@ -362,14 +508,21 @@ impl Vault {
         Ok((m, id))
     }
 
-    /// Confirms an invitee: the code the person read out must match their keys; then the log is
-    /// verified, the member added, and every key version we hold sealed to them.
-    pub fn confirm(&mut self, account_id: &str, user_id: &str, code_from_person: &str) -> Result<(), ClientError> {
-        let (info, identity) = self.pending_identity(account_id, user_id)?;
+    /// Confirms an invitee as `role` — the role *the admin* chose (the server's list only
+    /// suggests one; what is signed into the log is this): the code the person read out must
+    /// match their keys; then the log is verified, the member added, and every key version we
+    /// hold sealed to them.
+    pub fn confirm(
+        &mut self,
+        account_id: &str,
+        user_id: &str,
+        role: Role,
+        code_from_person: &str,
+    ) -> Result<(), ClientError> {
+        let (_, identity) = self.pending_identity(account_id, user_id)?;
         if !identity.verification_code().matches(code_from_person) {
             return Err(refused("the verification code does not match this person's keys; do not confirm"));
         }
-        let role = Role::parse(&info.role).ok_or_else(|| ClientError::Protocol("unknown role".into()))?;
         let masters = self.master_keys(account_id)?;
         self.append_with_retry(account_id, |me, state| {
             let added = me.entry(account_id, state, EntryBody::MemberAdded { member: identity.clone(), role })?;
@@ -437,9 +590,8 @@ impl Vault {
         max_items: Option<u64>,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<u64, ClientError> {
-        let info = self.client.account(account_id)?;
-        let target = info.key_version;
-        let total = info.items_to_rotate;
+        let target = self.write_version(account_id, true)?;
+        let total = self.client.account(account_id)?.items_to_rotate;
         let mut done = 0u64;
         progress(done, total);
         'outer: loop {
@@ -454,30 +606,12 @@ impl Vault {
             }
             let mut updates = Vec::new();
             for w in batch.items.iter().take(room) {
-                let item = self.decrypt(account_id, w)?;
-                let fields = encrypt_fields(self.field_key(account_id, target)?, &item.id, &item.fields)?;
-                updates.push(BatchItemUpdate { id: item.id, revision: item.revision, key_version: target, fields });
-            }
-            // Stay well under the server's default body limit (256 KiB) per request.
-            let mut results = Vec::with_capacity(updates.len());
-            let mut chunk: Vec<BatchItemUpdate> = Vec::new();
-            let mut size = 0usize;
-            for u in updates {
-                let s = 64 + u.id.len() + u.fields.iter().map(|(k, v)| k.len() + v.len() + 8).sum::<usize>();
-                if !chunk.is_empty() && size + s > 192 * 1024 {
-                    results.extend(
-                        self.client
-                            .update_items(account_id, &BatchUpdateRequest { items: std::mem::take(&mut chunk) })?
-                            .results,
-                    );
-                    size = 0;
+                if w.key_version >= target {
+                    return Err(refused("the server listed an item that is not under an older key version"));
                 }
-                size += s;
-                chunk.push(u);
+                updates.push(self.rewrite(account_id, w, target)?);
             }
-            if !chunk.is_empty() {
-                results.extend(self.client.update_items(account_id, &BatchUpdateRequest { items: chunk })?.results);
-            }
+            let results = self.send_batches(account_id, updates)?;
             // `stale`/`missing`: someone edited or deleted it meanwhile; a stale one is re-read
             // on the next page (if it is still under the old key).
             let updated = results.iter().filter(|r| r.as_str() == "updated").count() as u64;
@@ -491,19 +625,138 @@ impl Vault {
         Ok(done)
     }
 
+    /// Re-encrypts one item (read and verified) under `target`, bound to its next revision.
+    fn rewrite(&mut self, account_id: &str, w: &ItemWire, target: u32) -> Result<BatchItemUpdate, ClientError> {
+        let item = self.decrypt(account_id, w)?;
+        let next = item.revision.checked_add(1).ok_or_else(|| refused("revision out of range"))?;
+        let fields = encrypt_fields(self.field_key(account_id, target)?, &item.id, next, &item.fields)?;
+        Ok(BatchItemUpdate { id: item.id, revision: item.revision, key_version: target, fields })
+    }
+
+    /// Sends updates in batches that stay well under the server's default body limit (256 KiB).
+    fn send_batches(&mut self, account_id: &str, updates: Vec<BatchItemUpdate>) -> Result<Vec<String>, ClientError> {
+        let mut results = Vec::with_capacity(updates.len());
+        let mut chunk: Vec<BatchItemUpdate> = Vec::new();
+        let mut size = 0usize;
+        for u in updates {
+            let s = 64 + u.id.len() + u.fields.iter().map(|(k, v)| k.len() + v.len() + 8).sum::<usize>();
+            if !chunk.is_empty() && size + s > 192 * 1024 {
+                results.extend(
+                    self.client
+                        .update_items(account_id, &BatchUpdateRequest { items: std::mem::take(&mut chunk) })?
+                        .results,
+                );
+                size = 0;
+            }
+            size += s;
+            chunk.push(u);
+        }
+        if !chunk.is_empty() {
+            results.extend(self.client.update_items(account_id, &BatchUpdateRequest { items: chunk })?.results);
+        }
+        Ok(results)
+    }
+
+    /// Rewrites every item still in the legacy field format (or under an older key version)
+    /// in the bound v2 format under the current key version. Returns how many it rewrote.
+    /// Legacy items cannot prove their field set: check them (`get_item`) before upgrading.
+    pub fn upgrade_items(&mut self, account_id: &str, page: u32) -> Result<u64, ClientError> {
+        let target = self.write_version(account_id, true)?;
+        let mut cursor: Option<String> = None;
+        let mut done = 0u64;
+        loop {
+            let batch = self.client.items(account_id, cursor.as_deref(), page.max(1), None)?;
+            let mut updates = Vec::new();
+            for w in &batch.items {
+                let legacy = w.fields.values().any(|v| {
+                    b64::decode(v, vouchsafe_crypto::field::MAX_FIELD_VALUE + vouchsafe_crypto::field::OVERHEAD)
+                        .ok()
+                        .and_then(|b| blob_format(&b).ok())
+                        != Some(FIELD_FORMAT_V2)
+                });
+                if legacy || w.key_version < target {
+                    updates.push(self.rewrite(account_id, w, target)?);
+                }
+            }
+            let results = self.send_batches(account_id, updates)?;
+            done += results.iter().filter(|r| r.as_str() == "updated").count() as u64;
+            match batch.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(done),
+            }
+        }
+    }
+
+    /// Decrypts an item as the server served it. Every field must open under the item's id,
+    /// its name, the key version it names, and — in the v2 format — the revision the server
+    /// reports and the exact set of field names served: a dropped, renamed or added field, fields
+    /// mixed from two revisions, or a renumbered revision fail. A revision older than one this
+    /// client already saw is refused (replay). Legacy (v1) items open, marked `legacy`.
     fn decrypt(&mut self, account_id: &str, w: &ItemWire) -> Result<Item, ClientError> {
+        let key = (account_id.to_owned(), w.id.clone());
+        if let Some(seen) = self.seen.get(&key)
+            && w.revision < *seen
+        {
+            return Err(refused(format!(
+                "the server served revision {} of item {} after this client saw revision {seen}",
+                w.revision, w.id
+            )));
+        }
+        if w.fields.is_empty() {
+            return Err(refused("the server served an item without fields"));
+        }
+        let binding = ItemBinding::new(w.revision, w.fields.keys().map(String::as_str));
         let mut fields = BTreeMap::new();
+        let mut formats = std::collections::BTreeSet::new();
         for (name, value) in &w.fields {
             let blob =
                 b64::decode(value, vouchsafe_crypto::field::MAX_FIELD_VALUE + vouchsafe_crypto::field::OVERHEAD)?;
             let v = blob_key_version(&blob)?;
+            let format = blob_format(&blob)?;
+            formats.insert(format);
             let fk = self.field_key(account_id, v)?;
-            fields.insert(name.clone(), fk.decrypt(&w.id, name, &blob)?);
+            let value = if format == FIELD_FORMAT_V2 {
+                fk.open_field(&w.id, name, &blob, &binding).map_err(|_| {
+                    refused(format!(
+                        "item {}: field {name:?} does not belong to revision {} with exactly these fields \
+                         (the server dropped, renamed or mixed fields, or renumbered the revision)",
+                        w.id, w.revision
+                    ))
+                })?
+            } else {
+                fk.decrypt(&w.id, name, &blob)?
+            };
+            fields.insert(name.clone(), value);
         }
-        Ok(Item { id: w.id.clone(), revision: w.revision, key_version: w.key_version, fields })
+        if formats.len() > 1 {
+            return Err(refused(format!("item {}: fields in two formats (a mix of revisions)", w.id)));
+        }
+        let legacy = !formats.contains(&FIELD_FORMAT_V2);
+        self.set_seen_revision(account_id, &w.id, w.revision);
+        Ok(Item { id: w.id.clone(), revision: w.revision, key_version: w.key_version, fields, legacy })
     }
 
-    /// Writes an item under the account's current key version.
+    /// The key version to write under: the verified log's (never the server's say). Refused
+    /// when the server reports another one, and — unless `rotating` — while the log says a
+    /// removed member or worker still holds the current key (rotate first).
+    fn write_version(&mut self, account_id: &str, rotating: bool) -> Result<u32, ClientError> {
+        let (_, state) = self.verified_log(account_id)?;
+        let version = state.key_version();
+        let reported = self.client.account(account_id)?.key_version;
+        if reported != version {
+            return Err(refused(format!(
+                "the server reports key version {reported} but the verified team log says {version}"
+            )));
+        }
+        if state.rotation_required() && !rotating {
+            return Err(refused(
+                "a member or worker was removed and still holds the current key: rotate the account key first",
+            ));
+        }
+        Ok(version)
+    }
+
+    /// Writes an item under the verified log's key version, bound to the revision it gets.
     fn write(
         &mut self,
         account_id: &str,
@@ -511,9 +764,19 @@ impl Vault {
         fields: &BTreeMap<String, Vec<u8>>,
         revision: Option<u64>,
     ) -> Result<ItemWire, ClientError> {
-        let version = self.client.account(account_id)?.key_version;
-        let fields = encrypt_fields(self.field_key(account_id, version)?, item_id, fields)?;
-        self.client.put_item(account_id, item_id, &PutItemRequest { revision, key_version: version, fields })
+        let version = self.write_version(account_id, false)?;
+        let next = match revision {
+            None => 1,
+            Some(r) => r.checked_add(1).ok_or_else(|| refused("revision out of range"))?,
+        };
+        let fields = encrypt_fields(self.field_key(account_id, version)?, item_id, next, fields)?;
+        let w =
+            self.client.put_item(account_id, item_id, &PutItemRequest { revision, key_version: version, fields })?;
+        if w.revision != next || w.id != item_id {
+            return Err(refused(format!("the server stored revision {} where {next} was written", w.revision)));
+        }
+        self.set_seen_revision(account_id, item_id, next);
+        Ok(w)
     }
 
     /// Creates an item under the current key version; returns its id.
@@ -573,6 +836,7 @@ impl Vault {
             .iter()
             .filter_map(|(id, m)| match &m.status {
                 MemberStatus::AwaitingVouch(p) => Some(PendingReset {
+                    unconfirmed: p.vouchers.is_empty(),
                     user_id: id.clone(),
                     code: p.new_identity.verification_code().to_string(),
                     new_identity: p.new_identity.clone(),
@@ -710,4 +974,30 @@ pub struct PendingReset {
     pub resealable_at: u64,
     /// Vetoed.
     pub vetoed: bool,
+    /// Nobody has compared codes with the member yet: the announcement is signed by the *new*
+    /// key only, which anyone holding the reset e-mail — or the server itself — can make. Show
+    /// it as "announced by the server on behalf of the member: ask them".
+    pub unconfirmed: bool,
+}
+
+impl Vault {
+    /// Resets announced in `state` for *this* member that this keyring did not make (it is
+    /// still an older generation): if the person did not reset their password, someone else
+    /// did — or the server forged it — and they should veto it at once ([`Vault::veto`]).
+    pub fn resets_not_made_here(&self, state: &TeamState) -> Option<u32> {
+        match state.member(self.user_id()) {
+            Some(vouchsafe_crypto::log::Member { status: MemberStatus::AwaitingVouch(p), .. })
+                if p.new_identity.generation != self.keyring.generation() && !p.vetoed =>
+            {
+                Some(p.new_identity.generation)
+            }
+            _ => None,
+        }
+    }
+
+    /// The server's member list, each row judged by the verified log.
+    pub fn members_view(&mut self, account_id: &str) -> Result<Vec<ListedPrincipal>, ClientError> {
+        let (_, state) = self.verified_log(account_id)?;
+        Ok(judge_members(&state, &self.client.members(account_id)?))
+    }
 }

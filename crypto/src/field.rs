@@ -3,12 +3,20 @@
 //! ```text
 //! field_key = HKDF-SHA256(salt = "vouchsafe/v1/field-key", ikm = master key,
 //!                         info = str(account_id) ‖ u32 key_version)
+//! v2 (written by every client now):
+//! field_set = SHA-256("vouchsafe/v2/field-set\0" ‖ u32 n ‖ n × str(name))   names sorted, distinct
+//! aad       = "vouchsafe/v2/field\0" ‖ str(account_id) ‖ str(item_id) ‖ str(field_name)
+//!             ‖ u32 key_version ‖ u64 revision ‖ field_set[32]
+//! blob      = 0x02 ‖ u32 key_version ‖ nonce[24] ‖ XChaCha20-Poly1305(field_key, nonce, value, aad)
+//! v1 (legacy, read only until the item is rewritten):
 //! aad       = "vouchsafe/v1/field\0" ‖ str(account_id) ‖ str(item_id) ‖ str(field_name) ‖ u32 key_version
 //! blob      = 0x01 ‖ u32 key_version ‖ nonce[24] ‖ XChaCha20-Poly1305(field_key, nonce, value, aad)
 //! ```
 //!
 //! The AAD makes a ciphertext useless anywhere but in the item and field it was written for, so a
-//! server that moves or swaps fields is detected on decryption.
+//! server that moves or swaps fields is detected on decryption. v2 also binds the item's revision
+//! and the whole set of its field names ([`ItemBinding`]): a server that drops or renames a field,
+//! mixes fields of two revisions, or serves an old revision under a newer number is detected too.
 
 use chacha20poly1305::aead::{AeadInOut, KeyInit};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
@@ -64,6 +72,38 @@ fn field_aad(account_id: &str, item_id: &str, field: &str, version: u32) -> Vec<
     w.finish()
 }
 
+/// The format byte of a v2 field blob (bound to the item's revision and field set).
+pub const FIELD_FORMAT_V2: u8 = 0x02;
+
+/// What a v2 field is bound to besides its account, item, name and key version: the revision the
+/// item has once this write lands, and the hash of the item's complete set of field names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItemBinding {
+    /// The item's revision (1 for a new item; `r + 1` when replacing revision `r`).
+    pub revision: u64,
+    /// `SHA-256("vouchsafe/v2/field-set\0" ‖ u32 n ‖ n × str(name))` over the sorted names.
+    pub field_set: [u8; 32],
+}
+
+impl ItemBinding {
+    /// The binding of an item with these field names at `revision` (order and repeats do not matter).
+    pub fn new<'a>(revision: u64, names: impl IntoIterator<Item = &'a str>) -> Self {
+        let set: std::collections::BTreeSet<&str> = names.into_iter().collect();
+        let mut w = Writer::with_label("vouchsafe/v2/field-set");
+        w.u32(u32::try_from(set.len()).unwrap_or(u32::MAX));
+        for n in set {
+            w.str(n);
+        }
+        Self { revision, field_set: crate::sha256(&[&w.finish()]) }
+    }
+
+    fn aad(&self, account_id: &str, item_id: &str, field: &str, version: u32) -> Vec<u8> {
+        let mut w = Writer::with_label("vouchsafe/v2/field");
+        w.str(account_id).str(item_id).str(field).u32(version).u64(self.revision).raw(&self.field_set);
+        w.finish()
+    }
+}
+
 impl FieldKey {
     /// Derives the field key of `mk` for `account_id`.
     pub fn derive(mk: &MasterKey, account_id: &str) -> Result<Self> {
@@ -81,31 +121,76 @@ impl FieldKey {
         self.version
     }
 
-    /// Encrypts one field value.
+    /// Encrypts one field value in the v2 format, bound to the item's revision and field set.
+    pub fn seal_field(
+        &self,
+        item_id: &str,
+        field: &str,
+        value: &[u8],
+        binding: &ItemBinding,
+        rng: &mut impl CryptoRng,
+    ) -> Result<Vec<u8>> {
+        validate_id(item_id)?;
+        validate_field_name(field)?;
+        let aad = binding.aad(&self.account_id, item_id, field, self.version);
+        self.encrypt_with(FIELD_FORMAT_V2, &aad, value, rng)
+    }
+
+    /// Decrypts a v2 field; fails for a v1 blob, or if the item, field, key version, revision
+    /// or set of field names differs from the one it was written for.
+    pub fn open_field(
+        &self,
+        item_id: &str,
+        field: &str,
+        blob: &[u8],
+        binding: &ItemBinding,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        if blob_format(blob)? != FIELD_FORMAT_V2 {
+            return Err(Error::Invalid("field is not in the v2 format"));
+        }
+        let aad = binding.aad(&self.account_id, item_id, field, self.version);
+        self.decrypt_with(&aad, blob)
+    }
+
+    /// Encrypts one field value in the legacy v1 format (not bound to the revision or field
+    /// set). Clients write [`Self::seal_field`]; this stays for test vectors and old data.
     pub fn encrypt(&self, item_id: &str, field: &str, value: &[u8], rng: &mut impl CryptoRng) -> Result<Vec<u8>> {
         validate_id(item_id)?;
         validate_field_name(field)?;
+        let aad = field_aad(&self.account_id, item_id, field, self.version);
+        self.encrypt_with(FORMAT_V1, &aad, value, rng)
+    }
+
+    fn encrypt_with(&self, format: u8, aad: &[u8], value: &[u8], rng: &mut impl CryptoRng) -> Result<Vec<u8>> {
         if value.len() > MAX_FIELD_VALUE {
             return Err(Error::Invalid("field value larger than 1 MiB"));
         }
         let mut nonce = [0u8; 24];
         rng.fill_bytes(&mut nonce);
-        let aad = field_aad(&self.account_id, item_id, field, self.version);
         let mut out = Vec::with_capacity(value.len() + OVERHEAD);
-        out.push(FORMAT_V1);
+        out.push(format);
         out.extend_from_slice(&self.version.to_be_bytes());
         out.extend_from_slice(&nonce);
         out.extend_from_slice(value);
         let tag = self
             .cipher
-            .encrypt_inout_detached(&XNonce::from(nonce), &aad, (&mut out[29..]).into())
+            .encrypt_inout_detached(&XNonce::from(nonce), aad, (&mut out[29..]).into())
             .map_err(|_| Error::Invalid("field value too long"))?;
         out.extend_from_slice(&tag);
         Ok(out)
     }
 
-    /// Decrypts one field value; fails if it was written for another account, item, field or key.
+    /// Decrypts one legacy (v1) field value; fails if it was written for another account, item,
+    /// field or key.
     pub fn decrypt(&self, item_id: &str, field: &str, blob: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        if blob_format(blob)? != FORMAT_V1 {
+            return Err(Error::Invalid("field is not in the v1 format"));
+        }
+        let aad = field_aad(&self.account_id, item_id, field, self.version);
+        self.decrypt_with(&aad, blob)
+    }
+
+    fn decrypt_with(&self, aad: &[u8], blob: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
         let version = blob_key_version(blob)?;
         if version != self.version {
             return Err(Error::Invalid("field was encrypted under another key version"));
@@ -113,12 +198,11 @@ impl FieldKey {
         if blob.len() > MAX_FIELD_VALUE + OVERHEAD {
             return Err(Error::Malformed("encrypted field"));
         }
-        let aad = field_aad(&self.account_id, item_id, field, self.version);
         let (body, tag) = blob[29..].split_at(blob.len() - 29 - 16);
         let mut pt = Zeroizing::new(body.to_vec());
         let tag = chacha20poly1305::Tag::try_from(tag).map_err(|_| Error::Malformed("encrypted field"))?;
         self.cipher
-            .decrypt_inout_detached(&crate::xnonce(&blob[5..29])?, &aad, (&mut pt[..]).into(), &tag)
+            .decrypt_inout_detached(&crate::xnonce(&blob[5..29])?, aad, (&mut pt[..]).into(), &tag)
             .map_err(|_| Error::Decrypt)?;
         Ok(pt)
     }
@@ -126,12 +210,20 @@ impl FieldKey {
 
 /// Reads the key version of an encrypted field (so a reader can pick the right key during rotation).
 pub fn blob_key_version(blob: &[u8]) -> Result<u32> {
+    blob_format(blob)?;
+    let mut r = Reader::new(&blob[1..], "encrypted field");
+    r.u32()
+}
+
+/// The format byte of an encrypted field: [`FORMAT_V1`] (legacy) or [`FIELD_FORMAT_V2`].
+pub fn blob_format(blob: &[u8]) -> Result<u8> {
     if blob.len() < OVERHEAD {
         return Err(Error::Malformed("encrypted field"));
     }
-    let mut r = Reader::new(blob, "encrypted field");
-    r.version(FORMAT_V1)?;
-    r.u32()
+    match blob[0] {
+        v @ (FORMAT_V1 | FIELD_FORMAT_V2) => Ok(v),
+        v => Err(Error::UnsupportedVersion { what: "encrypted field", version: v }),
+    }
 }
 
 #[cfg(test)]
@@ -160,5 +252,31 @@ mod tests {
         assert!(k.decrypt("item1", "email", &blob[..blob.len() - 1]).is_err());
         let empty = k.encrypt("item1", "note", b"", &mut rng).unwrap();
         assert_eq!(k.decrypt("item1", "note", &empty).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn v2_binds_revision_and_field_set() {
+        let mut rng = DeterministicRng::new(6);
+        let mk = MasterKey::generate(3, &mut rng).unwrap();
+        let k = FieldKey::derive(&mk, "acct").unwrap();
+        let b = ItemBinding::new(4, ["name", "email"]);
+        let blob = k.seal_field("item1", "email", b"a@example.com", &b, &mut rng).unwrap();
+        assert_eq!(blob_format(&blob).unwrap(), FIELD_FORMAT_V2);
+        assert_eq!(blob_key_version(&blob).unwrap(), 3);
+        assert_eq!(&k.open_field("item1", "email", &blob, &b).unwrap()[..], b"a@example.com");
+        // Order of names does not matter; the set does.
+        assert!(k.open_field("item1", "email", &blob, &ItemBinding::new(4, ["email", "name"])).is_ok());
+        assert!(k.open_field("item1", "email", &blob, &ItemBinding::new(4, ["email"])).is_err(), "field dropped");
+        assert!(k.open_field("item1", "email", &blob, &ItemBinding::new(4, ["email", "nom"])).is_err(), "renamed");
+        assert!(k.open_field("item1", "email", &blob, &ItemBinding::new(5, ["name", "email"])).is_err(), "revision");
+        assert!(k.open_field("item1", "name", &blob, &b).is_err());
+        assert!(k.open_field("item2", "email", &blob, &b).is_err());
+        // A v2 blob is no v1 blob, and the reverse.
+        assert!(k.decrypt("item1", "email", &blob).is_err());
+        let v1 = k.encrypt("item1", "email", b"x", &mut rng).unwrap();
+        assert!(k.open_field("item1", "email", &v1, &b).is_err());
+        let mut other = blob.clone();
+        other[0] = 3;
+        assert!(blob_key_version(&other).is_err());
     }
 }

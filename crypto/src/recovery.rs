@@ -188,12 +188,37 @@ pub struct RecoveryKit {
 /// Makes R, wraps `keyring` under it, and splits R `threshold`-of-`n` (1 ≤ t ≤ n ≤ 16). With
 /// t = 1 every share *is* R (a "recovery code only" kit is 1-of-1).
 pub fn create_kit(keyring: &Keyring, threshold: u8, n: u8, rng: &mut impl CryptoRng) -> Result<RecoveryKit> {
-    if threshold == 0 || threshold > n || n > MAX_SHARES {
-        return Err(Error::Invalid("a kit needs 1 <= threshold <= shares <= 16"));
-    }
     let r = RecoverySecret::random(rng);
     let mut kit_id = [0u8; 4];
     rng.fill_bytes(&mut kit_id);
+    kit_from(keyring, r, kit_id, threshold, n, rng)
+}
+
+/// [`create_kit`] with a given kit id. Clients use random ids; anyone can make a kit under any
+/// id (the hostile-server tests forge one this way), which is why a recovering client anchors
+/// the result in the member's own code share or a guardian-read verification code.
+pub fn create_kit_with_id(
+    keyring: &Keyring,
+    kit_id: [u8; 4],
+    threshold: u8,
+    n: u8,
+    rng: &mut impl CryptoRng,
+) -> Result<RecoveryKit> {
+    let r = RecoverySecret::random(rng);
+    kit_from(keyring, r, kit_id, threshold, n, rng)
+}
+
+fn kit_from(
+    keyring: &Keyring,
+    r: RecoverySecret,
+    kit_id: [u8; 4],
+    threshold: u8,
+    n: u8,
+    rng: &mut impl CryptoRng,
+) -> Result<RecoveryKit> {
+    if threshold == 0 || threshold > n || n > MAX_SHARES {
+        return Err(Error::Invalid("a kit needs 1 <= threshold <= shares <= 16"));
+    }
     let wrapped_keyring = keyring.wrap_with(&r.wrap_key(&kit_id), WrapPurpose::Recovery, rng);
     if threshold == 1 {
         let shares =

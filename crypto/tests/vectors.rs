@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 use vouchsafe_crypto::b64;
-use vouchsafe_crypto::field::FieldKey;
+use vouchsafe_crypto::field::{FieldKey, ItemBinding};
 use vouchsafe_crypto::identity::{Keyring, PublicIdentity, WrappedKeyring};
 use vouchsafe_crypto::kdf::{KdfParams, Kek, Salt, derive_password_keys};
 use vouchsafe_crypto::log::{EntryBody, LogEntry, Policy, TeamState};
@@ -54,6 +54,9 @@ fn generate() -> Value {
     .unwrap();
 
     let kit = create_kit(&alice, 2, 3, &mut rng).unwrap();
+    // Made last, so the vectors above keep their values.
+    let binding = ItemBinding::new(3, ["email", "name"]);
+    let field_v2 = fk.seal_field("item1", "email", b"jane@example.com", &binding, &mut rng).unwrap();
 
     json!({
         "comment": "Vouchsafe v1 test vectors. Binary values are unpadded base64url. See docs/PROTOCOL.md.",
@@ -85,6 +88,13 @@ fn generate() -> Value {
             "account_id": "acct1", "key_version": 1, "item_id": "item1", "field": "email",
             "plaintext_utf8": "jane@example.com",
             "blob": b64::encode(&field),
+        },
+        "field_v2": {
+            "account_id": "acct1", "key_version": 1, "item_id": "item1", "field": "email",
+            "revision": 3, "field_names": ["email", "name"],
+            "field_set": b64::encode(&binding.field_set),
+            "plaintext_utf8": "jane@example.com",
+            "blob": b64::encode(&field_v2),
         },
         "log": {
             "genesis": b64::encode(&genesis.to_bytes()),
@@ -138,6 +148,10 @@ fn vectors_match() {
     let fk = FieldKey::derive(&mk, "acct1").unwrap();
     let blob = b64::decode(s(v, &["field", "blob"]), 500).unwrap();
     assert_eq!(&fk.decrypt("item1", "email", &blob).unwrap()[..], b"jane@example.com");
+    let blob2 = b64::decode(s(v, &["field_v2", "blob"]), 500).unwrap();
+    let b = ItemBinding::new(3, ["name", "email"]);
+    assert_eq!(b64::encode(&b.field_set), s(v, &["field_v2", "field_set"]));
+    assert_eq!(&fk.open_field("item1", "email", &blob2, &b).unwrap()[..], b"jane@example.com");
     let entries: Vec<LogEntry> = ["genesis", "member_added"]
         .iter()
         .map(|k| LogEntry::from_bytes(&b64::decode(s(v, &["log", k]), 5000).unwrap()).unwrap())

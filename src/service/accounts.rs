@@ -140,6 +140,7 @@ pub async fn create(
     if *creator != me {
         return Err(ApiError::bad("log.rejected", "the genesis must name the caller's current keys"));
     }
+    check_timestamp(genesis.timestamp, now)?;
     TeamState::replay(&req.account_id, std::slice::from_ref(&genesis))
         .map_err(|e| ApiError::bad("log.rejected", e.to_string()))?;
     verify_master_key_seal(&sealed, &req.account_id, 1, &me, &me)
@@ -315,6 +316,27 @@ async fn load_state(txn: &DatabaseTransaction, account_id: &str) -> Result<TeamS
     TeamState::replay(account_id, &entries).map_err(|e| ApiError::Internal(format!("stored log does not verify: {e}")))
 }
 
+/// How far a log entry's timestamp may be from the server's clock, either way.
+pub const MAX_CLOCK_SKEW_SECS: i64 = 300;
+
+/// The server stamps time: an entry's timestamp must be within [`MAX_CLOCK_SKEW_SECS`] of the
+/// server's clock. Ahead, a client would end a waiting period early for every reader; behind, a
+/// backdated reset announcement would skip it (a waiting period counts from the announcement's
+/// timestamp, so from when the server received it, give or take this window).
+fn check_timestamp(timestamp: u64, now: i64) -> Result<(), ApiError> {
+    let ts = i64::try_from(timestamp).unwrap_or(i64::MAX);
+    if ts > now.saturating_add(MAX_CLOCK_SKEW_SECS) {
+        return Err(ApiError::bad("log.future_timestamp", "entry timestamp is ahead of the server clock"));
+    }
+    if ts < now.saturating_sub(MAX_CLOCK_SKEW_SECS) {
+        return Err(ApiError::bad(
+            "log.stale_timestamp",
+            "entry timestamp is more than 5 minutes behind the server clock; check this device's clock",
+        ));
+    }
+    Ok(())
+}
+
 /// Appends entries (in order, atomically) after checking each against the verified log, and
 /// applies their effects to memberships, sealed keys and the key version.
 pub async fn append(
@@ -378,10 +400,7 @@ pub async fn append_in(
         if e.author != uid && !e.cosignatures.iter().any(|c| c.user_id == uid) {
             return Err(ApiError::bad("log.rejected", "entries must be authored or co-signed by the caller"));
         }
-        // Entries may not be dated in the future: a client cannot cut a waiting period short.
-        if i64::try_from(e.timestamp).unwrap_or(i64::MAX) > now + 300 {
-            return Err(ApiError::bad("log.future_timestamp", "entry timestamp is ahead of the server clock"));
-        }
+        check_timestamp(e.timestamp, now)?;
         let before = team.clone();
         team.apply(e).map_err(|err| ApiError::bad("log.rejected", err.to_string()))?;
         apply_effects(txn, aid, e, &before, &team, uploads, &mut used, mail, now).await?;

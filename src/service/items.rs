@@ -302,9 +302,28 @@ fn bad_key_version() -> ApiError {
     ApiError::bad("item.bad_key_version", "fields must be encrypted under an existing key version")
 }
 
-/// Fields must be under a key version the account has (`current` is its newest).
+/// Writes — creates, replacements and every item of a batch — must be under the account's
+/// current key version `current`. A version it does not have yet is a 400; a retired one is a
+/// 409: a member removed at the last rotation still holds it, so data written under it (or an
+/// item taken back to it) would be readable by them. A rotation's re-encryption writes are
+/// under the current version, so they pass.
 fn check_key_version(key_version: i32, current: i32) -> Result<(), ApiError> {
-    if key_version > current { Err(bad_key_version()) } else { Ok(()) }
+    match key_version.cmp(&current) {
+        std::cmp::Ordering::Greater => Err(bad_key_version()),
+        std::cmp::Ordering::Less => Err(ApiError::conflict(
+            "item.retired_key_version",
+            "fields must be encrypted under the account's current key version; re-read the account and its log",
+        )),
+        std::cmp::Ordering::Equal => Ok(()),
+    }
+}
+
+impl PreparedBatch {
+    /// Every item's key version against the current one (oldest and newest cover them all).
+    fn check_key_versions(&self, current: i32) -> Result<(), ApiError> {
+        check_key_version(self.newest, current)?;
+        check_key_version(self.oldest, current)
+    }
 }
 
 /// A checked create or replace, ready to write.
@@ -651,6 +670,8 @@ pub struct PreparedBatch {
     items: Vec<(String, Replacement)>,
     /// The newest key version any item is under.
     newest: i32,
+    /// The oldest.
+    oldest: i32,
 }
 
 /// Checks a batch before any database work (count, ids, field shapes and sizes).
@@ -660,14 +681,19 @@ pub fn prepare_batch(req: BatchUpdateRequest) -> Result<PreparedBatch, ApiError>
     }
     let mut items = Vec::with_capacity(req.items.len());
     let mut newest = 0;
+    let mut oldest = i32::MAX;
     for u in req.items {
         vouchsafe_crypto::validate_id(&u.id).map_err(|e| ApiError::bad("request.invalid_id", e.to_string()))?;
         let fields = check_fields(&u.fields, u.key_version)?;
         let key_version = i32::try_from(u.key_version).unwrap_or(i32::MAX);
         newest = newest.max(key_version);
+        oldest = oldest.min(key_version);
         items.push((u.id, Replacement { rev: revision(u.revision)?, key_version, fields }));
     }
-    Ok(PreparedBatch { items, newest })
+    if items.is_empty() {
+        oldest = newest;
+    }
+    Ok(PreparedBatch { items, newest, oldest })
 }
 
 /// Applies up to 500 compare-and-set updates in one transaction (a rotation's page). Each item
@@ -679,7 +705,7 @@ pub async fn update_batch(
     batch: PreparedBatch,
     now: i64,
 ) -> Result<BatchUpdateResponse, ApiError> {
-    check_key_version(batch.newest, write_access(state, account_id, user_id).await?)?;
+    batch.check_key_versions(write_access(state, account_id, user_id).await?)?;
     let (aid, uid) = (account_id.to_owned(), user_id.to_owned());
     let results = state
         .db
@@ -708,7 +734,7 @@ pub async fn update_batch_fast(
     let w = HotWrite::new(account_id, who);
     hot.write(move |c| {
         let Some(current) = w.key_version(c)? else { return Ok(Err(batch)) };
-        check_key_version(batch.newest, current)?;
+        batch.check_key_versions(current)?;
         let mut results = Vec::with_capacity(batch.items.len());
         for (id, new) in batch.items {
             results.push(w.compare_and_set(c, &id, new)?.word().to_owned());

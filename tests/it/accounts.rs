@@ -29,7 +29,7 @@ fn team(srv: &TestServer, others: &[(&str, Role)]) -> (Vault, String, Vec<Vault>
         assert_eq!(v.client.accept_invitation(&token).unwrap().account_id, acct);
         // The person reads their code out loud; alice types it.
         let code = v.keyring.public().verification_code().to_string();
-        alice.confirm(&acct, v.user_id(), &code).unwrap();
+        alice.confirm(&acct, v.user_id(), *role, &code).unwrap();
         vaults.push(v);
     }
     (alice, acct, vaults)
@@ -282,7 +282,7 @@ fn members_of_one_account_get_404_for_another() {
     owner.invite(&acct2, "max@example.com", Role::Member).unwrap();
     max.client.accept_invitation(&srv.outbox_token("max@example.com")).unwrap();
     let code = max.keyring.public().verification_code().to_string();
-    owner.confirm(&acct2, max.user_id(), &code).unwrap();
+    owner.confirm(&acct2, max.user_id(), Role::Member, &code).unwrap();
     assert_eq!(max.client.invite(&acct2, "x@example.com", "member").unwrap_err().status(), Some(403));
     assert_eq!(max.client.rename_account(&acct2, "mine").unwrap_err().status(), Some(403));
     let e = max.remove(&acct2, owner.user_id()).unwrap_err();
@@ -304,7 +304,7 @@ fn malicious_server_cannot_make_clients_seal_to_the_wrong_key() {
         carol.user_id()
     ));
     let real_code = carol.keyring.public().verification_code().to_string();
-    let e = alice.confirm(&acct, carol.user_id(), &real_code).unwrap_err();
+    let e = alice.confirm(&acct, carol.user_id(), Role::Member, &real_code).unwrap_err();
     assert!(e.to_string().contains("verification code does not match"), "{e}");
     srv.sql(&format!(
         "UPDATE users SET public_keys = {} WHERE id = '{}'",
@@ -314,7 +314,7 @@ fn malicious_server_cannot_make_clients_seal_to_the_wrong_key() {
     // 2. Dropped entry: the server hides entry 1 (bob's addition).
     let (entries, _) = alice.verified_log(&acct).unwrap();
     srv.sql(&format!("DELETE FROM log_entries WHERE account_id = '{acct}' AND seq = 1"));
-    let e = alice.confirm(&acct, carol.user_id(), &real_code).unwrap_err();
+    let e = alice.confirm(&acct, carol.user_id(), Role::Member, &real_code).unwrap_err();
     assert!(e.to_string().contains("refused"), "{e}");
     restore(&srv, &acct, &entries[1]);
     // 3. Injected member: an entry signed by a key the server made, claiming to be alice.
@@ -331,11 +331,11 @@ fn malicious_server_cannot_make_clients_seal_to_the_wrong_key() {
     )
     .unwrap();
     restore(&srv, &acct, &forged);
-    let e = alice.confirm(&acct, carol.user_id(), &real_code).unwrap_err();
+    let e = alice.confirm(&acct, carol.user_id(), Role::Member, &real_code).unwrap_err();
     assert!(e.to_string().contains("bad signature"), "{e}");
     srv.sql(&format!("DELETE FROM log_entries WHERE account_id = '{acct}' AND seq = {}", forged.seq));
     // 4. Fork / rollback: alice has verified the head; the server serves an older log.
-    alice.confirm(&acct, carol.user_id(), &real_code).unwrap();
+    alice.confirm(&acct, carol.user_id(), Role::Member, &real_code).unwrap();
     let (entries, state) = alice.verified_log(&acct).unwrap();
     let last = state.head().seq;
     srv.sql(&format!("DELETE FROM log_entries WHERE account_id = '{acct}' AND seq = {last}"));
@@ -453,7 +453,10 @@ fn batch_updates_compare_and_set_each_item() {
     };
     let r = alice.client.update_items(&acct, &req).unwrap();
     assert_eq!(r.results, ["updated", "stale", "missing"]);
-    assert_eq!(alice.get_item(&acct, &a.id).unwrap().revision, 2);
+    // The raw batch re-sent rev 1's blobs: the server took them (it cannot read them), and a
+    // client refuses them as rev 2 (they are bound to rev 1) — see `hostile::item_field_sets_…`.
+    assert_eq!(alice.client.item(&acct, &a.id).unwrap().revision, 2);
+    assert!(alice.get_item(&acct, &a.id).is_err());
     assert_eq!(text(&alice.get_item(&acct, &b.id).unwrap(), "n"), "b2", "the stale update changed nothing");
     let too_many = vouchsafe_client::types::BatchUpdateRequest { items: vec![upd(&a, &a.id); 501] };
     assert_eq!(alice.client.update_items(&acct, &too_many).unwrap_err().code(), Some("item.batch_too_large"));

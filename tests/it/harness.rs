@@ -53,6 +53,15 @@ impl TestServer {
         Self::start_with(|_| {})
     }
 
+    /// A server whose (manual) clock starts at the real time: for clients that stamp log
+    /// entries with the system clock, such as the `vouchsafe` binary.
+    pub fn start_real_time() -> Self {
+        let srv = Self::start();
+        let real = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        srv.clock.advance(real - T0);
+        srv
+    }
+
     pub fn start_with(tweak: impl FnOnce(&mut Config) + Send + 'static) -> Self {
         // Server warnings show up in a failing test's output.
         let _ = tracing_subscriber::fmt().with_env_filter("warn").with_test_writer().try_init();
@@ -132,7 +141,16 @@ impl TestServer {
         vouchsafe_client::flows::register(&c, email, "correct horse battery", fast_kdf()).unwrap();
         let mut c = self.client();
         let s = vouchsafe_client::flows::login(&mut c, email, "correct horse battery").unwrap();
-        vouchsafe_client::vault::Vault::new(c, s)
+        self.vault(c, s)
+    }
+
+    /// A vault whose log timestamps come from the server's (manual) clock, as a real client's
+    /// clock agrees with a real server's: the server refuses entries more than 5 minutes off.
+    pub fn vault(&self, c: Client, s: vouchsafe_client::flows::Session) -> vouchsafe_client::vault::Vault {
+        let mut v = vouchsafe_client::vault::Vault::new(c, s);
+        let clock = self.clock.clone();
+        v.set_time_source(Arc::new(move || u64::try_from(vouchsafe::state::Clock::now(&*clock)).unwrap_or(0)));
+        v
     }
 
     /// Waits for an email to `to` in the outbox folder and returns the token of its link.

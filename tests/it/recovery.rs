@@ -19,7 +19,7 @@ fn team(srv: &TestServer) -> (Vault, Vault, Vault, String, String) {
         alice.invite(&acct, email, Role::Member).unwrap();
         v.client.accept_invitation(&srv.outbox_token(email)).unwrap();
         let code = v.keyring.public().verification_code().to_string();
-        alice.confirm(&acct, v.user_id(), &code).unwrap();
+        alice.confirm(&acct, v.user_id(), Role::Member, &code).unwrap();
         others.push(v);
     }
     let f: BTreeMap<String, Vec<u8>> = [("n".to_owned(), b"customer".to_vec())].into_iter().collect();
@@ -62,11 +62,11 @@ fn code_plus_server_share_restores_the_same_keys() {
     let alone = vouchsafe_crypto::recovery::combine(&r.released(&c).unwrap()).unwrap_err();
     assert!(matches!(alone, vouchsafe_crypto::Error::Shares(_)));
     // With the code: the same keys, a new password, no reseal needed.
-    let keys = r.finish(&c, Some(&code.to_lowercase()), "recovered password", fast_kdf()).unwrap();
+    let keys = r.finish(&c, Some(&code.to_lowercase()), None, "recovered password", fast_kdf()).unwrap();
     assert_eq!(keys.public(), old_public);
     let mut c = srv.client();
     let s = flows::login(&mut c, "bob@example.com", "recovered password").unwrap();
-    let mut bob = Vault::new(c, s);
+    let mut bob = srv.vault(c, s);
     assert_eq!(bob.keyring.public(), old_public);
     assert_eq!(bob.client.account(&acct).unwrap().status, "active");
     assert_eq!(&bob.get_item(&acct, &item).unwrap().fields["n"][..], b"customer");
@@ -75,7 +75,7 @@ fn code_plus_server_share_restores_the_same_keys() {
     let new_kit = recovery::setup(&bob.client, &bob.keyring, &[], false).unwrap();
     assert_ne!(new_kit.code.to_string(), code);
     let r2 = Recovery::start(&srv.client(), &recovery_token(&srv, "bob@example.com")).unwrap();
-    assert!(r2.finish(&srv.client(), Some(&code), "x password 123", fast_kdf()).is_err());
+    assert!(r2.finish(&srv.client(), Some(&code), None, "x password 123", fast_kdf()).is_err());
 }
 
 #[test]
@@ -100,24 +100,33 @@ fn guardians_release_after_comparing_the_device_code() {
     let requests = carol.client.guardian_requests().unwrap();
     assert_eq!(requests.len(), 1);
     // A wrong device code (e.g. an attacker's device) is refused.
+    // Carol checks bob's keys against her verified team log, never against what the server says.
+    let mut carol = carol;
+    let (_, state) = carol.verified_log(&acct).unwrap();
+    let owner = recovery::owner_in_log(&state, &requests[0].owner_id, &requests[0].owner_public_keys).unwrap();
     let e = recovery::release_as_guardian(
         &carol.client,
         &carol.keyring,
         &requests[0],
+        &owner,
         "00000 00000 00000 00000 00000 00000",
     )
     .unwrap_err();
     assert!(e.to_string().contains("does not match"), "{e}");
-    recovery::release_as_guardian(&carol.client, &carol.keyring, &requests[0], &r.device_code()).unwrap();
+    recovery::release_as_guardian(&carol.client, &carol.keyring, &requests[0], &owner, &r.device_code()).unwrap();
     // Someone who is not a guardian cannot release anything.
     let mallory = srv.user("mallory@example.com");
     assert!(mallory.client.guardian_requests().unwrap().is_empty());
     assert_eq!(r.released(&c).unwrap().len(), 2);
-    let keys = r.finish(&c, None, "recovered password", fast_kdf()).unwrap();
+    // Without the code, the device needs the code carol reads from her log for bob.
+    let e = r.finish(&c, None, None, "recovered password", fast_kdf()).unwrap_err();
+    assert!(e.to_string().contains("ask a guardian"), "{e}");
+    let read_by_carol = owner.verification_code().to_string();
+    let keys = r.finish(&c, None, Some(&read_by_carol), "recovered password", fast_kdf()).unwrap();
     assert_eq!(keys.public(), old_public);
     let mut c = srv.client();
     let s = flows::login(&mut c, "bob@example.com", "recovered password").unwrap();
-    let mut bob = Vault::new(c, s);
+    let mut bob = srv.vault(c, s);
     bob.get_item(&acct, &item).unwrap();
 }
 
@@ -133,16 +142,16 @@ fn a_code_only_kit_and_t_minus_one_shares() {
     let c = srv.client();
     let r = Recovery::start(&c, &recovery_token(&srv, "bob@example.com")).unwrap();
     assert!(r.released(&c).unwrap().is_empty(), "the server has no share to release");
-    assert_eq!(r.finish(&c, Some(&code), "recovered password", fast_kdf()).unwrap().public(), old);
+    assert_eq!(r.finish(&c, Some(&code), None, "recovered password", fast_kdf()).unwrap().public(), old);
     // A typo in the code is caught, not silently wrong.
     let mut c = srv.client();
     let s = flows::login(&mut c, "bob@example.com", "recovered password").unwrap();
-    let bob = Vault::new(c, s);
+    let bob = srv.vault(c, s);
     let kit = recovery::setup(&bob.client, &bob.keyring, &[], false).unwrap();
     let mut typo: Vec<char> = kit.code.chars().collect();
     typo[3] = if typo[3] == 'A' { 'B' } else { 'A' };
     let typo: String = typo.into_iter().collect();
     let r = Recovery::start(&srv.client(), &recovery_token(&srv, "bob@example.com")).unwrap();
-    let e = r.finish(&srv.client(), Some(&typo), "another password 1", fast_kdf()).unwrap_err();
+    let e = r.finish(&srv.client(), Some(&typo), None, "another password 1", fast_kdf()).unwrap_err();
     assert!(e.to_string().contains("typo"), "{e}");
 }

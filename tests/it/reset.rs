@@ -31,7 +31,7 @@ fn team(srv: &TestServer) -> (Vault, Vault, Vault, String, String) {
         alice.invite(&acct, email, role).unwrap();
         v.client.accept_invitation(&srv.outbox_token(email)).unwrap();
         let code = v.keyring.public().verification_code().to_string();
-        alice.confirm(&acct, v.user_id(), &code).unwrap();
+        alice.confirm(&acct, v.user_id(), role, &code).unwrap();
         others.push(v);
     }
     let item = alice.create_item(&acct, &fields("customer record")).unwrap().id;

@@ -19,7 +19,7 @@ fn team(srv: &TestServer) -> (Vault, Vault, String) {
     alice.invite(&acct, "carol@example.com", Role::Admin).unwrap();
     carol.client.accept_invitation(&srv.outbox_token("carol@example.com")).unwrap();
     let code = carol.keyring.public().verification_code().to_string();
-    alice.confirm(&acct, carol.user_id(), &code).unwrap();
+    alice.confirm(&acct, carol.user_id(), Role::Admin, &code).unwrap();
     (alice, carol, acct)
 }
 

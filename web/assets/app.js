@@ -1,7 +1,10 @@
 // Vouchsafe dashboard. This page never holds a key: every operation goes to the engine in a Web
 // Worker (worker.js → web/src, WebAssembly), which talks to the API and does the cryptography.
-// Nothing is written to localStorage, sessionStorage or IndexedDB. Tokens from email links are read
-// from the URL fragment, kept in memory and removed from the address bar at once.
+// Keys, passwords and plaintext are never written to browser storage. The one thing kept in
+// localStorage is `vouchsafe.trust`: per user id, the last verified team-log head of each account
+// (sequence number and hash — public data), so that a server cannot roll a team's history back
+// across reloads and sign-ins. Tokens from email links are read from the URL fragment, kept in
+// memory and removed from the address bar at once.
 
 'use strict';
 
@@ -70,6 +73,25 @@ function setBusy(label, progress) {
   }
 }
 
+const TRUST_KEY = 'vouchsafe.trust';
+
+function loadTrust() {
+  try {
+    const t = JSON.parse(localStorage.getItem(TRUST_KEY) || '{}');
+    return t && typeof t === 'object' ? t : {};
+  } catch {
+    return {};
+  }
+}
+
+// Heads only move forward in the engine (it refuses a log that does not extend them).
+function saveTrust(t) {
+  if (!t || !t.user_id || !t.checkpoints) return;
+  const all = loadTrust();
+  all[t.user_id] = { ...(all[t.user_id] || {}), ...t.checkpoints };
+  localStorage.setItem(TRUST_KEY, JSON.stringify(all));
+}
+
 function startWorker() {
   worker = new Worker('/assets/worker.js', { type: 'module' });
   worker.onmessage = (event) => {
@@ -83,6 +105,7 @@ function startWorker() {
     waiting.delete(m.id);
     busyCount -= 1;
     setBusy();
+    if (m.trust) saveTrust(m.trust);
     if (m.error) w.reject(Object.assign(new Error(m.error.message), m.error));
     else w.resolve(m.ok);
   };
@@ -282,7 +305,7 @@ function signInView() {
         { name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password' },
       ],
       submit: 'Sign in',
-      onSubmit: async (d) => signedIn(await api({ op: 'login', email: d.email, password: d.password }, 'Deriving your keys…')),
+      onSubmit: async (d) => signedIn(await api({ op: 'login', email: d.email, password: d.password, trust: loadTrust() }, 'Deriving your keys…')),
     })),
     h('p', {}, h('a', { href: '/signup' }, 'Create a login'), ' · ', h('a', { href: '/reset' }, 'Forgot your password?'),
       ' · ', h('a', { href: '/recover' }, 'Recover with your recovery kit')));
@@ -402,9 +425,21 @@ async function accountView(id, tab) {
   const tabs = h('nav', { class: 'tabs', 'aria-label': 'Account' },
     ['items', 'members', 'recovery'].map((t) => h('a', { href: `/accounts/${id}/${t}`, 'aria-current': t === tab ? 'page' : null }, t[0].toUpperCase() + t.slice(1))));
   const body = h('div');
+  const inLog = detail.members.filter((m) => m.in_log).length;
   page(a.name,
     a.status === 'active'
-      ? h('p', { class: 'muted' }, `Your role: ${a.role} · key version ${a.key_version} · ${detail.members.length} members · team log verified (${detail.log_len} entries)`)
+      ? h('p', { class: 'muted' }, `Your role: ${detail.log.role} · key version ${detail.log.key_version} · ${inLog} members · team log verified (${detail.log_len} entries) · the name is as the server stores it`)
+      : null,
+    detail.first_view
+      ? h('p', { class: 'muted', id: 'first-view' }, 'First view of this team\'s history in this browser: there is no earlier checkpoint to compare it with. From now on, a rewrite or rollback is refused.')
+      : null,
+    detail.reset_not_mine
+      ? h('p', { class: 'flash', id: 'reset-not-mine' }, 'The team log shows a password reset for YOU, with keys this browser did not make. If you did not reset your password, veto it now. ',
+        button('Veto this reset', async () => {
+          await api({ op: 'veto', account_id: id, user_id: me.user_id }, 'Vetoing…');
+          flash('Reset vetoed.', 'info');
+          render();
+        }, 'danger'))
       : null,
     a.status !== 'active' ? h('p', { class: 'flash' }, 'Your access is waiting: colleagues must vouch for your new key. Read them your code: ', h('span', { class: 'code', id: 'my-code' }, me.code)) : null,
     a.rotation_required || a.items_to_rotate > 0
@@ -494,17 +529,21 @@ function membersTab(id, body, detail, admin) {
   const rows = detail.members.map((m) => {
     const actions = h('td', { class: 'actions' });
     if (admin && m.status === 'accepted') {
+      // The role signed into the log is the one chosen here; the server's invitation only suggests it.
       actions.append(form({
         cls: 'row',
-        fields: [{ name: 'code', label: `Code ${m.email} reads to you`, inputmode: 'numeric', autocomplete: 'off' }],
+        fields: [
+          { name: 'role', label: 'Role to grant', type: 'select', options: ['member', 'admin', 'owner'], value: m.invited_as || 'member' },
+          { name: 'code', label: `Code ${m.email} reads to you`, inputmode: 'numeric', autocomplete: 'off' },
+        ],
         submit: 'Confirm',
         onSubmit: async (d) => {
-          await api({ op: 'confirm', account_id: id, user_id: m.user_id, code: d.code }, 'Verifying and sealing the account key…');
+          await api({ op: 'confirm', account_id: id, user_id: m.user_id, role: d.role, code: d.code }, 'Verifying and sealing the account key…');
           flash(`${m.email} is confirmed and can now read the account.`, 'info');
           render();
         },
       }));
-    } else if (admin && !m.me && m.status !== 'removed') {
+    } else if (admin && !m.me && m.in_log) {
       actions.append(button('Remove', async () => {
         if (!window.confirm(`Remove ${m.email}? The account key is then rotated and every item re-encrypted.`)) return;
         const r = await api({ op: 'remove', account_id: id, user_id: m.user_id }, 'Removing and rotating keys…');
@@ -513,7 +552,8 @@ function membersTab(id, body, detail, admin) {
       }, 'danger'));
     }
     return h('tr', { 'data-email': m.email },
-      h('td', {}, m.email, m.me ? ' (you)' : ''), h('td', {}, m.role), h('td', { class: 'status' }, m.status.replace('_', ' ')),
+      h('td', {}, m.email, m.me ? ' (you)' : ''), h('td', {}, m.role || (m.invited_as ? `invited as ${m.invited_as}` : '—')),
+      h('td', { class: 'status' }, m.status === 'not_in_log' ? 'not in the team log' : m.status.replace('_', ' ')),
       h('td', {}, m.code ? h('span', { class: 'code' }, m.code) : '—'), actions);
   });
   body.append(
@@ -557,6 +597,7 @@ function recoveryTab(id, body, detail, admin) {
     const ready = p.vouchers.length >= p.needed && now >= p.resealable_at && !p.vetoed;
     body.append(h('section', { class: 'card', 'data-email': email(p.user_id) },
       h('h3', {}, email(p.user_id)),
+      p.unconfirmed ? h('p', { class: 'flash unconfirmed' }, `Announced by the server on behalf of ${email(p.user_id)}: nobody has compared codes yet. Call them on a number you already know and ask them.`) : null,
       h('p', {}, 'The team log announces this new key. Ask the member to read the code on their screen; it must be exactly: ', h('span', { class: 'code' }, p.code)),
       h('p', { class: 'muted' }, `Vouches: ${p.vouchers.length} of ${p.needed} · reset ${when(p.announced_at)} · reseal possible from ${when(p.resealable_at)}${p.vetoed ? ' · VETOED' : ''}`),
       p.vouchers.includes(me.user_id) ? h('p', {}, 'You vouched.') : form({
@@ -647,6 +688,9 @@ function guardianRequests(requests) {
   if (!requests.length) return h('p', { class: 'muted' }, 'No one needs your help.');
   return h('div', {}, requests.map((r) => h('section', { class: 'card', 'data-email': r.owner_email },
     h('p', {}, `${r.owner_email} is recovering their keys and asks for your share. Call them and ask them to read the code on their recovering screen. Release only if it matches.`),
+    r.owner_code
+      ? h('p', {}, 'If they have no recovery code, read them their verification code from your team log: ', h('span', { class: 'code owner-code' }, r.owner_code))
+      : h('p', { class: 'flash' }, 'Their keys on the server are not the ones any of your verified team logs shows: do not release.'),
     form({
       cls: 'row',
       fields: [{ name: 'code', label: 'Code on their screen', inputmode: 'numeric' }],
@@ -756,12 +800,13 @@ function recoveryPage(st) {
     h('div', { class: 'card' }, form({
       fields: [
         { name: 'code', label: 'Recovery code (from your kit; leave empty if guardians released enough shares)', required: false, autocomplete: 'off' },
+        { name: 'expected', label: 'Without the recovery code: your verification code, as a guardian reads it from their team log', required: false, inputmode: 'numeric', autocomplete: 'off' },
         ...newPasswordFields('New password'),
       ],
       submit: 'Recover my keys',
       onSubmit: async (d) => {
         samePasswords(d);
-        await api({ op: 'recovery_finish', code: d.code ? d.code : null, password: d.password }, 'Restoring your keys…');
+        await api({ op: 'recovery_finish', code: d.code ? d.code : null, expected_code: d.expected ? d.expected : null, password: d.password }, 'Restoring your keys…');
         page('Keys recovered',
           h('p', {}, 'Your keys are back and your new password is set. Your kit is used up: make a new one after signing in.'),
           h('p', {}, h('a', { href: '/signin' }, 'Sign in')));

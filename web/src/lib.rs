@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use vouchsafe_client::recovery::Recovery;
-use vouchsafe_client::vault::Vault;
+use vouchsafe_client::vault::{LogView, Vault};
 use vouchsafe_client::{Client, ClientError, flows, recovery};
 use vouchsafe_crypto::kdf::KdfParams;
 use vouchsafe_crypto::log::{MemberStatus, Policy, Role, VoucherRule};
@@ -62,8 +62,15 @@ pub enum Op {
     Init { base: String },
     /// Creates a login (keys made here), then signs in.
     Register { email: String, password: Secret },
-    /// Signs in and unlocks the keyring.
-    Login { email: String, password: Secret },
+    /// Signs in and unlocks the keyring. `trust` is what the page kept in browser storage:
+    /// per user id, the last verified log head per account (not secret), so a server cannot
+    /// roll a team's history back across reloads and sign-ins.
+    Login {
+        email: String,
+        password: Secret,
+        #[serde(default)]
+        trust: BTreeMap<String, BTreeMap<String, (u64, String)>>,
+    },
     /// Ends the session.
     Logout,
     /// Who is signed in, with their verification code and kit status.
@@ -86,8 +93,8 @@ pub enum Op {
     RevokeInvitation { account_id: String, invitation_id: String },
     /// Accepts an invitation with the emailed token.
     AcceptInvite { token: Secret },
-    /// Confirms an invitee after comparing codes.
-    Confirm { account_id: String, user_id: String, code: String },
+    /// Confirms an invitee as `role` (the admin's choice) after comparing codes.
+    Confirm { account_id: String, user_id: String, role: String, code: String },
     /// Removes a member, then rotates the key (with progress).
     Remove { account_id: String, user_id: String },
     /// Finishes or forces a rotation (with progress).
@@ -120,8 +127,14 @@ pub enum Op {
     RecoveryStart { token: Secret },
     /// Shares released to this device so far.
     RecoveryStatus,
-    /// Combines the code and released shares, sets a new password.
-    RecoveryFinish { code: Option<Secret>, password: Secret },
+    /// Combines the code and released shares, sets a new password. Without the code,
+    /// `expected_code` is the member's verification code as a guardian read it from their log.
+    RecoveryFinish {
+        code: Option<Secret>,
+        #[serde(default)]
+        expected_code: Option<String>,
+        password: Secret,
+    },
     /// Recoveries where this member is a guardian.
     GuardianRequests,
     /// Releases a guardian share after comparing the device code.
@@ -258,12 +271,22 @@ fn signed(st: &mut State) -> Result<&mut SignedIn, Failure> {
     st.signed.as_mut().ok_or_else(|| Failure::new("client.signed_out", "please sign in"))
 }
 
-fn login(st: &mut State, email: &str, password: &Secret) -> Res {
+fn login(
+    st: &mut State,
+    email: &str,
+    password: &Secret,
+    trust: &BTreeMap<String, BTreeMap<String, (u64, String)>>,
+) -> Res {
     let mut client = Client::new(&st.base);
     let session = flows::login(&mut client, email, password.as_str())?;
     let refresh = Zeroizing::new(session.tokens.refresh_token.clone());
     let at = refresh_at(session.tokens.expires_in);
-    let vault = Vault::new(client, session);
+    let mut vault = Vault::new(client, session);
+    for (account, (seq, hash)) in trust.get(vault.user_id()).into_iter().flatten() {
+        if let Ok(hash) = vouchsafe_crypto::b64::decode_array::<32>(hash) {
+            vault.set_checkpoint(account, vouchsafe_crypto::log::LogHead { seq: *seq, hash });
+        }
+    }
     st.signed = Some(SignedIn { vault, email: email.to_owned(), refresh, refresh_at: at });
     me(st)
 }
@@ -286,37 +309,61 @@ fn account(st: &mut State, account_id: &str) -> Res {
         return Ok(json!({"account": info, "members": [], "invitations": [], "pending": [], "policy": null,
                          "log_len": 0}));
     }
-    let members = s.vault.client.members(account_id)?;
+    let listed = s.vault.client.members(account_id)?;
     let (_, state) = s.vault.verified_log(account_id)?;
     let pending = Vault::pending_resets_in(&state);
     let invitations =
         if matches!(info.role.as_str(), "owner" | "admin") { s.vault.client.invitations(account_id)? } else { vec![] };
-    let members: Vec<Value> = members
-        .iter()
-        .map(|m| {
-            // Active members: the code of the keys the verified log endorses; invitees awaiting
-            // confirmation: the code of the keys the server reports (compare it with the person).
-            let logged = state.member(&m.user_id).map(|x| x.identity.verification_code().to_string());
-            let reported = || m.identity().ok().map(|i| i.verification_code().to_string());
-            let code = if m.status == "accepted" { reported() } else { logged };
-            json!({"user_id": m.user_id, "email": m.email, "role": m.role, "status": m.status,
-                   "generation": m.generation, "code": code, "me": m.user_id == s.vault.user_id()})
+    // Role, status and code come from the verified log; an invitee awaiting confirmation shows
+    // the code of the keys the server reports (to compare with the person); a row the log does
+    // not endorse is marked, and gets no action.
+    let members: Vec<Value> = vouchsafe_client::vault::judge_members(&state, &listed)
+        .into_iter()
+        .zip(&listed)
+        .map(|(j, m)| {
+            let me = m.user_id == s.vault.user_id();
+            match j.view {
+                LogView::InLog { role, status, code } => json!({"user_id": m.user_id, "email": m.email, "role": role,
+                    "status": status, "code": code, "in_log": true, "me": me, "invited_as": null}),
+                LogView::AwaitingConfirmation { code } => json!({"user_id": m.user_id, "email": m.email,
+                    "role": null, "invited_as": m.role, "status": "accepted", "code": code, "in_log": false, "me": me}),
+                LogView::NotInLog => json!({"user_id": m.user_id, "email": m.email, "role": null, "invited_as": null,
+                    "status": "not_in_log", "code": null, "in_log": false, "me": me}),
+            }
         })
         .collect();
     let pending: Vec<Value> = pending
         .iter()
         .map(|p| {
             json!({"user_id": p.user_id, "code": p.code, "vouchers": p.vouchers, "needed": p.needed,
-                   "announced_at": p.announced_at, "resealable_at": p.resealable_at, "vetoed": p.vetoed})
+                   "announced_at": p.announced_at, "resealable_at": p.resealable_at, "vetoed": p.vetoed,
+                   "unconfirmed": p.unconfirmed})
         })
         .collect();
+    let reset_not_mine = s.vault.resets_not_made_here(&state).is_some();
+    let first_view = s.vault.first_views().contains(account_id);
     let p = state.policy();
     Ok(json!({
         "account": info, "members": members, "invitations": invitations, "pending": pending,
         "policy": {"vouch_quorum": p.vouch_quorum, "waiting_period_secs": p.waiting_period_secs,
                    "admins_only": p.vouchers == VoucherRule::AdminsOnly, "admin_approvals": p.admin_approvals},
         "log_len": state.head().seq + 1,
+        "reset_not_mine": reset_not_mine, "first_view": first_view,
+        "log": {"key_version": state.key_version(),
+                "role": state.member(s.vault.user_id()).map(|m| m.role.as_str())},
     }))
+}
+
+/// What the page keeps in browser storage for the signed-in user: verified heads (not secret).
+fn trust(st: &State) -> Option<Value> {
+    let s = st.signed.as_ref()?;
+    let heads: BTreeMap<&str, (u64, String)> = s
+        .vault
+        .checkpoints()
+        .iter()
+        .map(|(a, h)| (a.as_str(), (h.seq, vouchsafe_crypto::b64::encode(&h.hash))))
+        .collect();
+    Some(json!({"user_id": s.vault.user_id(), "checkpoints": heads}))
 }
 
 fn item_json(i: &vouchsafe_client::vault::Item) -> Value {
@@ -334,9 +381,9 @@ fn run(st: &mut State, op: &Op, progress: &mut dyn FnMut(u64, u64)) -> Res {
         Op::Register { email, password } => {
             check_password(password)?;
             flows::register(&Client::new(&st.base), email, password.as_str(), params)?;
-            login(st, email, password)
+            login(st, email, password, &BTreeMap::new())
         }
-        Op::Login { email, password } => login(st, email, password),
+        Op::Login { email, password, trust } => login(st, email, password, trust),
         Op::Logout => {
             if let Some(s) = st.signed.take() {
                 // Best effort: the session ends server-side; the keys die with this worker anyway.
@@ -381,8 +428,8 @@ fn run(st: &mut State, op: &Op, progress: &mut dyn FnMut(u64, u64)) -> Res {
             let r = s.vault.client.accept_invitation(token.as_str())?;
             Ok(json!({"account_id": r.account_id, "code": s.vault.keyring.public().verification_code().to_string()}))
         }
-        Op::Confirm { account_id, user_id, code } => {
-            signed(st)?.vault.confirm(account_id, user_id, code)?;
+        Op::Confirm { account_id, user_id, role: r, code } => {
+            signed(st)?.vault.confirm(account_id, user_id, role(r)?, code)?;
             Ok(json!({"ok": true}))
         }
         Op::Remove { account_id, user_id } => {
@@ -482,23 +529,45 @@ fn run(st: &mut State, op: &Op, progress: &mut dyn FnMut(u64, u64)) -> Res {
             recovery_status(st)
         }
         Op::RecoveryStatus => recovery_status(st),
-        Op::RecoveryFinish { code, password } => {
+        Op::RecoveryFinish { code, expected_code, password } => {
             check_password(password)?;
-            let r = st.recovery.take().ok_or_else(|| Failure::new("recovery.none", "open the recovery link again"))?;
+            let r =
+                st.recovery.as_ref().ok_or_else(|| Failure::new("recovery.none", "open the recovery link again"))?;
             let client = Client::new(&st.base);
-            let k = r.finish(&client, code.as_ref().map(Secret::as_str), password.as_str(), params)?;
+            let k = r.finish(
+                &client,
+                code.as_ref().map(Secret::as_str),
+                expected_code.as_deref(),
+                password.as_str(),
+                params,
+            )?;
+            st.recovery = None;
             Ok(json!({"user_id": k.user_id(), "code": k.public().verification_code().to_string()}))
         }
-        Op::GuardianRequests => Ok(json!(signed(st)?.vault.client.guardian_requests()?)),
+        Op::GuardianRequests => {
+            // Each request with the owner's code from a team log this member verified (or
+            // none: then the page says the server's keys do not match any verified log).
+            let v = &mut signed(st)?.vault;
+            let requests = v.client.guardian_requests()?;
+            let mut out = Vec::with_capacity(requests.len());
+            for r in requests {
+                let owner_code = recovery::owner_from_logs(v, &r).ok().map(|o| o.verification_code().to_string());
+                let mut j = json!(r);
+                j["owner_code"] = json!(owner_code);
+                out.push(j);
+            }
+            Ok(json!(out))
+        }
         Op::GuardianRelease { session_id, code } => {
-            let v = &signed(st)?.vault;
+            let v = &mut signed(st)?.vault;
             let req = v
                 .client
                 .guardian_requests()?
                 .into_iter()
                 .find(|r| &r.session_id == session_id)
                 .ok_or_else(|| Failure::new("recovery.none", "that recovery is no longer waiting"))?;
-            recovery::release_as_guardian(&v.client, &v.keyring, &req, code)?;
+            let owner = recovery::owner_from_logs(v, &req)?;
+            recovery::release_as_guardian(&v.client, &v.keyring, &req, &owner, code)?;
             Ok(json!({"ok": true}))
         }
     }
@@ -515,6 +584,13 @@ fn recovery_status(st: &mut State) -> Res {
     let released = r.released(&Client::new(&st.base))?.len();
     Ok(json!({"device_code": r.device_code(), "threshold": r.threshold(), "guardians": r.guardians(),
               "released": released}))
+}
+
+/// What the page should keep in browser storage after a call: `{"user_id", "checkpoints"}`
+/// (verified log heads, not secret), or `null` when signed out.
+#[wasm_bindgen]
+pub fn trust_state() -> String {
+    STATE.with(|s| trust(&s.borrow()).unwrap_or(Value::Null).to_string())
 }
 
 /// The worker's entry point: one JSON request in, one JSON answer out (errors thrown as JSON).

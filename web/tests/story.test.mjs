@@ -93,14 +93,25 @@ async function signIn(page, email, password) {
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
-async function noSecretsStored(page) {
+// Browser storage holds nothing but `vouchsafe.trust`: verified log heads per user id
+// (account id → [sequence number, hash]), no key, password, token or plaintext.
+async function noSecretsStored(page, ...secrets) {
   const stored = await page.evaluate(async () => ({
-    local: localStorage.length,
+    keys: Object.keys(localStorage),
+    trust: localStorage.getItem('vouchsafe.trust'),
     session: sessionStorage.length,
     idb: (await indexedDB.databases()).length,
     cookies: document.cookie,
   }));
-  assert.deepEqual(stored, { local: 0, session: 0, idb: 0, cookies: '' });
+  assert.deepEqual({ ...stored, trust: undefined }, { keys: ['vouchsafe.trust'], trust: undefined, session: 0, idb: 0, cookies: '' });
+  const trust = JSON.parse(stored.trust);
+  for (const heads of Object.values(trust)) {
+    for (const [account, head] of Object.entries(heads)) {
+      assert.match(account, /^[A-Za-z0-9_-]+$/);
+      assert.ok(Array.isArray(head) && head.length === 2 && Number.isInteger(head[0]) && /^[A-Za-z0-9_-]{43}$/.test(head[1]), JSON.stringify(head));
+    }
+  }
+  for (const s of secrets) assert.ok(!stored.trust.includes(s), 'a secret reached browser storage');
 }
 
 before(async () => {
@@ -197,7 +208,7 @@ async function story() {
   await shot(alice, '02-kit-code');
   await alice.getByRole('button', { name: 'I have written it down' }).click();
   await alice.getByRole('heading', { name: 'Accounts' }).waitFor();
-  await noSecretsStored(alice);
+  await noSecretsStored(alice, A.password, aliceKit);
 
   // Bob signs up and skips the kit for now: the accounts page keeps reminding him.
   await signUp(bob, B.email, B.password);
@@ -252,7 +263,7 @@ async function story() {
   await bob.getByRole('button', { name: 'Open' }).click();
   const values = await bob.getByLabel('Value').evaluateAll((els) => els.map((e) => e.value).sort());
   assert.deepEqual(values, ['Ada Lovelace', 'ada@example.com']);
-  await noSecretsStored(bob);
+  await noSecretsStored(bob, B.password, "Ada Lovelace");
 
   // The server only ever saw ciphertext.
   const db = fs.readFileSync(path.join(dataDir, 'vouchsafe.db')).toString('latin1')
@@ -317,11 +328,16 @@ async function story() {
   const deviceCode = (await bob3.locator('#device-code').textContent()).trim();
   await alice.getByRole('link', { name: 'Settings' }).click();
   const ask = alice.locator(`section[data-email="${B.email}"]`);
+  // Without his recovery code, Bob's device checks the keys it recovers against the code Alice
+  // reads to him from her verified team log.
+  const bobCodeInAlicesLog = (await ask.locator('.owner-code').textContent()).trim();
+  assert.equal(bobCodeInAlicesLog, bobNewCode);
   await ask.getByLabel('Code on their screen').fill(deviceCode);
   await ask.getByRole('button', { name: 'Release my share' }).click();
   await alice.getByText(`Share released to ${B.email}'s device.`).waitFor();
   await bob3.getByRole('button', { name: 'Check for released shares' }).click();
   await bob3.locator('#released', { hasText: '2' }).waitFor();
+  await bob3.getByLabel(/as a guardian reads it/).fill(bobCodeInAlicesLog);
   const B3 = 'bob password three';
   await bob3.getByLabel('New password', { exact: true }).fill(B3);
   await bob3.getByLabel('Repeat the new password').fill(B3);
