@@ -11,7 +11,7 @@ use hpke::kdf::HkdfSha256;
 use hpke::kem::X25519HkdfSha256;
 use hpke::{Deserializable, OpModeS};
 use std::hint::black_box;
-use vouchsafe_crypto::field::FieldKey;
+use vouchsafe_crypto::field::{FieldKey, ItemBinding};
 use vouchsafe_crypto::identity::Keyring;
 use vouchsafe_crypto::kdf::{KdfParams, Salt, derive_password_keys};
 use vouchsafe_crypto::log::{EntryBody, LogEntry, Policy, Role, TeamState};
@@ -115,7 +115,19 @@ fn field(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("vouchsafe_decrypt", size), &blob, |b, blob| {
             b.iter(|| fk.decrypt("item-0001", "email", blob).unwrap())
         });
+        // v2: bound to the revision and the item's field set (what clients write now).
+        let binding = ItemBinding::new(7, ["name", "email", "notes"]);
+        g.bench_with_input(BenchmarkId::new("vouchsafe_seal_field_v2", size), &value, |b, v| {
+            b.iter(|| fk.seal_field("item-0001", "email", v, &binding, &mut rng).unwrap())
+        });
+        let blob2 = fk.seal_field("item-0001", "email", &value, &binding, &mut rng).unwrap();
+        g.bench_with_input(BenchmarkId::new("vouchsafe_open_field_v2", size), &blob2, |b, blob| {
+            b.iter(|| fk.open_field("item-0001", "email", blob, &binding).unwrap())
+        });
     }
+    g.bench_function("item_binding_3_fields", |b| {
+        b.iter(|| ItemBinding::new(black_box(7), black_box(["name", "email", "notes"])))
+    });
     g.finish();
 }
 

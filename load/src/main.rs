@@ -206,13 +206,16 @@ struct Team {
     ids: Vec<String>,
 }
 
+/// A new item's fields (revision 1), encrypted as clients do (format v2: bound to the
+/// revision and the set of field names).
 fn fields_for(key: &FieldKey, id: &str, i: usize) -> BTreeMap<String, String> {
     let mut rng = vouchsafe_crypto::os_rng();
     let mut f = BTreeMap::new();
+    let binding = vouchsafe_crypto::field::ItemBinding::new(1, ["name", "email", "notes"]);
     for (name, value) in
         [("name", format!("Customer {i}")), ("email", format!("customer{i}@example.com")), ("notes", "x".repeat(200))]
     {
-        let blob = key.encrypt(id, name, value.as_bytes(), &mut rng).expect("encrypt");
+        let blob = key.seal_field(id, name, value.as_bytes(), &binding, &mut rng).expect("encrypt");
         f.insert(name.to_owned(), vouchsafe_crypto::b64::encode(&blob));
     }
     f

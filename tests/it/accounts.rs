@@ -362,14 +362,7 @@ fn malicious_server_cannot_make_clients_seal_to_the_wrong_key() {
 }
 
 fn restore(srv: &TestServer, acct: &str, e: &LogEntry) {
-    srv.sql(&format!(
-        "INSERT INTO log_entries (account_id, seq, entry, hash, author, kind, created_at) VALUES ('{acct}', {}, {}, {}, '{}', '{}', 0)",
-        e.seq,
-        srv.blob(&e.to_bytes()),
-        srv.blob(&e.hash()),
-        e.author,
-        e.body.kind_name()
-    ));
+    srv.store_entry(acct, e);
 }
 
 #[test]

@@ -208,6 +208,18 @@ impl TestServer {
         false
     }
 
+    /// Writes a log entry straight into the database, as a hostile server would.
+    pub fn store_entry(&self, acct: &str, e: &vouchsafe_crypto::log::LogEntry) {
+        self.sql(&format!(
+            "INSERT INTO log_entries (account_id, seq, entry, hash, author, kind, created_at) VALUES ('{acct}', {}, {}, {}, '{}', '{}', 0)",
+            e.seq,
+            self.blob(&e.to_bytes()),
+            self.blob(&e.hash()),
+            e.author,
+            e.body.kind_name()
+        ));
+    }
+
     /// A binary literal in this database's SQL dialect.
     pub fn blob(&self, bytes: &[u8]) -> String {
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();

@@ -47,18 +47,6 @@ fn pair(srv: &TestServer, via: &HostileProxy, role: Role) -> (Vault, Vault, Stri
     (alice, bob, acct)
 }
 
-fn store_entry(srv: &TestServer, acct: &str, e: &LogEntry) {
-    srv.sql(&format!(
-        "INSERT INTO log_entries (account_id, seq, entry, hash, author, kind, created_at) VALUES ('{acct}', {}, {}, {}, '{}', '{}', 0)",
-        e.seq,
-        srv.blob(&e.to_bytes()),
-        srv.blob(&e.hash()),
-        e.author,
-        e.body.kind_name()
-    ));
-    srv.sql(&format!("UPDATE accounts SET log_len = {} WHERE id = '{acct}'", e.seq + 1));
-}
-
 fn log_len(srv_client: &vouchsafe_client::Client, acct: &str) -> u64 {
     srv_client.log(acct, None).unwrap().log_len
 }
@@ -467,7 +455,8 @@ fn a_forged_reset_announcement_is_vetoed_and_never_vouched() {
         EntryBody::ResetAnnounced { new_identity: attacker.public() },
     )
     .unwrap();
-    store_entry(&srv, &acct, &forged);
+    srv.store_entry(&acct, &forged);
+    srv.sql(&format!("UPDATE accounts SET log_len = {} WHERE id = '{acct}'", forged.seq + 1));
     let pending = alice.pending_resets(&acct).unwrap();
     assert_eq!(pending.len(), 1);
     assert!(pending[0].unconfirmed, "nobody compared codes: shown as announced by the server");

@@ -502,7 +502,7 @@ async function itemsTab(id, body, account) {
       for (const k of Object.keys(it.fields)) if (columns.length < 3 && !columns.includes(k)) columns.push(k);
       table.append(h('tr', {},
         h('td', {}, Object.entries(it.fields).slice(0, 3).map(([k, v]) => h('div', {}, h('span', { class: 'muted' }, `${k}: `), v))),
-        h('td', {}, `v${it.key_version}`),
+        h('td', {}, `v${it.key_version}`, it.legacy ? ' · legacy format (field set not verifiable until the next rotation)' : ''),
         h('td', { class: 'actions' },
           h('button', { type: 'button', class: 'secondary', onclick: () => slot.replaceChildren(editor(id, it, reload)) }, 'Open'),
           button('Delete', async () => {

@@ -368,7 +368,7 @@ fn trust(st: &State) -> Option<Value> {
 
 fn item_json(i: &vouchsafe_client::vault::Item) -> Value {
     let fields: BTreeMap<&str, String> = i.fields.iter().map(|(k, v)| (k.as_str(), text(v))).collect();
-    json!({"id": i.id, "revision": i.revision, "key_version": i.key_version, "fields": fields})
+    json!({"id": i.id, "revision": i.revision, "key_version": i.key_version, "fields": fields, "legacy": i.legacy})
 }
 
 fn run(st: &mut State, op: &Op, progress: &mut dyn FnMut(u64, u64)) -> Res {

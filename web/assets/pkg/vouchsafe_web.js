@@ -24,6 +24,24 @@ export function call(request, progress) {
         wasm.__wbindgen_free(deferred3_0, deferred3_1, 1);
     }
 }
+
+/**
+ * What the page should keep in browser storage after a call: `{"user_id", "checkpoints"}`
+ * (verified log heads, not secret), or `null` when signed out.
+ * @returns {string}
+ */
+export function trust_state() {
+    let deferred1_0;
+    let deferred1_1;
+    try {
+        const ret = wasm.trust_state();
+        deferred1_0 = ret[0];
+        deferred1_1 = ret[1];
+        return getStringFromWasm0(ret[0], ret[1]);
+    } finally {
+        wasm.__wbindgen_free(deferred1_0, deferred1_1, 1);
+    }
+}
 function __wbg_get_imports() {
     const import0 = {
         __proto__: null,
