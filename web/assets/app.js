@@ -416,6 +416,12 @@ async function accountView(id, tab) {
   try {
     detail = await api({ op: 'account', account_id: id }, 'Verifying the team log…');
   } catch (e) {
+    if (e.code === 'client.refused') {
+      // What the server sent contradicts what this browser verified before: say so plainly.
+      page('Account', h('p', { class: 'flash', role: 'alert' }, 'This browser refused what the server sent for this team: ', e.message),
+        h('p', {}, 'Nothing was changed. Tell your team\'s admins: the server (or someone controlling it) shows a history that does not match the one verified here.'));
+      return;
+    }
     page('Account', h('p', {}, e.message),
       h('p', {}, 'If an admin has not confirmed you yet, read them your verification code: ', h('span', { class: 'code', id: 'my-code' }, me.code)));
     return;

@@ -182,6 +182,36 @@ test('a long-open tab keeps working: the access token is refreshed before it exp
   await page.context().close();
 });
 
+test('a server that rolls the team log back after a reload is refused (checkpoints outlive sign-ins)', async () => {
+  const page = await newPage();
+  const D = { email: 'dave@example.com', password: 'dave password one' };
+  await signUp(page, D.email, D.password);
+  await page.getByRole('button', { name: 'Skip for now' }).click();
+  await page.getByLabel('Name').fill('Rollback Co');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByRole('heading', { name: 'Rollback Co' }).waitFor();
+  // A policy change: the log now has two entries, and the browser keeps the verified head.
+  await page.getByRole('link', { name: 'Recovery' }).click();
+  await page.getByLabel('Vouches needed').first().fill('2');
+  await page.getByRole('button', { name: 'Change policy' }).click();
+  await page.getByText('Policy changed.').waitFor();
+  await noSecretsStored(page, D.password);
+  // The server forgets the policy change (serves the log as it was) — after a reload, which
+  // clears every key and forces a new sign-in.
+  await page.reload();
+  await page.context().route('**/api/v1/accounts/*/log*', async (route) => {
+    const response = await route.fetch();
+    const body = await response.json();
+    body.entries = body.entries.slice(0, 1);
+    body.log_len = 1;
+    await route.fulfill({ response, json: body });
+  });
+  await signIn(page, D.email, D.password);
+  await page.getByText(/log forked/).waitFor();
+  await shot(page, '12-rollback-refused');
+  await page.context().close();
+});
+
 test('the whole story: invite and confirm, reset and vouch, kits with code and with a guardian, removal with rotation', async () => {
   try {
     await story();
