@@ -150,7 +150,8 @@ pub struct MeResponse {
     pub generation: u32,
     /// Public keys, base64url.
     pub public_keys: String,
-    /// Verification code of the current keys.
+    /// Verification code of the keys the server holds. Kept for compatibility; clients never
+    /// show it: a person's own code is computed on their device from the keys it unlocked.
     pub verification_code: String,
     /// Unix seconds.
     pub created_at: i64,

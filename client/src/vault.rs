@@ -591,7 +591,14 @@ impl Vault {
         mut progress: impl FnMut(u64, u64),
     ) -> Result<u64, ClientError> {
         let target = self.write_version(account_id, true)?;
-        let total = self.client.account(account_id)?.items_to_rotate;
+        let info = self.client.account(account_id)?;
+        if info.key_version != target {
+            return Err(refused(format!(
+                "the server reports key version {} but the verified team log says {target}",
+                info.key_version
+            )));
+        }
+        let total = info.items_to_rotate;
         let mut done = 0u64;
         progress(done, total);
         'outer: loop {
@@ -736,18 +743,14 @@ impl Vault {
         Ok(Item { id: w.id.clone(), revision: w.revision, key_version: w.key_version, fields, legacy })
     }
 
-    /// The key version to write under: the verified log's (never the server's say). Refused
-    /// when the server reports another one, and — unless `rotating` — while the log says a
-    /// removed member or worker still holds the current key (rotate first).
+    /// The key version to write under: the verified log's, never the server's say — the
+    /// server's account info is not even asked (a server that disagrees answers the write with
+    /// 409 `item.retired_key_version` or 400 `item.bad_key_version`, and the write is not
+    /// retried under its version). Refused — unless `rotating` — while the log says a removed
+    /// member or worker still holds the current key (rotate first).
     fn write_version(&mut self, account_id: &str, rotating: bool) -> Result<u32, ClientError> {
         let (_, state) = self.verified_log(account_id)?;
         let version = state.key_version();
-        let reported = self.client.account(account_id)?.key_version;
-        if reported != version {
-            return Err(refused(format!(
-                "the server reports key version {reported} but the verified team log says {version}"
-            )));
-        }
         if state.rotation_required() && !rotating {
             return Err(refused(
                 "a member or worker was removed and still holds the current key: rotate the account key first",
@@ -887,7 +890,12 @@ impl Vault {
     pub fn reseal(&mut self, account_id: &str, user_id: &str) -> Result<(), ClientError> {
         let masters = self.master_keys(account_id)?;
         self.append_with_retry(account_id, |me, state| {
-            let target = &awaiting(state, user_id)?.new_identity;
+            let pending = awaiting(state, user_id)?;
+            // The waiting period by this device's own clock too, not only by the log's time.
+            if me.now() < pending.announced_at.saturating_add(state.policy().waiting_period_secs) {
+                return Err(refused("the waiting period is not over (by this device's clock)"));
+            }
+            let target = &pending.new_identity;
             me.with_seals(account_id, state, None, masters.values().map(|mk| (target, mk)))
         })?;
         Ok(())

@@ -226,7 +226,7 @@ pub async fn get_item(
     Ok(json_body(items::get(&state, &path.0, &u.user_id, &path.1, now).await?))
 }
 
-/// Creates or updates an item (stale revision → 409).
+/// Creates or updates an item (stale revision, or fields under a retired key version → 409).
 #[utoipa::path(put, path = "/api/v1/accounts/{id}/items/{item_id}", security(("bearer" = [])), request_body = PutItemRequest,
     responses((status = 200, body = ItemWire), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn put_item(
@@ -264,9 +264,10 @@ pub async fn delete_item(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Updates up to 500 items in one transaction (compare-and-set on each revision).
+/// Updates up to 500 items in one transaction (compare-and-set on each revision); every item
+/// must be under the account's current key version (a retired one → 409).
 #[utoipa::path(post, path = "/api/v1/accounts/{id}/items/batch", security(("bearer" = [])), request_body = BatchUpdateRequest,
-    responses((status = 200, body = BatchUpdateResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = BatchUpdateResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn update_items(
     state: web::Data<AppState>,
     bearer: Bearer,

@@ -277,15 +277,19 @@ fn writes_use_the_logs_key_version_and_retired_versions_are_refused() {
     // Before the rotation, writing would hand bob new data: refused.
     refused(&alice.create_item(&acct, &fields(&[("n", "x")])).unwrap_err(), "rotate");
     alice.rotate(&acct, false, 100, |_, _| {}).unwrap();
-    // The server says the account is still at v1.
+    // The server says the account is still at v1: writes go under the log's v2 all the same,
+    // and a rotation (which needs the server's count of items to re-encrypt) refuses.
     proxy.on("GET", format!("/accounts/{acct}"), |_, ans| {
         let mut v = ans.json();
         v["key_version"] = json!(1);
         ans.set_json(&v);
     });
     proxy.clear_seen();
-    refused(&alice.create_item(&acct, &fields(&[("n", "secret")])).unwrap_err(), "key version");
-    assert!(!proxy.reached("PUT", "/items/"), "nothing was written under v1");
+    let w = alice.create_item(&acct, &fields(&[("n", "secret")])).unwrap();
+    assert_eq!(w.key_version, 2);
+    let put = proxy.seen().into_iter().find(|s| s.method == "PUT").unwrap();
+    assert!(put.body.contains("\"key_version\":2"), "{}", put.body);
+    refused(&alice.reencrypt(&acct, 10, None, |_, _| {}).unwrap_err(), "key version");
     proxy.honest();
     // The server refuses v1 writes itself: create, replace (taking a v2 item back), batch.
     let fk1 = vouchsafe_crypto::field::FieldKey::derive(&alice.master_keys(&acct).unwrap()[&1], &acct).unwrap();
