@@ -859,8 +859,10 @@ fn vault_command(cmd: Command) -> Result<(), String> {
             .map(|(_, state)| {
                 for r in vouchsafe_client::vault::Vault::pending_resets_in(&state) {
                     println!(
-                        "{}  code {}  vouches {}/{}{}{}",
+                        "{}  new keys (generation {} replacing {})  code {}  vouches {}/{}{}{}",
                         cli::clean(&r.user_id),
+                        r.new_identity.generation,
+                        r.replaces_generation,
                         r.code,
                         r.vouchers.len(),
                         r.needed,

@@ -127,7 +127,10 @@ pub fn reset_with_token(
             Some(head),
             &keyring,
             now.max(a.timestamp),
-            vouchsafe_crypto::log::EntryBody::ResetAnnounced { new_identity: keyring.public() },
+            vouchsafe_crypto::log::EntryBody::ResetAnnounced {
+                new_identity: keyring.public(),
+                previous_generation: Some(begin.generation),
+            },
         )?;
         announcements.push(ResetAnnouncement { account_id: a.account_id.clone(), entry: b64::encode(&e.to_bytes()) });
     }

@@ -840,6 +840,7 @@ impl Vault {
             .filter_map(|(id, m)| match &m.status {
                 MemberStatus::AwaitingVouch(p) => Some(PendingReset {
                     unconfirmed: p.vouchers.is_empty(),
+                    replaces_generation: p.replaces_generation,
                     user_id: id.clone(),
                     code: p.new_identity.verification_code().to_string(),
                     new_identity: p.new_identity.clone(),
@@ -982,6 +983,8 @@ pub struct PendingReset {
     pub resealable_at: u64,
     /// Vetoed.
     pub vetoed: bool,
+    /// The key generation the announcement replaces (the new one is `new_identity.generation`).
+    pub replaces_generation: u32,
     /// Nobody has compared codes with the member yet: the announcement is signed by the *new*
     /// key only, which anyone holding the reset e-mail — or the server itself — can make. Show
     /// it as "announced by the server on behalf of the member: ask them".

@@ -184,7 +184,9 @@ pub enum EntryBody {
     /// 6 — a new master key version was made (by the author, who holds it).
     KeyRotated { key_version: u32 },
     /// 7 — a member reset their password; signed by the *new* key; the member awaits vouches.
-    ResetAnnounced { new_identity: PublicIdentity },
+    /// 13 — the same, naming the generation it replaces (`previous_generation`: the newest one
+    /// the log knows for the member). Clients write 13; 7 (`None`) is read from older logs.
+    ResetAnnounced { new_identity: PublicIdentity, previous_generation: Option<u32> },
     /// 8 — a colleague verified the new key out of band and vouches for exactly that key.
     Vouch { user_id: String, reset_hash: [u8; 32], new_fingerprint: [u8; 32] },
     /// 9 — an admin, or the member with their previous key, vetoes a pending reset.
@@ -207,7 +209,8 @@ impl EntryBody {
             Self::MemberRemoved { .. } => 4,
             Self::KeySealed { .. } => 5,
             Self::KeyRotated { .. } => 6,
-            Self::ResetAnnounced { .. } => 7,
+            Self::ResetAnnounced { previous_generation: None, .. } => 7,
+            Self::ResetAnnounced { previous_generation: Some(_), .. } => 13,
             Self::Vouch { .. } => 8,
             Self::Veto { .. } => 9,
             Self::PolicyChanged { .. } => 10,
@@ -257,7 +260,12 @@ impl EntryBody {
             Self::KeyRotated { key_version } => {
                 w.u32(*key_version);
             }
-            Self::ResetAnnounced { new_identity } => new_identity.write(w),
+            Self::ResetAnnounced { new_identity, previous_generation } => {
+                new_identity.write(w);
+                if let Some(g) = previous_generation {
+                    w.u32(*g);
+                }
+            }
             Self::Vouch { user_id, reset_hash, new_fingerprint } => {
                 w.str(user_id).raw(reset_hash).raw(new_fingerprint);
             }
@@ -289,7 +297,8 @@ impl EntryBody {
                 sealed_hash: r.array()?,
             },
             6 => Self::KeyRotated { key_version: r.u32()? },
-            7 => Self::ResetAnnounced { new_identity: PublicIdentity::read(r)? },
+            7 => Self::ResetAnnounced { new_identity: PublicIdentity::read(r)?, previous_generation: None },
+            13 => Self::ResetAnnounced { new_identity: PublicIdentity::read(r)?, previous_generation: Some(r.u32()?) },
             8 => Self::Vouch { user_id: r.id()?, reset_hash: r.array()?, new_fingerprint: r.array()? },
             9 => Self::Veto { user_id: r.id()?, reset_hash: r.array()? },
             10 => Self::PolicyChanged { policy: Policy::read(r)? },
@@ -477,6 +486,8 @@ pub struct PendingReset {
     pub vouchers: BTreeSet<String>,
     /// Vetoed: no reseal possible; the member must start over.
     pub vetoed: bool,
+    /// The generation the announcement replaces (named in the entry since kind 13).
+    pub replaces_generation: u32,
 }
 
 /// A member as the verified log describes them.
@@ -715,7 +726,7 @@ impl TeamState {
         // else by the author's endorsed, active key (a member's old key may also veto).
         let author_role = match &e.body {
             EntryBody::Genesis { .. } => return Err(LogError::Invalid(seq, "a second genesis")),
-            EntryBody::ResetAnnounced { new_identity } => {
+            EntryBody::ResetAnnounced { new_identity, .. } => {
                 if new_identity.user_id != e.author || new_identity.generation != e.author_generation {
                     return Err(LogError::Unauthorized(seq, "a reset is signed by the member's new key"));
                 }
@@ -834,7 +845,7 @@ impl TeamState {
                 self.rotation_required = false;
                 self.holders.insert((e.author.clone(), *key_version));
             }
-            EntryBody::ResetAnnounced { new_identity } => {
+            EntryBody::ResetAnnounced { new_identity, previous_generation } => {
                 let m =
                     self.members.get_mut(&new_identity.user_id).ok_or(LogError::Unauthorized(seq, "not a member"))?;
                 let floor = match &m.status {
@@ -844,7 +855,11 @@ impl TeamState {
                 if new_identity.generation <= floor {
                     return Err(LogError::Invalid(seq, "a reset must announce a newer key generation"));
                 }
+                if previous_generation.is_some_and(|g| g != floor) {
+                    return Err(LogError::Invalid(seq, "a reset must name the generation it replaces"));
+                }
                 m.status = MemberStatus::AwaitingVouch(PendingReset {
+                    replaces_generation: floor,
                     new_identity: new_identity.clone(),
                     reset_hash: e.hash(),
                     announced_at: e.timestamp,

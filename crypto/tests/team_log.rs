@@ -217,9 +217,31 @@ fn reset_bob(t: &mut Team, policy: Option<Policy>) -> Keyring {
     }
     let mut rng = DeterministicRng::new(77);
     let bob2 = Keyring::generate("bob", 2, &mut rng).unwrap();
-    let e = t.entry(&bob2, EntryBody::ResetAnnounced { new_identity: bob2.public() });
+    let e = t.entry(&bob2, EntryBody::ResetAnnounced { new_identity: bob2.public(), previous_generation: Some(1) });
     t.log.push(e);
     bob2
+}
+
+#[test]
+fn a_reset_names_the_generation_it_replaces() {
+    let t = team();
+    let mut rng = DeterministicRng::new(78);
+    let bob2 = Keyring::generate("bob", 2, &mut rng).unwrap();
+    for wrong in [0, 2, 7] {
+        let e =
+            t.entry(&bob2, EntryBody::ResetAnnounced { new_identity: bob2.public(), previous_generation: Some(wrong) });
+        assert!(matches!(t.try_append(e).unwrap_err(), LogError::Invalid(_, m) if m.contains("replaces")), "{wrong}");
+    }
+    // The named form round-trips as kind 13; the legacy form (7) still reads.
+    let e = t.entry(&bob2, EntryBody::ResetAnnounced { new_identity: bob2.public(), previous_generation: Some(1) });
+    assert_eq!(e.body.kind(), 13);
+    assert_eq!(LogEntry::from_bytes(&e.to_bytes()).unwrap(), e);
+    let s = t.try_append(e).unwrap();
+    let MemberStatus::AwaitingVouch(p) = &s.member("bob").unwrap().status else { panic!("not awaiting") };
+    assert_eq!((p.replaces_generation, p.new_identity.generation), (1, 2));
+    let legacy = t.entry(&bob2, EntryBody::ResetAnnounced { new_identity: bob2.public(), previous_generation: None });
+    assert_eq!(legacy.body.kind(), 7);
+    assert!(t.try_append(legacy).is_ok());
 }
 
 fn vouch_body(t: &Team, user: &str, new_fp: [u8; 32]) -> EntryBody {

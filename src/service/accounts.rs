@@ -502,7 +502,7 @@ async fn apply_effects(
                 .exec(txn)
                 .await?;
         }
-        EntryBody::ResetAnnounced { new_identity } => {
+        EntryBody::ResetAnnounced { new_identity, .. } => {
             membership::Entity::update_many()
                 .col_expr(membership::Column::Status, sea_orm::sea_query::Expr::value("awaiting_vouch"))
                 .col_expr(membership::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))

@@ -173,7 +173,7 @@ pub async fn complete(state: &AppState, req: ResetCompleteRequest, now: i64) -> 
                     let entry = announcements.iter().find(|(aid, _)| *aid == m.account_id).map(|(_, e)| e).ok_or_else(
                         || ApiError::conflict("reset.stale", "an account is missing its announcement; begin again"),
                     )?;
-                    if !matches!(&entry.body, EntryBody::ResetAnnounced { new_identity: n } if *n == new_identity) {
+                    if !matches!(&entry.body, EntryBody::ResetAnnounced { new_identity: n, .. } if *n == new_identity) {
                         return Err(ApiError::bad("log.rejected", "the announcement must carry exactly the new keys"));
                     }
                     append_in(txn, &m.account_id, &u.id, std::slice::from_ref(entry), &[], &templates, now)

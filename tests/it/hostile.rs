@@ -456,7 +456,7 @@ fn a_forged_reset_announcement_is_vetoed_and_never_vouched() {
         Some(state.head()),
         &attacker,
         now,
-        EntryBody::ResetAnnounced { new_identity: attacker.public() },
+        EntryBody::ResetAnnounced { new_identity: attacker.public(), previous_generation: Some(1) },
     )
     .unwrap();
     srv.store_entry(&acct, &forged);

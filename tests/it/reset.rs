@@ -129,7 +129,7 @@ fn voucher_catches_a_server_that_swaps_the_new_key() {
         Some(state.head()),
         &fake,
         state.last_timestamp(),
-        EntryBody::ResetAnnounced { new_identity: fake.public() },
+        EntryBody::ResetAnnounced { new_identity: fake.public(), previous_generation: None },
     )
     .unwrap();
     srv.sql(&format!(
@@ -211,7 +211,10 @@ fn reset_tokens_expire_are_single_use_and_cancellable() {
                     }),
                     &keyring,
                     now.max(a.timestamp),
-                    EntryBody::ResetAnnounced { new_identity: keyring.public() },
+                    EntryBody::ResetAnnounced {
+                        new_identity: keyring.public(),
+                        previous_generation: Some(begin.generation),
+                    },
                 )
                 .unwrap()
                 .to_bytes()),

@@ -605,7 +605,7 @@ function recoveryTab(id, body, detail, admin) {
       h('h3', {}, email(p.user_id)),
       p.unconfirmed ? h('p', { class: 'flash unconfirmed' }, `Announced by the server on behalf of ${email(p.user_id)}: nobody has compared codes yet. Call them on a number you already know and ask them.`) : null,
       h('p', {}, 'The team log announces this new key. Ask the member to read the code on their screen; it must be exactly: ', h('span', { class: 'code' }, p.code)),
-      h('p', { class: 'muted' }, `Vouches: ${p.vouchers.length} of ${p.needed} · reset ${when(p.announced_at)} · reseal possible from ${when(p.resealable_at)}${p.vetoed ? ' · VETOED' : ''}`),
+      h('p', { class: 'muted' }, `New keys: generation ${p.generation}, replacing ${p.replaces_generation} · vouches: ${p.vouchers.length} of ${p.needed} · reset ${when(p.announced_at)} · reseal possible from ${when(p.resealable_at)}${p.vetoed ? ' · VETOED' : ''}`),
       p.vouchers.includes(me.user_id) ? h('p', {}, 'You vouched.') : form({
         cls: 'row',
         fields: [{ name: 'code', label: 'Code the member read to you', inputmode: 'numeric' }],

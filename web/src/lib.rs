@@ -337,7 +337,8 @@ fn account(st: &mut State, account_id: &str) -> Res {
         .map(|p| {
             json!({"user_id": p.user_id, "code": p.code, "vouchers": p.vouchers, "needed": p.needed,
                    "announced_at": p.announced_at, "resealable_at": p.resealable_at, "vetoed": p.vetoed,
-                   "unconfirmed": p.unconfirmed})
+                   "unconfirmed": p.unconfirmed, "generation": p.new_identity.generation,
+                   "replaces_generation": p.replaces_generation})
         })
         .collect();
     let reset_not_mine = s.vault.resets_not_made_here(&state).is_some();
