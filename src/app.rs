@@ -33,8 +33,7 @@ pub enum StartError {
 /// Connects to the configured database. SQLite gets WAL, foreign keys and a busy timeout.
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartError> {
     if config.database_url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&config.data_dir)
-            .map_err(|e| StartError::Database(format!("cannot create {}: {e}", config.data_dir.display())))?;
+        crate::config::create_private_dir(&config.data_dir)?;
     }
     let mut opts = ConnectOptions::new(config.database_url.clone());
     opts.sqlx_logging(false).max_connections(if config.database_url.starts_with("sqlite:") { 8 } else { 20 });
@@ -74,9 +73,17 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
         migrate(&db).await?;
     }
     let hot = match crate::hot::sqlite_path(&config.database_url) {
-        Some(path) => Some(crate::hot::Hot::open(&path).map_err(StartError::Database)?),
+        Some(path) => {
+            make_private(&path)?;
+            Some(crate::hot::Hot::open(&path).map_err(StartError::Database)?)
+        }
         None => None,
     };
+    // Bodies that older versions kept after delivery (with their link tokens) go now.
+    let redacted = crate::mail::redact_delivered(&db).await.map_err(|e| StartError::Database(e.to_string()))?;
+    if redacted > 0 {
+        tracing::info!(rows = redacted, "blanked the bodies of delivered e-mails");
+    }
     let tokens = TokenSigner::new(secrets.token_key.expose_secret(), &config.public_url, config.access_token_ttl_secs);
     // The verifier for unknown emails is made on the same Argon2 threads as every other.
     let argon = Arc::new(crate::auth::ArgonPool::new(config.argon2_concurrency));
@@ -85,8 +92,8 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
         .await
         .and_then(|r| r)
         .map_err(|e| StartError::Database(format!("startup: {e}")))?;
-    let templates =
-        crate::mail::Templates::load(&config.mail).map_err(|e| StartError::Config(crate::config::ConfigError(e)))?;
+    let templates = crate::mail::Templates::load(&config.mail, secrets.outbox_key.clone())
+        .map_err(|e| StartError::Config(crate::config::ConfigError(e)))?;
     Ok(AppState {
         db,
         hot,
@@ -168,9 +175,40 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
 pub async fn serve(config: Config) -> Result<(), StartError> {
     tracing::info!(bind = %config.bind, database = %redact_url(&config.database_url), "starting");
     let state = build_state(config, Arc::new(SystemClock)).await?;
+    let db = state.db.clone();
     let running = start(state)?;
     tracing::info!(addr = %running.addr, "listening; API docs at /api/docs/");
     running.server.await?;
+    checkpoint(&db).await;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// SQLite: after a graceful stop, moves everything from the write-ahead log into the database
+/// file and empties the log, so the `.db` file alone is a complete copy.
+pub async fn checkpoint(db: &DatabaseConnection) {
+    use sea_orm::ConnectionTrait;
+    if db.get_database_backend() != sea_orm::DatabaseBackend::Sqlite {
+        return;
+    }
+    match db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await {
+        Ok(_) => tracing::info!("write-ahead log checkpointed into the database file"),
+        Err(e) => tracing::warn!(error = %e, "could not checkpoint the write-ahead log"),
+    }
+}
+
+/// The SQLite database file is the server's alone (mode 0600); SQLite gives its `-wal` and
+/// `-shm` files the same mode.
+fn make_private(path: &std::path::Path) -> Result<(), StartError> {
+    #[cfg(unix)]
+    for p in [path.to_path_buf(), path.with_extension("db-wal"), path.with_extension("db-shm")] {
+        use std::os::unix::fs::PermissionsExt;
+        if p.exists() {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| StartError::Database(format!("cannot make {} private: {e}", p.display())))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
     Ok(())
 }

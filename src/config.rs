@@ -137,6 +137,7 @@ struct FileConfig {
     token_key_file: Option<PathBuf>,
     prelogin_secret_file: Option<PathBuf>,
     server_share_key_file: Option<PathBuf>,
+    outbox_key_file: Option<PathBuf>,
     mail: Option<MailConfig>,
     rate_limits: Option<RateLimits>,
 }
@@ -178,6 +179,8 @@ pub struct Config {
     pub prelogin_secret_file: Option<PathBuf>,
     /// See [`Self::token_key_file`].
     pub server_share_key_file: Option<PathBuf>,
+    /// See [`Self::token_key_file`]: encrypts queued e-mail bodies (they carry link tokens).
+    pub outbox_key_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -201,6 +204,7 @@ impl Default for Config {
             token_key_file: None,
             prelogin_secret_file: None,
             server_share_key_file: None,
+            outbox_key_file: None,
         }
     }
 }
@@ -264,6 +268,7 @@ impl Config {
             token_key_file: env_var("TOKEN_KEY_FILE").map(PathBuf::from),
             prelogin_secret_file: env_var("PRELOGIN_SECRET_FILE").map(PathBuf::from),
             server_share_key_file: env_var("SERVER_SHARE_KEY_FILE").map(PathBuf::from),
+            outbox_key_file: env_var("OUTBOX_KEY_FILE").map(PathBuf::from),
             mail: None,
             rate_limits: None,
         };
@@ -325,6 +330,9 @@ impl Config {
         if f.server_share_key_file.is_some() {
             self.server_share_key_file = f.server_share_key_file;
         }
+        if f.outbox_key_file.is_some() {
+            self.outbox_key_file = f.outbox_key_file;
+        }
     }
 
     /// Fills derived defaults and checks ranges.
@@ -360,14 +368,15 @@ pub struct ServerSecrets {
     pub prelogin_secret: Secret32,
     /// Encrypts stored recovery server shares.
     pub server_share_key: Secret32,
+    /// Encrypts queued e-mail bodies (their links carry tokens) until they are delivered.
+    pub outbox_key: Secret32,
 }
 
 impl ServerSecrets {
     /// Loads each secret from its configured file, or from `<data_dir>/<name>`, generating it
     /// there (mode 0600) on first start.
     pub fn load_or_generate(c: &Config) -> Result<Self, ConfigError> {
-        std::fs::create_dir_all(&c.data_dir)
-            .map_err(|e| ConfigError(format!("cannot create data folder {}: {e}", c.data_dir.display())))?;
+        create_private_dir(&c.data_dir)?;
         let load = |configured: &Option<PathBuf>, name: &str| -> Result<Secret32, ConfigError> {
             match configured {
                 Some(p) => read_secret(p),
@@ -381,8 +390,22 @@ impl ServerSecrets {
             token_key: load(&c.token_key_file, "token.key")?,
             prelogin_secret: load(&c.prelogin_secret_file, "prelogin.key")?,
             server_share_key: load(&c.server_share_key_file, "server-share.key")?,
+            outbox_key: load(&c.outbox_key_file, "outbox.key")?,
         })
     }
+}
+
+/// Creates `dir` (and its parents) and makes it private to the server's user (mode 0700): it
+/// holds the database, the key files and the mail outbox.
+pub fn create_private_dir(dir: &Path) -> Result<(), ConfigError> {
+    std::fs::create_dir_all(dir).map_err(|e| ConfigError(format!("cannot create folder {}: {e}", dir.display())))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| ConfigError(format!("cannot make {} private: {e}", dir.display())))?;
+    }
+    Ok(())
 }
 
 fn read_secret(p: &Path) -> Result<Secret32, ConfigError> {

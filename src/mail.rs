@@ -2,7 +2,9 @@
 //! the background sender that delivers with retries and backoff — to `.eml` files in an outbox
 //! folder (development default) or over SMTP (STARTTLS/TLS, auth). Messages are queued in the
 //! same transaction as the change that causes them, so an SMTP outage loses nothing.
-//! Links (and their tokens) are never logged.
+//! Links (and their tokens) are never logged, and never rest in the database in clear: queued
+//! bodies are sealed under the outbox key file (`outbox.key`, beside the other server keys) and
+//! blanked once delivered.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,8 +14,9 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use zeroize::Zeroizing;
 
-use crate::config::MailConfig;
+use crate::config::{MailConfig, Secret32};
 use crate::error::ApiError;
 use crate::state::AppState;
 use entity::outbox;
@@ -36,13 +39,62 @@ const BUILTIN: &[(&str, &str, &str)] = &[
 /// The templates in force: the built-ins, each overridable (text and HTML separately) by a file
 /// `NAME.txt` / `NAME.html` in the operator's `templates_dir`. Read once at start-up, so rendering
 /// never touches the disk — it runs inside the transactions that queue the mail. Cheap to clone.
-#[derive(Debug, Clone)]
-pub struct Templates(Arc<Vec<(&'static str, String, String)>>);
+/// Holds the outbox key too: a rendered [`Mail`] seals itself when it is queued.
+#[derive(Clone)]
+pub struct Templates {
+    all: Arc<Vec<(&'static str, String, String)>>,
+    key: Arc<Secret32>,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Templates").field("count", &self.all.len()).finish_non_exhaustive()
+    }
+}
+
+/// A rendered message, not yet queued: plaintext (zeroized on drop) and the key that seals it.
+#[derive(Clone)]
+pub struct Mail {
+    text: Zeroizing<String>,
+    html: Zeroizing<String>,
+    key: Arc<Secret32>,
+}
+
+impl std::fmt::Debug for Mail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Mail(..)")
+    }
+}
+
+const OUTBOX_PURPOSE: &str = "vouchsafe/v1/outbox";
+/// Marks a sealed body in the outbox table (older rows may hold plaintext until delivered).
+const SEALED: &str = "sealed:";
+
+fn seal_part(key: &Secret32, id: &str, part: &str, text: &str) -> String {
+    let context = format!("{id}/{part}");
+    let blob = vouchsafe_crypto::at_rest::seal(
+        key.expose_secret(),
+        OUTBOX_PURPOSE,
+        context.as_bytes(),
+        text.as_bytes(),
+        &mut vouchsafe_crypto::os_rng(),
+    );
+    format!("{SEALED}{}", vouchsafe_crypto::b64::encode(&blob))
+}
+
+fn open_part(key: &Secret32, id: &str, part: &str, stored: &str) -> Result<String, String> {
+    let Some(b64) = stored.strip_prefix(SEALED) else { return Ok(stored.to_owned()) };
+    let blob = vouchsafe_crypto::b64::decode(b64, 4 * 1024 * 1024).map_err(|e| format!("outbox body: {e}"))?;
+    let context = format!("{id}/{part}");
+    let pt = vouchsafe_crypto::at_rest::open(key.expose_secret(), OUTBOX_PURPOSE, context.as_bytes(), &blob)
+        .map_err(|_| "outbox body does not open under outbox.key (was the key file replaced?)".to_owned())?;
+    String::from_utf8(pt.to_vec()).map_err(|_| "outbox body is not UTF-8".to_owned())
+}
 
 impl Templates {
     /// Loads the operator's overrides; a file that exists but cannot be read is an error (better
-    /// at start-up than a silently different email).
-    pub fn load(config: &MailConfig) -> Result<Self, String> {
+    /// at start-up than a silently different email). `key` seals queued bodies.
+    pub fn load(config: &MailConfig, key: Secret32) -> Result<Self, String> {
         let read = |name: &str, ext: &str, builtin: &str| -> Result<String, String> {
             let Some(dir) = &config.templates_dir else { return Ok(builtin.to_owned()) };
             let path = dir.join(format!("{name}.{ext}"));
@@ -56,13 +108,19 @@ impl Templates {
             .iter()
             .map(|(name, text, html)| Ok((*name, read(name, "txt", text)?, read(name, "html", html)?)))
             .collect::<Result<Vec<_>, String>>()?;
-        Ok(Self(Arc::new(all)))
+        Ok(Self { all: Arc::new(all), key: Arc::new(key) })
+    }
+
+    /// Renders a message to queue with [`enqueue`].
+    pub fn message(&self, name: &str, vars: &[(&str, &str)]) -> Result<Mail, ApiError> {
+        let (text, html) = self.render(name, vars)?;
+        Ok(Mail { text: Zeroizing::new(text), html: Zeroizing::new(html), key: self.key.clone() })
     }
 
     /// Renders `{{key}}` placeholders; values are HTML-escaped in the HTML part.
     pub fn render(&self, name: &str, vars: &[(&str, &str)]) -> Result<(String, String), ApiError> {
         let (_, text, html) = self
-            .0
+            .all
             .iter()
             .find(|(n, _, _)| *n == name)
             .ok_or_else(|| ApiError::Internal(format!("no template {name}")))?;
@@ -80,21 +138,21 @@ fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
-/// Queues a message in the caller's transaction.
+/// Queues a message in the caller's transaction, its bodies sealed under the outbox key.
 pub async fn enqueue<C: ConnectionTrait>(
     db: &C,
     to: &str,
     subject: &str,
-    text: String,
-    html: String,
+    mail: Mail,
     now: i64,
 ) -> Result<(), ApiError> {
+    let id = crate::auth::new_id()?;
     outbox::ActiveModel {
-        id: Set(crate::auth::new_id()?),
+        body_text: Set(seal_part(&mail.key, &id, "text", &mail.text)),
+        body_html: Set(seal_part(&mail.key, &id, "html", &mail.html)),
+        id: Set(id),
         to_addr: Set(to.to_owned()),
         subject: Set(subject.chars().take(255).collect()),
-        body_text: Set(text),
-        body_html: Set(html),
         attempts: Set(0),
         next_attempt_at: Set(now),
         sent_at: Set(None),
@@ -154,9 +212,17 @@ impl Transport {
     async fn deliver(&self, msg: &Message, id: &str) -> Result<(), String> {
         match self {
             Self::Outbox(dir) => {
-                std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+                use std::io::Write;
+                crate::config::create_private_dir(dir).map_err(|e| e.to_string())?;
                 let path = dir.join(format!("{id}.eml"));
-                std::fs::write(&path, msg.formatted()).map_err(|e| e.to_string())?;
+                let mut o = std::fs::OpenOptions::new();
+                o.write(true).create(true).truncate(true);
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::OpenOptionsExt;
+                    o.mode(0o600);
+                }
+                o.open(&path).and_then(|mut f| f.write_all(&msg.formatted())).map_err(|e| e.to_string())?;
                 tracing::info!(path = %path.display(), "email written to the outbox folder");
                 Ok(())
             }
@@ -165,15 +231,29 @@ impl Transport {
     }
 }
 
-fn build(from: &str, row: &outbox::Model) -> Result<Message, String> {
+fn build(from: &str, row: &outbox::Model, key: &Secret32) -> Result<Message, String> {
     let from: Mailbox = from.parse().map_err(|e| format!("mail.from: {e}"))?;
     let to: Mailbox = row.to_addr.parse().map_err(|e| format!("recipient: {e}"))?;
+    let text = open_part(key, &row.id, "text", &row.body_text)?;
+    let html = open_part(key, &row.id, "html", &row.body_html)?;
     Message::builder()
         .from(from)
         .to(to)
         .subject(row.subject.clone())
-        .multipart(MultiPart::alternative_plain_html(row.body_text.clone(), row.body_html.clone()))
+        .multipart(MultiPart::alternative_plain_html(text, html))
         .map_err(|e| e.to_string())
+}
+
+/// Blanks the bodies of every delivered message (older versions kept them, tokens included).
+pub async fn redact_delivered(db: &sea_orm::DatabaseConnection) -> Result<u64, ApiError> {
+    let r = outbox::Entity::update_many()
+        .col_expr(outbox::Column::BodyText, sea_orm::sea_query::Expr::value(""))
+        .col_expr(outbox::Column::BodyHtml, sea_orm::sea_query::Expr::value(""))
+        .filter(outbox::Column::SentAt.is_not_null())
+        .filter(outbox::Column::BodyText.ne(""))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected)
 }
 
 /// Backoff after `attempts` failures: 5 s, 10 s, 20 s … capped at one hour.
@@ -206,7 +286,7 @@ pub async fn send_due(state: &AppState, transport: &Transport) -> Result<usize, 
         if claimed.rows_affected != 1 {
             continue;
         }
-        let result = match build(&from, &row) {
+        let result = match build(&from, &row, &state.templates.key) {
             Ok(msg) => transport.deliver(&msg, &row.id).await,
             Err(e) => Err(e),
         };
@@ -214,8 +294,11 @@ pub async fn send_due(state: &AppState, transport: &Transport) -> Result<usize, 
         m.attempts = Set(row.attempts + 1);
         match result {
             Ok(()) => {
+                // Delivered: the bodies (and the link tokens in them) are not kept.
                 m.sent_at = Set(Some(now));
                 m.last_error = Set(None);
+                m.body_text = Set(String::new());
+                m.body_html = Set(String::new());
                 sent += 1;
             }
             Err(e) => {
@@ -250,7 +333,8 @@ mod tests {
 
     #[test]
     fn templates_render_escape_and_can_be_overridden() {
-        let builtin = Templates::load(&MailConfig::default()).unwrap();
+        let key = || Secret32::from_bytes([5; 32]);
+        let builtin = Templates::load(&MailConfig::default(), key()).unwrap();
         let (t, h) = builtin
             .render(
                 "invite",
@@ -270,7 +354,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("invite.txt"), "Custom {{account}}").unwrap();
         let c = MailConfig { templates_dir: Some(dir.clone()), ..MailConfig::default() };
-        let custom = Templates::load(&c).unwrap();
+        let custom = Templates::load(&c, key()).unwrap();
         // Loaded once: a later change on disk does not reach rendering (no I/O per message).
         std::fs::write(dir.join("invite.txt"), "Changed {{account}}").unwrap();
         let (t, h) = custom.render("invite", &[("account", "Acme")]).unwrap();
@@ -279,7 +363,7 @@ mod tests {
         // An override that exists but cannot be read stops the start, naming the file.
         std::fs::remove_file(dir.join("invite.txt")).unwrap();
         std::fs::create_dir(dir.join("invite.txt")).unwrap();
-        assert!(Templates::load(&c).unwrap_err().contains("invite.txt"));
+        assert!(Templates::load(&c, key()).unwrap_err().contains("invite.txt"));
         std::fs::remove_dir_all(dir).ok();
         assert_eq!((backoff(0), backoff(1), backoff(20)), (5, 10, 3600));
     }

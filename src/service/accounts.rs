@@ -612,8 +612,8 @@ async fn reactivate(
         .exec(txn)
         .await?;
     let a = account::Entity::find_by_id(account_id.to_owned()).one(txn).await?.ok_or_else(not_found)?;
-    let (text, html) = mail.render("access_restored", &[("account", &a.name)])?;
-    crate::mail::enqueue(txn, &u.email, &format!("Your access to {} is restored", a.name), text, html, now).await
+    let msg = mail.message("access_restored", &[("account", &a.name)])?;
+    crate::mail::enqueue(txn, &u.email, &format!("Your access to {} is restored", a.name), msg, now).await
 }
 
 /// The master keys sealed to the caller's current generation.
@@ -709,7 +709,7 @@ pub async fn invite(
     let expires = now + i64::try_from(hours * 3600).unwrap_or(72 * 3600);
     let (token, hash) = new_opaque_token()?;
     let link = format!("{}/invite#token={}", state.config.public_url, token.as_str());
-    let (text, html) = state.templates.render(
+    let msg = state.templates.message(
         "invite",
         &[
             ("inviter", &inviter.email),
@@ -739,7 +739,7 @@ pub async fn invite(
         .transaction::<_, (), ApiError>(move |txn| {
             Box::pin(async move {
                 row.insert(txn).await?;
-                crate::mail::enqueue(txn, &email, &subject, text, html, now).await
+                crate::mail::enqueue(txn, &email, &subject, msg, now).await
             })
         })
         .await?;

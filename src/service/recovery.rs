@@ -139,9 +139,9 @@ pub async fn request(state: &AppState, email: &str, now: i64) -> Result<(), ApiE
     let (token, hash) = new_opaque_token()?;
     let link = format!("{}/recover#token={}", state.config.public_url, token.as_str());
     let minutes = state.config.reset_token_ttl_mins.clamp(5, 60);
-    let (text, html) = state
+    let msg = state
         .templates
-        .render("recover", &[("email", &u.email), ("link", &link), ("minutes", &minutes.to_string())])?;
+        .message("recover", &[("email", &u.email), ("link", &link), ("minutes", &minutes.to_string())])?;
     let row = recovery_session::ActiveModel {
         id: Set(new_id()?),
         user_id: Set(u.id.clone()),
@@ -158,7 +158,7 @@ pub async fn request(state: &AppState, email: &str, now: i64) -> Result<(), ApiE
         .transaction::<_, (), ApiError>(move |txn| {
             Box::pin(async move {
                 row.insert(txn).await?;
-                crate::mail::enqueue(txn, &to, "Recover your Vouchsafe keys", text, html, now).await
+                crate::mail::enqueue(txn, &to, "Recover your Vouchsafe keys", msg, now).await
             })
         })
         .await?;
@@ -237,10 +237,10 @@ pub async fn begin(state: &AppState, req: RecoveryBeginRequest, now: i64) -> Res
                 if !guardians.is_empty() {
                     let owner = user::Entity::find_by_id(sess.user_id.clone()).one(txn).await?.ok_or_else(invalid)?;
                     let ids: Vec<String> = guardians.iter().map(|g| g.guardian_id.clone()).collect();
-                    let (text, html) = templates.render("guardian", &[("owner", &owner.email), ("link", &link)])?;
+                    let msg = templates.message("guardian", &[("owner", &owner.email), ("link", &link)])?;
                     for g in user::Entity::find().filter(user::Column::Id.is_in(ids)).all(txn).await? {
                         let subject = format!("{} asks for your help to recover their keys", owner.email);
-                        crate::mail::enqueue(txn, &g.email, &subject, text.clone(), html.clone(), now).await?;
+                        crate::mail::enqueue(txn, &g.email, &subject, msg.clone(), now).await?;
                     }
                 }
                 Ok((sess, kit, released, guardians))

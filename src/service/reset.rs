@@ -39,7 +39,7 @@ pub async fn request(state: &AppState, email: &str, now: i64) -> Result<(), ApiE
     let minutes = state.config.reset_token_ttl_mins.clamp(5, 60).to_string();
     let link = format!("{}/reset#token={}", state.config.public_url, token.as_str());
     let cancel_link = format!("{}/reset/cancel#token={}", state.config.public_url, cancel.as_str());
-    let (text, html) = state.templates.render(
+    let msg = state.templates.message(
         "reset",
         &[("email", &u.email), ("link", &link), ("cancel_link", &cancel_link), ("minutes", &minutes)],
     )?;
@@ -69,7 +69,7 @@ pub async fn request(state: &AppState, email: &str, now: i64) -> Result<(), ApiE
                 }
                 .insert(txn)
                 .await?;
-                crate::mail::enqueue(txn, &to, "Reset your Vouchsafe password", text, html, now).await
+                crate::mail::enqueue(txn, &to, "Reset your Vouchsafe password", msg, now).await
             })
         })
         .await?;
@@ -213,11 +213,11 @@ async fn notify<C: ConnectionTrait>(
 ) -> Result<(), ApiError> {
     // The "not me" link of the reset email keeps working after completion (it vetoes reseals);
     // this notice points the member to the same action without carrying a token.
-    let (text, html) = mail.render(
+    let msg = mail.message(
         "reset_done",
         &[("email", &u.email), ("cancel_link", "the \"this was not me\" link in the reset email")],
     )?;
-    crate::mail::enqueue(txn, &u.email, "Your Vouchsafe password was reset", text, html, now).await?;
+    crate::mail::enqueue(txn, &u.email, "Your Vouchsafe password was reset", msg, now).await?;
     for m in ms {
         let Some(a) = account::Entity::find_by_id(m.account_id.clone()).one(txn).await? else { continue };
         let admins = membership::Entity::find()
@@ -231,17 +231,9 @@ async fn notify<C: ConnectionTrait>(
                 continue;
             }
             let Some(admin) = user::Entity::find_by_id(adm.user_id.clone()).one(txn).await? else { continue };
-            let (text, html) =
-                mail.render("reset_admin", &[("member", &u.email), ("account", &a.name), ("waiting", "")])?;
-            crate::mail::enqueue(
-                txn,
-                &admin.email,
-                &format!("{} reset their Vouchsafe password", u.email),
-                text,
-                html,
-                now,
-            )
-            .await?;
+            let msg = mail.message("reset_admin", &[("member", &u.email), ("account", &a.name), ("waiting", "")])?;
+            crate::mail::enqueue(txn, &admin.email, &format!("{} reset their Vouchsafe password", u.email), msg, now)
+                .await?;
         }
     }
     Ok(())

@@ -218,3 +218,51 @@ fn trusted_proxy_forwarded_for_is_used() {
     assert_eq!((call("198.51.100.1"), call("198.51.100.1"), call("198.51.100.1")), (200, 200, 429));
     assert_eq!(call("198.51.100.2"), 200, "another client behind the proxy has its own budget");
 }
+
+/// Link tokens never rest in the database in clear: a queued message's bodies are sealed under
+/// `outbox.key` (a file, not a row), and a delivered one's bodies are blanked. Outbox files are 0600.
+#[test]
+fn queued_mail_is_sealed_and_delivered_mail_is_blanked() {
+    // SMTP to a port nobody listens on: the reset mail stays queued.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let srv = TestServer::start_with(move |c| {
+        c.mail.transport = Some("smtp".into());
+        c.mail.smtp_host = Some("127.0.0.1".into());
+        c.mail.smtp_port = Some(closed);
+        c.mail.smtp_security = Some("none".into());
+    });
+    vouchsafe_client::flows::register(&srv.client(), "q@example.com", "correct horse battery", fast_kdf()).unwrap();
+    srv.client().reset_request("q@example.com").unwrap();
+    let rows = || srv.query("SELECT body_text, body_html FROM outbox", 2);
+    let queued = rows();
+    assert_eq!(queued.len(), 1);
+    for body in &queued[0] {
+        assert!(body.starts_with("sealed:") && !body.contains("token") && !body.contains("reset"), "{body}");
+    }
+    // The default outbox transport delivers: the row keeps no body, the file is private.
+    let srv = TestServer::start();
+    vouchsafe_client::flows::register(&srv.client(), "d@example.com", "correct horse battery", fast_kdf()).unwrap();
+    srv.client().reset_request("d@example.com").unwrap();
+    let token = srv.outbox_token("d@example.com");
+    let mut delivered = Vec::new();
+    for _ in 0..100 {
+        delivered = srv.query("SELECT body_text, body_html FROM outbox WHERE sent_at IS NOT NULL", 2);
+        if !delivered.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(delivered, vec![vec![String::new(), String::new()]]);
+    let all = srv.query("SELECT id, to_addr, subject, body_text, body_html FROM outbox", 5);
+    assert!(all.iter().flatten().all(|c| !c.contains(&token)), "the token rests nowhere in the table");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for f in std::fs::read_dir(srv.data_dir.join("outbox")).unwrap().flatten() {
+            if f.path().extension().is_some_and(|e| e == "eml") {
+                assert_eq!(f.metadata().unwrap().permissions().mode() & 0o777, 0o600);
+            }
+        }
+        assert_eq!(std::fs::metadata(srv.data_dir.join("outbox")).unwrap().permissions().mode() & 0o777, 0o700);
+    }
+}

@@ -115,3 +115,35 @@ fn acknowledged_writes_survive_a_killed_process() {
     assert!(acked.len() >= 300);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A graceful stop (SIGTERM) checkpoints the write-ahead log into the database file, so the
+/// `.db` file alone is a complete copy; the data folder, the database and the key files are the
+/// server's alone (0700 / 0600).
+#[test]
+fn a_graceful_stop_leaves_a_complete_private_database_file() {
+    let dir = std::env::temp_dir().join(unique("vouchsafe-stop-"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (mut child, url) = serve(&dir);
+    vouchsafe_client::flows::register(&Client::new(&url), "stop@example.com", "correct horse battery", fast_kdf())
+        .unwrap();
+    let data = dir.clone();
+    let wal = data.join("vouchsafe.db-wal");
+    assert!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) > 0, "the write went to the WAL first");
+    let pid = child.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = child.0.wait().unwrap();
+    assert!(status.success(), "{status}");
+    assert_eq!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0), 0, "the WAL was checkpointed and emptied");
+    let db = std::fs::read(data.join("vouchsafe.db")).unwrap();
+    assert!(db.len() > 4096 && db.windows(16).any(|w| w == b"stop@example.com"), "the data is in the .db file");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o700);
+        for f in ["vouchsafe.db", "token.key", "prelogin.key", "server-share.key", "outbox.key"] {
+            assert_eq!(mode(&data.join(f)), 0o600, "{f}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -208,6 +208,31 @@ impl TestServer {
         false
     }
 
+    /// Runs a query and returns its rows' columns as text (`NULL` as the empty string).
+    pub fn query(&self, sql: &str, columns: usize) -> Vec<Vec<String>> {
+        let url = self.db_url.clone();
+        let sql = sql.to_owned();
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                use sea_orm::ConnectionTrait;
+                let db = sea_orm::Database::connect(&url).await.unwrap();
+                let stmt = sea_orm::Statement::from_string(db.get_database_backend(), sql);
+                db.query_all_raw(stmt)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| {
+                        (0..columns)
+                            .map(|i| r.try_get_by_index::<Option<String>>(i).unwrap().unwrap_or_default())
+                            .collect()
+                    })
+                    .collect()
+            })
+        })
+        .join()
+        .unwrap()
+    }
+
     /// Writes a log entry straight into the database, as a hostile server would.
     pub fn store_entry(&self, acct: &str, e: &vouchsafe_crypto::log::LogEntry) {
         self.sql(&format!(
