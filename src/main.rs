@@ -25,6 +25,19 @@ enum Command {
     Serve,
     /// Run database migrations and exit.
     Migrate,
+    /// Write a consistent snapshot of the SQLite database to a new file (mode 0600) while the
+    /// server runs; for PostgreSQL, print the pg_dump recipe. Back up the key files beside it.
+    Backup {
+        /// The file to create (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Restore a snapshot from `backup` as the configured database, in a fresh data folder.
+    Restore {
+        /// The snapshot.
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// Create a user (the password never leaves this machine).
     Register(Credentials),
     /// Sign in; stores the server URL and tokens (never keys) in the profile.
@@ -495,6 +508,27 @@ fn run(args: Args) -> Result<(), String> {
                 }
             })
             .map_err(|e| e.to_string())
+        }
+        Command::Backup { out } => {
+            let config = Config::load(args.config.as_deref()).map_err(|e| e.to_string())?;
+            let bytes = vouchsafe::backup::backup(&config, &out)?;
+            println!("database snapshot written to {} ({bytes} bytes, mode 0600)", out.display());
+            println!("Keep a copy of these key files from {} beside it:", config.data_dir.display());
+            for (f, what) in vouchsafe::backup::KEY_FILES {
+                println!("  {f}: {what}");
+            }
+            Ok(())
+        }
+        Command::Restore { from } => {
+            let config = Config::load(args.config.as_deref()).map_err(|e| e.to_string())?;
+            let db = vouchsafe::backup::restore(&config, &from)?;
+            println!(
+                "restored {} as {}; copy the key files into {} before `vouchsafe serve`",
+                from.display(),
+                db.display(),
+                config.data_dir.display()
+            );
+            Ok(())
         }
         Command::Register(Credentials { server, email, password_file }) => {
             let pw = cli::read_password("New password: ", password_file.as_ref(), "VOUCHSAFE_PASSWORD")?;
