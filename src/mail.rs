@@ -203,7 +203,7 @@ impl Transport {
                 if let (Some(u), Some(p)) = (&c.smtp_username, password) {
                     b = b.credentials(Credentials::new(u.clone(), p));
                 }
-                Ok(Self::Smtp(b.timeout(Some(Duration::from_secs(30))).build()))
+                Ok(Self::Smtp(b.timeout(Some(Duration::from_secs(SMTP_TIMEOUT_SECS))).build()))
             }
             other => Err(format!("mail.transport {other:?}: use outbox or smtp")),
         }
@@ -256,14 +256,22 @@ pub async fn redact_delivered(db: &sea_orm::DatabaseConnection) -> Result<u64, A
     Ok(r.rows_affected)
 }
 
+/// Longest an SMTP conversation may take.
+const SMTP_TIMEOUT_SECS: u64 = 30;
+
+/// How long a claimed message stays claimed: longer than any delivery attempt can take (the SMTP
+/// timeout plus a margin), so two processes never send it at once — and short, so a message
+/// that was in flight when its process died is tried again within this time after a restart.
+pub const SEND_LEASE_SECS: i64 = SMTP_TIMEOUT_SECS as i64 + 5;
+
 /// Backoff after `attempts` failures: 5 s, 10 s, 20 s … capped at one hour.
 pub fn backoff(attempts: i32) -> i64 {
     5i64.saturating_mul(1i64 << attempts.clamp(0, 10)).min(3600)
 }
 
 /// Sends what is due once; returns how many were delivered. Each row is claimed first (its next
-/// attempt pushed 5 minutes out), so several server processes never send the same message twice
-/// at the same time.
+/// attempt pushed [`SEND_LEASE_SECS`] out), so several server processes never send the same
+/// message twice at the same time.
 pub async fn send_due(state: &AppState, transport: &Transport) -> Result<usize, ApiError> {
     let now = state.clock.now();
     let due = outbox::Entity::find()
@@ -277,7 +285,7 @@ pub async fn send_due(state: &AppState, transport: &Transport) -> Result<usize, 
     let mut sent = 0;
     for row in due {
         let claimed = outbox::Entity::update_many()
-            .col_expr(outbox::Column::NextAttemptAt, sea_orm::sea_query::Expr::value(now + 300))
+            .col_expr(outbox::Column::NextAttemptAt, sea_orm::sea_query::Expr::value(now + SEND_LEASE_SECS))
             .filter(outbox::Column::Id.eq(&row.id))
             .filter(outbox::Column::NextAttemptAt.eq(row.next_attempt_at))
             .filter(outbox::Column::SentAt.is_null())

@@ -266,3 +266,30 @@ fn queued_mail_is_sealed_and_delivered_mail_is_blanked() {
         assert_eq!(std::fs::metadata(srv.data_dir.join("outbox")).unwrap().permissions().mode() & 0o777, 0o700);
     }
 }
+
+/// A message claimed by a process that died mid-delivery is tried again once its short lease
+/// (the send timeout plus a margin) is over — not minutes later.
+#[test]
+fn mail_in_flight_when_a_process_died_is_retried_after_the_lease() {
+    let srv = TestServer::start();
+    let now = vouchsafe::state::Clock::now(&*srv.clock);
+    // The row as a process that claimed it and died leaves it (older rows may hold plaintext).
+    srv.sql(&format!(
+        "INSERT INTO outbox (id, to_addr, subject, body_text, body_html, attempts, next_attempt_at, sent_at, last_error, created_at) \
+         VALUES ('crashed-claim-0001', 'late@example.com', 'Hello', 'in flight', '<p>in flight</p>', 0, {}, NULL, NULL, {now})",
+        now + vouchsafe::mail::SEND_LEASE_SECS
+    ));
+    let sent = || srv.query("SELECT id FROM outbox WHERE sent_at IS NOT NULL", 1).len();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert_eq!(sent(), 0, "still leased");
+    srv.clock.advance(vouchsafe::mail::SEND_LEASE_SECS);
+    assert!(srv.outbox_mail("late@example.com").contains("in flight"));
+    // The file is written before the row is marked sent.
+    for _ in 0..100 {
+        if sent() == 1 {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("the delivery was not recorded");
+}
