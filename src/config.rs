@@ -159,7 +159,7 @@ pub struct Config {
     pub access_token_ttl_secs: u64,
     /// Session (refresh family) lifetime (default 30 days).
     pub session_ttl_secs: u64,
-    /// Reset token lifetime in minutes (default 15, clamped 5–60).
+    /// Reset token lifetime in minutes (default 10, clamped 5–60).
     pub reset_token_ttl_mins: u64,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
@@ -194,7 +194,8 @@ impl Default for Config {
             migrate_on_start: true,
             access_token_ttl_secs: 900,
             session_ttl_secs: 30 * 24 * 3600,
-            reset_token_ttl_mins: 15,
+            // OWASP ASVS 5.0 caps out-of-band codes at 10 minutes.
+            reset_token_ttl_mins: 10,
             trusted_proxies: Vec::new(),
             log_format: LogFormat::Text,
             argon2_concurrency: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(1),

@@ -646,7 +646,7 @@ fn vault_command(cmd: Command) -> Result<(), String> {
     match &cmd {
         Command::Reset { op: ResetOp::Request { server, email } } => {
             vouchsafe_client::Client::new(server).reset_request(email).map_err(e)?;
-            println!("if {email} has a login, a reset link is on its way (valid 15 minutes)");
+            println!("if {email} has a login, a reset link is on its way (it works once, for a few minutes)");
             return Ok(());
         }
         Command::Reset { op: ResetOp::Cancel { server, token } } => {
@@ -708,7 +708,7 @@ fn vault_command(cmd: Command) -> Result<(), String> {
         }
         Command::Recovery { op: RecoveryOp::Request { server, email } } => {
             vouchsafe_client::Client::new(server).recovery_request(email).map_err(e)?;
-            println!("if {email} has a recovery kit, a recovery link is on its way (valid 15 minutes)");
+            println!("if {email} has a recovery kit, a recovery link is on its way (it works once, for a few minutes)");
             return Ok(());
         }
         Command::Recovery { op: RecoveryOp::Status } => {

@@ -226,6 +226,20 @@ pub async fn get_item(
     Ok(json_body(items::get(&state, &path.0, &u.user_id, &path.1, now).await?))
 }
 
+/// An item write whose body was refused: the caller's rights are checked first, so a non-member
+/// learns nothing from the body checks (404), an ended session gets its 401, and only a caller
+/// who may write sees the body error.
+async fn refuse_body(state: &AppState, account_id: &str, bearer: Bearer, body_error: ApiError) -> ApiError {
+    let u = match bearer.check(state).await {
+        Ok(u) => u,
+        Err(e) => return e,
+    };
+    match items::may_write(state, account_id, &u.user_id).await {
+        Ok(()) => body_error,
+        Err(e) => e,
+    }
+}
+
 /// Creates or updates an item (stale revision, or fields under a retired key version → 409).
 #[utoipa::path(put, path = "/api/v1/accounts/{id}/items/{item_id}", security(("bearer" = [])), request_body = PutItemRequest,
     responses((status = 200, body = ItemWire), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -239,14 +253,16 @@ pub async fn put_item(
     // A member's token: field checks (no database work), then — on SQLite — access and write in
     // one transaction of the writer's next group commit. Anything else (no token, a bad one, a
     // worker's, PostgreSQL) takes the detailed path, with the token checked before the body.
+    let prepared = match items::prepare_put(&path.1, body.into_inner()) {
+        Ok(p) => p,
+        Err(e) => return Err(refuse_body(&state, &path.0, bearer, e).await),
+    };
     let (u, put) = match bearer.caller(now) {
-        Some(who) => {
-            match items::put_fast(&state, &path.0, who, items::prepare_put(&path.1, body.into_inner())?).await? {
-                Ok(body) => return Ok(json_body(body)),
-                Err(put) => (bearer.check(&state).await?, put),
-            }
-        }
-        None => (bearer.check(&state).await?, items::prepare_put(&path.1, body.into_inner())?),
+        Some(who) => match items::put_fast(&state, &path.0, who, prepared).await? {
+            Ok(body) => return Ok(json_body(body)),
+            Err(put) => (bearer.check(&state).await?, put),
+        },
+        None => (bearer.check(&state).await?, prepared),
     };
     Ok(json_body(items::put(&state, &path.0, &u.user_id, put, now).await?))
 }
@@ -276,14 +292,16 @@ pub async fn update_items(
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
     // As for single writes.
+    let prepared = match items::prepare_batch(body.into_inner()) {
+        Ok(p) => p,
+        Err(e) => return Err(refuse_body(&state, &path, bearer, e).await),
+    };
     let (u, batch) = match bearer.caller(now) {
-        Some(who) => {
-            match items::update_batch_fast(&state, &path, who, items::prepare_batch(body.into_inner())?).await? {
-                Ok(res) => return Ok(HttpResponse::Ok().json(res)),
-                Err(batch) => (bearer.check(&state).await?, batch),
-            }
-        }
-        None => (bearer.check(&state).await?, items::prepare_batch(body.into_inner())?),
+        Some(who) => match items::update_batch_fast(&state, &path, who, prepared).await? {
+            Ok(res) => return Ok(HttpResponse::Ok().json(res)),
+            Err(batch) => (bearer.check(&state).await?, batch),
+        },
+        None => (bearer.check(&state).await?, prepared),
     };
     Ok(HttpResponse::Ok().json(items::update_batch(&state, &path, &u.user_id, batch, now).await?))
 }

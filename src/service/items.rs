@@ -276,13 +276,21 @@ fn check_fields(fields: &BTreeMap<String, String>, key_version: u32) -> Result<S
     if fields.len() > MAX_FIELDS {
         return Err(ApiError::bad("item.too_many_fields", format!("an item has at most {MAX_FIELDS} fields")));
     }
+    // Clients bind every field to the item's whole set of field names (format v2): an item
+    // without fields could carry no binding, so there is none.
+    if fields.is_empty() {
+        return Err(ApiError::bad("item.no_fields", "an item has at least one field"));
+    }
     if key_version == 0 {
         return Err(bad_key_version());
     }
     for (name, value) in fields {
         validate_field_name(name).map_err(|e| ApiError::bad("item.invalid_field_name", e.to_string()))?;
-        let blob = b64::decode(value, MAX_FIELD_BYTES).map_err(|_| {
-            ApiError::bad("item.field_too_large", format!("field {name:?}: at most 64 KiB, as base64url"))
+        let blob = b64::decode(value, MAX_FIELD_BYTES).map_err(|e| match e {
+            vouchsafe_crypto::Error::Invalid(_) => {
+                ApiError::bad("item.field_too_large", format!("field {name:?}: at most 64 KiB, as base64url"))
+            }
+            _ => ApiError::bad("item.malformed_field", format!("field {name:?}: not unpadded base64url")),
         })?;
         match blob_key_version(&blob) {
             Ok(v) if v == key_version => {}
@@ -374,6 +382,11 @@ async fn write_access(state: &AppState, account_id: &str, user_id: &str) -> Resu
     access(state, account_id, user_id, true).await?;
     let a = account::Entity::find_by_id(account_id.to_owned()).one(&state.db).await?.ok_or_else(not_found)?;
     Ok(a.key_version)
+}
+
+/// Whether `user_id` may write items of the account (404 for anyone else).
+pub async fn may_write(state: &AppState, account_id: &str, user_id: &str) -> Result<(), ApiError> {
+    write_access(state, account_id, user_id).await.map(|_| ())
 }
 
 /// Creates (`revision` absent) or replaces (`revision` = current) an item.

@@ -243,3 +243,32 @@ fn openapi_and_docs_are_served() {
     assert!(docs.body.contains("swagger"), "the docs page is served from the binary");
     assert_eq!(c.raw("GET", "/readyz", None, &[]).unwrap().status, 200);
 }
+
+/// Item field errors say what is wrong: no fields, bad base64url, too large.
+#[test]
+fn item_field_errors_name_what_is_wrong() {
+    use vouchsafe_client::types::PutItemRequest;
+    let srv = TestServer::start();
+    let mut alice = srv.user("fields@example.com");
+    let acct = alice.create_account("Fields").unwrap().id;
+    let id = vouchsafe_crypto::random_id();
+    let put = |fields: &[(&str, String)]| {
+        let fields = fields.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+        alice.client.put_item(&acct, &id, &PutItemRequest { revision: None, key_version: 1, fields }).unwrap_err()
+    };
+    for (fields, code) in [
+        (vec![], "item.no_fields"),
+        (vec![("n", "not base64!".to_owned())], "item.malformed_field"),
+        (vec![("n", "A".repeat(100 * 1024))], "item.field_too_large"),
+    ] {
+        let e = put(&fields);
+        assert_eq!((e.status(), e.code()), (Some(400), Some(code)), "{e}");
+    }
+    // The caller's rights come before the body: a non-member's malformed write is a 404, an
+    // ended session's a 401.
+    let mallory = srv.user("mallory-fields@example.com");
+    let bad = PutItemRequest { revision: None, key_version: 1, fields: Default::default() };
+    assert_eq!(mallory.client.put_item(&acct, &id, &bad).unwrap_err().status(), Some(404));
+    alice.client.logout().unwrap();
+    assert_eq!(alice.client.put_item(&acct, &id, &bad).unwrap_err().code(), Some("auth.session_ended"));
+}

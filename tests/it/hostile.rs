@@ -667,7 +667,7 @@ fn the_cli_computes_its_own_code_keeps_checkpoints_and_strips_escapes() {
     // Alice types the code bob reads from his screen: refused, nothing sealed.
     proxy.clear_seen();
     let (ok, _, err) = alice.run(&["confirm", &acct, &bob_id, "--role", "member", "--code", &own_code], "");
-    assert!(!ok && err.contains("does not match"), "{err}");
+    assert!(!ok && err.contains("does not match"), "confirm with a swapped key: ok={ok}\n{err}");
     assert!(!proxy.reached("POST", "/log"));
     // Checkpoints survive a new sign-in: alice verifies, signs in again, and a rollback is refused.
     alice.ok(&["policy", "set", &acct, "--quorum", "2"]);
