@@ -23,6 +23,9 @@ pub enum ApiError {
     /// 409: conflicts with the current state.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// 405: the path exists, the method does not; `allow` lists the methods that do.
+    #[error("method not allowed here; allowed: {allow}")]
+    MethodNotAllowed { allow: &'static str },
     /// 413.
     #[error("request body too large")]
     PayloadTooLarge,
@@ -65,6 +68,7 @@ impl ApiError {
             | Self::Forbidden { code, .. }
             | Self::NotFound { code, .. }
             | Self::Conflict { code, .. } => code,
+            Self::MethodNotAllowed { .. } => "route.method_not_allowed",
             Self::PayloadTooLarge => "request.too_large",
             Self::UnsupportedMediaType(_) => "request.unsupported_media_type",
             Self::RateLimited { .. } => "rate_limited",
@@ -113,6 +117,7 @@ impl ResponseError for ApiError {
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -136,6 +141,9 @@ impl ResponseError for ApiError {
         let mut resp = HttpResponse::build(self.status_code());
         if let Self::RateLimited { retry_after } = self {
             resp.insert_header(("Retry-After", retry_after.to_string()));
+        }
+        if let Self::MethodNotAllowed { allow } = self {
+            resp.insert_header(("Allow", *allow));
         }
         resp.insert_header(("Cache-Control", "no-store"));
         resp.json(ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message } })

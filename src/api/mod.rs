@@ -52,60 +52,96 @@ pub fn configure(max_body: usize) -> impl FnOnce(&mut web::ServiceConfig) {
         cfg.app_data(web::JsonConfig::default().limit(max_body).error_handler(error::json_error))
             .app_data(web::PathConfig::default().error_handler(error::path_error))
             .app_data(web::QueryConfig::default().error_handler(error::query_error))
-            .route("/healthz", web::get().to(health::healthz))
-            .route("/readyz", web::get().to(health::readyz))
-            .route("/api/openapi.json", web::get().to(openapi_json))
+            .service(resource("/healthz", "GET").route(web::get().to(health::healthz)))
+            .service(resource("/readyz", "GET").route(web::get().to(health::readyz)))
+            .service(resource("/api/openapi.json", "GET").route(web::get().to(openapi_json)))
             .service(
                 web::scope("/api/v1")
-                    .route("/auth/prelogin", web::post().to(auth::prelogin))
-                    .route("/auth/register", web::post().to(auth::register))
-                    .route("/auth/login", web::post().to(auth::login))
-                    .route("/auth/refresh", web::post().to(auth::refresh))
-                    .route("/auth/logout", web::post().to(auth::logout))
-                    .route("/auth/sessions", web::get().to(auth::sessions))
-                    .route("/auth/sessions/{id}", web::delete().to(auth::revoke_session))
-                    .route("/auth/password", web::post().to(auth::change_password))
-                    .route("/auth/reset/request", web::post().to(reset::request))
-                    .route("/auth/reset/begin", web::post().to(reset::begin))
-                    .route("/auth/reset/complete", web::post().to(reset::complete))
-                    .route("/auth/reset/cancel", web::post().to(reset::cancel))
-                    .route("/recovery/kit", web::put().to(recovery::put_kit))
-                    .route("/recovery/kit", web::get().to(recovery::kit))
-                    .route("/recovery/request", web::post().to(recovery::request))
-                    .route("/recovery/begin", web::post().to(recovery::begin))
-                    .route("/recovery/shares", web::post().to(recovery::shares))
-                    .route("/recovery/complete", web::post().to(recovery::complete))
-                    .route("/recovery/guardian-requests", web::get().to(recovery::guardian_requests))
-                    .route("/recovery/release", web::post().to(recovery::release))
-                    .route("/accounts/{id}/workers", web::post().to(workers::register))
-                    .route("/accounts/{id}/workers", web::get().to(workers::list))
-                    .route("/accounts/{id}/audit", web::get().to(workers::audit))
-                    .route("/workers/challenge", web::post().to(workers::challenge))
-                    .route("/workers/token", web::post().to(workers::token))
-                    .route("/me", web::get().to(auth::me))
-                    .route("/me/keyring", web::get().to(auth::my_keyring))
-                    .route("/accounts", web::post().to(accounts::create))
-                    .route("/accounts", web::get().to(accounts::list))
-                    .route("/accounts/{id}", web::get().to(accounts::show))
-                    .route("/accounts/{id}", web::patch().to(accounts::rename))
-                    .route("/accounts/{id}/log", web::get().to(accounts::read_log))
-                    .route("/accounts/{id}/log", web::post().to(accounts::append))
-                    .route("/accounts/{id}/keys", web::get().to(accounts::keys))
-                    .route("/accounts/{id}/members", web::get().to(accounts::members))
-                    .route("/accounts/{id}/invitations", web::post().to(accounts::invite))
-                    .route("/accounts/{id}/invitations", web::get().to(accounts::invitations))
-                    .route("/accounts/{id}/invitations/{invitation_id}", web::delete().to(accounts::revoke_invitation))
-                    .route("/accounts/{id}/items", web::get().to(accounts::list_items))
-                    .route("/accounts/{id}/items/batch", web::post().to(accounts::update_items))
-                    .route("/accounts/{id}/items/{item_id}", web::get().to(accounts::get_item))
-                    .route("/accounts/{id}/items/{item_id}", web::put().to(accounts::put_item))
-                    .route("/accounts/{id}/items/{item_id}", web::delete().to(accounts::delete_item))
-                    .route("/invitations/accept", web::post().to(accounts::accept)),
+                    .service(resource("/auth/prelogin", "POST").route(web::post().to(auth::prelogin)))
+                    .service(resource("/auth/register", "POST").route(web::post().to(auth::register)))
+                    .service(resource("/auth/login", "POST").route(web::post().to(auth::login)))
+                    .service(resource("/auth/refresh", "POST").route(web::post().to(auth::refresh)))
+                    .service(resource("/auth/logout", "POST").route(web::post().to(auth::logout)))
+                    .service(resource("/auth/sessions", "GET").route(web::get().to(auth::sessions)))
+                    .service(resource("/auth/sessions/{id}", "DELETE").route(web::delete().to(auth::revoke_session)))
+                    .service(resource("/auth/password", "POST").route(web::post().to(auth::change_password)))
+                    .service(resource("/auth/reset/request", "POST").route(web::post().to(reset::request)))
+                    .service(resource("/auth/reset/begin", "POST").route(web::post().to(reset::begin)))
+                    .service(resource("/auth/reset/complete", "POST").route(web::post().to(reset::complete)))
+                    .service(resource("/auth/reset/cancel", "POST").route(web::post().to(reset::cancel)))
+                    .service(
+                        resource("/recovery/kit", "PUT, GET")
+                            .route(web::put().to(recovery::put_kit))
+                            .route(web::get().to(recovery::kit)),
+                    )
+                    .service(resource("/recovery/request", "POST").route(web::post().to(recovery::request)))
+                    .service(resource("/recovery/begin", "POST").route(web::post().to(recovery::begin)))
+                    .service(resource("/recovery/shares", "POST").route(web::post().to(recovery::shares)))
+                    .service(resource("/recovery/complete", "POST").route(web::post().to(recovery::complete)))
+                    .service(
+                        resource("/recovery/guardian-requests", "GET")
+                            .route(web::get().to(recovery::guardian_requests)),
+                    )
+                    .service(resource("/recovery/release", "POST").route(web::post().to(recovery::release)))
+                    .service(
+                        resource("/accounts/{id}/workers", "POST, GET")
+                            .route(web::post().to(workers::register))
+                            .route(web::get().to(workers::list)),
+                    )
+                    .service(resource("/accounts/{id}/audit", "GET").route(web::get().to(workers::audit)))
+                    .service(resource("/workers/challenge", "POST").route(web::post().to(workers::challenge)))
+                    .service(resource("/workers/token", "POST").route(web::post().to(workers::token)))
+                    .service(resource("/me", "GET").route(web::get().to(auth::me)))
+                    .service(resource("/me/keyring", "GET").route(web::get().to(auth::my_keyring)))
+                    .service(
+                        resource("/accounts", "POST, GET")
+                            .route(web::post().to(accounts::create))
+                            .route(web::get().to(accounts::list)),
+                    )
+                    .service(
+                        resource("/accounts/{id}", "GET, PATCH")
+                            .route(web::get().to(accounts::show))
+                            .route(web::patch().to(accounts::rename)),
+                    )
+                    .service(
+                        resource("/accounts/{id}/log", "GET, POST")
+                            .route(web::get().to(accounts::read_log))
+                            .route(web::post().to(accounts::append)),
+                    )
+                    .service(resource("/accounts/{id}/keys", "GET").route(web::get().to(accounts::keys)))
+                    .service(resource("/accounts/{id}/members", "GET").route(web::get().to(accounts::members)))
+                    .service(
+                        resource("/accounts/{id}/invitations", "POST, GET")
+                            .route(web::post().to(accounts::invite))
+                            .route(web::get().to(accounts::invitations)),
+                    )
+                    .service(
+                        resource("/accounts/{id}/invitations/{invitation_id}", "DELETE")
+                            .route(web::delete().to(accounts::revoke_invitation)),
+                    )
+                    .service(resource("/accounts/{id}/items", "GET").route(web::get().to(accounts::list_items)))
+                    .service(
+                        resource("/accounts/{id}/items/batch", "POST").route(web::post().to(accounts::update_items)),
+                    )
+                    .service(
+                        resource("/accounts/{id}/items/{item_id}", "GET, PUT, DELETE")
+                            .route(web::get().to(accounts::get_item))
+                            .route(web::put().to(accounts::put_item))
+                            .route(web::delete().to(accounts::delete_item)),
+                    )
+                    .service(resource("/invitations/accept", "POST").route(web::post().to(accounts::accept))),
             )
             .service(
                 utoipa_swagger_ui::SwaggerUi::new("/api/docs/{_:.*}").url("/api/docs/openapi.json", ApiDoc::openapi()),
             );
     }
+}
+
+/// A path's resource: its routes, and a 405 JSON error (with `Allow`) for any other method.
+fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move || async move {
+        Err::<actix_web::HttpResponse, _>(error::ApiError::MethodNotAllowed { allow })
+    }))
 }
 
 async fn openapi_json() -> actix_web::HttpResponse {

@@ -187,6 +187,16 @@ fn bad_inputs_get_4xx_json() {
             "auth.missing_token",
         ),
         ("GET", "/api/v1/nope", None, vec![], 404, "route.not_found"),
+        // A path that exists with a method it does not take: 405 (with `Allow`), not 404.
+        ("DELETE", "/api/v1/auth/login", None, vec![], 405, "route.method_not_allowed"),
+        (
+            "PATCH",
+            "/api/v1/accounts/acct0000000000000000/items/item0000000000000000",
+            None,
+            vec![],
+            405,
+            "route.method_not_allowed",
+        ),
         ("DELETE", "/api/v1/auth/sessions/..%2F..", None, vec![], 404, "auth.session_not_found"),
         (
             "POST",
@@ -211,6 +221,10 @@ fn bad_inputs_get_4xx_json() {
         assert_eq!((r.status, e.error.code.as_str()), (status, code), "{method} {path}: {}", e.error.message);
         assert!(r.status < 500);
     }
+    let r = c.raw("PUT", "/api/v1/accounts", None, &[]).unwrap();
+    assert_eq!(r.status, 405);
+    let r = c.raw("DELETE", "/healthz", None, &[]).unwrap();
+    assert_eq!(r.status, 405);
     // Nothing changed: the user still logs in, no extra users were created.
     let mut c2 = srv.client();
     flows::login(&mut c2, "h@example.com", "correct horse battery").unwrap();
