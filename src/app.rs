@@ -86,7 +86,12 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
     }
     let tokens = TokenSigner::new(secrets.token_key.expose_secret(), &config.public_url, config.access_token_ttl_secs);
     // The verifier for unknown emails is made on the same Argon2 threads as every other.
-    let argon = Arc::new(crate::auth::ArgonPool::new(config.argon2_concurrency));
+    let metrics = Arc::new(crate::metrics::Metrics::new());
+    let argon = Arc::new(crate::auth::ArgonPool::new(
+        config.argon2_concurrency,
+        metrics.argon_depth.clone(),
+        metrics.argon_wait.clone(),
+    ));
     let dummy = argon
         .run(|mem| crate::auth::hash_auth_key(mem, &[0u8; 32]))
         .await
@@ -105,6 +110,8 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
         dummy_verifier: Arc::new(dummy),
         clock,
         mail_wakeup: Arc::new(tokio::sync::Notify::new()),
+        metrics,
+        metrics_addr: Arc::default(),
     })
 }
 
@@ -122,12 +129,33 @@ fn request_id_value() -> String {
 /// duration — never bodies, tokens or query strings.
 async fn request_id(
     req: ServiceRequest,
-    next: Next<impl actix_web::body::MessageBody>,
+    next: Next<impl actix_web::body::MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
     let id = request_id_value();
     let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %req.path());
     let started = std::time::Instant::now();
-    let mut res = next.call(req).instrument(span.clone()).await?;
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    // The metrics listener answers `/metrics` and nothing else; the public one never `/metrics`.
+    let on_metrics = state.as_ref().is_some_and(|s| Some(req.app_config().local_addr()) == s.metrics_addr());
+    if on_metrics != (req.path() == "/metrics") {
+        let (http, _) = req.into_parts();
+        let resp = actix_web::ResponseError::error_response(&crate::error::ApiError::not_found(
+            "route.not_found",
+            "no such route",
+        ));
+        return Ok(ServiceResponse::new(http, resp).map_into_right_body());
+    }
+    let method = req.method().as_str().to_owned();
+    let res = next.call(req).instrument(span.clone()).await?;
+    let mut res = res.map_into_left_body();
+    // Counted only when metrics are served (`metrics_bind`): otherwise they cost nothing.
+    if let Some(s) = &state
+        && !on_metrics
+        && s.config.metrics_bind.is_some()
+    {
+        let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+        s.metrics.observe(&route, &method, res.status().as_u16(), started.elapsed().as_secs_f64());
+    }
     if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&id) {
         res.headers_mut().insert(actix_web::http::header::HeaderName::from_static("x-request-id"), v);
     }
@@ -139,6 +167,8 @@ async fn request_id(
 pub struct Running {
     /// The bound address (useful with port 0).
     pub addr: SocketAddr,
+    /// Where `/metrics` is served, if `metrics_bind` is set.
+    pub metrics_addr: Option<SocketAddr>,
     /// Stops the server.
     pub handle: ServerHandle,
     /// Completes when the server has stopped.
@@ -154,11 +184,14 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
         .map_err(|e| StartError::Config(ConfigError(e)))?;
     crate::mail::spawn_sender(state.clone(), Arc::new(transport));
     let data = web::Data::new(state);
+    let metrics_bind = data.config.metrics_bind;
+    let metrics_addr = data.metrics_addr.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .app_data(web::PayloadConfig::new(max_body))
             .wrap(from_fn(request_id))
+            .route("/metrics", web::get().to(crate::metrics::metrics))
             .configure(crate::api::configure(max_body))
             .configure(crate::web::configure)
             .default_service(web::to(crate::error::not_found))
@@ -167,8 +200,21 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
     .bind(bind)?;
     let addr =
         server.addrs().first().copied().ok_or_else(|| StartError::Io(std::io::Error::other("no address bound")))?;
+    let server = match metrics_bind {
+        Some(m) => {
+            let s = server.bind(m)?;
+            // The address actually bound (port 0 picks one).
+            let bound = s.addrs().into_iter().find(|a| *a != addr);
+            if let Ok(mut slot) = metrics_addr.lock() {
+                *slot = bound;
+            }
+            s
+        }
+        None => server,
+    };
+    let running_metrics = metrics_addr.lock().ok().and_then(|a| *a);
     let server = server.run();
-    Ok(Running { addr, handle: server.handle(), server })
+    Ok(Running { addr, metrics_addr: running_metrics, handle: server.handle(), server })
 }
 
 /// `vouchsafe serve`.

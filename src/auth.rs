@@ -255,6 +255,10 @@ type ArgonJob = Box<dyn FnOnce(&mut Vec<argon2::Block>) + Send>;
 /// so a wave of logins (or a password-guessing flood) does not stall reads and writes.
 pub struct ArgonPool {
     tx: std::sync::Mutex<std::sync::mpsc::Sender<ArgonJob>>,
+    /// Jobs queued or running.
+    depth: prometheus_client::metrics::gauge::Gauge,
+    /// Seconds each job waited for a thread.
+    wait: prometheus_client::metrics::histogram::Histogram,
 }
 
 impl std::fmt::Debug for ArgonPool {
@@ -264,8 +268,12 @@ impl std::fmt::Debug for ArgonPool {
 }
 
 impl ArgonPool {
-    /// Starts `threads` workers.
-    pub fn new(threads: usize) -> Self {
+    /// Starts `threads` workers; `depth` and `wait` are the metrics it keeps up to date.
+    pub fn new(
+        threads: usize,
+        depth: prometheus_client::metrics::gauge::Gauge,
+        wait: prometheus_client::metrics::histogram::Histogram,
+    ) -> Self {
         let (tx, rx) = std::sync::mpsc::channel::<ArgonJob>();
         let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
         for i in 0..threads.max(1) {
@@ -288,7 +296,7 @@ impl ArgonPool {
                 tracing::error!(error = %e, "cannot start an Argon2 thread");
             }
         }
-        Self { tx: std::sync::Mutex::new(tx) }
+        Self { tx: std::sync::Mutex::new(tx), depth, wait }
     }
 
     /// Runs `f` on a pool thread and waits for it without blocking the executor.
@@ -297,14 +305,22 @@ impl ArgonPool {
         f: impl FnOnce(&mut Vec<argon2::Block>) -> T + Send + 'static,
     ) -> Result<T, ApiError> {
         let (otx, orx) = tokio::sync::oneshot::channel();
+        let (depth, wait, queued) = (self.depth.clone(), self.wait.clone(), std::time::Instant::now());
         let job: ArgonJob = Box::new(move |mem| {
+            wait.observe(queued.elapsed().as_secs_f64());
             let _ = otx.send(f(mem));
+            depth.dec();
         });
-        self.tx
+        self.depth.inc();
+        let sent = self
+            .tx
             .lock()
-            .map_err(|_| ApiError::Unavailable("argon2 pool poisoned".into()))?
-            .send(job)
-            .map_err(|_| ApiError::Unavailable("argon2 pool stopped".into()))?;
+            .map_err(|_| ApiError::Unavailable("argon2 pool poisoned".into()))
+            .and_then(|tx| tx.send(job).map_err(|_| ApiError::Unavailable("argon2 pool stopped".into())));
+        if let Err(e) = sent {
+            self.depth.dec();
+            return Err(e);
+        }
         orx.await.map_err(|_| ApiError::Internal("argon2 job dropped".into()))
     }
 }

@@ -134,6 +134,7 @@ struct FileConfig {
     log_format: Option<LogFormat>,
     argon2_concurrency: Option<usize>,
     max_body_bytes: Option<usize>,
+    metrics_bind: Option<SocketAddr>,
     token_key_file: Option<PathBuf>,
     prelogin_secret_file: Option<PathBuf>,
     server_share_key_file: Option<PathBuf>,
@@ -169,6 +170,9 @@ pub struct Config {
     pub argon2_concurrency: usize,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// Where `/metrics` (Prometheus text format) is served; `None` (the default): nowhere. It
+    /// is never served on `bind`.
+    pub metrics_bind: Option<SocketAddr>,
     /// Mail settings.
     pub mail: MailConfig,
     /// Rate limits.
@@ -200,6 +204,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             argon2_concurrency: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(1),
             max_body_bytes: 256 * 1024,
+            metrics_bind: None,
             mail: MailConfig::default(),
             rate_limits: RateLimits::default(),
             token_key_file: None,
@@ -266,6 +271,7 @@ impl Config {
             },
             argon2_concurrency: parse_env("ARGON2_CONCURRENCY")?,
             max_body_bytes: parse_env("MAX_BODY_BYTES")?,
+            metrics_bind: parse_env("METRICS_BIND")?,
             token_key_file: env_var("TOKEN_KEY_FILE").map(PathBuf::from),
             prelogin_secret_file: env_var("PRELOGIN_SECRET_FILE").map(PathBuf::from),
             server_share_key_file: env_var("SERVER_SHARE_KEY_FILE").map(PathBuf::from),
@@ -322,6 +328,9 @@ impl Config {
             mail,
             rate_limits
         );
+        if f.metrics_bind.is_some() {
+            self.metrics_bind = f.metrics_bind;
+        }
         if f.token_key_file.is_some() {
             self.token_key_file = f.token_key_file;
         }

@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod hot;
 pub mod mail;
+pub mod metrics;
 pub mod service;
 pub mod state;
 pub mod web;

@@ -311,6 +311,7 @@ pub async fn send_due(state: &AppState, transport: &Transport) -> Result<usize, 
             }
             Err(e) => {
                 tracing::warn!(id = %row.id, attempts = row.attempts + 1, error = %e, "email delivery failed; will retry");
+                state.metrics.outbox_failures.inc();
                 m.next_attempt_at = Set(now + backoff(row.attempts));
                 m.last_error = Set(Some(e.chars().take(500).collect()));
             }

@@ -33,6 +33,13 @@ impl Clock for SystemClock {
 #[derive(Debug)]
 pub struct ManualClock(AtomicI64);
 
+impl AppState {
+    /// Where `/metrics` is served, if anywhere.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.metrics_addr.lock().ok().and_then(|a| *a)
+    }
+}
+
 impl ManualClock {
     /// Starts at `t`.
     pub fn new(t: i64) -> Self {
@@ -73,4 +80,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Wakes the email sender after a message is queued.
     pub mail_wakeup: Arc<tokio::sync::Notify>,
+    /// Prometheus metrics (served on `metrics_bind` only).
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// The address `/metrics` was bound to (known once the server is bound).
+    pub metrics_addr: Arc<std::sync::Mutex<Option<std::net::SocketAddr>>>,
 }

@@ -301,3 +301,42 @@ fn mail_in_flight_when_a_process_died_is_retried_after_the_lease() {
     }
     panic!("the delivery was not recorded");
 }
+
+/// `/metrics` (Prometheus text format) is served on `metrics_bind` only: requests by route
+/// template and status, Argon2 wait, outbox depth, pool use, rate-limit rejections — and no
+/// e-mail address, id or token in any label.
+#[test]
+fn metrics_are_scraped_on_their_own_listener() {
+    let srv = TestServer::start_with(|c| {
+        c.metrics_bind = Some("127.0.0.1:0".parse().unwrap());
+        c.rate_limits.login_per_ip = 2;
+    });
+    let metrics_url = srv.metrics_url.clone().expect("a metrics listener");
+    vouchsafe_client::flows::register(&srv.client(), "metrics@example.com", "correct horse battery", fast_kdf())
+        .unwrap();
+    let mut c = srv.client();
+    flows::login(&mut c, "metrics@example.com", "correct horse battery").unwrap();
+    let me = c.me().unwrap();
+    flows::login(&mut srv.client(), "metrics@example.com", "correct horse battery").unwrap();
+    assert_eq!(flows::login(&mut srv.client(), "metrics@example.com", "x").unwrap_err().status(), Some(429));
+    let scrape = vouchsafe_client::Client::new(&metrics_url).raw("GET", "/metrics", None, &[]).unwrap();
+    assert_eq!(scrape.status, 200);
+    let text = scrape.body;
+    for want in [
+        r#"vouchsafe_http_requests_total{route="/api/v1/auth/login",method="POST",status="200"} 2"#,
+        r#"vouchsafe_http_requests_total{route="/api/v1/me",method="GET",status="200"} 1"#,
+        r#"vouchsafe_rate_limited_total{route="/api/v1/auth/login"} 1"#,
+        "vouchsafe_http_request_duration_seconds_bucket{",
+        "vouchsafe_argon2_wait_seconds_count ",
+        "vouchsafe_argon2_queue_depth 0",
+        "vouchsafe_outbox_depth ",
+        "vouchsafe_db_pool_connections ",
+        "vouchsafe_outbox_failures_total 0",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
+    assert!(!text.contains("metrics@example.com") && !text.contains(&me.user_id), "no personal data in labels");
+    // Not on the public listener; nothing but /metrics on the metrics one.
+    assert_eq!(srv.client().raw("GET", "/metrics", None, &[]).unwrap().status, 404);
+    assert_eq!(vouchsafe_client::Client::new(&metrics_url).raw("GET", "/healthz", None, &[]).unwrap().status, 404);
+}

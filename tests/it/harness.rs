@@ -21,6 +21,8 @@ pub struct TestServer {
     pub clock: Arc<ManualClock>,
     pub data_dir: PathBuf,
     pub db_url: String,
+    /// `http://…` of the metrics listener, when `metrics_bind` was configured.
+    pub metrics_url: Option<String>,
     handle: actix_web::dev::ServerHandle,
     /// When set, mail goes over SMTP to this listener instead of the outbox folder.
     smtp: Option<crate::smtp::SmtpListener>,
@@ -87,13 +89,14 @@ impl TestServer {
                 let db_url = config.database_url.clone();
                 let state = vouchsafe::app::build_state(config, clk).await.expect("server state");
                 let running = vouchsafe::app::start(state).expect("server starts");
-                tx.send((running.addr, running.handle.clone(), db_url)).unwrap();
+                tx.send((running.addr, running.metrics_addr, running.handle.clone(), db_url)).unwrap();
                 let _ = running.server.await;
             });
         });
-        let (addr, handle, db_url) = rx.recv().expect("server started");
+        let (addr, metrics, handle, db_url) = rx.recv().expect("server started");
         TestServer {
             url: format!("http://{addr}"),
+            metrics_url: metrics.map(|m| format!("http://{m}")),
             clock,
             data_dir,
             db_url,
