@@ -138,12 +138,7 @@ fn invitation_email_over_real_smtp_and_single_use_token() {
 fn an_smtp_outage_loses_no_invitation() {
     // A port with nothing listening on it (yet).
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let srv = TestServer::start_with(move |c| {
-        c.mail.transport = Some("smtp".into());
-        c.mail.smtp_host = Some("127.0.0.1".into());
-        c.mail.smtp_port = Some(port);
-        c.mail.smtp_security = Some("none".into());
-    });
+    let srv = TestServer::start_smtp_to(port);
     let mut alice = srv.user("alice@example.com");
     let acct = alice.create_account("Acme").unwrap().id;
     alice.invite(&acct, "hal@example.com", Role::Member).unwrap();

@@ -225,12 +225,7 @@ fn trusted_proxy_forwarded_for_is_used() {
 fn queued_mail_is_sealed_and_delivered_mail_is_blanked() {
     // SMTP to a port nobody listens on: the reset mail stays queued.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let srv = TestServer::start_with(move |c| {
-        c.mail.transport = Some("smtp".into());
-        c.mail.smtp_host = Some("127.0.0.1".into());
-        c.mail.smtp_port = Some(closed);
-        c.mail.smtp_security = Some("none".into());
-    });
+    let srv = TestServer::start_smtp_to(closed);
     vouchsafe_client::flows::register(&srv.client(), "q@example.com", "correct horse battery", fast_kdf()).unwrap();
     srv.client().reset_request("q@example.com").unwrap();
     let rows = || srv.query("SELECT body_text, body_html FROM outbox", 2);

@@ -107,16 +107,20 @@ impl TestServer {
         }
     }
 
-    /// A server that delivers every email over a real SMTP conversation to a test listener.
-    pub fn start_smtp() -> Self {
-        let smtp = crate::smtp::SmtpListener::start();
-        let port = smtp.port;
-        let mut srv = Self::start_with(move |c| {
+    /// A server that sends mail over plain SMTP to 127.0.0.1:`port` (listening or not).
+    pub fn start_smtp_to(port: u16) -> Self {
+        Self::start_with(move |c| {
             c.mail.transport = Some("smtp".into());
             c.mail.smtp_host = Some("127.0.0.1".into());
             c.mail.smtp_port = Some(port);
             c.mail.smtp_security = Some("none".into());
-        });
+        })
+    }
+
+    /// A server that delivers every email over a real SMTP conversation to a test listener.
+    pub fn start_smtp() -> Self {
+        let smtp = crate::smtp::SmtpListener::start();
+        let mut srv = Self::start_smtp_to(smtp.port);
         srv.smtp = Some(smtp);
         srv
     }
