@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use vouchsafe_client::types::*;
 
+use crate::api::Body;
 use crate::api::auth::Bearer;
 use crate::error::{ApiError, ErrorBody};
 use crate::service::{accounts as svc, items};
@@ -37,10 +38,10 @@ pub struct ItemQuery {
 pub async fn create(
     state: web::Data<AppState>,
     bearer: Bearer,
-    body: web::Json<CreateAccountRequest>,
+    body: Body<CreateAccountRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
-    Ok(HttpResponse::Created().json(svc::create(&state, &u.user_id, body.into_inner(), state.clock.now()).await?))
+    Ok(HttpResponse::Created().json(svc::create(&state, &u.user_id, body.into_inner()?, state.clock.now()).await?))
 }
 
 /// The caller's accounts.
@@ -69,9 +70,10 @@ pub async fn rename(
     state: web::Data<AppState>,
     bearer: Bearer,
     path: web::Path<String>,
-    body: web::Json<RenameAccountRequest>,
+    body: Body<RenameAccountRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
+    let body = body.for_member(&state, &path, &u.user_id).await?;
     Ok(HttpResponse::Ok().json(svc::rename(&state, &path, &u.user_id, &body.name).await?))
 }
 
@@ -95,10 +97,11 @@ pub async fn append(
     state: web::Data<AppState>,
     bearer: Bearer,
     path: web::Path<String>,
-    body: web::Json<AppendRequest>,
+    body: Body<AppendRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
-    Ok(HttpResponse::Ok().json(svc::append(&state, &path, &u.user_id, body.into_inner(), state.clock.now()).await?))
+    let body = body.for_member(&state, &path, &u.user_id).await?;
+    Ok(HttpResponse::Ok().json(svc::append(&state, &path, &u.user_id, body, state.clock.now()).await?))
 }
 
 /// Master keys sealed to the caller.
@@ -132,11 +135,11 @@ pub async fn invite(
     state: web::Data<AppState>,
     bearer: Bearer,
     path: web::Path<String>,
-    body: web::Json<InviteRequest>,
+    body: Body<InviteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
-    Ok(HttpResponse::Created()
-        .json(svc::invite(&state, &path, &u.user_id, body.into_inner(), state.clock.now()).await?))
+    let body = body.for_member(&state, &path, &u.user_id).await?;
+    Ok(HttpResponse::Created().json(svc::invite(&state, &path, &u.user_id, body, state.clock.now()).await?))
 }
 
 /// Invitations (admins).
@@ -170,10 +173,10 @@ pub async fn revoke_invitation(
 pub async fn accept(
     state: web::Data<AppState>,
     bearer: Bearer,
-    body: web::Json<AcceptInvitationRequest>,
+    body: Body<AcceptInvitationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
-    Ok(HttpResponse::Ok().json(svc::accept(&state, &u.user_id, &body.token, state.clock.now()).await?))
+    Ok(HttpResponse::Ok().json(svc::accept(&state, &u.user_id, &body.into_inner()?.token, state.clock.now()).await?))
 }
 
 /// Lists items.
@@ -247,13 +250,13 @@ pub async fn put_item(
     state: web::Data<AppState>,
     bearer: Bearer,
     path: web::Path<(String, String)>,
-    body: web::Json<PutItemRequest>,
+    body: Body<PutItemRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
     // A member's token: field checks (no database work), then — on SQLite — access and write in
     // one transaction of the writer's next group commit. Anything else (no token, a bad one, a
     // worker's, PostgreSQL) takes the detailed path, with the token checked before the body.
-    let prepared = match items::prepare_put(&path.1, body.into_inner()) {
+    let prepared = match body.into_inner().and_then(|b| items::prepare_put(&path.1, b)) {
         Ok(p) => p,
         Err(e) => return Err(refuse_body(&state, &path.0, bearer, e).await),
     };
@@ -288,11 +291,11 @@ pub async fn update_items(
     state: web::Data<AppState>,
     bearer: Bearer,
     path: web::Path<String>,
-    body: web::Json<BatchUpdateRequest>,
+    body: Body<BatchUpdateRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
     // As for single writes.
-    let prepared = match items::prepare_batch(body.into_inner()) {
+    let prepared = match body.into_inner().and_then(items::prepare_batch) {
         Ok(p) => p,
         Err(e) => return Err(refuse_body(&state, &path, bearer, e).await),
     };

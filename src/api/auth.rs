@@ -183,10 +183,10 @@ pub async fn me(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpRespon
 pub async fn change_password(
     state: web::Data<AppState>,
     bearer: Bearer,
-    body: web::Json<PasswordChangeRequest>,
+    body: crate::api::Body<PasswordChangeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let user = bearer.check(&state).await?;
-    svc::change_password(&state, &user.user_id, &user.session_id, body.into_inner(), state.clock.now()).await?;
+    svc::change_password(&state, &user.user_id, &user.session_id, body.into_inner()?, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

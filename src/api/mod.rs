@@ -8,10 +8,56 @@ pub mod recovery;
 pub mod reset;
 pub mod workers;
 
-use actix_web::web;
+use actix_web::{FromRequest, web};
 use utoipa::OpenApi;
 
 use crate::error;
+use crate::error::ApiError;
+
+/// A JSON request body on a secured route, whose errors wait: the handler checks the caller's
+/// token (401) — and, for an account's routes, its membership (404) — before it looks at the
+/// body ([`Body::into_inner`]), so nobody learns anything from body checks they may not make.
+pub struct Body<T>(Result<T, ApiError>);
+
+impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Body<T> {
+    type Error = actix_web::Error;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &actix_web::HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let json = web::Json::<T>::from_request(req, payload);
+        Box::pin(async move {
+            Ok(Body(json.await.map(web::Json::into_inner).map_err(|e| {
+                e.as_error::<ApiError>()
+                    .cloned()
+                    .unwrap_or_else(|| ApiError::bad("request.invalid_json", "could not read the request body"))
+            })))
+        })
+    }
+}
+
+impl<T> Body<T> {
+    /// The body, or why it was refused — call once the caller's rights are checked.
+    pub fn into_inner(self) -> Result<T, ApiError> {
+        self.0
+    }
+
+    /// The body for a member of `account_id`: a refused body is reported only to a member
+    /// (anyone else gets the 404 the account's routes give non-members).
+    pub async fn for_member(
+        self,
+        state: &crate::state::AppState,
+        account_id: &str,
+        user_id: &str,
+    ) -> Result<T, ApiError> {
+        match self.0 {
+            Ok(t) => Ok(t),
+            Err(e) => {
+                crate::service::accounts::membership_of(&state.db, account_id, user_id).await?;
+                Err(e)
+            }
+        }
+    }
+}
 
 /// The OpenAPI document, generated from the handlers and wire types.
 #[derive(OpenApi)]

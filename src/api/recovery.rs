@@ -18,10 +18,10 @@ async fn per_ip(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
 pub async fn put_kit(
     state: web::Data<AppState>,
     bearer: Bearer,
-    body: web::Json<PutKitRequest>,
+    body: crate::api::Body<PutKitRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
-    Ok(HttpResponse::Ok().json(svc::put_kit(&state, &u.user_id, body.into_inner(), state.clock.now()).await?))
+    Ok(HttpResponse::Ok().json(svc::put_kit(&state, &u.user_id, body.into_inner()?, state.clock.now()).await?))
 }
 
 /// The caller's kit, without secrets.
@@ -99,9 +99,9 @@ pub async fn guardian_requests(state: web::Data<AppState>, bearer: Bearer) -> Re
 pub async fn release(
     state: web::Data<AppState>,
     bearer: Bearer,
-    body: web::Json<ReleaseShareRequest>,
+    body: crate::api::Body<ReleaseShareRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
-    svc::release(&state, &u.user_id, body.into_inner(), state.clock.now()).await?;
+    svc::release(&state, &u.user_id, body.into_inner()?, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -15,11 +15,11 @@ pub async fn register(
     state: web::Data<AppState>,
     bearer: Bearer,
     path: web::Path<String>,
-    body: web::Json<RegisterWorkerRequest>,
+    body: crate::api::Body<RegisterWorkerRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
-    Ok(HttpResponse::Created()
-        .json(svc::register(&state, &path, &u.user_id, body.into_inner(), state.clock.now()).await?))
+    let body = body.for_member(&state, &path, &u.user_id).await?;
+    Ok(HttpResponse::Created().json(svc::register(&state, &path, &u.user_id, body, state.clock.now()).await?))
 }
 
 /// Workers of an account.

@@ -198,13 +198,22 @@ fn bad_inputs_get_4xx_json() {
             "route.method_not_allowed",
         ),
         ("DELETE", "/api/v1/auth/sessions/..%2F..", None, vec![], 404, "auth.session_not_found"),
+        // The token before the body on every secured route: a bad body without one is a 401.
         (
             "POST",
             "/api/v1/auth/password",
             Some(("application/json", r#"{"current_auth_key":"x"}"#.into())),
-            vec![],
-            400,
-            "request.invalid_json",
+            vec![("Authorization", "Basic Zm9vOmJhcg==".into())],
+            401,
+            "auth.missing_token",
+        ),
+        (
+            "POST",
+            "/api/v1/accounts",
+            Some(("application/json", "{not json".into())),
+            vec![("Authorization", "Bearer nonsense".into())],
+            401,
+            "auth.invalid_token",
         ),
     ];
     for (method, path, body, headers, status, code) in cases {
@@ -283,6 +292,20 @@ fn item_field_errors_name_what_is_wrong() {
     let mallory = srv.user("mallory-fields@example.com");
     let bad = PutItemRequest { revision: None, key_version: 1, fields: Default::default() };
     assert_eq!(mallory.client.put_item(&acct, &id, &bad).unwrap_err().status(), Some(404));
+    // The same for the account's other routes with a body: a non-member's malformed log append,
+    // invitation, rename or worker registration is a 404, a member's a 400.
+    for (method, route) in [("POST", "log"), ("POST", "invitations"), ("PATCH", ""), ("POST", "workers")] {
+        let path = format!("/api/v1/accounts/{acct}/{route}").trim_end_matches('/').to_owned();
+        let r = mallory.client.raw(method, &path, Some(("application/json", "{\"x\":")), &[]).unwrap();
+        assert_eq!(r.status, 404, "{method} {path}: {}", r.body);
+        let r = alice.client.raw(method, &path, Some(("application/json", "{\"x\":")), &[]).unwrap();
+        assert_eq!(r.status, 400, "{method} {path}: {}", r.body);
+    }
     alice.client.logout().unwrap();
     assert_eq!(alice.client.put_item(&acct, &id, &bad).unwrap_err().code(), Some("auth.session_ended"));
+    let r = alice
+        .client
+        .raw("POST", &format!("/api/v1/accounts/{acct}/log"), Some(("application/json", "{")), &[])
+        .unwrap();
+    assert_eq!(r.status, 401, "an ended session's malformed body: {}", r.body);
 }
