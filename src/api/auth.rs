@@ -53,6 +53,18 @@ impl Bearer {
         }
     }
 
+    /// [`Self::check`] for a person's own routes (sessions, password, keyring, recovery kit):
+    /// a worker's token is refused there with 403, not looked up as if it were a user.
+    pub async fn check_person(self, state: &AppState) -> Result<AuthUser, ApiError> {
+        if matches!(&self.0, Ok((_, _, typ)) if typ == "worker") {
+            return Err(ApiError::Forbidden {
+                code: "auth.person_only",
+                message: "a worker's token cannot use a person's routes".into(),
+            });
+        }
+        self.check(state).await
+    }
+
     /// Checks the session in the database: ending a session kills its access tokens at once.
     pub async fn check(self, state: &AppState) -> Result<AuthUser, ApiError> {
         let (user_id, session_id, typ) = self.0?;
@@ -142,7 +154,7 @@ pub async fn refresh(
 #[utoipa::path(post, path = "/api/v1/auth/logout", security(("bearer" = [])),
     responses((status = 204), (status = 401, body = ErrorBody)))]
 pub async fn logout(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
-    let user = bearer.check(&state).await?;
+    let user = bearer.check_person(&state).await?;
     svc::logout(&state, &user.session_id, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -151,7 +163,7 @@ pub async fn logout(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpRe
 #[utoipa::path(get, path = "/api/v1/auth/sessions", security(("bearer" = [])),
     responses((status = 200, body = [SessionInfo]), (status = 401, body = ErrorBody)))]
 pub async fn sessions(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
-    let user = bearer.check(&state).await?;
+    let user = bearer.check_person(&state).await?;
     Ok(HttpResponse::Ok().json(svc::sessions(&state, &user.user_id, &user.session_id, state.clock.now()).await?))
 }
 
@@ -164,7 +176,7 @@ pub async fn revoke_session(
     bearer: Bearer,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = bearer.check(&state).await?;
+    let user = bearer.check_person(&state).await?;
     svc::revoke_session(&state, &user.user_id, &path, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -173,7 +185,7 @@ pub async fn revoke_session(
 #[utoipa::path(get, path = "/api/v1/me", security(("bearer" = [])),
     responses((status = 200, body = MeResponse), (status = 401, body = ErrorBody)))]
 pub async fn me(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
-    let user = bearer.check(&state).await?;
+    let user = bearer.check_person(&state).await?;
     Ok(HttpResponse::Ok().json(svc::me(&state, &user.user_id).await?))
 }
 
@@ -185,7 +197,7 @@ pub async fn change_password(
     bearer: Bearer,
     body: crate::api::Body<PasswordChangeRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = bearer.check(&state).await?;
+    let user = bearer.check_person(&state).await?;
     svc::change_password(&state, &user.user_id, &user.session_id, body.into_inner()?, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -194,7 +206,7 @@ pub async fn change_password(
 #[utoipa::path(get, path = "/api/v1/me/keyring", security(("bearer" = [])),
     responses((status = 200, body = KeyringResponse), (status = 401, body = ErrorBody)))]
 pub async fn my_keyring(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
-    let user = bearer.check(&state).await?;
+    let user = bearer.check_person(&state).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(svc::my_keyring(&state, &user.user_id).await?))

@@ -20,14 +20,14 @@ pub async fn put_kit(
     bearer: Bearer,
     body: crate::api::Body<PutKitRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let u = bearer.check(&state).await?;
+    let u = bearer.check_person(&state).await?;
     Ok(HttpResponse::Ok().json(svc::put_kit(&state, &u.user_id, body.into_inner()?, state.clock.now()).await?))
 }
 
 /// The caller's kit, without secrets.
 #[utoipa::path(get, path = "/api/v1/recovery/kit", security(("bearer" = [])), responses((status = 200, body = KitStatus)))]
 pub async fn kit(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
-    let u = bearer.check(&state).await?;
+    let u = bearer.check_person(&state).await?;
     Ok(HttpResponse::Ok().json(svc::kit_status(&state, &u.user_id).await?))
 }
 
@@ -89,7 +89,7 @@ pub async fn complete(
 #[utoipa::path(get, path = "/api/v1/recovery/guardian-requests", security(("bearer" = [])),
     responses((status = 200, body = [GuardianRequest])))]
 pub async fn guardian_requests(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
-    let u = bearer.check(&state).await?;
+    let u = bearer.check_person(&state).await?;
     Ok(HttpResponse::Ok().json(svc::guardian_requests(&state, &u.user_id, state.clock.now()).await?))
 }
 
@@ -101,7 +101,7 @@ pub async fn release(
     bearer: Bearer,
     body: crate::api::Body<ReleaseShareRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let u = bearer.check(&state).await?;
+    let u = bearer.check_person(&state).await?;
     svc::release(&state, &u.user_id, body.into_inner()?, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -50,6 +50,14 @@ fn a_granted_worker_reads_what_members_wrote_and_is_audited() {
     // Read-only: writing is refused.
     let e = w.vault().create_item(&acct, &fields("x")).unwrap_err();
     assert_eq!(e.code(), Some("worker.read_only"));
+    // A person's own routes are not a worker's: a clear 403, not "user no longer exists".
+    for e in [
+        w.vault().client.me().unwrap_err(),
+        w.vault().client.sessions().unwrap_err(),
+        w.vault().client.kit().unwrap_err(),
+    ] {
+        assert_eq!((e.status(), e.code()), (Some(403), Some("auth.person_only")), "{e}");
+    }
     // Admins see every read (who, when, how many); members see the worker, marked.
     let audit = alice.client.audit(&acct).unwrap();
     let total: u64 =
