@@ -305,9 +305,16 @@ fn account(st: &mut State, account_id: &str) -> Res {
     let s = signed(st)?;
     let info = s.vault.client.account(account_id)?;
     if info.status != "active" {
-        // Awaiting confirmation or vouches: nothing else of the account is readable yet.
+        // Awaiting confirmation or vouches: nothing else of the account is readable yet — but the
+        // log is, and it may show a reset for this member that this browser did not make (the
+        // server can announce one in their name): then the page offers the veto.
+        let reset_not_mine = s
+            .vault
+            .verified_log(account_id)
+            .ok()
+            .is_some_and(|(_, state)| s.vault.resets_not_made_here(&state).is_some());
         return Ok(json!({"account": info, "members": [], "invitations": [], "pending": [], "policy": null,
-                         "log_len": 0}));
+                         "log_len": 0, "reset_not_mine": reset_not_mine}));
     }
     let listed = s.vault.client.members(account_id)?;
     let (_, state) = s.vault.verified_log(account_id)?;
