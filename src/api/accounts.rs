@@ -15,9 +15,27 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct LogQuery {
     /// Return entries with `seq` greater than this.
+    #[param(minimum = 0, maximum = 9223372036854775807_i64)]
     pub after: Option<u64>,
     /// At most this many (default 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u64>,
+}
+
+/// A query value outside its documented range is refused, never silently clamped.
+fn in_range<T: PartialOrd + std::fmt::Display>(name: &str, v: T, min: T, max: T) -> Result<T, ApiError> {
+    if v < min || v > max {
+        return Err(ApiError::bad("request.invalid_query", format!("{name} must be {min} to {max}")));
+    }
+    Ok(v)
+}
+
+impl LogQuery {
+    /// `(after, limit)`, checked.
+    fn checked(&self) -> Result<(Option<u64>, u64), ApiError> {
+        let after = self.after.map(|a| in_range("after", a, 0, i64::MAX as u64)).transpose()?;
+        Ok((after, in_range("limit", self.limit.unwrap_or(1000), 1, 1000)?))
+    }
 }
 
 /// `?cursor=&limit=&below_version=` of items.
@@ -27,9 +45,19 @@ pub struct ItemQuery {
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size (default 100, at most 500).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
     /// Only items under a key version lower than this.
+    #[param(minimum = 1, maximum = 2147483647)]
     pub below_version: Option<u32>,
+}
+
+impl ItemQuery {
+    /// `(limit, below_version)`, checked.
+    fn checked(&self) -> Result<(u64, Option<u32>), ApiError> {
+        let below = self.below_version.map(|v| in_range("below_version", v, 1, i32::MAX as u32)).transpose()?;
+        Ok((in_range("limit", self.limit.unwrap_or(100), 1, 500)?, below))
+    }
 }
 
 /// Creates an account.
@@ -87,7 +115,14 @@ pub async fn read_log(
     q: web::Query<LogQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
-    Ok(HttpResponse::Ok().json(svc::read_log(&state, &path, &u.user_id, q.after, q.limit.unwrap_or(1000)).await?))
+    let (after, limit) = match q.checked() {
+        Ok(v) => v,
+        Err(e) => {
+            svc::membership_of(&state.db, &path, &u.user_id).await?;
+            return Err(e);
+        }
+    };
+    Ok(HttpResponse::Ok().json(svc::read_log(&state, &path, &u.user_id, after, limit).await?))
 }
 
 /// Appends signed entries (checked before storing; 409 if the log moved on).
@@ -189,18 +224,24 @@ pub async fn list_items(
     q: web::Query<ItemQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
+    let (limit, below) = match q.checked() {
+        Ok(v) => v,
+        // The caller's rights before the query's: a non-member learns nothing from it.
+        Err(e) => {
+            let u = bearer.check(&state).await?;
+            svc::membership_of(&state.db, &path, &u.user_id).await?;
+            return Err(e);
+        }
+    };
     // A member's page on the calling thread's SQLite connection; anything else (a worker, an
     // ended session, PostgreSQL) takes the detailed path.
     if let Some(who) = bearer.caller(now)
-        && let Some(body) =
-            items::list_fast(&state, &path, who, q.cursor.as_deref(), q.limit.unwrap_or(100), q.below_version)?
+        && let Some(body) = items::list_fast(&state, &path, who, q.cursor.as_deref(), limit, below)?
     {
         return Ok(json_body(body));
     }
     let u = bearer.check(&state).await?;
-    let body =
-        items::list(&state, &path, &u.user_id, q.cursor.as_deref(), q.limit.unwrap_or(100), q.below_version, now)
-            .await?;
+    let body = items::list(&state, &path, &u.user_id, q.cursor.as_deref(), limit, below, now).await?;
     Ok(json_body(body))
 }
 

@@ -301,6 +301,28 @@ fn item_field_errors_name_what_is_wrong() {
         let r = alice.client.raw(method, &path, Some(("application/json", "{\"x\":")), &[]).unwrap();
         assert_eq!(r.status, 400, "{method} {path}: {}", r.body);
     }
+    // Query values outside their documented range are refused, not clamped (members only see it).
+    for q in [
+        "items?limit=9223372036854775808",
+        "items?limit=0",
+        "items?limit=501",
+        "items?below_version=2147483648",
+        "log?limit=1001",
+        "log?after=9223372036854775808",
+    ] {
+        let path = format!("/api/v1/accounts/{acct}/{q}");
+        let r = alice.client.raw("GET", &path, None, &[]).unwrap();
+        assert_eq!(r.status, 400, "{path}: {}", r.body);
+        assert_eq!(mallory.client.raw("GET", &path, None, &[]).unwrap().status, 404, "{path}");
+    }
+    assert_eq!(
+        alice
+            .client
+            .raw("GET", &format!("/api/v1/accounts/{acct}/items?limit=500&below_version=2147483647"), None, &[])
+            .unwrap()
+            .status,
+        200
+    );
     alice.client.logout().unwrap();
     assert_eq!(alice.client.put_item(&acct, &id, &bad).unwrap_err().code(), Some("auth.session_ended"));
     let r = alice
