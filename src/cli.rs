@@ -311,9 +311,9 @@ use std::collections::BTreeMap;
 use vouchsafe_client::vault::Vault;
 use vouchsafe_crypto::log::{LogHead, Role};
 
-/// Signs in from the profile and unlocks the keys with the password; restores what this device
-/// verified before (checkpoints, item revisions). The unlocked keys must be the ones this device
-/// signed in with (or a newer generation of them, after a reset on another device).
+/// Signs in from the profile and unlocks the keys with the password (the wrapped keyring is
+/// authenticated under the password's key, so the server cannot substitute one); restores what
+/// this device verified before (checkpoints, item revisions).
 pub fn unlocked(profile: &mut Profile, password: &str) -> Result<Vault, String> {
     let client = signed_in(profile)?;
     let keyring = flows::unlock(&client, password).map_err(explain)?;
