@@ -117,10 +117,7 @@ pub async fn read_log(
     let u = bearer.check(&state).await?;
     let (after, limit) = match q.checked() {
         Ok(v) => v,
-        Err(e) => {
-            svc::membership_of(&state.db, &path, &u.user_id).await?;
-            return Err(e);
-        }
+        Err(e) => return Err(crate::api::for_member(&state, &path, &u.user_id, e).await),
     };
     Ok(HttpResponse::Ok().json(svc::read_log(&state, &path, &u.user_id, after, limit).await?))
 }
@@ -229,8 +226,7 @@ pub async fn list_items(
         // The caller's rights before the query's: a non-member learns nothing from it.
         Err(e) => {
             let u = bearer.check(&state).await?;
-            svc::membership_of(&state.db, &path, &u.user_id).await?;
-            return Err(e);
+            return Err(crate::api::for_member(&state, &path, &u.user_id, e).await);
         }
     };
     // A member's page on the calling thread's SQLite connection; anything else (a worker, an
@@ -270,18 +266,14 @@ pub async fn get_item(
     Ok(json_body(items::get(&state, &path.0, &u.user_id, &path.1, now).await?))
 }
 
-/// An item write whose body was refused: the caller's rights are checked first, so a non-member
-/// learns nothing from the body checks (404), an ended session gets its 401, and only a caller
-/// who may write sees the body error.
+/// An item write whose body was refused: the token first (401), then the membership (404 for
+/// anyone else), and only a member sees the body error.
 async fn refuse_body(state: &AppState, account_id: &str, bearer: Bearer, body_error: ApiError) -> ApiError {
     let u = match bearer.check(state).await {
         Ok(u) => u,
         Err(e) => return e,
     };
-    match items::may_write(state, account_id, &u.user_id).await {
-        Ok(()) => body_error,
-        Err(e) => e,
-    }
+    crate::api::for_member(state, account_id, &u.user_id, body_error).await
 }
 
 /// Creates or updates an item (stale revision, or fields under a retired key version → 409).

@@ -51,11 +51,22 @@ impl<T> Body<T> {
     ) -> Result<T, ApiError> {
         match self.0 {
             Ok(t) => Ok(t),
-            Err(e) => {
-                crate::service::accounts::membership_of(&state.db, account_id, user_id).await?;
-                Err(e)
-            }
+            Err(e) => Err(for_member(state, account_id, user_id, e).await),
         }
+    }
+}
+
+/// `refused` — a body or query the caller sent — as a member of `account_id` may see it; anyone
+/// else gets the account's 404 instead, so body checks reveal nothing to non-members.
+pub async fn for_member(
+    state: &crate::state::AppState,
+    account_id: &str,
+    user_id: &str,
+    refused: ApiError,
+) -> ApiError {
+    match crate::service::accounts::membership_of(&state.db, account_id, user_id).await {
+        Ok(_) => refused,
+        Err(e) => e,
     }
 }
 

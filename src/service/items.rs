@@ -384,11 +384,6 @@ async fn write_access(state: &AppState, account_id: &str, user_id: &str) -> Resu
     Ok(a.key_version)
 }
 
-/// Whether `user_id` may write items of the account (404 for anyone else).
-pub async fn may_write(state: &AppState, account_id: &str, user_id: &str) -> Result<(), ApiError> {
-    write_access(state, account_id, user_id).await.map(|_| ())
-}
-
 /// Creates (`revision` absent) or replaces (`revision` = current) an item.
 pub async fn put(
     state: &AppState,
