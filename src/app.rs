@@ -136,7 +136,9 @@ async fn request_id(
     let started = std::time::Instant::now();
     let state = req.app_data::<web::Data<AppState>>().cloned();
     // The metrics listener answers `/metrics` and nothing else; the public one never `/metrics`.
-    let on_metrics = state.as_ref().is_some_and(|s| Some(req.app_config().local_addr()) == s.metrics_addr());
+    let on_metrics = state
+        .as_ref()
+        .is_some_and(|s| s.config.metrics_bind.is_some() && Some(req.app_config().local_addr()) == s.metrics_addr());
     if on_metrics != (req.path() == "/metrics") {
         let (http, _) = req.into_parts();
         let resp = actix_web::ResponseError::error_response(&crate::error::ApiError::not_found(
@@ -205,14 +207,14 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
             let s = server.bind(m)?;
             // The address actually bound (port 0 picks one).
             let bound = s.addrs().into_iter().find(|a| *a != addr);
-            if let Ok(mut slot) = metrics_addr.lock() {
-                *slot = bound;
+            if let Some(b) = bound {
+                let _ = metrics_addr.set(b);
             }
             s
         }
         None => server,
     };
-    let running_metrics = metrics_addr.lock().ok().and_then(|a| *a);
+    let running_metrics = metrics_addr.get().copied();
     let server = server.run();
     Ok(Running { addr, metrics_addr: running_metrics, handle: server.handle(), server })
 }

@@ -36,7 +36,7 @@ pub struct ManualClock(AtomicI64);
 impl AppState {
     /// Where `/metrics` is served, if anywhere.
     pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
-        self.metrics_addr.lock().ok().and_then(|a| *a)
+        self.metrics_addr.get().copied()
     }
 }
 
@@ -83,5 +83,5 @@ pub struct AppState {
     /// Prometheus metrics (served on `metrics_bind` only).
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The address `/metrics` was bound to (known once the server is bound).
-    pub metrics_addr: Arc<std::sync::Mutex<Option<std::net::SocketAddr>>>,
+    pub metrics_addr: Arc<std::sync::OnceLock<std::net::SocketAddr>>,
 }
