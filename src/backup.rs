@@ -95,7 +95,15 @@ pub fn restore(config: &Config, from: &Path) -> Result<PathBuf, String> {
     }
     let _ = std::fs::remove_file(&db); // an empty file left by an earlier attempt
     create_private_file(&db)?;
-    let bytes = std::fs::read(from).map_err(|e| format!("cannot read {}: {e}", from.display()))?;
-    std::fs::write(&db, bytes).map_err(|e| format!("cannot write {}: {e}", db.display()))?;
+    // Streamed into the 0600 file (`fs::copy` would give it the snapshot's mode, and reading it
+    // whole would hold a large database in memory).
+    let mut src = std::fs::File::open(from).map_err(|e| format!("cannot read {}: {e}", from.display()))?;
+    let mut dst = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&db)
+        .map_err(|e| format!("cannot write {}: {e}", db.display()))?;
+    std::io::copy(&mut src, &mut dst).map_err(|e| format!("cannot write {}: {e}", db.display()))?;
+    dst.sync_all().map_err(|e| format!("cannot write {}: {e}", db.display()))?;
     Ok(db)
 }

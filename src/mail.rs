@@ -70,7 +70,7 @@ const OUTBOX_PURPOSE: &str = "vouchsafe/v1/outbox";
 /// Marks a sealed body in the outbox table (older rows may hold plaintext until delivered).
 const SEALED: &str = "sealed:";
 
-fn seal_part(key: &Secret32, id: &str, part: &str, text: &str) -> String {
+fn seal_part(key: &Secret32, id: &str, part: &str, text: &str) -> Result<String, ApiError> {
     let context = format!("{id}/{part}");
     let blob = vouchsafe_crypto::at_rest::seal(
         key.expose_secret(),
@@ -78,8 +78,9 @@ fn seal_part(key: &Secret32, id: &str, part: &str, text: &str) -> String {
         context.as_bytes(),
         text.as_bytes(),
         &mut vouchsafe_crypto::os_rng(),
-    );
-    format!("{SEALED}{}", vouchsafe_crypto::b64::encode(&blob))
+    )
+    .map_err(|e| ApiError::Internal(format!("outbox body: {e}")))?;
+    Ok(format!("{SEALED}{}", vouchsafe_crypto::b64::encode(&blob)))
 }
 
 fn open_part(key: &Secret32, id: &str, part: &str, stored: &str) -> Result<String, String> {
@@ -148,8 +149,8 @@ pub async fn enqueue<C: ConnectionTrait>(
 ) -> Result<(), ApiError> {
     let id = crate::auth::new_id()?;
     outbox::ActiveModel {
-        body_text: Set(seal_part(&mail.key, &id, "text", &mail.text)),
-        body_html: Set(seal_part(&mail.key, &id, "html", &mail.html)),
+        body_text: Set(seal_part(&mail.key, &id, "text", &mail.text)?),
+        body_html: Set(seal_part(&mail.key, &id, "html", &mail.html)?),
         id: Set(id),
         to_addr: Set(to.to_owned()),
         subject: Set(subject.chars().take(255).collect()),

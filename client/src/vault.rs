@@ -276,8 +276,8 @@ pub fn judge_members(state: &TeamState, listed: &[MemberInfo]) -> Vec<ListedPrin
     listed
         .iter()
         .map(|m| {
-            let view = match state.member(&m.user_id) {
-                Some(x) => LogView::InLog {
+            let view = match (state.member(&m.user_id), state.workers().get(&m.user_id)) {
+                (Some(x), _) => LogView::InLog {
                     role: x.role.as_str().to_owned(),
                     status: match &x.status {
                         MemberStatus::Active => "active".into(),
@@ -285,19 +285,16 @@ pub fn judge_members(state: &TeamState, listed: &[MemberInfo]) -> Vec<ListedPrin
                     },
                     code: x.identity.verification_code().to_string(),
                 },
-                None if state.workers().contains_key(&m.user_id) => {
-                    let w = &state.workers()[&m.user_id];
-                    LogView::InLog {
-                        role: "worker".into(),
-                        status: "active".into(),
-                        code: w.identity.verification_code().to_string(),
-                    }
-                }
-                None if m.status == "accepted" => match m.identity() {
+                (None, Some(w)) => LogView::InLog {
+                    role: "worker".into(),
+                    status: "active".into(),
+                    code: w.identity.verification_code().to_string(),
+                },
+                (None, None) if m.status == "accepted" => match m.identity() {
                     Ok(id) => LogView::AwaitingConfirmation { code: id.verification_code().to_string() },
                     Err(_) => LogView::NotInLog,
                 },
-                None => LogView::NotInLog,
+                (None, None) => LogView::NotInLog,
             };
             ListedPrincipal { id: m.user_id.clone(), label: m.email.clone(), view }
         })

@@ -22,19 +22,24 @@ fn aad(purpose: &str, context: &[u8]) -> Vec<u8> {
 }
 
 /// Encrypts `plaintext` under `key` for `purpose` (a constant label) and `context`.
-pub fn seal(key: &[u8; 32], purpose: &str, context: &[u8], plaintext: &[u8], rng: &mut impl CryptoRng) -> Vec<u8> {
+pub fn seal(
+    key: &[u8; 32],
+    purpose: &str,
+    context: &[u8],
+    plaintext: &[u8],
+    rng: &mut impl CryptoRng,
+) -> Result<Vec<u8>> {
     let mut nonce = [0u8; 24];
     rng.fill_bytes(&mut nonce);
     let cipher = chacha20poly1305::XChaCha20Poly1305::new(key.into());
-    // Encryption with a 32-byte key and a 24-byte nonce cannot fail for inputs this size.
     let ct = cipher
         .encrypt(&chacha20poly1305::XNonce::from(nonce), Payload { msg: plaintext, aad: &aad(purpose, context) })
-        .unwrap_or_default();
+        .map_err(|_| Error::Invalid("too long to seal"))?;
     let mut out = Vec::with_capacity(1 + 24 + ct.len());
     out.push(FORMAT_V1);
     out.extend_from_slice(&nonce);
     out.extend_from_slice(&ct);
-    out
+    Ok(out)
 }
 
 /// Decrypts a [`seal`]ed blob; fails for another key, purpose or context, or any change.
@@ -59,7 +64,7 @@ mod tests {
     fn binds_key_purpose_and_context() {
         let mut rng = DeterministicRng::new(3);
         let key = [7u8; 32];
-        let blob = seal(&key, "vouchsafe/v1/outbox", b"row1/text", b"reset #token=abc", &mut rng);
+        let blob = seal(&key, "vouchsafe/v1/outbox", b"row1/text", b"reset #token=abc", &mut rng).unwrap();
         assert_eq!(&open(&key, "vouchsafe/v1/outbox", b"row1/text", &blob).unwrap()[..], b"reset #token=abc");
         assert!(open(&[8u8; 32], "vouchsafe/v1/outbox", b"row1/text", &blob).is_err());
         assert!(open(&key, "vouchsafe/v1/other", b"row1/text", &blob).is_err());
