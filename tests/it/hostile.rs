@@ -726,3 +726,73 @@ fn srv_user_id(srv: &TestServer, email: &str) -> String {
     let mut c = srv.client();
     flows::login(&mut c, email, PW).unwrap().user_id
 }
+
+/// The answers to writes and to a rotation's listing are checked too: a server that reports
+/// another revision than the one written, or lists an item that needs no re-encryption, is refused.
+#[test]
+fn write_answers_and_rotation_listings_are_checked() {
+    let srv = TestServer::start();
+    let proxy = HostileProxy::start(&srv.url);
+    let (mut alice, _bob, acct) = pair(&srv, &proxy, Role::Member);
+    let w = alice.create_item(&acct, &fields(&[("n", "one")])).unwrap();
+    proxy.on("PUT", format!("/items/{}", w.id), |_, ans| {
+        let mut v = ans.json();
+        v["revision"] = json!(7);
+        ans.set_json(&v);
+    });
+    refused(&alice.update_item(&acct, &w.id, 1, &fields(&[("n", "two")])).unwrap_err(), "revision 7");
+    proxy.honest();
+    // A rotation whose listing of "items under an older key" holds a current one: refused before
+    // anything is re-encrypted.
+    alice.rotate_key(&acct, true).unwrap();
+    alice.reencrypt(&acct, 10, None, |_, _| {}).unwrap();
+    let current = alice.client.item(&acct, &w.id).unwrap();
+    assert_eq!(current.key_version, 2);
+    let listed = serde_json::to_string(&json!({"items": [current], "next_cursor": null})).unwrap();
+    proxy.on("GET", "/items".into(), move |_, ans| ans.body = listed.clone());
+    proxy.clear_seen();
+    refused(&alice.reencrypt(&acct, 10, None, |_, _| {}).unwrap_err(), "not under an older key version");
+    assert!(!proxy.reached("POST", "/items/batch"), "nothing was re-encrypted");
+}
+
+/// A forged share the server slips in beside the genuine ones cannot block a recovery with the
+/// code (the client tries the code with each released share), nor change the keys it recovers.
+#[test]
+fn a_forged_extra_share_does_not_block_or_steer_a_recovery() {
+    let srv = TestServer::start();
+    let proxy = HostileProxy::start(&srv.url);
+    let (_alice, bob, _acct) = pair(&srv, &proxy, Role::Member);
+    let kit = recovery::setup(&bob.client, &bob.keyring, &[], false).unwrap();
+    let code = kit.code.to_string();
+    let (bob_id, bob_keys) = (bob.user_id().to_owned(), bob.keyring.public());
+    drop(bob);
+    let kit_id = vouchsafe_crypto::recovery::RecoveryShare::from_code(&code).unwrap().kit_id();
+    let eph = std::sync::Arc::new(std::sync::Mutex::new(None::<[u8; 32]>));
+    let e1 = eph.clone();
+    proxy.on("POST", "/recovery/begin".into(), move |req, _| {
+        let body: serde_json::Value = serde_json::from_str(&req.body).unwrap();
+        *e1.lock().unwrap() = Some(b64::decode_array(body["ephemeral_public_key"].as_str().unwrap()).unwrap());
+    });
+    let owner = bob_id.clone();
+    proxy.on("POST", "/recovery/shares".into(), move |_, ans| {
+        // A made-up share 3 of the same kit, listed before the genuine server share.
+        let mut raw = vec![1u8];
+        raw.extend_from_slice(&kit_id);
+        raw.extend_from_slice(&[2, 3]);
+        raw.extend_from_slice(&[0x5a; 32]);
+        let fake = vouchsafe_crypto::recovery::RecoveryShare::from_bytes(&raw).unwrap();
+        let key = eph.lock().unwrap().unwrap();
+        let sealed =
+            vouchsafe_crypto::recovery::release_share(&fake, &owner, &key, &mut vouchsafe_crypto::os_rng()).unwrap();
+        let mut list = ans.json();
+        let forged = json!({"index": 3, "sealed": b64::encode(&sealed.to_bytes()), "released_by": "server"});
+        list.as_array_mut().unwrap().insert(0, forged);
+        ans.set_json(&list);
+    });
+    srv.client().recovery_request("bob@example.com").unwrap();
+    let c = proxy.client();
+    let r = Recovery::start(&c, &srv.outbox_token("bob@example.com")).unwrap();
+    assert_eq!(r.released(&c).unwrap().len(), 2, "the forged share is there");
+    let keys = r.finish(&c, Some(&code), None, "recovered password", fast_kdf()).unwrap();
+    assert_eq!(keys.public(), bob_keys, "the same keys, whatever the forged share said");
+}
