@@ -20,6 +20,46 @@ struct Args {
 }
 
 #[derive(Subcommand)]
+enum AdminOp {
+    /// Every user: accounts, live sessions, last activity, disabled or not.
+    Users,
+    /// Every account: members, items, last activity.
+    Accounts,
+    /// Disable a user (by id or e-mail): their sessions end at once, sign-in and e-mailed links
+    /// are refused until `enable-user`. Keys, memberships and data are untouched.
+    DisableUser {
+        /// User id or e-mail.
+        user: String,
+    },
+    /// Re-enable a disabled user.
+    EnableUser {
+        /// User id or e-mail.
+        user: String,
+    },
+    /// Delete a user who belongs to no account (their team admins remove them first).
+    DeleteUser {
+        /// User id or e-mail.
+        user: String,
+    },
+    /// Delete an account that holds no items.
+    DeleteAccount {
+        /// Account id.
+        account: String,
+    },
+    /// Send a pending invitation again, with a new link (the old one stops working).
+    ResendInvitation {
+        /// Invitation id (`vouchsafe invitations ACCOUNT` shows it to the team's admins).
+        invitation: String,
+    },
+    /// The operator trail, newest first.
+    Events {
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run the server.
     Serve,
@@ -31,6 +71,13 @@ enum Command {
         /// The file to create (must not exist).
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Operators' tasks on the server's database, with no key power: list users and accounts,
+    /// disable or re-enable a user, delete a user or an empty account, resend an invitation.
+    /// Every action is recorded (`admin events`, and the account's audit trail).
+    Admin {
+        #[command(subcommand)]
+        op: AdminOp,
     },
     /// Restore a snapshot from `backup` as the configured database, in a fresh data folder.
     Restore {
@@ -508,6 +555,20 @@ fn run(args: Args) -> Result<(), String> {
                 }
             })
             .map_err(|e| e.to_string())
+        }
+        Command::Admin { op } => {
+            let mut config = Config::load(args.config.as_deref()).map_err(|e| e.to_string())?;
+            // The server's own schema and keys, never new ones: mail this sends must be readable
+            // by the server that delivers it.
+            config.migrate_on_start = false;
+            let outbox_key = config.outbox_key_file.clone().unwrap_or_else(|| config.data_dir.join("outbox.key"));
+            if !outbox_key.exists() {
+                return Err(format!(
+                    "{} not found: run `vouchsafe admin` with the server's configuration and data folder",
+                    outbox_key.display()
+                ));
+            }
+            actix_web::rt::System::new().block_on(admin(config, op))
         }
         Command::Backup { out } => {
             let config = Config::load(args.config.as_deref()).map_err(|e| e.to_string())?;
@@ -1044,6 +1105,76 @@ fn vault_command(cmd: Command) -> Result<(), String> {
     };
     cli::save_checkpoints(&mut p, &v)?;
     result
+}
+
+/// `YYYY-MM-DD HH:MM` UTC from Unix seconds (no time-zone database needed).
+fn when(t: i64) -> String {
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", secs / 3600, secs % 3600 / 60)
+}
+
+async fn admin(config: Config, op: AdminOp) -> Result<(), String> {
+    use vouchsafe::admin;
+    let state = app::build_state(config, std::sync::Arc::new(vouchsafe::state::SystemClock)).await.map_err(|e| e.to_string())?;
+    let now = state.clock.now();
+    let actor = admin::actor();
+    let err = |e: vouchsafe::error::ApiError| e.to_string();
+    match op {
+        AdminOp::Users => {
+            println!("{:<24} {:<32} {:>8} {:>8}  {:<16}  status", "id", "email", "accounts", "sessions", "last active (UTC)");
+            for u in admin::users(&state.db, now).await.map_err(err)? {
+                let status = u.disabled_at.map_or_else(|| "active".to_owned(), |t| format!("disabled {}", when(t)));
+                println!("{:<24} {:<32} {:>8} {:>8}  {:<16}  {status}", u.id, u.email, u.accounts, u.sessions, when(u.last_active));
+            }
+        }
+        AdminOp::Accounts => {
+            println!("{:<24} {:<28} {:>7} {:>7}  last active (UTC)", "id", "name", "members", "items");
+            for a in admin::accounts(&state.db).await.map_err(err)? {
+                println!("{:<24} {:<28} {:>7} {:>7}  {}", a.id, a.name, a.members, a.items, when(a.last_active));
+            }
+        }
+        AdminOp::DisableUser { user } => {
+            let u = admin::disable_user(&state, &user, &actor, now).await.map_err(err)?;
+            println!("disabled {} ({}); their sessions have ended", u.email, u.id);
+        }
+        AdminOp::EnableUser { user } => {
+            let u = admin::enable_user(&state, &user, &actor, now).await.map_err(err)?;
+            println!("re-enabled {} ({})", u.email, u.id);
+        }
+        AdminOp::DeleteUser { user } => {
+            let u = admin::delete_user(&state, &user, &actor, now).await.map_err(err)?;
+            println!("deleted {} ({})", u.email, u.id);
+        }
+        AdminOp::DeleteAccount { account } => {
+            let a = admin::delete_account(&state, &account, &actor, now).await.map_err(err)?;
+            println!("deleted account {} ({})", a.name, a.id);
+        }
+        AdminOp::ResendInvitation { invitation } => {
+            let (inv, account) = admin::resend_invitation(&state, &invitation, &actor, now).await.map_err(err)?;
+            println!(
+                "invitation to {} for {account} sent again (queued; the running server delivers it), valid until {} UTC",
+                inv.email,
+                when(inv.expires_at)
+            );
+        }
+        AdminOp::Events { limit } => {
+            for e in admin::events(&state.db, limit.clamp(1, 10_000)).await.map_err(err)? {
+                println!("{}  {:<20} {:<18} {} {}", when(e.created_at), e.actor, e.action, e.target, e.detail);
+            }
+        }
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {

@@ -6,6 +6,8 @@
 
 pub mod flows;
 pub mod recovery;
+#[cfg(feature = "openapi")]
+pub mod schema;
 pub mod types;
 pub mod vault;
 pub mod worker;

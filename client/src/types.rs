@@ -10,6 +10,7 @@ use vouchsafe_crypto::kdf::KdfParams;
 #[serde(deny_unknown_fields)]
 pub struct PreloginRequest {
     /// The account email.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Email))]
     pub email: String,
 }
 
@@ -18,9 +19,10 @@ pub struct PreloginRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PreloginResponse {
     /// 16-byte salt, base64url.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Bytes16))]
     pub kdf_salt: String,
     /// Argon2id parameters.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::KdfParams))]
     pub kdf_params: KdfParams,
 }
 
@@ -30,19 +32,25 @@ pub struct PreloginResponse {
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     /// Client-chosen random id (16–64 characters of `[A-Za-z0-9_-]`); bound into the keyring wrap.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Id))]
     pub user_id: String,
     /// Email.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Email))]
     pub email: String,
     /// 32-byte auth key derived from the password, base64url. The server stores only Argon2id of it.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Bytes32))]
     pub auth_key: String,
     /// 16-byte KDF salt, base64url.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Bytes16))]
     pub kdf_salt: String,
     /// KDF parameters (refused below the floor).
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::KdfParams))]
     pub kdf_params: KdfParams,
     /// Public keys (69 bytes, generation 1), base64url.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::PublicKeys))]
     pub public_keys: String,
     /// Keyring wrapped under the KEK (105 bytes), base64url.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::WrappedKeyring))]
     pub wrapped_keyring: String,
 }
 
@@ -60,8 +68,10 @@ pub struct RegisterResponse {
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// Email.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Email))]
     pub email: String,
     /// Auth key, base64url.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Bytes32))]
     pub auth_key: String,
 }
 
@@ -111,6 +121,7 @@ pub struct LoginResponse {
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     /// The current refresh token.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Token))]
     pub refresh_token: String,
 }
 
@@ -163,15 +174,19 @@ pub struct MeResponse {
 #[serde(deny_unknown_fields)]
 pub struct PasswordChangeRequest {
     /// Auth key from the current password.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Bytes32))]
     pub current_auth_key: String,
     /// Auth key from the new password.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Bytes32))]
     pub new_auth_key: String,
     /// New KDF salt.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Bytes16))]
     pub new_kdf_salt: String,
     /// New KDF parameters.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::KdfParams))]
     pub new_kdf_params: KdfParams,
     /// The same keyring, wrapped under the new KEK.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::WrappedKeyring))]
     pub new_wrapped_keyring: String,
     /// End every other session.
     #[serde(default)]
@@ -210,12 +225,16 @@ pub struct ErrorDetail {
 #[serde(deny_unknown_fields)]
 pub struct CreateAccountRequest {
     /// Client-chosen random id (16–64 characters); bound into the log and every AAD.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Id))]
     pub account_id: String,
     /// Display name (metadata the server can read; keep customer data out of it).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Name))]
     pub name: String,
     /// The signed genesis log entry, base64url.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::LogEntry))]
     pub genesis: String,
     /// Master key v1 sealed by the creator to the creator, base64url.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Sealed))]
     pub sealed_key: String,
 }
 
@@ -249,6 +268,7 @@ pub struct AccountInfo {
 #[serde(deny_unknown_fields)]
 pub struct RenameAccountRequest {
     /// New name.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Name))]
     pub name: String,
 }
 
@@ -278,12 +298,14 @@ pub struct LogPage {
 #[serde(deny_unknown_fields)]
 pub struct SealedKeyUpload {
     /// Recipient user or worker id.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Id))]
     pub recipient_id: String,
     /// Recipient key generation.
     pub recipient_generation: u32,
     /// Master key version.
     pub key_version: u32,
     /// The sealed blob, base64url.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Sealed))]
     pub blob: String,
 }
 
@@ -294,9 +316,11 @@ pub struct SealedKeyUpload {
 #[serde(deny_unknown_fields)]
 pub struct AppendRequest {
     /// Encoded entries, base64url; the first must follow the current head.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::schema::LogEntry>, min_items = 1, max_items = 200))]
     pub entries: Vec<String>,
     /// Sealed keys.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 200))]
     pub sealed_keys: Vec<SealedKeyUpload>,
 }
 
@@ -332,8 +356,10 @@ pub struct SealedKeyWire {
 #[serde(deny_unknown_fields)]
 pub struct InviteRequest {
     /// Invitee email.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Email))]
     pub email: String,
     /// `member`, `admin` or `owner`.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Role))]
     pub role: String,
 }
 
@@ -365,6 +391,7 @@ pub struct InvitationInfo {
 #[serde(deny_unknown_fields)]
 pub struct AcceptInvitationRequest {
     /// The token from the link's fragment.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Token))]
     pub token: String,
 }
 
@@ -439,10 +466,13 @@ pub struct ItemWire {
 #[serde(deny_unknown_fields)]
 pub struct PutItemRequest {
     /// Revision being replaced; absent to create.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 9223372036854775807_i64))]
     pub revision: Option<u64>,
     /// Key version of every field.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 2147483647))]
     pub key_version: u32,
     /// Encrypted fields.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::ItemFields))]
     pub fields: std::collections::BTreeMap<String, String>,
 }
 
@@ -471,7 +501,7 @@ pub struct KeyringResponse {
     /// KDF salt, base64url.
     pub kdf_salt: String,
     /// KDF parameters.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::KdfParams))]
     pub kdf_params: KdfParams,
 }
 
@@ -483,6 +513,7 @@ pub struct KeyringResponse {
 #[serde(deny_unknown_fields)]
 pub struct ResetRequest {
     /// The account email.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Email))]
     pub email: String,
 }
 
@@ -492,6 +523,7 @@ pub struct ResetRequest {
 #[serde(deny_unknown_fields)]
 pub struct ResetTokenRequest {
     /// The token.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Token))]
     pub token: String,
 }
 
@@ -533,8 +565,10 @@ pub struct ResetBeginResponse {
 #[serde(deny_unknown_fields)]
 pub struct ResetAnnouncement {
     /// Account id.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Id))]
     pub account_id: String,
     /// The encoded entry, base64url.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::LogEntry))]
     pub entry: String,
 }
 
@@ -544,19 +578,25 @@ pub struct ResetAnnouncement {
 #[serde(deny_unknown_fields)]
 pub struct ResetCompleteRequest {
     /// The emailed token.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Token))]
     pub token: String,
     /// New auth key.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Bytes32))]
     pub new_auth_key: String,
     /// New KDF salt.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Bytes16))]
     pub new_kdf_salt: String,
     /// New KDF parameters.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::KdfParams))]
     pub new_kdf_params: KdfParams,
     /// New public keys (generation + 1).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::PublicKeys))]
     pub new_public_keys: String,
     /// New keyring wrapped under the new KEK.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::WrappedKeyring))]
     pub new_wrapped_keyring: String,
     /// One announcement per account of the member.
+    #[cfg_attr(feature = "openapi", schema(max_items = 500))]
     pub announcements: Vec<ResetAnnouncement>,
 }
 
@@ -574,12 +614,15 @@ impl std::fmt::Debug for ResetCompleteRequest {
 #[serde(deny_unknown_fields)]
 pub struct GuardianShareUpload {
     /// Share index.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 16))]
     pub index: u8,
     /// Guardian user id.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Id))]
     pub guardian_id: String,
     /// Guardian key generation.
     pub guardian_generation: u32,
     /// Signed seal of the share to the guardian, base64url.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Sealed))]
     pub sealed: String,
 }
 
@@ -589,20 +632,26 @@ pub struct GuardianShareUpload {
 #[serde(deny_unknown_fields)]
 pub struct PutKitRequest {
     /// Kit id (4 bytes), base64url.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Bytes4))]
     pub kit_id: String,
     /// Shares needed.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 16))]
     pub threshold: u8,
     /// Shares made.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 16))]
     pub share_count: u8,
     /// Keyring generation the kit wraps.
     pub generation: u32,
     /// Keyring wrapped under R, base64url.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::WrappedKeyring))]
     pub wrapped_keyring: String,
     /// The server's share (one share: alone it reveals nothing), base64url; absent for a kit
     /// without a server share.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::Share>))]
     pub server_share: Option<String>,
     /// Guardian shares.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 16))]
     pub guardians: Vec<GuardianShareUpload>,
 }
 
@@ -639,8 +688,10 @@ pub struct KitStatus {
 #[serde(deny_unknown_fields)]
 pub struct RecoveryBeginRequest {
     /// The emailed token.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Token))]
     pub token: String,
     /// The recovering client's ephemeral X25519 public key, base64url.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Bytes32))]
     pub ephemeral_public_key: String,
 }
 
@@ -698,8 +749,10 @@ impl std::fmt::Debug for RecoveryBeginResponse {
 #[serde(deny_unknown_fields)]
 pub struct RecoverySessionRequest {
     /// Session id.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Token))]
     pub session_id: String,
     /// Session secret.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Token))]
     pub session_secret: String,
 }
 
@@ -715,17 +768,22 @@ impl std::fmt::Debug for RecoverySessionRequest {
 #[serde(deny_unknown_fields)]
 pub struct RecoveryCompleteRequest {
     /// Session id.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Token))]
     pub session_id: String,
     /// Session secret.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Token))]
     pub session_secret: String,
     /// New auth key.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Bytes32))]
     pub new_auth_key: String,
     /// New KDF salt.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Bytes16))]
     pub new_kdf_salt: String,
     /// New KDF parameters.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::KdfParams))]
     pub new_kdf_params: KdfParams,
     /// The recovered keyring wrapped under the new KEK.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::WrappedKeyring))]
     pub new_wrapped_keyring: String,
 }
 
@@ -763,10 +821,13 @@ pub struct GuardianRequest {
 #[serde(deny_unknown_fields)]
 pub struct ReleaseShareRequest {
     /// Session id.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Token))]
     pub session_id: String,
     /// Share index.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 16))]
     pub index: u8,
     /// Anonymous seal to the session's ephemeral key, base64url.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Sealed))]
     pub sealed: String,
 }
 
@@ -779,10 +840,13 @@ pub struct ReleaseShareRequest {
 #[serde(deny_unknown_fields)]
 pub struct RegisterWorkerRequest {
     /// The worker's random id (made by `vouchsafe worker init`).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Id))]
     pub worker_id: String,
     /// A name for people.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Name))]
     pub name: String,
     /// The worker's public keys (generation 1), base64url.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::PublicKeys))]
     pub public_keys: String,
 }
 
@@ -812,6 +876,7 @@ pub struct WorkerInfo {
 #[serde(deny_unknown_fields)]
 pub struct WorkerChallengeRequest {
     /// Worker id.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Token))]
     pub worker_id: String,
 }
 
@@ -832,8 +897,10 @@ pub struct WorkerChallengeResponse {
 #[serde(deny_unknown_fields)]
 pub struct WorkerTokenRequest {
     /// Challenge id.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Token))]
     pub challenge_id: String,
     /// Signature, base64url.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Signature))]
     pub signature: String,
 }
 
@@ -861,7 +928,8 @@ impl std::fmt::Debug for WorkerTokenResponse {
 pub struct AuditEvent {
     /// Who.
     pub actor_id: String,
-    /// `worker` (or `member`).
+    /// `worker`, `member`, or `operator` (a server operator's `vouchsafe admin`; `actor_id` is
+    /// then what they acted on: a user or an invitation).
     pub actor_kind: String,
     /// What (`items.read`, `items.write`).
     pub action: String,
@@ -888,12 +956,16 @@ pub fn worker_auth_message(worker_id: &str, challenge_id: &str, nonce: &[u8]) ->
 #[serde(deny_unknown_fields)]
 pub struct BatchItemUpdate {
     /// Item id.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Id))]
     pub id: String,
     /// The revision read.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 9223372036854775807_i64))]
     pub revision: u64,
     /// Key version of every field.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 2147483647))]
     pub key_version: u32,
     /// Encrypted fields.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::ItemFields))]
     pub fields: std::collections::BTreeMap<String, String>,
 }
 
@@ -904,6 +976,7 @@ pub struct BatchItemUpdate {
 #[serde(deny_unknown_fields)]
 pub struct BatchUpdateRequest {
     /// Updates.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 500))]
     pub items: Vec<BatchItemUpdate>,
 }
 

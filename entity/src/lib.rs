@@ -8,6 +8,7 @@ pub mod invitation;
 pub mod item;
 pub mod log_entry;
 pub mod membership;
+pub mod operator_event;
 pub mod outbox;
 pub mod rate_limit;
 pub mod recovery_kit;

@@ -22,6 +22,9 @@ pub struct Model {
     /// Set when the member answered "this was not me" after a reset was completed: reseals to the
     /// reset's new key are refused until they reset again.
     pub reset_vetoed_at: Option<i64>,
+    /// Set while an operator has disabled the user (`vouchsafe admin disable-user`): no sign-in
+    /// and no e-mailed links until re-enabled.
+    pub disabled_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -9,6 +9,7 @@ mod m20261121_000002_accounts;
 mod m20261121_000003_resets;
 mod m20261121_000004_recovery;
 mod m20261121_000005_workers;
+mod m20261201_000006_operators;
 
 /// All migrations, in order.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000003_resets::Migration),
             Box::new(m20261121_000004_recovery::Migration),
             Box::new(m20261121_000005_workers::Migration),
+            Box::new(m20261201_000006_operators::Migration),
         ]
     }
 }

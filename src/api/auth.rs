@@ -152,7 +152,7 @@ pub async fn refresh(
 
 /// Ends the current session.
 #[utoipa::path(post, path = "/api/v1/auth/logout", security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = ErrorBody)))]
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn logout(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
     let user = bearer.check_person(&state).await?;
     svc::logout(&state, &user.session_id, state.clock.now()).await?;
@@ -161,7 +161,7 @@ pub async fn logout(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpRe
 
 /// Lists live sessions.
 #[utoipa::path(get, path = "/api/v1/auth/sessions", security(("bearer" = [])),
-    responses((status = 200, body = [SessionInfo]), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = [SessionInfo]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn sessions(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
     let user = bearer.check_person(&state).await?;
     Ok(HttpResponse::Ok().json(svc::sessions(&state, &user.user_id, &user.session_id, state.clock.now()).await?))
@@ -170,7 +170,7 @@ pub async fn sessions(state: web::Data<AppState>, bearer: Bearer) -> Result<Http
 /// Ends one session (its access tokens stop working at once).
 #[utoipa::path(delete, path = "/api/v1/auth/sessions/{id}", security(("bearer" = [])),
     params(("id" = String, Path, description = "session id")),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn revoke_session(
     state: web::Data<AppState>,
     bearer: Bearer,
@@ -183,7 +183,7 @@ pub async fn revoke_session(
 
 /// The signed-in user.
 #[utoipa::path(get, path = "/api/v1/me", security(("bearer" = [])),
-    responses((status = 200, body = MeResponse), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = MeResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn me(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
     let user = bearer.check_person(&state).await?;
     Ok(HttpResponse::Ok().json(svc::me(&state, &user.user_id).await?))
@@ -204,7 +204,7 @@ pub async fn change_password(
 
 /// The wrapped keyring and KDF parameters (to unlock the keys with the password).
 #[utoipa::path(get, path = "/api/v1/me/keyring", security(("bearer" = [])),
-    responses((status = 200, body = KeyringResponse), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = KeyringResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn my_keyring(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
     let user = bearer.check_person(&state).await?;
     Ok(HttpResponse::Ok()

@@ -4,12 +4,15 @@
 pub mod accounts;
 pub mod auth;
 pub mod health;
+pub mod openapi;
 pub mod recovery;
 pub mod reset;
 pub mod workers;
 
 use actix_web::{FromRequest, web};
 use utoipa::OpenApi;
+
+use self::openapi::ApiDoc;
 
 use crate::error;
 use crate::error::ApiError;
@@ -67,39 +70,6 @@ pub async fn for_member(
     match crate::service::accounts::membership_of(&state.db, account_id, user_id).await {
         Ok(_) => refused,
         Err(e) => e,
-    }
-}
-
-/// The OpenAPI document, generated from the handlers and wire types.
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "Vouchsafe API", description = "End-to-end-encrypted team vault with social recovery. All binary values are unpadded base64url."),
-    paths(
-        auth::prelogin, auth::register, auth::login, auth::refresh, auth::logout, auth::sessions,
-        auth::revoke_session, auth::me, auth::my_keyring, auth::change_password, health::healthz, health::readyz,
-        accounts::create, accounts::list, accounts::show, accounts::rename, accounts::read_log, accounts::append,
-        accounts::keys, accounts::members, accounts::invite, accounts::invitations, accounts::revoke_invitation,
-        accounts::accept, accounts::list_items, reset::request, reset::begin, reset::complete, reset::cancel,
-        recovery::put_kit, recovery::kit, recovery::request, recovery::begin, recovery::shares, recovery::complete,
-        recovery::guardian_requests, recovery::release, workers::register, workers::list, workers::audit,
-        workers::challenge, workers::token, accounts::get_item, accounts::put_item, accounts::delete_item, accounts::update_items
-    ),
-    components(schemas(error::ErrorBody, error::ErrorDetail)),
-    modifiers(&BearerAuth)
-)]
-pub struct ApiDoc;
-
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        if let Some(c) = openapi.components.as_mut() {
-            c.add_security_scheme(
-                "bearer",
-                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
-            );
-        }
     }
 }
 
@@ -201,6 +171,9 @@ fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
     }))
 }
 
+/// The document, rendered once.
 async fn openapi_json() -> actix_web::HttpResponse {
-    actix_web::HttpResponse::Ok().json(ApiDoc::openapi())
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let doc = DOC.get_or_init(|| ApiDoc::openapi().to_json().unwrap_or_default());
+    actix_web::HttpResponse::Ok().content_type("application/json").body(doc.as_str())
 }

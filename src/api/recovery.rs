@@ -14,7 +14,7 @@ async fn per_ip(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
 
 /// Stores (replaces) the caller's recovery kit.
 #[utoipa::path(put, path = "/api/v1/recovery/kit", security(("bearer" = [])), request_body = PutKitRequest,
-    responses((status = 200, body = KitStatus), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = KitStatus), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn put_kit(
     state: web::Data<AppState>,
     bearer: Bearer,
@@ -25,7 +25,7 @@ pub async fn put_kit(
 }
 
 /// The caller's kit, without secrets.
-#[utoipa::path(get, path = "/api/v1/recovery/kit", security(("bearer" = [])), responses((status = 200, body = KitStatus)))]
+#[utoipa::path(get, path = "/api/v1/recovery/kit", security(("bearer" = [])), responses((status = 200, body = KitStatus), (status = 403, body = ErrorBody)))]
 pub async fn kit(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
     let u = bearer.check_person(&state).await?;
     Ok(HttpResponse::Ok().json(svc::kit_status(&state, &u.user_id).await?))
@@ -48,7 +48,7 @@ pub async fn request(
 
 /// Redeems the emailed token; releases the server share sealed to the ephemeral key.
 #[utoipa::path(post, path = "/api/v1/recovery/begin", request_body = RecoveryBeginRequest,
-    responses((status = 200, body = RecoveryBeginResponse), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = RecoveryBeginResponse), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn begin(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -62,7 +62,7 @@ pub async fn begin(
 
 /// Shares released to the session so far.
 #[utoipa::path(post, path = "/api/v1/recovery/shares", request_body = RecoverySessionRequest,
-    responses((status = 200, body = [ReleasedShare]), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = [ReleasedShare]), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn shares(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -74,7 +74,7 @@ pub async fn shares(
 
 /// Sets a new password for the recovered keys.
 #[utoipa::path(post, path = "/api/v1/recovery/complete", request_body = RecoveryCompleteRequest,
-    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn complete(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -87,7 +87,7 @@ pub async fn complete(
 
 /// Open recoveries the caller can help with as a guardian.
 #[utoipa::path(get, path = "/api/v1/recovery/guardian-requests", security(("bearer" = [])),
-    responses((status = 200, body = [GuardianRequest])))]
+    responses((status = 200, body = [GuardianRequest]), (status = 403, body = ErrorBody)))]
 pub async fn guardian_requests(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
     let u = bearer.check_person(&state).await?;
     Ok(HttpResponse::Ok().json(svc::guardian_requests(&state, &u.user_id, state.clock.now()).await?))

@@ -78,7 +78,7 @@ pub async fn begin(
 
 /// Completes the reset: new password and key generation, sessions ended, announcements logged.
 #[utoipa::path(post, path = "/api/v1/auth/reset/complete", request_body = ResetCompleteRequest,
-    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn complete(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -91,7 +91,7 @@ pub async fn complete(
 
 /// "This was not me".
 #[utoipa::path(post, path = "/api/v1/auth/reset/cancel", request_body = ResetTokenRequest,
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn cancel(
     state: web::Data<AppState>,
     req: HttpRequest,

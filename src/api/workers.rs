@@ -10,7 +10,7 @@ use crate::state::AppState;
 
 /// Registers a worker's public keys (admins).
 #[utoipa::path(post, path = "/api/v1/accounts/{id}/workers", security(("bearer" = [])), request_body = RegisterWorkerRequest,
-    responses((status = 201, body = WorkerInfo), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 201, body = WorkerInfo), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn register(
     state: web::Data<AppState>,
     bearer: Bearer,

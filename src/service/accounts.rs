@@ -705,20 +705,7 @@ pub async fn invite(
     }
     let a = account::Entity::find_by_id(account_id.to_owned()).one(&state.db).await?.ok_or_else(not_found)?;
     let (inviter, _) = user_identity(&state.db, user_id).await?;
-    let hours = state.config.mail.invite_ttl_hours.unwrap_or(72).clamp(1, 720);
-    let expires = now + i64::try_from(hours * 3600).unwrap_or(72 * 3600);
-    let (token, hash) = new_opaque_token()?;
-    let link = format!("{}/invite#token={}", state.config.public_url, token.as_str());
-    let msg = state.templates.message(
-        "invite",
-        &[
-            ("inviter", &inviter.email),
-            ("account", &a.name),
-            ("role", role.as_str()),
-            ("link", &link),
-            ("expires", &format!("in {hours} hours")),
-        ],
-    )?;
+    let (hash, expires, msg, subject) = invitation_mail(state, &inviter.email, &a.name, role.as_str(), now)?;
     let inv = invitation::Model {
         id: new_id()?,
         account_id: account_id.to_owned(),
@@ -733,7 +720,6 @@ pub async fn invite(
         accepted_at: None,
     };
     let row: invitation::ActiveModel = inv.clone().into();
-    let subject = format!("You are invited to {} on Vouchsafe", a.name);
     state
         .db
         .transaction::<_, (), ApiError>(move |txn| {
@@ -745,6 +731,64 @@ pub async fn invite(
         .await?;
     state.mail_wakeup.notify_one();
     Ok(to_invitation(inv, now))
+}
+
+/// A fresh invitation token's hash, its expiry, and the e-mail that carries its link.
+fn invitation_mail(
+    state: &AppState,
+    inviter: &str,
+    account: &str,
+    role: &str,
+    now: i64,
+) -> Result<([u8; 32], i64, crate::mail::Mail, String), ApiError> {
+    let hours = state.config.mail.invite_ttl_hours.unwrap_or(72).clamp(1, 720);
+    let expires = now + i64::try_from(hours * 3600).unwrap_or(72 * 3600);
+    let (token, hash) = new_opaque_token()?;
+    let link = format!("{}/invite#token={}", state.config.public_url, token.as_str());
+    let msg = state.templates.message(
+        "invite",
+        &[
+            ("inviter", inviter),
+            ("account", account),
+            ("role", role),
+            ("link", &link),
+            ("expires", &format!("in {hours} hours")),
+        ],
+    )?;
+    Ok((hash, expires, msg, format!("You are invited to {account} on Vouchsafe")))
+}
+
+/// Sends a pending invitation again with a new link (the old link stops working) and a new
+/// expiry; `vouchsafe admin resend-invitation`. Returns the invitation and its account's name.
+pub async fn resend_invitation(
+    state: &AppState,
+    invitation_id: &str,
+    now: i64,
+) -> Result<(InvitationInfo, String), ApiError> {
+    let inv = invitation::Entity::find_by_id(invitation_id.to_owned())
+        .one(&state.db)
+        .await?
+        .filter(|i| i.status == "pending")
+        .ok_or_else(|| ApiError::not_found("invitation.not_found", "no such pending invitation"))?;
+    let a = account::Entity::find_by_id(inv.account_id.clone()).one(&state.db).await?.ok_or_else(not_found)?;
+    let inviter = user::Entity::find_by_id(inv.invited_by.clone()).one(&state.db).await?;
+    let inviter = inviter.map_or_else(|| "A team admin".to_owned(), |u| u.email);
+    let (hash, expires, msg, subject) = invitation_mail(state, &inviter, &a.name, &inv.role, now)?;
+    let mut row: invitation::ActiveModel = inv.clone().into();
+    row.token_hash = Set(hash.to_vec());
+    row.expires_at = Set(expires);
+    let email = inv.email.clone();
+    state
+        .db
+        .transaction::<_, (), ApiError>(move |txn| {
+            Box::pin(async move {
+                row.update(txn).await?;
+                crate::mail::enqueue(txn, &email, &subject, msg, now).await
+            })
+        })
+        .await?;
+    state.mail_wakeup.notify_one();
+    Ok((to_invitation(invitation::Model { token_hash: hash.to_vec(), expires_at: expires, ..inv }, now), a.name))
 }
 
 fn to_invitation(i: invitation::Model, now: i64) -> InvitationInfo {

@@ -161,6 +161,7 @@ pub async fn register(state: &AppState, req: RegisterRequest, now: i64) -> Resul
         created_at: Set(now),
         updated_at: Set(now),
         reset_vetoed_at: Set(None),
+        disabled_at: Set(None),
     };
     // A concurrent registration of the same email or id loses on the unique constraint.
     match model.insert(&state.db).await {
@@ -237,6 +238,13 @@ pub async fn login(
         auth::bump(&state.db, &fail_key, rl.window_secs, now).await?;
         return Err(invalid());
     };
+    // Said only to someone who knows the password.
+    if u.disabled_at.is_some() {
+        return Err(ApiError::Forbidden {
+            code: "auth.user_disabled",
+            message: "this user is disabled; ask the server's operator".into(),
+        });
+    }
     let tokens = create_session(&state.db, state, &u.id, user_agent, now).await?;
     Ok(LoginResponse { tokens, keyring: keyring_of(u)? })
 }

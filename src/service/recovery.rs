@@ -130,7 +130,13 @@ pub async fn kit_status(state: &AppState, user_id: &str) -> Result<KitStatus, Ap
 
 /// Emails a recovery link if the email has a user with a kit. Runs after the 202.
 pub async fn request(state: &AppState, email: &str, now: i64) -> Result<(), ApiError> {
-    let Some(u) = user::Entity::find().filter(user::Column::Email.eq(email)).one(&state.db).await? else {
+    // A disabled user gets no links (the answer is the same 202 either way).
+    let Some(u) = user::Entity::find()
+        .filter(user::Column::Email.eq(email))
+        .filter(user::Column::DisabledAt.is_null())
+        .one(&state.db)
+        .await?
+    else {
         return Ok(());
     };
     if recovery_kit::Entity::find_by_id(u.id.clone()).one(&state.db).await?.is_none() {

@@ -31,7 +31,13 @@ fn ttl_secs(state: &AppState) -> i64 {
 
 /// Starts a reset for `email` if it has a user (else does nothing). Runs after the 202.
 pub async fn request(state: &AppState, email: &str, now: i64) -> Result<(), ApiError> {
-    let Some(u) = user::Entity::find().filter(user::Column::Email.eq(email)).one(&state.db).await? else {
+    // A disabled user gets no links (the answer is the same 202 either way).
+    let Some(u) = user::Entity::find()
+        .filter(user::Column::Email.eq(email))
+        .filter(user::Column::DisabledAt.is_null())
+        .one(&state.db)
+        .await?
+    else {
         return Ok(());
     };
     let (token, hash) = new_opaque_token()?;

@@ -147,7 +147,7 @@ fn auth_failed() -> ApiError {
 
 /// A single-use challenge (an unknown worker gets one too, so the answer reveals nothing).
 pub async fn challenge(state: &AppState, worker_id: &str, now: i64) -> Result<WorkerChallengeResponse, ApiError> {
-    vouchsafe_crypto::validate_id(worker_id).map_err(|_| auth_failed())?;
+    vouchsafe_crypto::validate_id(worker_id).map_err(|e| ApiError::bad("request.invalid_id", e.to_string()))?;
     let mut nonce = [0u8; 32];
     getrandom::fill(&mut nonce).map_err(|e| ApiError::Internal(format!("getrandom: {e}")))?;
     let id = new_id()?;

@@ -2,6 +2,7 @@
 //! default and on PostgreSQL when `VOUCHSAFE_TEST_DATABASE_URL` is set (a fresh database per test).
 
 mod accounts;
+mod admin;
 mod auth;
 mod bad_input;
 mod dashboard;
