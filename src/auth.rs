@@ -375,6 +375,13 @@ fn placeholders(backend: DatabaseBackend, n: usize) -> Vec<String> {
         .collect()
 }
 
+/// The rate-limit key of an e-mail address for `purpose`: a hash, so the table holds no
+/// address and every key fits its column whatever the address's length.
+pub fn email_key(purpose: &str, email: &str) -> String {
+    use sha2::Digest;
+    format!("{purpose}:email:{}", vouchsafe_crypto::b64::encode(&sha2::Sha256::digest(email.as_bytes())[..16]))
+}
+
 /// Counts one event for `key` in the current fixed window (atomically, in the database) and
 /// refuses with 429 + `Retry-After` when `limit` is exceeded.
 pub async fn hit_rate_limit<C: ConnectionTrait>(

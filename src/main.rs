@@ -29,26 +29,31 @@ enum AdminOp {
     /// are refused until `enable-user`. Keys, memberships and data are untouched.
     DisableUser {
         /// User id or e-mail.
+        #[arg(allow_hyphen_values = true)]
         user: String,
     },
     /// Re-enable a disabled user.
     EnableUser {
         /// User id or e-mail.
+        #[arg(allow_hyphen_values = true)]
         user: String,
     },
     /// Delete a user who belongs to no account (their team admins remove them first).
     DeleteUser {
         /// User id or e-mail.
+        #[arg(allow_hyphen_values = true)]
         user: String,
     },
     /// Delete an account that holds no items.
     DeleteAccount {
         /// Account id.
+        #[arg(allow_hyphen_values = true)]
         account: String,
     },
     /// Send a pending invitation again, with a new link (the old one stops working).
     ResendInvitation {
         /// Invitation id (`vouchsafe invitations ACCOUNT` shows it to the team's admins).
+        #[arg(allow_hyphen_values = true)]
         invitation: String,
     },
     /// The operator trail, newest first.

@@ -1,7 +1,6 @@
 //! `/api/v1/auth/reset/*`: request (always 202), begin, complete, cancel ("this was not me").
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use sha2::Digest;
 use vouchsafe_client::types::*;
 
 use crate::auth::hit_rate_limit;
@@ -46,9 +45,7 @@ where
     };
     let now = state.clock.now();
     let rl = &state.config.rate_limits;
-    // Keyed by a hash, so the table holds no address.
-    let key =
-        format!("{purpose}:email:{}", vouchsafe_crypto::b64::encode(&sha2::Sha256::digest(email.as_bytes())[..16]));
+    let key = crate::auth::email_key(purpose, &email);
     if hit_rate_limit(&state.db, &key, rl.reset_per_email, rl.window_secs, now).await.is_err() {
         return Ok(accepted);
     }

@@ -227,7 +227,7 @@ pub async fn login(
     let auth_key = Zeroizing::new(decode_exact::<32>("auth_key", &req.auth_key)?);
     let found = user::Entity::find().filter(user::Column::Email.eq(&email)).one(&state.db).await?;
     let rl = &state.config.rate_limits;
-    let fail_key = format!("login-fail:{email}");
+    let fail_key = auth::email_key("login-fail", &email);
     if auth::current_count(&state.db, &fail_key, rl.window_secs, now).await? >= i64::from(rl.login_failures_per_account)
     {
         return Err(ApiError::RateLimited { retry_after: auth::retry_after(rl.window_secs, now) });
