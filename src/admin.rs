@@ -3,7 +3,9 @@
 //! operator trail (`operator_events`, `vouchsafe admin events`) and, where it concerns an
 //! account, to that account's audit trail, which its admins read.
 
-use entity::{account, audit_event, invitation, item, log_entry, membership, operator_event, sealed_key, session, user};
+use entity::{
+    account, audit_event, invitation, item, log_entry, membership, operator_event, sealed_key, session, user,
+};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -303,8 +305,12 @@ pub async fn resend_invitation(
     now: i64,
 ) -> Result<(vouchsafe_client::types::InvitationInfo, String), ApiError> {
     let (inv, account_name) = crate::service::accounts::resend_invitation(state, invitation_id, now).await?;
-    let account: Vec<String> =
-        invitation::Entity::find_by_id(inv.id.clone()).one(&state.db).await?.map(|i| i.account_id).into_iter().collect();
+    let account: Vec<String> = invitation::Entity::find_by_id(inv.id.clone())
+        .one(&state.db)
+        .await?
+        .map(|i| i.account_id)
+        .into_iter()
+        .collect();
     record(&state.db, actor, "invitation.resent", &inv.id, &inv.email, now).await?;
     record_in_accounts(&state.db, &account, &inv.id, "operator.invitation_resent", now).await?;
     Ok((inv, account_name))

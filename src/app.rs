@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use actix_web::dev::{ServerHandle, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{Next, from_fn};
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, web};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use tracing::Instrument;
@@ -136,9 +136,7 @@ async fn request_id(
     let started = std::time::Instant::now();
     let state = req.app_data::<web::Data<AppState>>().cloned();
     // The metrics listener answers `/metrics` and nothing else; the public one never `/metrics`.
-    let on_metrics = state
-        .as_ref()
-        .is_some_and(|s| s.config.metrics_bind.is_some() && Some(req.app_config().local_addr()) == s.metrics_addr());
+    let on_metrics = req.app_data::<MetricsListener>().is_some_and(|m| m.0);
     if on_metrics != (req.path() == "/metrics") {
         let (http, _) = req.into_parts();
         let resp = actix_web::ResponseError::error_response(&crate::error::ApiError::not_found(
@@ -177,46 +175,59 @@ pub struct Running {
     pub server: actix_web::dev::Server,
 }
 
+/// Which listener a request came in on: the metrics one answers `/metrics` and nothing else.
+#[derive(Clone, Copy)]
+struct MetricsListener(bool);
+
 /// Binds and starts the server (call inside an actix/tokio runtime). SIGTERM/SIGINT stop it
-/// gracefully: requests in flight finish (up to 30 s).
+/// gracefully: requests in flight finish (up to 30 s). Connections run through
+/// [`crate::conn::Guarded`], so even requests the HTTP layer refuses get a JSON error.
 pub fn start(state: AppState) -> Result<Running, StartError> {
-    let bind = state.config.bind;
     let max_body = state.config.max_body_bytes;
     let transport = crate::mail::Transport::from_config(&state.config.mail, &state.config.data_dir)
         .map_err(|e| StartError::Config(ConfigError(e)))?;
     crate::mail::spawn_sender(state.clone(), Arc::new(transport));
+    let public = std::net::TcpListener::bind(state.config.bind)?;
+    let addr = public.local_addr()?;
+    let metrics = state.config.metrics_bind.map(std::net::TcpListener::bind).transpose()?;
+    let metrics_addr = metrics.as_ref().map(std::net::TcpListener::local_addr).transpose()?;
+    if let Some(m) = metrics_addr {
+        let _ = state.metrics_addr.set(m);
+    }
     let data = web::Data::new(state);
-    let metrics_bind = data.config.metrics_bind;
-    let metrics_addr = data.metrics_addr.clone();
-    let server = HttpServer::new(move || {
+    let app = move |on_metrics: bool| {
         App::new()
             .app_data(data.clone())
+            .app_data(MetricsListener(on_metrics))
             .app_data(web::PayloadConfig::new(max_body))
             .wrap(from_fn(request_id))
             .route("/metrics", web::get().to(crate::metrics::metrics))
             .configure(crate::api::configure(max_body))
             .configure(crate::web::configure)
             .default_service(web::to(crate::error::not_found))
-    })
-    .shutdown_timeout(30)
-    .bind(bind)?;
-    let addr =
-        server.addrs().first().copied().ok_or_else(|| StartError::Io(std::io::Error::other("no address bound")))?;
-    let server = match metrics_bind {
-        Some(m) => {
-            let s = server.bind(m)?;
-            // The address actually bound (port 0 picks one).
-            let bound = s.addrs().into_iter().find(|a| *a != addr);
-            if let Some(b) = bound {
-                let _ = metrics_addr.set(b);
-            }
-            s
-        }
-        None => server,
     };
-    let running_metrics = metrics_addr.get().copied();
-    let server = server.run();
-    Ok(Running { addr, metrics_addr: running_metrics, handle: server.handle(), server })
+    let service = move |on_metrics: bool| {
+        let app = app.clone();
+        move || {
+            use actix_service::ServiceFactoryExt;
+            let http = actix_http::HttpService::build()
+                .keep_alive(actix_http::KeepAlive::Timeout(Duration::from_secs(5)))
+                .client_request_timeout(Duration::from_secs(5))
+                .client_disconnect_timeout(Duration::from_secs(1))
+                .h1(actix_service::map_config(app(on_metrics), |_| actix_web::dev::AppConfig::default()));
+            actix_service::fn_service(|io: actix_rt::net::TcpStream| async move {
+                let peer = io.peer_addr().ok();
+                Ok::<_, actix_http::error::DispatchError>((crate::conn::Guarded::new(io), peer))
+            })
+            .and_then(http)
+        }
+    };
+    let mut builder = actix_server::Server::build().shutdown_timeout(30).listen("vouchsafe", public, service(false))?;
+    if let Some(m) = metrics {
+        builder = builder.listen("vouchsafe-metrics", m, service(true))?;
+    }
+    let server = builder.run();
+    Ok(Running { addr, metrics_addr, handle: server.handle(), server })
 }
 
 /// `vouchsafe serve`.

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod backup;
 pub mod cli;
 pub mod config;
+pub mod conn;
 pub mod error;
 pub mod hot;
 pub mod mail;

@@ -1131,16 +1131,28 @@ fn when(t: i64) -> String {
 
 async fn admin(config: Config, op: AdminOp) -> Result<(), String> {
     use vouchsafe::admin;
-    let state = app::build_state(config, std::sync::Arc::new(vouchsafe::state::SystemClock)).await.map_err(|e| e.to_string())?;
+    let state = app::build_state(config, std::sync::Arc::new(vouchsafe::state::SystemClock))
+        .await
+        .map_err(|e| e.to_string())?;
     let now = state.clock.now();
     let actor = admin::actor();
     let err = |e: vouchsafe::error::ApiError| e.to_string();
     match op {
         AdminOp::Users => {
-            println!("{:<24} {:<32} {:>8} {:>8}  {:<16}  status", "id", "email", "accounts", "sessions", "last active (UTC)");
+            println!(
+                "{:<24} {:<32} {:>8} {:>8}  {:<16}  status",
+                "id", "email", "accounts", "sessions", "last active (UTC)"
+            );
             for u in admin::users(&state.db, now).await.map_err(err)? {
                 let status = u.disabled_at.map_or_else(|| "active".to_owned(), |t| format!("disabled {}", when(t)));
-                println!("{:<24} {:<32} {:>8} {:>8}  {:<16}  {status}", u.id, u.email, u.accounts, u.sessions, when(u.last_active));
+                println!(
+                    "{:<24} {:<32} {:>8} {:>8}  {:<16}  {status}",
+                    u.id,
+                    u.email,
+                    u.accounts,
+                    u.sessions,
+                    when(u.last_active)
+                );
             }
         }
         AdminOp::Accounts => {

@@ -27,7 +27,11 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create().name("idx_operator_events_created").table("operator_events").col("created_at").to_owned(),
+                Index::create()
+                    .name("idx_operator_events_created")
+                    .table("operator_events")
+                    .col("created_at")
+                    .to_owned(),
             )
             .await
     }

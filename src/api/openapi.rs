@@ -43,7 +43,6 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-
 /// Adds the statuses that follow from an operation's shape (see the module docs).
 struct CommonResponses;
 
@@ -86,15 +85,8 @@ impl CommonResponses {
 impl utoipa::Modify for CommonResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for item in openapi.paths.paths.values_mut() {
-            for op in [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ]
-            .into_iter()
-            .flatten()
+            for op in
+                [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
             {
                 Self::complete(op);
             }

@@ -52,7 +52,7 @@ fn operators_list_disable_resend_and_delete_on_the_record() {
     assert_eq!(e.code(), Some("auth.invalid_credentials"), "a wrong password learns nothing");
     let (_, users) = admin(&srv, &["users"]);
     assert!(users.lines().any(|l| l.contains("bob@example.com") && l.contains("disabled")), "{users}");
-    let (ok, out) = admin(&srv, &["enable-user", &bob.user_id().to_owned()]);
+    let (ok, out) = admin(&srv, &["enable-user", bob.user_id()]);
     assert!(ok, "{out}");
     let mut c = srv.client();
     vouchsafe_client::flows::login(&mut c, "bob@example.com", "correct horse battery").unwrap();

@@ -331,3 +331,95 @@ fn item_field_errors_name_what_is_wrong() {
         .unwrap();
     assert_eq!(r.status, 401, "an ended session's malformed body: {}", r.body);
 }
+
+/// Sends `bytes` on a fresh connection and reads everything until the server closes it.
+fn raw_exchange(srv: &TestServer, bytes: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let addr = srv.url.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    // The server may answer (and close) before it has read everything: a reset then is fine.
+    let _ = s.write_all(bytes);
+    let _ = s.shutdown(std::net::Shutdown::Write);
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(_) => break,
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The responses in a byte stream: (status, body) each, framed by Content-Length.
+fn responses(text: &str) -> Vec<(u16, String)> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(end) = rest.find("\r\n\r\n") {
+        let head = &rest[..end];
+        let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let len = head
+            .lines()
+            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(0);
+        let body_start = end + 4;
+        let body_end = (body_start + len).min(rest.len());
+        out.push((status, rest[body_start..body_end].to_owned()));
+        rest = &rest[body_end..];
+    }
+    out
+}
+
+#[test]
+fn requests_the_http_layer_refuses_get_json_errors_after_earlier_answers() {
+    let srv = TestServer::start();
+    let ok = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    let many_headers: String = (0..200).map(|i| format!("X-H{i}: v\r\n")).collect();
+    let huge_header = format!("X-Big: {}\r\n", "a".repeat(1024 * 1024));
+    let long_uri = format!("/{}", "a".repeat(64 * 1024));
+    let cases: Vec<(String, u16, &str)> = vec![
+        ("GARBAGE\r\n\r\n".into(), 400, "request."),
+        (format!("GET /healthz HTTP/1.1\r\nHost: x\r\n{many_headers}\r\n"), 431, "request.head_too_large"),
+        (format!("GET /healthz HTTP/1.1\r\nHost: x\r\n{huge_header}\r\n"), 431, "request.head_too_large"),
+        (format!("GET {long_uri} HTTP/1.1\r\nHost: x\r\n\r\n"), 400, "request.invalid_uri"),
+        ("POST /api/v1/auth/prelogin HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n".into(), 400, "request.invalid_header"),
+        (
+            "POST /api/v1/auth/prelogin HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+                .into(),
+            400,
+            "request.invalid_header",
+        ),
+        ("GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n".into(), 400, "request."),
+    ];
+    for (req, status, code) in &cases {
+        let got = responses(&raw_exchange(&srv, req.as_bytes()));
+        assert_eq!(got.len(), 1, "{:.60}: {got:?}", req);
+        assert_eq!(got[0].0, *status, "{:.60}", req);
+        let body: ErrorBody = serde_json::from_str(&got[0].1).unwrap_or_else(|e| panic!("{:.60}: {e}: {got:?}", req));
+        assert!(body.error.code.starts_with(code), "{:.60}: {}", req, body.error.code);
+    }
+    // On a kept-alive connection, earlier requests — pipelined or not — are answered first, in
+    // order, and the refused one last.
+    let got = responses(&raw_exchange(&srv, format!("{ok}{ok}GARBAGE\r\n\r\n").as_bytes()));
+    assert_eq!(got.iter().map(|r| r.0).collect::<Vec<_>>(), vec![200, 200, 400], "{got:?}");
+    // A body that cannot be decoded is answered once, by the handler that reads it.
+    let bad_chunks = "POST /api/v1/auth/prelogin HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n";
+    let got = responses(&raw_exchange(&srv, bad_chunks.as_bytes()));
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, 400);
+    assert!(serde_json::from_str::<ErrorBody>(&got[0].1).is_ok(), "{got:?}");
+    // Well-formed requests, a body in pieces and HTTP/1.0 pass as before.
+    let body = r#"{"email":"a@example.com"}"#;
+    let chunked = format!(
+        "POST /api/v1/auth/prelogin HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n",
+        body.len()
+    );
+    let got = responses(&raw_exchange(&srv, format!("{chunked}{ok}").as_bytes()));
+    assert_eq!(got.iter().map(|r| r.0).collect::<Vec<_>>(), vec![200, 200], "{got:?}");
+    let got = responses(&raw_exchange(&srv, b"GET /healthz HTTP/1.0\r\n\r\nGARBAGE\r\n\r\n"));
+    assert_eq!(got.iter().map(|r| r.0).collect::<Vec<_>>(), vec![200, 400], "{got:?}");
+    assert!(serde_json::from_str::<ErrorBody>(&got[1].1).is_ok(), "{got:?}");
+}
