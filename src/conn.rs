@@ -62,20 +62,32 @@ impl<IO> Guarded<IO> {
         }
     }
 
+    /// Gives bytes to the dispatcher (without a copy when nothing else is waiting).
+    fn release(&mut self, bytes: BytesMut) {
+        if self.ready.is_empty() {
+            self.ready = bytes;
+        } else {
+            self.ready.extend_from_slice(&bytes);
+        }
+    }
+
     /// Runs the shadow decoder over what was received and moves every whole message to `ready`.
     fn sort(&mut self) {
-        let Some(codec) = self.shadow.as_mut() else {
-            self.ready.extend_from_slice(&self.held.split());
+        if self.shadow.is_none() {
+            let rest = self.held.split();
+            self.release(rest);
             return;
-        };
+        }
         loop {
             let before = self.probe.len();
+            let Some(codec) = self.shadow.as_mut() else { return };
             let decoded = codec.decode(&mut self.probe);
             // A refused head may have been split off before it was refused: only what decoded
             // goes to the dispatcher.
             if decoded.is_ok() {
                 let consumed = before - self.probe.len();
-                self.ready.extend_from_slice(&self.held.split_to(consumed));
+                let whole = self.held.split_to(consumed);
+                self.release(whole);
             }
             match decoded {
                 Ok(Some(Message::Item(req))) => {
@@ -94,7 +106,8 @@ impl<IO> Guarded<IO> {
                     if head.connection_type() == ConnectionType::Upgrade {
                         // What follows an upgrade is another protocol: pass it all through.
                         self.shadow = None;
-                        self.ready.extend_from_slice(&self.held.split());
+                        let rest = self.held.split();
+                        self.release(rest);
                         self.probe.clear();
                         return;
                     }
@@ -156,20 +169,20 @@ impl<IO: AsyncRead + Unpin> AsyncRead for Guarded<IO> {
             if this.eof {
                 return Poll::Ready(Ok(()));
             }
-            let mut chunk = [0u8; READ_CHUNK];
-            let mut rb = ReadBuf::new(&mut chunk);
-            ready!(Pin::new(&mut this.io).poll_read(cx, &mut rb))?;
-            let got = rb.filled();
-            if got.is_empty() {
+            // Read straight into `held` (no bounce buffer).
+            this.held.reserve(READ_CHUNK);
+            let before = this.held.len();
+            let n = ready!(tokio_util::io::poll_read_buf(Pin::new(&mut this.io), cx, &mut this.held))?;
+            if n == 0 {
                 // The client is done: what is held (an incomplete head) goes to the dispatcher,
                 // which treats it as it always has.
                 this.eof = true;
-                this.ready.extend_from_slice(&this.held.split());
+                let rest = this.held.split();
+                this.release(rest);
                 continue;
             }
-            this.held.extend_from_slice(got);
             if this.shadow.is_some() {
-                this.probe.extend_from_slice(got);
+                this.probe.extend_from_slice(&this.held[before..]);
             }
             this.sort();
         }

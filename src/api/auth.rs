@@ -126,7 +126,9 @@ pub async fn register(
 
 /// Logs in with the auth key; returns tokens and the wrapped keyring.
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody),
+        (status = 403, description = "The user is disabled (said only after a correct auth key).", body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,

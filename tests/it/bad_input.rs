@@ -269,6 +269,61 @@ fn openapi_and_docs_are_served() {
 
 /// Item field errors say what is wrong: no fields, bad base64url, too large.
 #[test]
+fn the_openapi_document_is_as_strict_as_the_server() {
+    let srv = TestServer::start();
+    let c = srv.client();
+    let r = c.raw("GET", "/api/openapi.json", None, &[]).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            operations += 1;
+            let statuses = op["responses"].as_object().unwrap();
+            let has = |s: &str| statuses.contains_key(s);
+            let secured = op.get("security").and_then(|s| s.as_array()).is_some_and(|s| !s.is_empty());
+            assert!(!secured || has("401"), "{method} {path}: 401");
+            if op.get("requestBody").is_some() {
+                assert!(has("400") && has("413") && has("415"), "{method} {path}: body statuses");
+            }
+            for p in op.get("parameters").and_then(|p| p.as_array()).into_iter().flatten() {
+                assert!(has("400"), "{method} {path}: parameter statuses");
+                if p["in"] == "path" {
+                    assert_eq!(p["schema"]["$ref"], "#/components/schemas/Id", "{method} {path}");
+                }
+            }
+        }
+    }
+    assert_eq!(operations, 46);
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(schemas["Id"]["pattern"], "^[A-Za-z0-9_-]{16,64}$");
+    assert_eq!(schemas["KdfParams"]["properties"]["m_kib"]["minimum"], 19 * 1024);
+    assert_eq!(schemas["KdfParams"]["additionalProperties"], false);
+    assert_eq!(schemas["Bytes32"]["pattern"], "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$");
+    assert_eq!(schemas["RegisterRequest"]["properties"]["kdf_params"]["$ref"], "#/components/schemas/KdfParams");
+    assert_eq!(schemas["RegisterRequest"]["additionalProperties"], false);
+    // Every pattern is one the values the server makes and takes match — and near misses do not.
+    let matches =
+        |schema: &str, v: &str| regex::Regex::new(schemas[schema]["pattern"].as_str().unwrap()).unwrap().is_match(v);
+    let key = vouchsafe_crypto::b64::encode(&[7u8; 32]);
+    assert!(matches("Bytes32", &key) && !matches("Bytes32", &key[1..]) && !matches("Bytes32", &format!("{key}A")));
+    let salt = vouchsafe_crypto::b64::encode(&[0xffu8; 16]);
+    assert!(matches("Bytes16", &salt) && !matches("Bytes16", &format!("{}B", &salt[..21])));
+    let sig = vouchsafe_crypto::b64::encode(&[0xa5u8; 64]);
+    assert!(matches("Signature", &sig) && !matches("Signature", &key));
+    let id = vouchsafe::auth::new_id().unwrap();
+    assert!(matches("Id", &id) && !matches("Id", "short") && !matches("Id", &format!("{id}!")));
+    assert!(
+        matches("Email", "alice@example.com") && !matches("Email", "alice@example") && !matches("Email", "a b@c.de")
+    );
+    assert!(matches("Name", "Acme support") && !matches("Name", "   ") && !matches("Name", "tab\there"));
+    for n in [1usize, 2, 3, 4, 100] {
+        let blob = vouchsafe_crypto::b64::encode(&vec![0x5a; n]);
+        assert!(matches("Sealed", &blob), "{n} bytes");
+    }
+    assert!(!matches("Sealed", "abcde"), "5 characters are no base64url");
+}
+
+#[test]
 fn item_field_errors_name_what_is_wrong() {
     use vouchsafe_client::types::PutItemRequest;
     let srv = TestServer::start();
