@@ -179,6 +179,14 @@ pub fn read_password(prompt: &str, file: Option<&PathBuf>, env_name: &str) -> Re
     rpassword::prompt_password(prompt).map(Zeroizing::new).map_err(|e| format!("cannot read the password: {e}"))
 }
 
+/// A new password (from `file`, `env_name` or a prompt), refused when shorter than
+/// [`vouchsafe_client::flows::MIN_PASSWORD`] characters.
+pub fn read_new_password(prompt: &str, file: Option<&PathBuf>, env_name: &str) -> Result<Zeroizing<String>, String> {
+    let pw = read_password(prompt, file, env_name)?;
+    vouchsafe_client::flows::check_new_password(&pw)?;
+    Ok(pw)
+}
+
 fn explain(e: ClientError) -> String {
     match &e {
         ClientError::Api { code, message, .. } => format!("{} ({})", clean(message), clean(code)),

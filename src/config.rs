@@ -310,8 +310,34 @@ impl Config {
     }
 
     fn apply(&mut self, f: FileConfig) {
+        // Every key of `FileConfig` is named here once (the destructuring fails to compile when a
+        // key is added and not applied).
+        let FileConfig {
+            bind,
+            public_url,
+            data_dir,
+            database_url,
+            migrate_on_start,
+            access_token_ttl_secs,
+            session_ttl_secs,
+            reset_token_ttl_mins,
+            trusted_proxies,
+            log_format,
+            argon2_concurrency,
+            max_body_bytes,
+            metrics_bind,
+            token_key_file,
+            prelogin_secret_file,
+            server_share_key_file,
+            outbox_key_file,
+            mail,
+            rate_limits,
+        } = f;
         macro_rules! set {
-            ($($field:ident),*) => { $( if let Some(v) = f.$field { self.$field = v; } )* };
+            ($($field:ident),*) => { $( if let Some(v) = $field { self.$field = v; } )* };
+        }
+        macro_rules! set_some {
+            ($($field:ident),*) => { $( if $field.is_some() { self.$field = $field; } )* };
         }
         set!(
             bind,
@@ -321,6 +347,7 @@ impl Config {
             migrate_on_start,
             access_token_ttl_secs,
             session_ttl_secs,
+            reset_token_ttl_mins,
             trusted_proxies,
             log_format,
             argon2_concurrency,
@@ -328,21 +355,7 @@ impl Config {
             mail,
             rate_limits
         );
-        if f.metrics_bind.is_some() {
-            self.metrics_bind = f.metrics_bind;
-        }
-        if f.token_key_file.is_some() {
-            self.token_key_file = f.token_key_file;
-        }
-        if f.prelogin_secret_file.is_some() {
-            self.prelogin_secret_file = f.prelogin_secret_file;
-        }
-        if f.server_share_key_file.is_some() {
-            self.server_share_key_file = f.server_share_key_file;
-        }
-        if f.outbox_key_file.is_some() {
-            self.outbox_key_file = f.outbox_key_file;
-        }
+        set_some!(metrics_bind, token_key_file, prelogin_secret_file, server_share_key_file, outbox_key_file);
     }
 
     /// Fills derived defaults and checks ranges.
@@ -475,6 +488,60 @@ mod tests {
         }
         let again = ServerSecrets::load_or_generate(&c).unwrap();
         assert_eq!(again.token_key.expose_secret(), s.token_key.expose_secret());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn every_file_key_is_applied() {
+        let dir = std::env::temp_dir().join(format!("vs-config-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("c.toml");
+        std::fs::write(
+            &p,
+            r#"
+bind = "127.0.0.1:9"
+public_url = "https://vault.example.com"
+data_dir = "/srv/vouchsafe"
+database_url = "postgres://u@db/vs"
+migrate_on_start = false
+access_token_ttl_secs = 600
+session_ttl_secs = 3600
+reset_token_ttl_mins = 7
+trusted_proxies = ["10.0.0.1"]
+log_format = "json"
+argon2_concurrency = 3
+max_body_bytes = 100000
+metrics_bind = "127.0.0.1:9090"
+token_key_file = "/k/token"
+prelogin_secret_file = "/k/prelogin"
+server_share_key_file = "/k/share"
+outbox_key_file = "/k/outbox"
+[mail]
+transport = "smtp"
+[rate_limits]
+login_per_ip = 7
+"#,
+        )
+        .unwrap();
+        let c = Config::load(Some(&p)).unwrap();
+        let d = Config::default();
+        assert_eq!(c.bind.port(), 9);
+        assert_eq!(c.public_url, "https://vault.example.com");
+        assert_eq!(c.data_dir, PathBuf::from("/srv/vouchsafe"));
+        assert_eq!(c.database_url, "postgres://u@db/vs");
+        assert!(!c.migrate_on_start && d.migrate_on_start);
+        assert_eq!((c.access_token_ttl_secs, c.session_ttl_secs), (600, 3600));
+        assert_eq!(c.reset_token_ttl_mins, 7, "reset_token_ttl_mins is applied");
+        assert_eq!(c.trusted_proxies, vec!["10.0.0.1".parse::<IpAddr>().unwrap()]);
+        assert!(matches!(c.log_format, LogFormat::Json));
+        assert_eq!((c.argon2_concurrency, c.max_body_bytes), (3, 100_000));
+        assert_eq!(c.metrics_bind, Some("127.0.0.1:9090".parse().unwrap()));
+        assert_eq!(c.token_key_file, Some(PathBuf::from("/k/token")));
+        assert_eq!(c.prelogin_secret_file, Some(PathBuf::from("/k/prelogin")));
+        assert_eq!(c.server_share_key_file, Some(PathBuf::from("/k/share")));
+        assert_eq!(c.outbox_key_file, Some(PathBuf::from("/k/outbox")));
+        assert_eq!(c.mail.transport.as_deref(), Some("smtp"));
+        assert_eq!(c.rate_limits.login_per_ip, 7);
         std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -118,6 +118,7 @@ enum Command {
     /// Invite an email to an account.
     Invite {
         /// Account id.
+        #[arg(allow_hyphen_values = true)]
         account: String,
         /// Email.
         email: String,
@@ -128,6 +129,7 @@ enum Command {
     /// List (or revoke) an account's invitations.
     Invitations {
         /// Account id.
+        #[arg(allow_hyphen_values = true)]
         account: String,
         /// Revoke this invitation id.
         #[arg(long)]
@@ -136,19 +138,23 @@ enum Command {
     /// Accept an invitation with the token from the email link (the part after `#token=`).
     Accept {
         /// The token, or the whole link.
+        #[arg(allow_hyphen_values = true)]
         token: String,
     },
     /// List members as the verified team log describes them (rows the log does not endorse
     /// are marked); needs no password.
     Members {
         /// Account id.
+        #[arg(allow_hyphen_values = true)]
         account: String,
     },
     /// Confirm an accepted invitee after comparing verification codes with them.
     Confirm {
         /// Account id.
+        #[arg(allow_hyphen_values = true)]
         account: String,
         /// The invitee's user id.
+        #[arg(allow_hyphen_values = true)]
         user: String,
         /// The role you grant (owner, admin or member); otherwise you are asked. It is what the
         /// signed log records, whatever the server's list says.
@@ -161,8 +167,10 @@ enum Command {
     /// Change a member's role.
     Role {
         /// Account id.
+        #[arg(allow_hyphen_values = true)]
         account: String,
         /// User id.
+        #[arg(allow_hyphen_values = true)]
         user: String,
         /// owner, admin or member.
         role: String,
@@ -170,13 +178,16 @@ enum Command {
     /// Remove a member (then run `rotate`).
     Remove {
         /// Account id.
+        #[arg(allow_hyphen_values = true)]
         account: String,
         /// User id.
+        #[arg(allow_hyphen_values = true)]
         user: String,
     },
     /// Rotate the account key and re-encrypt every item (resumes if interrupted).
     Rotate {
         /// Account id.
+        #[arg(allow_hyphen_values = true)]
         account: String,
         /// Make a new key version even if no removal requires it.
         #[arg(long)]
@@ -225,6 +236,7 @@ enum Command {
     /// The audit trail of an account (admins).
     Audit {
         /// Account id.
+        #[arg(allow_hyphen_values = true)]
         account: String,
     },
 }
@@ -240,8 +252,10 @@ enum WorkerOp {
     /// Grant a worker (admins): compare the code `worker init` printed.
     Grant {
         /// Account id.
+        #[arg(allow_hyphen_values = true)]
         account: String,
         /// Worker id.
+        #[arg(allow_hyphen_values = true)]
         worker: String,
         /// The worker's public keys (as printed by `worker init`).
         #[arg(long)]
@@ -259,13 +273,16 @@ enum WorkerOp {
     /// Revoke a worker (then run `rotate`).
     Revoke {
         /// Account id.
+        #[arg(allow_hyphen_values = true)]
         account: String,
         /// Worker id.
+        #[arg(allow_hyphen_values = true)]
         worker: String,
     },
     /// List an account's workers.
     List {
         /// Account id.
+        #[arg(allow_hyphen_values = true)]
         account: String,
     },
 }
@@ -287,6 +304,7 @@ enum ResetOp {
         #[arg(long, env = "VOUCHSAFE_SERVER", default_value = "http://127.0.0.1:8080")]
         server: String,
         /// The token, or the whole link.
+        #[arg(allow_hyphen_values = true)]
         token: String,
     },
     /// "This was not me": cancel with the token of the cancel link.
@@ -295,6 +313,7 @@ enum ResetOp {
         #[arg(long, env = "VOUCHSAFE_SERVER", default_value = "http://127.0.0.1:8080")]
         server: String,
         /// The token, or the whole link.
+        #[arg(allow_hyphen_values = true)]
         token: String,
     },
 }
@@ -304,13 +323,16 @@ enum VouchOp {
     /// Members awaiting vouches, with the code to compare.
     List {
         /// Account id.
+        #[arg(allow_hyphen_values = true)]
         account: String,
     },
     /// Vouch after comparing codes (asks for the code, or --code).
     Approve {
         /// Account id.
+        #[arg(allow_hyphen_values = true)]
         account: String,
         /// User id.
+        #[arg(allow_hyphen_values = true)]
         user: String,
         /// The code the member read to you.
         #[arg(long)]
@@ -319,8 +341,10 @@ enum VouchOp {
     /// Veto a pending reset.
     Veto {
         /// Account id.
+        #[arg(allow_hyphen_values = true)]
         account: String,
         /// User id.
+        #[arg(allow_hyphen_values = true)]
         user: String,
     },
 }
@@ -356,6 +380,7 @@ enum RecoveryOp {
         #[arg(long, env = "VOUCHSAFE_SERVER", default_value = "http://127.0.0.1:8080")]
         server: String,
         /// The token from the recovery email, or the whole link.
+        #[arg(allow_hyphen_values = true)]
         token: String,
         /// Your recovery code (omit if guardians release instead).
         #[arg(long)]
@@ -377,6 +402,7 @@ enum GuardianOp {
     /// Release your share after the member read you the code on their device.
     Release {
         /// Recovery session id.
+        #[arg(allow_hyphen_values = true)]
         session: String,
         /// The device code the member read to you.
         #[arg(long)]
@@ -389,11 +415,13 @@ enum PolicyOp {
     /// Show the policy (from the verified log).
     Show {
         /// Account id.
+        #[arg(allow_hyphen_values = true)]
         account: String,
     },
     /// Change it.
     Set {
         /// Account id.
+        #[arg(allow_hyphen_values = true)]
         account: String,
         /// Distinct vouches needed.
         #[arg(long)]
@@ -419,6 +447,7 @@ enum AccountOp {
     /// Show one account.
     Show {
         /// Account id.
+        #[arg(allow_hyphen_values = true)]
         account: String,
     },
 }
@@ -428,6 +457,7 @@ enum ItemOp {
     /// Create an item: `name=value …` or one JSON object.
     Put {
         /// Account id.
+        #[arg(allow_hyphen_values = true)]
         account: String,
         /// Fields.
         fields: Vec<String>,
@@ -435,20 +465,25 @@ enum ItemOp {
     /// Show an item.
     Get {
         /// Account id.
+        #[arg(allow_hyphen_values = true)]
         account: String,
         /// Item id.
+        #[arg(allow_hyphen_values = true)]
         item: String,
     },
     /// List items.
     List {
         /// Account id.
+        #[arg(allow_hyphen_values = true)]
         account: String,
     },
     /// Replace an item's fields (keeps fields you do not name).
     Edit {
         /// Account id.
+        #[arg(allow_hyphen_values = true)]
         account: String,
         /// Item id.
+        #[arg(allow_hyphen_values = true)]
         item: String,
         /// Fields.
         fields: Vec<String>,
@@ -456,14 +491,17 @@ enum ItemOp {
     /// Delete an item.
     Rm {
         /// Account id.
+        #[arg(allow_hyphen_values = true)]
         account: String,
         /// Item id.
+        #[arg(allow_hyphen_values = true)]
         item: String,
     },
     /// Rewrite every item still in the legacy field format (which binds neither the revision
     /// nor the set of fields) in the current, bound format.
     Upgrade {
         /// Account id.
+        #[arg(allow_hyphen_values = true)]
         account: String,
     },
 }
@@ -473,6 +511,7 @@ enum LogOp {
     /// Verify the whole team log and print its state.
     Verify {
         /// Account id.
+        #[arg(allow_hyphen_values = true)]
         account: String,
     },
 }
@@ -597,10 +636,7 @@ fn run(args: Args) -> Result<(), String> {
             Ok(())
         }
         Command::Register(Credentials { server, email, password_file }) => {
-            let pw = cli::read_password("New password: ", password_file.as_ref(), "VOUCHSAFE_PASSWORD")?;
-            if pw.chars().count() < 10 {
-                return Err("choose a password of at least 10 characters".into());
-            }
+            let pw = cli::read_new_password("New password: ", password_file.as_ref(), "VOUCHSAFE_PASSWORD")?;
             cli::register(&server, &email, &pw, kdf_params())
         }
         Command::Login(Credentials { server, email, password_file }) => {
@@ -614,7 +650,7 @@ fn run(args: Args) -> Result<(), String> {
             op: PasswordOp::Change { end_other_sessions, current_password_file, new_password_file },
         } => {
             let cur = cli::read_password("Current password: ", current_password_file.as_ref(), "VOUCHSAFE_PASSWORD")?;
-            let new = cli::read_password("New password: ", new_password_file.as_ref(), "VOUCHSAFE_NEW_PASSWORD")?;
+            let new = cli::read_new_password("New password: ", new_password_file.as_ref(), "VOUCHSAFE_NEW_PASSWORD")?;
             cli::password_change(&cur, &new, end_other_sessions, kdf_params())
         }
         other => vault_command(other),
@@ -721,7 +757,7 @@ fn vault_command(cmd: Command) -> Result<(), String> {
             return Ok(());
         }
         Command::Reset { op: ResetOp::Complete { server, token } } => {
-            let pw = cli::read_password("New password: ", None, "VOUCHSAFE_NEW_PASSWORD")?;
+            let pw = cli::read_new_password("New password: ", None, "VOUCHSAFE_NEW_PASSWORD")?;
             let now =
                 std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
             let k = vouchsafe_client::flows::reset_with_token(
@@ -764,7 +800,7 @@ fn vault_command(cmd: Command) -> Result<(), String> {
                 }
                 (_, x) => x.clone(),
             };
-            let pw = cli::read_password("New password: ", None, "VOUCHSAFE_NEW_PASSWORD")?;
+            let pw = cli::read_new_password("New password: ", None, "VOUCHSAFE_NEW_PASSWORD")?;
             let k = r.finish(&c, code.as_deref(), expect.as_deref(), &pw, kdf_params()).map_err(e)?;
             println!(
                 "recovered the same keys (verification code {}). Sign in, then make a new kit: `vouchsafe recovery setup`",
@@ -1201,5 +1237,24 @@ fn main() -> ExitCode {
             eprintln!("vouchsafe: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn ids_may_begin_with_a_hyphen() {
+        // Random base64url ids begin with `-` one time in 64.
+        let a = Args::try_parse_from(["vouchsafe", "item", "get", "-Wq3x9", "-Ab_c"]).unwrap();
+        assert!(matches!(a.command, Command::Item { op: ItemOp::Get { ref account, ref item } }
+            if account == "-Wq3x9" && item == "-Ab_c"));
+        let a = Args::try_parse_from(["vouchsafe", "admin", "enable-user", "-Wq3x9"]).unwrap();
+        assert!(matches!(a.command, Command::Admin { op: AdminOp::EnableUser { ref user } } if user == "-Wq3x9"));
+        // Options still parse as options.
+        assert!(Args::try_parse_from(["vouchsafe", "invite", "-acct", "a@example.com", "--role", "admin"]).is_ok());
     }
 }

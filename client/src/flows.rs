@@ -19,6 +19,17 @@ pub struct Session {
     pub keyring: Keyring,
 }
 
+/// The fewest characters a new password may have (every client: CLI, dashboard, library).
+pub const MIN_PASSWORD: usize = 10;
+
+/// Refuses a new password shorter than [`MIN_PASSWORD`] characters.
+pub fn check_new_password(password: &str) -> Result<(), String> {
+    if password.chars().count() < MIN_PASSWORD {
+        return Err(format!("choose a password of at least {MIN_PASSWORD} characters"));
+    }
+    Ok(())
+}
+
 /// Creates an account: random user id, salt, keys (generation 1), wrapped keyring.
 pub fn register(client: &Client, email: &str, password: &str, params: KdfParams) -> Result<String, ClientError> {
     let mut rng = vouchsafe_crypto::os_rng();

@@ -444,8 +444,10 @@ pub async fn change_password(
         .ok_or_else(|| ApiError::unauthorized("auth.invalid_token", "user no longer exists"))?;
     let stored = u.auth_hash.clone();
     if !argon(state, move |m| auth::verify_auth_key(m, &stored, &current[..])).await? {
+        // Not a 401: the session is fine, the re-authentication failed (and `invalid_credentials`
+        // stays the login's 401).
         return Err(ApiError::Forbidden {
-            code: "auth.invalid_credentials",
+            code: "auth.wrong_password",
             message: "the current password is wrong".into(),
         });
     }

@@ -23,7 +23,7 @@ use wasm_bindgen::prelude::*;
 use zeroize::Zeroizing;
 
 /// Shortest password the dashboard accepts (the server never sees it, so only the client can ask).
-pub const MIN_PASSWORD: usize = 10;
+pub const MIN_PASSWORD: usize = vouchsafe_client::flows::MIN_PASSWORD;
 
 /// A secret string from the page: zeroized on drop, redacted in `Debug`.
 pub struct Secret(Zeroizing<String>);
