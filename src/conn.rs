@@ -18,9 +18,8 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use actix_http::ConnectionType;
 use actix_http::error::ParseError;
-use actix_http::h1::{Codec, Message};
+use actix_http::h1::{Codec, Message, MessageType};
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_util::codec::Decoder;
@@ -39,8 +38,6 @@ pub struct Guarded<IO> {
     probe: BytesMut,
     /// Whole messages the dispatcher may read.
     ready: BytesMut,
-    /// Inside a request body (so an error is the body's, answered by its handler).
-    in_body: bool,
     /// The answer to a refused head, written before shutdown; `Some` means refused.
     answer: Option<BytesMut>,
     /// The socket reached its end.
@@ -56,7 +53,6 @@ impl<IO> Guarded<IO> {
             held: BytesMut::new(),
             probe: BytesMut::new(),
             ready: BytesMut::new(),
-            in_body: false,
             answer: None,
             eof: false,
         }
@@ -82,6 +78,7 @@ impl<IO> Guarded<IO> {
             let before = self.probe.len();
             let Some(codec) = self.shadow.as_mut() else { return };
             let decoded = codec.decode(&mut self.probe);
+            let (upgrade, in_payload) = (codec.upgrade(), codec.message_type() != MessageType::None);
             // A refused head may have been split off before it was refused: only what decoded
             // goes to the dispatcher.
             if decoded.is_ok() {
@@ -90,20 +87,8 @@ impl<IO> Guarded<IO> {
                 self.release(whole);
             }
             match decoded {
-                Ok(Some(Message::Item(req))) => {
-                    let head = req.head();
-                    let chunked = head
-                        .headers()
-                        .get(actix_http::header::TRANSFER_ENCODING)
-                        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"chunked"));
-                    let length = head
-                        .headers()
-                        .get(actix_http::header::CONTENT_LENGTH)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .unwrap_or(0);
-                    self.in_body = chunked || length > 0;
-                    if head.connection_type() == ConnectionType::Upgrade {
+                Ok(Some(Message::Item(_))) => {
+                    if upgrade {
                         // What follows an upgrade is another protocol: pass it all through.
                         self.shadow = None;
                         let rest = self.held.split();
@@ -112,11 +97,11 @@ impl<IO> Guarded<IO> {
                         return;
                     }
                 }
-                Ok(Some(Message::Chunk(Some(_)))) => {}
-                Ok(Some(Message::Chunk(None))) => self.in_body = false,
+                Ok(Some(Message::Chunk(_))) => {}
                 Ok(None) => return,
                 Err(e) => {
-                    if !self.in_body {
+                    // Inside a body (the decoder holds a payload), the handler reading it answers.
+                    if !in_payload {
                         self.answer = Some(answer(&e));
                     }
                     self.shadow = None;
