@@ -188,41 +188,41 @@ async fn accounts_of<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<Vec<St
 /// refused (`403 auth.user_disabled`, said only after the password was right) and no reset or
 /// recovery e-mail is sent. Memberships, keys and seals are untouched.
 pub async fn disable_user(state: &AppState, who: &str, actor: &str, now: i64) -> Result<user::Model, ApiError> {
-    let u = find_user(&state.db, who).await?;
-    let (id, actor) = (u.id.clone(), actor.to_owned());
-    state
-        .db
-        .transaction::<_, (), ApiError>(move |txn| {
-            Box::pin(async move {
-                user::Entity::update_many()
-                    .col_expr(user::Column::DisabledAt, Expr::value(now))
-                    .filter(user::Column::Id.eq(&id))
-                    .exec(txn)
-                    .await?;
-                crate::service::auth::end_sessions(txn, &id, None, "disabled_by_operator", now).await?;
-                record(txn, &actor, "user.disabled", &id, "", now).await?;
-                record_in_accounts(txn, &accounts_of(txn, &id).await?, &id, "operator.user_disabled", now).await
-            })
-        })
-        .await?;
-    Ok(u)
+    set_disabled(state, who, actor, Some(now), now).await
 }
 
 /// Re-enables a disabled user (they sign in again with their password).
 pub async fn enable_user(state: &AppState, who: &str, actor: &str, now: i64) -> Result<user::Model, ApiError> {
+    set_disabled(state, who, actor, None, now).await
+}
+
+async fn set_disabled(
+    state: &AppState,
+    who: &str,
+    actor: &str,
+    disabled_at: Option<i64>,
+    now: i64,
+) -> Result<user::Model, ApiError> {
     let u = find_user(&state.db, who).await?;
     let (id, actor) = (u.id.clone(), actor.to_owned());
+    let (action, in_accounts) = match disabled_at {
+        Some(_) => ("user.disabled", "operator.user_disabled"),
+        None => ("user.enabled", "operator.user_enabled"),
+    };
     state
         .db
         .transaction::<_, (), ApiError>(move |txn| {
             Box::pin(async move {
                 user::Entity::update_many()
-                    .col_expr(user::Column::DisabledAt, Expr::value(Option::<i64>::None))
+                    .col_expr(user::Column::DisabledAt, Expr::value(disabled_at))
                     .filter(user::Column::Id.eq(&id))
                     .exec(txn)
                     .await?;
-                record(txn, &actor, "user.enabled", &id, "", now).await?;
-                record_in_accounts(txn, &accounts_of(txn, &id).await?, &id, "operator.user_enabled", now).await
+                if disabled_at.is_some() {
+                    crate::service::auth::end_sessions(txn, &id, None, "disabled_by_operator", now).await?;
+                }
+                record(txn, &actor, action, &id, "", now).await?;
+                record_in_accounts(txn, &accounts_of(txn, &id).await?, &id, in_accounts, now).await
             })
         })
         .await?;

@@ -310,52 +310,20 @@ impl Config {
     }
 
     fn apply(&mut self, f: FileConfig) {
-        // Every key of `FileConfig` is named here once (the destructuring fails to compile when a
-        // key is added and not applied).
-        let FileConfig {
-            bind,
-            public_url,
-            data_dir,
-            database_url,
-            migrate_on_start,
-            access_token_ttl_secs,
-            session_ttl_secs,
-            reset_token_ttl_mins,
-            trusted_proxies,
-            log_format,
-            argon2_concurrency,
-            max_body_bytes,
-            metrics_bind,
-            token_key_file,
-            prelogin_secret_file,
-            server_share_key_file,
-            outbox_key_file,
-            mail,
-            rate_limits,
-        } = f;
-        macro_rules! set {
-            ($($field:ident),*) => { $( if let Some(v) = $field { self.$field = v; } )* };
+        // Every key of `FileConfig` is named here once: the destructuring has no `..`, so a key
+        // that is added and not applied fails to compile.
+        macro_rules! apply {
+            (set: $($f:ident),*; some: $($o:ident),*) => {
+                let FileConfig { $($f,)* $($o,)* } = f;
+                $( if let Some(v) = $f { self.$f = v; } )*
+                $( if $o.is_some() { self.$o = $o; } )*
+            };
         }
-        macro_rules! set_some {
-            ($($field:ident),*) => { $( if $field.is_some() { self.$field = $field; } )* };
-        }
-        set!(
-            bind,
-            public_url,
-            data_dir,
-            database_url,
-            migrate_on_start,
-            access_token_ttl_secs,
-            session_ttl_secs,
-            reset_token_ttl_mins,
-            trusted_proxies,
-            log_format,
-            argon2_concurrency,
-            max_body_bytes,
-            mail,
-            rate_limits
+        apply!(
+            set: bind, public_url, data_dir, database_url, migrate_on_start, access_token_ttl_secs, session_ttl_secs,
+                reset_token_ttl_mins, trusted_proxies, log_format, argon2_concurrency, max_body_bytes, mail, rate_limits;
+            some: metrics_bind, token_key_file, prelogin_secret_file, server_share_key_file, outbox_key_file
         );
-        set_some!(metrics_bind, token_key_file, prelogin_secret_file, server_share_key_file, outbox_key_file);
     }
 
     /// Fills derived defaults and checks ranges.

@@ -29,6 +29,16 @@ pub fn normalize_email(email: &str) -> Result<String, ApiError> {
     Ok(e)
 }
 
+/// The user an e-mailed link (reset, recovery) may go to: one with this address who is not
+/// disabled.
+pub async fn user_for_links<C: ConnectionTrait>(db: &C, email: &str) -> Result<Option<user::Model>, ApiError> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Email.eq(email))
+        .filter(user::Column::DisabledAt.is_null())
+        .one(db)
+        .await?)
+}
+
 fn decode_exact<const N: usize>(field: &'static str, v: &str) -> Result<[u8; N], ApiError> {
     b64::decode_array::<N>(v).map_err(|_| {
         ApiError::bad("request.invalid_field", format!("{field}: expected {N} bytes as unpadded base64url"))

@@ -131,12 +131,7 @@ pub async fn kit_status(state: &AppState, user_id: &str) -> Result<KitStatus, Ap
 /// Emails a recovery link if the email has a user with a kit. Runs after the 202.
 pub async fn request(state: &AppState, email: &str, now: i64) -> Result<(), ApiError> {
     // A disabled user gets no links (the answer is the same 202 either way).
-    let Some(u) = user::Entity::find()
-        .filter(user::Column::Email.eq(email))
-        .filter(user::Column::DisabledAt.is_null())
-        .one(&state.db)
-        .await?
-    else {
+    let Some(u) = crate::service::auth::user_for_links(&state.db, email).await? else {
         return Ok(());
     };
     if recovery_kit::Entity::find_by_id(u.id.clone()).one(&state.db).await?.is_none() {

@@ -32,12 +32,7 @@ fn ttl_secs(state: &AppState) -> i64 {
 /// Starts a reset for `email` if it has a user (else does nothing). Runs after the 202.
 pub async fn request(state: &AppState, email: &str, now: i64) -> Result<(), ApiError> {
     // A disabled user gets no links (the answer is the same 202 either way).
-    let Some(u) = user::Entity::find()
-        .filter(user::Column::Email.eq(email))
-        .filter(user::Column::DisabledAt.is_null())
-        .one(&state.db)
-        .await?
-    else {
+    let Some(u) = crate::service::auth::user_for_links(&state.db, email).await? else {
         return Ok(());
     };
     let (token, hash) = new_opaque_token()?;
