@@ -56,6 +56,23 @@ pub fn actor() -> String {
     who.chars().take(200).collect()
 }
 
+/// The largest `column` (a Unix time) of `E`'s rows whose `key` is `value`; `None` without rows.
+async fn latest<E: EntityTrait, C: ConnectionTrait>(
+    db: &C,
+    column: E::Column,
+    key: E::Column,
+    value: &str,
+) -> Result<Option<i64>, ApiError> {
+    Ok(E::find()
+        .select_only()
+        .column_as(column.max(), "m")
+        .filter(key.eq(value))
+        .into_tuple::<Option<i64>>()
+        .one(db)
+        .await?
+        .flatten())
+}
+
 /// Every user, with counts and last activity.
 pub async fn users<C: ConnectionTrait>(db: &C, now: i64) -> Result<Vec<UserRow>, ApiError> {
     let mut out = Vec::new();
@@ -66,14 +83,8 @@ pub async fn users<C: ConnectionTrait>(db: &C, now: i64) -> Result<Vec<UserRow>,
             .filter(session::Column::RevokedAt.is_null())
             .filter(session::Column::ExpiresAt.gt(now));
         let sessions = live.count(db).await?;
-        let last: Option<i64> = session::Entity::find()
-            .select_only()
-            .column_as(session::Column::LastUsedAt.max(), "m")
-            .filter(session::Column::UserId.eq(&u.id))
-            .into_tuple::<Option<i64>>()
-            .one(db)
-            .await?
-            .flatten();
+        let last =
+            latest::<session::Entity, _>(db, session::Column::LastUsedAt, session::Column::UserId, &u.id).await?;
         out.push(UserRow {
             last_active: last.unwrap_or(u.created_at).max(u.updated_at),
             id: u.id,
@@ -92,22 +103,10 @@ pub async fn accounts<C: ConnectionTrait>(db: &C) -> Result<Vec<AccountRow>, Api
     for a in account::Entity::find().order_by_asc(account::Column::CreatedAt).all(db).await? {
         let members = membership::Entity::find().filter(membership::Column::AccountId.eq(&a.id)).count(db).await?;
         let items = item::Entity::find().filter(item::Column::AccountId.eq(&a.id)).count(db).await?;
-        let last_item: Option<i64> = item::Entity::find()
-            .select_only()
-            .column_as(item::Column::UpdatedAt.max(), "m")
-            .filter(item::Column::AccountId.eq(&a.id))
-            .into_tuple::<Option<i64>>()
-            .one(db)
-            .await?
-            .flatten();
-        let last_log: Option<i64> = log_entry::Entity::find()
-            .select_only()
-            .column_as(log_entry::Column::CreatedAt.max(), "m")
-            .filter(log_entry::Column::AccountId.eq(&a.id))
-            .into_tuple::<Option<i64>>()
-            .one(db)
-            .await?
-            .flatten();
+        let last_item = latest::<item::Entity, _>(db, item::Column::UpdatedAt, item::Column::AccountId, &a.id).await?;
+        let last_log =
+            latest::<log_entry::Entity, _>(db, log_entry::Column::CreatedAt, log_entry::Column::AccountId, &a.id)
+                .await?;
         out.push(AccountRow {
             last_active: a.created_at.max(last_item.unwrap_or(0)).max(last_log.unwrap_or(0)),
             id: a.id,
