@@ -12,6 +12,8 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use tracing::Instrument;
 
+use crate::store::ItemStore;
+
 use crate::auth::TokenSigner;
 use crate::config::{Config, ConfigError, ServerSecrets};
 use crate::state::{AppState, Clock, SystemClock};
@@ -37,6 +39,9 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartError> 
     }
     let mut opts = ConnectOptions::new(config.database_url.clone());
     opts.sqlx_logging(false).max_connections(if config.database_url.starts_with("sqlite:") { 8 } else { 20 });
+    // sqlx pings a connection before every use by default: a second round trip per query. Only
+    // a connection idle for a while is pinged (a database restart shows there first).
+    opts.test_before_acquire_if_idle_for(Duration::from_secs(30));
     opts.map_sqlx_sqlite_opts(|o| {
         o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
             .foreign_keys(true)
@@ -72,12 +77,19 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
     if config.migrate_on_start {
         migrate(&db).await?;
     }
-    let hot = match crate::hot::sqlite_path(&config.database_url) {
+    let items = match crate::store::sqlite::sqlite_path(&config.database_url) {
         Some(path) => {
             make_private(&path)?;
-            Some(crate::hot::Hot::open(&path).map_err(StartError::Database)?)
+            ItemStore::Sqlite(crate::store::sqlite::Hot::open(&path).map_err(StartError::Database)?)
         }
-        None => None,
+        None if matches!(db.get_database_backend(), sea_orm::DatabaseBackend::Postgres) => {
+            ItemStore::Postgres(db.get_postgres_connection_pool().clone())
+        }
+        None => {
+            return Err(StartError::Database(
+                "SQLite needs a file (an in-memory database cannot be shared by the server's connections)".into(),
+            ));
+        }
     };
     // Bodies that older versions kept after delivery (with their link tokens) go now.
     let redacted = crate::mail::redact_delivered(&db).await.map_err(|e| StartError::Database(e.to_string()))?;
@@ -101,7 +113,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
         .map_err(|e| StartError::Config(crate::config::ConfigError(e)))?;
     Ok(AppState {
         db,
-        hot,
+        items,
         templates,
         argon,
         config: Arc::new(config),

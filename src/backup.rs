@@ -17,7 +17,7 @@ pub const KEY_FILES: &[(&str, &str)] = &[
 ];
 
 fn sqlite_file(config: &Config) -> Result<PathBuf, String> {
-    crate::hot::sqlite_path(&config.database_url).ok_or_else(|| {
+    crate::store::sqlite::sqlite_path(&config.database_url).ok_or_else(|| {
         format!(
             "the database is PostgreSQL: back it up with\n  pg_dump --format=custom --file=vouchsafe.dump '{}'\n\
              and restore into an empty database with\n  pg_restore --no-owner --dbname='<new database URL>' vouchsafe.dump\n\

@@ -62,8 +62,8 @@ impl Clock for ManualClock {
 pub struct AppState {
     /// Database.
     pub db: DatabaseConnection,
-    /// SQLite only: item reads, lists and writes without sqlx ([`crate::hot`]).
-    pub hot: Option<crate::hot::Hot>,
+    /// Items: rows and the rights to them ([`crate::store::items`]).
+    pub items: crate::store::ItemStore,
     /// Configuration.
     pub config: Arc<Config>,
     /// Server secrets.

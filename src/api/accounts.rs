@@ -229,16 +229,8 @@ pub async fn list_items(
             return Err(crate::api::for_member(&state, &path, &u.user_id, e).await);
         }
     };
-    // A member's page on the calling thread's SQLite connection; anything else (a worker, an
-    // ended session, PostgreSQL) takes the detailed path.
-    if let Some(who) = bearer.caller(now)
-        && let Some(body) = items::list_fast(&state, &path, who, q.cursor.as_deref(), limit, below)?
-    {
-        return Ok(json_body(body));
-    }
-    let u = bearer.check(&state).await?;
-    let body = items::list(&state, &path, &u.user_id, q.cursor.as_deref(), limit, below, now).await?;
-    Ok(json_body(body))
+    let who = bearer.principal()?;
+    Ok(json_body(items::list(&state, &path, &who, q.cursor.as_deref(), limit, below, now).await?))
 }
 
 /// A response whose JSON body was written already.
@@ -254,16 +246,8 @@ pub async fn get_item(
     bearer: Bearer,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let now = state.clock.now();
-    // The common case in one query; anything unusual (ended session, not a member, missing item,
-    // a worker) takes the detailed path, which also says precisely what is wrong.
-    if let Some(who) = bearer.caller(now)
-        && let Some(body) = items::get_fast(&state, &path.0, who, &path.1).await?
-    {
-        return Ok(json_body(body));
-    }
-    let u = bearer.check(&state).await?;
-    Ok(json_body(items::get(&state, &path.0, &u.user_id, &path.1, now).await?))
+    let who = bearer.principal()?;
+    Ok(json_body(items::get(&state, &path.0, &who, &path.1, state.clock.now()).await?))
 }
 
 /// An item write whose body was refused: the token first (401), then the membership (404 for
@@ -285,22 +269,14 @@ pub async fn put_item(
     path: web::Path<(String, String)>,
     body: Body<PutItemRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let now = state.clock.now();
-    // A member's token: field checks (no database work), then — on SQLite — access and write in
-    // one transaction of the writer's next group commit. Anything else (no token, a bad one, a
-    // worker's, PostgreSQL) takes the detailed path, with the token checked before the body.
+    // Field checks (no database work), then rights, key version and write in one statement of
+    // the store; a body refused is shown only to a member, after the token.
     let prepared = match body.into_inner().and_then(|b| items::prepare_put(&path.1, b)) {
         Ok(p) => p,
         Err(e) => return Err(refuse_body(&state, &path.0, bearer, e).await),
     };
-    let (u, put) = match bearer.caller(now) {
-        Some(who) => match items::put_fast(&state, &path.0, who, prepared).await? {
-            Ok(body) => return Ok(json_body(body)),
-            Err(put) => (bearer.check(&state).await?, put),
-        },
-        None => (bearer.check(&state).await?, prepared),
-    };
-    Ok(json_body(items::put(&state, &path.0, &u.user_id, put, now).await?))
+    let who = bearer.principal()?;
+    Ok(json_body(items::put(&state, &path.0, &who, prepared, state.clock.now()).await?))
 }
 
 /// Deletes an item.
@@ -311,8 +287,8 @@ pub async fn delete_item(
     bearer: Bearer,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let u = bearer.check(&state).await?;
-    items::delete(&state, &path.0, &u.user_id, &path.1).await?;
+    let who = bearer.principal()?;
+    items::delete(&state, &path.0, &who, &path.1, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -326,18 +302,11 @@ pub async fn update_items(
     path: web::Path<String>,
     body: Body<BatchUpdateRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let now = state.clock.now();
     // As for single writes.
     let prepared = match body.into_inner().and_then(items::prepare_batch) {
         Ok(p) => p,
         Err(e) => return Err(refuse_body(&state, &path, bearer, e).await),
     };
-    let (u, batch) = match bearer.caller(now) {
-        Some(who) => match items::update_batch_fast(&state, &path, who, prepared).await? {
-            Ok(res) => return Ok(HttpResponse::Ok().json(res)),
-            Err(batch) => (bearer.check(&state).await?, batch),
-        },
-        None => (bearer.check(&state).await?, prepared),
-    };
-    Ok(HttpResponse::Ok().json(items::update_batch(&state, &path, &u.user_id, batch, now).await?))
+    let who = bearer.principal()?;
+    Ok(HttpResponse::Ok().json(items::update_batch(&state, &path, &who, prepared, state.clock.now()).await?))
 }

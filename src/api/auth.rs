@@ -7,6 +7,7 @@ use vouchsafe_client::types::*;
 
 use crate::auth::{client_ip, hit_rate_limit};
 use crate::error::{ApiError, ErrorBody};
+use crate::principal::Principal;
 use crate::service::auth as svc;
 use crate::state::AppState;
 
@@ -19,8 +20,9 @@ pub struct AuthUser {
     pub session_id: String,
 }
 
-/// Bearer token, parsed but not yet checked against the database: (subject, session, type).
-pub struct Bearer(Result<(String, String, String), ApiError>);
+/// Bearer token, verified (signature, issuer, audience, expiry) but not yet checked against
+/// the database: the request's [`Principal`], resolved once.
+pub struct Bearer(Result<Principal, ApiError>);
 
 impl FromRequest for Bearer {
     type Error = actix_web::Error;
@@ -35,28 +37,27 @@ impl FromRequest for Bearer {
             let h = req.headers().get("authorization").ok_or_else(missing)?.to_str().map_err(|_| missing())?;
             let token = h.strip_prefix("Bearer ").ok_or_else(missing)?;
             let c = state.tokens.verify(token.trim(), state.clock.now())?;
-            Ok((c.sub, c.sid, c.typ))
+            Ok(if c.typ == "worker" {
+                Principal::Worker { worker_id: c.sub }
+            } else {
+                Principal::Member { user_id: c.sub, session_id: c.sid }
+            })
         })();
         ready(Ok(Bearer(res)))
     }
 }
 
 impl Bearer {
-    /// A member's (not a worker's) verified token claims, as the one-query item paths take
-    /// them; the session itself is not checked yet.
-    pub fn caller(&self, now: i64) -> Option<crate::service::items::Caller<'_>> {
-        match &self.0 {
-            Ok((user_id, session_id, typ)) if typ != "worker" => {
-                Some(crate::service::items::Caller { user_id, session_id, now })
-            }
-            _ => None,
-        }
+    /// The principal of a verified token; whether its session (or grant) is still live is not
+    /// checked yet — the item store checks it in the same statement as the data.
+    pub fn principal(self) -> Result<Principal, ApiError> {
+        self.0
     }
 
     /// [`Self::check`] for a person's own routes (sessions, password, keyring, recovery kit):
     /// a worker's token is refused there with 403, not looked up as if it were a user.
     pub async fn check_person(self, state: &AppState) -> Result<AuthUser, ApiError> {
-        if matches!(&self.0, Ok((_, _, typ)) if typ == "worker") {
+        if matches!(&self.0, Ok(Principal::Worker { .. })) {
             return Err(ApiError::Forbidden {
                 code: "auth.person_only",
                 message: "a worker's token cannot use a person's routes".into(),
@@ -67,18 +68,24 @@ impl Bearer {
 
     /// Checks the session in the database: ending a session kills its access tokens at once.
     pub async fn check(self, state: &AppState) -> Result<AuthUser, ApiError> {
-        let (user_id, session_id, typ) = self.0?;
-        if typ == "worker" {
-            // A worker has no session: its token lives while the worker is granted.
-            if !crate::service::workers::is_active(state, &user_id).await? {
-                return Err(ApiError::unauthorized("auth.worker_revoked", "this worker is not (or no longer) granted"));
+        match self.0? {
+            Principal::Worker { worker_id } => {
+                // A worker has no session: its token lives while the worker is granted.
+                if !crate::service::workers::is_active(state, &worker_id).await? {
+                    return Err(ApiError::unauthorized(
+                        "auth.worker_revoked",
+                        "this worker is not (or no longer) granted",
+                    ));
+                }
+                Ok(AuthUser { user_id: worker_id, session_id: String::new() })
             }
-            return Ok(AuthUser { user_id, session_id });
+            Principal::Member { user_id, session_id } => {
+                if !svc::session_is_live(state, &user_id, &session_id, state.clock.now()).await? {
+                    return Err(ApiError::unauthorized("auth.session_ended", "this session has ended"));
+                }
+                Ok(AuthUser { user_id, session_id })
+            }
         }
-        if !svc::session_is_live(state, &user_id, &session_id, state.clock.now()).await? {
-            return Err(ApiError::unauthorized("auth.session_ended", "this session has ended"));
-        }
-        Ok(AuthUser { user_id, session_id })
     }
 }
 

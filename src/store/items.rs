@@ -1,0 +1,786 @@
+//! The item store: one interface over SQLite and PostgreSQL.
+//!
+//! **One definition of access.** Every read and write states the caller's rights as one SQL
+//! expression, [`ACCESS`]: a verdict (`ok`, `unauthenticated`, `not_member`, `inactive`,
+//! `read_only`) and the account's key version, computed from the caller's session (or worker
+//! grant), membership and account rows. Each statement carries it as a common table expression,
+//! so the check runs in the same statement as the read or the write, and a refusal says
+//! precisely why from the same row — handlers have no fast and slow paths.
+//!
+//! - **SQLite** ([`super::sqlite::Hot`]): reads run the verdict and the read as one statement on
+//!   the calling thread's connection; writes check the verdict and write inside one job of the
+//!   writer's group commit (SQLite has one writer: nothing can change in between).
+//! - **PostgreSQL** (the pool sea-orm opened, used through sqlx directly): prepared statements,
+//!   each write one statement — the verdict, the write guarded by it (a data-modifying CTE), and
+//!   what happened — so a create or an update is one round trip in autocommit; a batch is one
+//!   statement over arrays (`unnest`); pages are streamed from the cursor into the response.
+//!
+//! The store answers facts ([`Refusal`]); the service turns them into API errors.
+
+use std::sync::LazyLock;
+
+use rusqlite::OptionalExtension;
+use sea_orm::sqlx::{self, Row as _, postgres::PgRow};
+
+use super::sqlite::Hot;
+use crate::error::ApiError;
+use crate::principal::Principal;
+
+/// Largest page.
+pub const MAX_PAGE: usize = 500;
+
+/// Why the caller may not read or write the account's items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denied {
+    /// The session has ended (or the worker is no longer granted).
+    Unauthenticated,
+    /// Not a member of this account (or no such account).
+    NotMember,
+    /// A member whose membership is not active (invited, awaiting confirmation).
+    Inactive,
+    /// A worker granted read access only, asking to write.
+    ReadOnly,
+}
+
+/// What kept a read or write from happening, as the store found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The caller's rights ([`ACCESS`]).
+    Denied(Denied),
+    /// A write under a key version other than the account's `current` one.
+    KeyVersion {
+        /// The account's key version.
+        current: i32,
+    },
+    /// A create of an id that exists.
+    Exists,
+    /// A replace whose revision moved on.
+    Stale,
+    /// No such item.
+    Missing,
+}
+
+/// A store answer: the result, or why not. The outer `Result` is a database failure.
+pub type Outcome<T> = Result<T, Refusal>;
+
+/// The outcome of one update of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cas {
+    /// Written.
+    Updated,
+    /// The revision moved on (a concurrent writer): re-read and retry.
+    Stale,
+    /// No such item.
+    Missing,
+}
+
+impl Cas {
+    /// The word the API sends.
+    pub fn word(self) -> &'static str {
+        match self {
+            Cas::Updated => "updated",
+            Cas::Stale => "stale",
+            Cas::Missing => "missing",
+        }
+    }
+}
+
+/// New fields for an item.
+#[derive(Debug)]
+pub struct Fields {
+    /// The key version every field is under.
+    pub key_version: i32,
+    /// Validated field JSON (`crate::service::items`), stored and sent as it is.
+    pub json: String,
+}
+
+/// A compare-and-set replacement: new fields for an item read at revision `rev`.
+#[derive(Debug)]
+pub struct Replacement {
+    /// Item id.
+    pub id: String,
+    /// The revision the writer read.
+    pub rev: i64,
+    /// The new fields.
+    pub fields: Fields,
+}
+
+/// Where items live.
+#[derive(Clone, Debug)]
+pub enum ItemStore {
+    /// A SQLite file, without sqlx.
+    Sqlite(Hot),
+    /// PostgreSQL.
+    Postgres(sqlx::PgPool),
+}
+
+// ---------------------------------------------------------------- SQL
+
+/// The caller's rights as one row `acc (verdict, key_version)`, from one of the principal's
+/// sources. Parameters: `$1` account, `$2` user or worker id, `$3` session id, `$4` now, `$5`
+/// whether the caller writes.
+const ACCESS: &str = "WITH acc AS (SELECT CASE \
+     WHEN NOT x.live THEN 'unauthenticated' \
+     WHEN x.status IS NULL THEN 'not_member' \
+     WHEN x.status <> 'active' THEN 'inactive' \
+     WHEN $5 AND x.role = 'worker' AND COALESCE(x.grant_access, '') <> 'read_write' THEN 'read_only' \
+     ELSE 'ok' END AS verdict, x.key_version AS key_version FROM (SOURCE) x)";
+
+/// A member: a live session of theirs, and their membership of the account.
+const MEMBER_SOURCE: &str = "SELECT EXISTS (SELECT 1 FROM sessions s WHERE s.id = $3 AND s.user_id = $2 \
+     AND s.revoked_at IS NULL AND s.expires_at > $4) AS live, m.status AS status, m.role AS role, \
+     CAST(NULL AS TEXT) AS grant_access, a.key_version AS key_version FROM (SELECT 1 AS one) o \
+     LEFT JOIN accounts a ON a.id = $1 LEFT JOIN memberships m ON m.account_id = $1 AND m.user_id = $2";
+
+/// A worker: granted (active), of this account, with its access.
+const WORKER_SOURCE: &str = "SELECT COALESCE(w.status = 'active', FALSE) AS live, \
+     CASE WHEN w.account_id = $1 THEN 'active' END AS status, 'worker' AS role, w.access AS grant_access, \
+     a.key_version AS key_version FROM (SELECT 1 AS one) o \
+     LEFT JOIN workers w ON w.id = $2 LEFT JOIN accounts a ON a.id = $1";
+
+/// Item columns in the order [`ItemRow`] reads them.
+const ITEM_COLUMNS: &str =
+    "i.id, i.key_version, i.revision, i.fields, i.created_by, i.updated_by, i.created_at, i.updated_at";
+/// The same, unqualified (SQLite's `RETURNING` names no table).
+const RETURNED_COLUMNS: &str = "id, key_version, revision, fields, created_by, updated_by, created_at, updated_at";
+
+/// The statements of one kind of principal, in one dialect.
+struct Statements {
+    /// The verdict alone (SQLite writes check it, then write, in one transaction).
+    access: String,
+    /// Verdict + item `$6`.
+    get: String,
+    /// Verdict + a page: ids after `$6`, key versions below `$7`, at most `$8` rows.
+    page: String,
+    /// PostgreSQL: verdict + create guarded by it + whether it was written.
+    create: String,
+    /// PostgreSQL: verdict + compare-and-set guarded by it + the row written.
+    replace: String,
+    /// PostgreSQL: verdict + delete guarded by it.
+    delete: String,
+    /// PostgreSQL: verdict + a batch of compare-and-sets over arrays.
+    batch: String,
+}
+
+impl Statements {
+    fn new(source: &str, sqlite: bool) -> Self {
+        let acc = ACCESS.replace("SOURCE", source);
+        // SQLite numbers parameters `?N` (`$N` would be a *named* parameter there, numbered by
+        // first appearance); nothing else in these statements contains a `$`.
+        let dialect = |sql: String| if sqlite { sql.replace('$', "?") } else { sql };
+        let write_guard = "EXISTS (SELECT 1 FROM acc WHERE acc.verdict = 'ok' AND acc.key_version = $7)";
+        Self {
+            access: dialect(format!("{acc} SELECT acc.verdict, acc.key_version FROM acc")),
+            get: dialect(format!(
+                "{acc} SELECT acc.verdict, acc.key_version, {ITEM_COLUMNS} FROM acc \
+                 LEFT JOIN items i ON acc.verdict = 'ok' AND i.account_id = $1 AND i.id = $6"
+            )),
+            page: dialect(format!(
+                "{acc} SELECT acc.verdict, acc.key_version, {ITEM_COLUMNS} FROM acc \
+                 LEFT JOIN items i ON acc.verdict = 'ok' AND i.account_id = $1 AND i.id > $6 AND i.key_version < $7 \
+                 ORDER BY i.id LIMIT $8"
+            )),
+            create: format!(
+                "{acc}, ins AS (INSERT INTO items (account_id, id, key_version, revision, fields, created_by, \
+                 updated_by, created_at, updated_at) SELECT $1, $6, $7, 1, $8, $2, $2, $4, $4 FROM acc \
+                 WHERE acc.verdict = 'ok' AND acc.key_version = $7 ON CONFLICT DO NOTHING RETURNING 1 AS one) \
+                 SELECT acc.verdict, acc.key_version, (SELECT count(*) FROM ins) AS n FROM acc"
+            ),
+            replace: format!(
+                "{acc}, upd AS (UPDATE items i SET fields = $8, key_version = $7, revision = i.revision + 1, \
+                 updated_by = $2, updated_at = $4 WHERE i.account_id = $1 AND i.id = $6 AND i.revision = $9 \
+                 AND {write_guard} RETURNING {ITEM_COLUMNS}) \
+                 SELECT acc.verdict, acc.key_version, \
+                 EXISTS (SELECT 1 FROM items e WHERE e.account_id = $1 AND e.id = $6) AS present, upd.* \
+                 FROM acc LEFT JOIN upd ON TRUE"
+            ),
+            delete: format!(
+                "{acc}, del AS (DELETE FROM items WHERE account_id = $1 AND id = $6 \
+                 AND EXISTS (SELECT 1 FROM acc WHERE acc.verdict = 'ok') RETURNING 1 AS one) \
+                 SELECT acc.verdict, acc.key_version, (SELECT count(*) FROM del) AS n FROM acc"
+            ),
+            batch: format!(
+                "{acc}, u AS (SELECT * FROM unnest($6::text[], $7::int8[], $8::int4[], $9::text[]) AS t(id, rev, kv, fields)), \
+                 upd AS (UPDATE items i SET fields = u.fields, key_version = u.kv, revision = i.revision + 1, \
+                 updated_by = $2, updated_at = $4 FROM u WHERE i.account_id = $1 AND i.id = u.id AND i.revision = u.rev \
+                 AND EXISTS (SELECT 1 FROM acc WHERE acc.verdict = 'ok' AND acc.key_version = $10) \
+                 RETURNING i.id) \
+                 SELECT acc.verdict, acc.key_version, ARRAY(SELECT CAST(upd.id AS TEXT) FROM upd) AS updated, \
+                 ARRAY(SELECT CAST(e.id AS TEXT) FROM items e WHERE e.account_id = $1 AND e.id = ANY($6)) AS present \
+                 FROM acc"
+            ),
+        }
+    }
+}
+
+/// Statements by dialect and principal.
+struct Sql {
+    sqlite_member: Statements,
+    sqlite_worker: Statements,
+    pg_member: Statements,
+    pg_worker: Statements,
+}
+
+static SQL: LazyLock<Sql> = LazyLock::new(|| Sql {
+    sqlite_member: Statements::new(MEMBER_SOURCE, true),
+    sqlite_worker: Statements::new(WORKER_SOURCE, true),
+    pg_member: Statements::new(MEMBER_SOURCE, false),
+    pg_worker: Statements::new(WORKER_SOURCE, false),
+});
+
+fn sqlite_sql(who: &Principal) -> &'static Statements {
+    if who.is_worker() { &SQL.sqlite_worker } else { &SQL.sqlite_member }
+}
+
+fn pg_sql(who: &Principal) -> &'static Statements {
+    if who.is_worker() { &SQL.pg_worker } else { &SQL.pg_member }
+}
+
+/// The verdict columns: the account's key version if access is granted.
+fn verdict(code: &str, key_version: Option<i32>) -> Result<Outcome<i32>, ApiError> {
+    Ok(Err(Refusal::Denied(match code {
+        "ok" => {
+            return key_version
+                .map(Ok)
+                .ok_or_else(|| ApiError::Internal("access granted to an account without a key version".into()));
+        }
+        "unauthenticated" => Denied::Unauthenticated,
+        "not_member" => Denied::NotMember,
+        "inactive" => Denied::Inactive,
+        "read_only" => Denied::ReadOnly,
+        other => return Err(ApiError::Internal(format!("unknown access verdict {other:?}"))),
+    })))
+}
+
+/// What a single compare-and-set found when it wrote nothing.
+fn not_replaced(present: bool) -> Refusal {
+    if present { Refusal::Stale } else { Refusal::Missing }
+}
+
+// ---------------------------------------------------------------- rows as the API sends them
+
+/// An item row, borrowed from wherever it was read.
+pub struct ItemRow<'a> {
+    id: &'a str,
+    key_version: i64,
+    revision: i64,
+    /// The stored field JSON, sent as it is (as bytes: not even checked for UTF-8 again).
+    fields: &'a [u8],
+    created_by: &'a str,
+    updated_by: &'a str,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl<'a> ItemRow<'a> {
+    /// The item columns from column `at` of a SQLite row; `None` if they are NULL (no item).
+    fn sqlite(r: &'a rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Option<Self>> {
+        if r.get_ref(at)?.data_type() == rusqlite::types::Type::Null {
+            return Ok(None);
+        }
+        let bad =
+            |i: usize| move |e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e));
+        let text = |i: usize| -> rusqlite::Result<&'a str> { r.get_ref(i)?.as_str().map_err(bad(i)) };
+        Ok(Some(Self {
+            id: text(at)?,
+            key_version: r.get(at + 1)?,
+            revision: r.get(at + 2)?,
+            fields: r.get_ref(at + 3)?.as_bytes().map_err(bad(at + 3))?,
+            created_by: text(at + 4)?,
+            updated_by: text(at + 5)?,
+            created_at: r.get(at + 6)?,
+            updated_at: r.get(at + 7)?,
+        }))
+    }
+
+    /// The same from a PostgreSQL row.
+    fn pg(r: &'a PgRow, at: usize) -> Result<Option<Self>, sqlx::Error> {
+        let Some(id) = r.try_get::<Option<&str>, _>(at)? else { return Ok(None) };
+        Ok(Some(Self {
+            id,
+            key_version: i64::from(r.try_get::<i32, _>(at + 1)?),
+            revision: r.try_get(at + 2)?,
+            fields: r.try_get::<&str, _>(at + 3)?.as_bytes(),
+            created_by: r.try_get(at + 4)?,
+            updated_by: r.try_get(at + 5)?,
+            created_at: r.try_get(at + 6)?,
+            updated_at: r.try_get(at + 7)?,
+        }))
+    }
+
+    /// A just-created item.
+    fn created(id: &'a str, fields: &'a Fields, by: &'a str, now: i64) -> Self {
+        Self {
+            id,
+            key_version: i64::from(fields.key_version),
+            revision: 1,
+            fields: fields.json.as_bytes(),
+            created_by: by,
+            updated_by: by,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// Appends the item as the API sends it (the shape of `ItemWire`). The stored field JSON
+    /// is not parsed and serialized again — most of the cost of a list.
+    fn write_json(&self, out: &mut Vec<u8>) {
+        use std::io::Write;
+        let s = |out: &mut Vec<u8>, v: &str| {
+            // Writing a string into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *out, v);
+        };
+        out.extend_from_slice(b"{\"id\":");
+        s(out, self.id);
+        let _ = write!(out, ",\"key_version\":{},\"revision\":{},\"fields\":", self.key_version, self.revision);
+        out.extend_from_slice(self.fields);
+        out.extend_from_slice(b",\"created_by\":");
+        s(out, self.created_by);
+        out.extend_from_slice(b",\"updated_by\":");
+        s(out, self.updated_by);
+        let _ = write!(out, ",\"created_at\":{},\"updated_at\":{}}}", self.created_at, self.updated_at);
+    }
+
+    /// The item as a response body.
+    fn to_json(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.fields.len() + 256);
+        self.write_json(&mut out);
+        out
+    }
+}
+
+/// A page as the API sends it (the shape of `ItemPage`), written row by row: rows come in id
+/// order, `limit + 1` of them are read, and the extra one only says there is a next page.
+pub struct Page {
+    out: Vec<u8>,
+    limit: usize,
+    sent: usize,
+    /// The last sent id once the page is full: the cursor, if another row follows.
+    last: Option<String>,
+    more: bool,
+}
+
+impl Page {
+    fn new(limit: usize) -> Self {
+        // Room for a page of typical items up front (three short fields are ≈ 750 bytes), so a
+        // 500-item page is not copied over and over as it grows.
+        let mut out = Vec::with_capacity(limit.min(MAX_PAGE) * 1024);
+        out.extend_from_slice(b"{\"items\":[");
+        Self { out, limit, sent: 0, last: None, more: false }
+    }
+
+    /// Adds a row; `false` once the page is full (the row belongs to the next page).
+    fn push(&mut self, row: &ItemRow<'_>) -> bool {
+        if self.sent == self.limit {
+            self.more = true;
+            return false;
+        }
+        if self.sent > 0 {
+            self.out.push(b',');
+        }
+        row.write_json(&mut self.out);
+        self.sent += 1;
+        if self.sent == self.limit {
+            self.last = Some(row.id.to_owned());
+        }
+        true
+    }
+
+    /// How many items the page holds.
+    pub fn len(&self) -> usize {
+        self.sent
+    }
+
+    /// Whether the page holds no item.
+    pub fn is_empty(&self) -> bool {
+        self.sent == 0
+    }
+
+    /// The response body.
+    pub fn finish(mut self) -> Vec<u8> {
+        self.out.extend_from_slice(b"],\"next_cursor\":");
+        match self.last.filter(|_| self.more) {
+            Some(c) => {
+                let _ = serde_json::to_writer(&mut self.out, &c);
+            }
+            None => self.out.extend_from_slice(b"null"),
+        }
+        self.out.push(b'}');
+        self.out
+    }
+}
+
+/// Which page: ids after `after` (`""`: from the start), key versions below `below`.
+#[derive(Debug, Clone, Copy)]
+pub struct PageQuery<'a> {
+    /// The cursor.
+    pub after: &'a str,
+    /// Only items under older key versions (what a rotation has left); `i64::MAX` for all.
+    pub below: i64,
+    /// At most this many (1 to [`MAX_PAGE`]).
+    pub limit: usize,
+}
+
+// ---------------------------------------------------------------- the interface
+
+/// The access parameters `$1`–`$5`, owned (a SQLite write outlives the request's borrows).
+#[derive(Clone)]
+struct Ask {
+    account: String,
+    who: Principal,
+    now: i64,
+    write: bool,
+}
+
+impl Ask {
+    fn new(account: &str, who: &Principal, now: i64, write: bool) -> Self {
+        Self { account: account.to_owned(), who: who.clone(), now, write }
+    }
+
+    /// SQLite: the verdict (inside the writer's transaction).
+    fn sqlite_verdict(&self, c: &rusqlite::Connection) -> Result<Outcome<i32>, ApiError> {
+        let (code, kv): (String, Option<i32>) = c.prepare_cached(&sqlite_sql(&self.who).access)?.query_row(
+            rusqlite::params![self.account, self.who.id(), self.who.session_id(), self.now, self.write],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        verdict(&code, kv)
+    }
+
+    /// PostgreSQL: a statement with `$1`–`$5` bound.
+    fn pg<'q>(&'q self, sql: &'static str) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+        sqlx::query(sql)
+            .bind(self.account.as_str())
+            .bind(self.who.id())
+            .bind(self.who.session_id())
+            .bind(self.now)
+            .bind(self.write)
+    }
+}
+
+/// The verdict columns of a PostgreSQL row.
+fn pg_verdict(r: &PgRow) -> Result<Outcome<i32>, ApiError> {
+    verdict(r.try_get::<&str, _>(0)?, r.try_get::<Option<i32>, _>(1)?)
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError::Internal(format!("database: {e}"))
+    }
+}
+
+impl ItemStore {
+    /// One item (a response body), if the caller may read it.
+    pub async fn get(
+        &self,
+        account: &str,
+        who: &Principal,
+        item: &str,
+        now: i64,
+    ) -> Result<Outcome<Vec<u8>>, ApiError> {
+        let ask = Ask::new(account, who, now, false);
+        match self {
+            ItemStore::Sqlite(hot) => hot.read(|c| {
+                let mut st = c.prepare_cached(&sqlite_sql(who).get)?;
+                let params = rusqlite::params![ask.account, who.id(), who.session_id(), now, false, item];
+                st.query_row(params, |r| {
+                    Ok(match verdict(r.get_ref(0)?.as_str().unwrap_or(""), r.get(1)?) {
+                        Ok(Ok(_)) => Ok(ItemRow::sqlite(r, 2)?.map(|row| row.to_json()).ok_or(Refusal::Missing)),
+                        other => other.map(|v| v.map(|_| Vec::new())),
+                    })
+                })?
+            }),
+            ItemStore::Postgres(pool) => {
+                let r = ask.pg(&pg_sql(who).get).bind(item).fetch_one(pool).await?;
+                Ok(match pg_verdict(&r)? {
+                    Ok(_) => ItemRow::pg(&r, 2)?.map(|row| row.to_json()).ok_or(Refusal::Missing),
+                    Err(no) => Err(no),
+                })
+            }
+        }
+    }
+
+    /// A page of the account's items in id order, if the caller may read them.
+    pub async fn page(
+        &self,
+        account: &str,
+        who: &Principal,
+        q: PageQuery<'_>,
+        now: i64,
+    ) -> Result<Outcome<Page>, ApiError> {
+        let limit = q.limit.clamp(1, MAX_PAGE);
+        let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
+        let mut page = Page::new(limit);
+        match self {
+            ItemStore::Sqlite(hot) => hot.read(|c| {
+                let mut st = c.prepare_cached(&sqlite_sql(who).page)?;
+                let params =
+                    rusqlite::params![account, who.id(), who.session_id(), now, false, q.after, q.below, fetch];
+                let mut rows = st.query(params)?;
+                while let Some(r) = rows.next()? {
+                    if let Err(no) = verdict(r.get_ref(0)?.as_str().unwrap_or(""), r.get(1)?)? {
+                        return Ok(Err(no));
+                    }
+                    match ItemRow::sqlite(r, 2)? {
+                        Some(row) if page.push(&row) => {}
+                        _ => break,
+                    }
+                }
+                Ok(Ok(page))
+            }),
+            ItemStore::Postgres(pool) => {
+                let ask = Ask::new(account, who, now, false);
+                let mut rows = ask.pg(&pg_sql(who).page).bind(q.after).bind(q.below).bind(fetch).fetch(pool);
+                // Rows go into the page as they arrive from the cursor.
+                while let Some(r) = std::future::poll_fn(|cx| rows.as_mut().poll_next(cx)).await.transpose()? {
+                    if let Err(no) = pg_verdict(&r)? {
+                        return Ok(Err(no));
+                    }
+                    match ItemRow::pg(&r, 2)? {
+                        Some(row) if page.push(&row) => {}
+                        _ => break,
+                    }
+                }
+                Ok(Ok(page))
+            }
+        }
+    }
+
+    /// Creates item `id` (a response body).
+    pub async fn create(
+        &self,
+        account: &str,
+        who: &Principal,
+        id: String,
+        fields: Fields,
+        now: i64,
+    ) -> Result<Outcome<Vec<u8>>, ApiError> {
+        let ask = Ask::new(account, who, now, true);
+        match self {
+            ItemStore::Sqlite(hot) => {
+                hot.write(move |c| {
+                    match ask.sqlite_verdict(c)? {
+                        Err(no) => return Ok(Err(no)),
+                        Ok(current) if current != fields.key_version => {
+                            return Ok(Err(Refusal::KeyVersion { current }));
+                        }
+                        Ok(_) => {}
+                    }
+                    let n = c
+                        .prepare_cached(
+                            "INSERT INTO items (account_id, id, key_version, revision, fields, created_by, \
+                             updated_by, created_at, updated_at) VALUES (?1, ?2, ?3, 1, ?4, ?5, ?5, ?6, ?6) \
+                             ON CONFLICT DO NOTHING",
+                        )?
+                        .execute(rusqlite::params![
+                            ask.account,
+                            id,
+                            fields.key_version,
+                            fields.json,
+                            ask.who.id(),
+                            now
+                        ])?;
+                    if n == 0 {
+                        return Ok(Err(Refusal::Exists));
+                    }
+                    Ok(Ok(ItemRow::created(&id, &fields, ask.who.id(), now).to_json()))
+                })
+                .await
+            }
+            ItemStore::Postgres(pool) => {
+                let r = ask
+                    .pg(&pg_sql(who).create)
+                    .bind(id.as_str())
+                    .bind(fields.key_version)
+                    .bind(fields.json.as_str())
+                    .fetch_one(pool)
+                    .await?;
+                Ok(match pg_verdict(&r)? {
+                    Err(no) => Err(no),
+                    Ok(current) if current != fields.key_version => Err(Refusal::KeyVersion { current }),
+                    Ok(_) if r.try_get::<i64, _>(2)? == 0 => Err(Refusal::Exists),
+                    Ok(_) => Ok(ItemRow::created(&id, &fields, who.id(), now).to_json()),
+                })
+            }
+        }
+    }
+
+    /// Replaces an item's fields if its revision is still `new.rev` (a response body).
+    pub async fn replace(
+        &self,
+        account: &str,
+        who: &Principal,
+        new: Replacement,
+        now: i64,
+    ) -> Result<Outcome<Vec<u8>>, ApiError> {
+        let ask = Ask::new(account, who, now, true);
+        match self {
+            ItemStore::Sqlite(hot) => {
+                hot.write(move |c| {
+                    match ask.sqlite_verdict(c)? {
+                        Err(no) => return Ok(Err(no)),
+                        Ok(current) if current != new.fields.key_version => {
+                            return Ok(Err(Refusal::KeyVersion { current }));
+                        }
+                        Ok(_) => {}
+                    }
+                    let mut st = c.prepare_cached(&format!(
+                        "UPDATE items SET fields = ?1, key_version = ?2, revision = revision + 1, \
+                         updated_by = ?3, updated_at = ?4 WHERE account_id = ?5 AND id = ?6 AND revision = ?7 \
+                         RETURNING {RETURNED_COLUMNS}"
+                    ))?;
+                    let params = rusqlite::params![
+                        new.fields.json,
+                        new.fields.key_version,
+                        ask.who.id(),
+                        now,
+                        ask.account,
+                        new.id,
+                        new.rev
+                    ];
+                    let body =
+                        st.query_row(params, |r| Ok(ItemRow::sqlite(r, 0)?.map(|row| row.to_json()))).optional()?;
+                    if let Some(Some(body)) = body {
+                        return Ok(Ok(body));
+                    }
+                    Ok(Err(not_replaced(sqlite_present(c, &ask.account, &new.id)?)))
+                })
+                .await
+            }
+            ItemStore::Postgres(pool) => {
+                let r = ask
+                    .pg(&pg_sql(who).replace)
+                    .bind(new.id.as_str())
+                    .bind(new.fields.key_version)
+                    .bind(new.fields.json.as_str())
+                    .bind(new.rev)
+                    .fetch_one(pool)
+                    .await?;
+                Ok(match pg_verdict(&r)? {
+                    Err(no) => Err(no),
+                    Ok(current) if current != new.fields.key_version => Err(Refusal::KeyVersion { current }),
+                    Ok(_) => match ItemRow::pg(&r, 3)? {
+                        Some(row) => Ok(row.to_json()),
+                        None => Err(not_replaced(r.try_get(2)?)),
+                    },
+                })
+            }
+        }
+    }
+
+    /// Deletes an item.
+    pub async fn delete(&self, account: &str, who: &Principal, item: &str, now: i64) -> Result<Outcome<()>, ApiError> {
+        let ask = Ask::new(account, who, now, true);
+        match self {
+            ItemStore::Sqlite(hot) => {
+                let item = item.to_owned();
+                hot.write(move |c| {
+                    if let Err(no) = ask.sqlite_verdict(c)? {
+                        return Ok(Err(no));
+                    }
+                    let n = c
+                        .prepare_cached("DELETE FROM items WHERE account_id = ?1 AND id = ?2")?
+                        .execute(rusqlite::params![ask.account, item])?;
+                    Ok(if n == 1 { Ok(()) } else { Err(Refusal::Missing) })
+                })
+                .await
+            }
+            ItemStore::Postgres(pool) => {
+                let r = ask.pg(&pg_sql(who).delete).bind(item).fetch_one(pool).await?;
+                Ok(match pg_verdict(&r)? {
+                    Err(no) => Err(no),
+                    Ok(_) if r.try_get::<i64, _>(2)? == 1 => Ok(()),
+                    Ok(_) => Err(Refusal::Missing),
+                })
+            }
+        }
+    }
+
+    /// Up to [`MAX_PAGE`] compare-and-sets in one transaction (a rotation's page), each item
+    /// under key version `key_version` — which must be the account's current one. Ids are
+    /// distinct (the service refuses a batch naming one twice).
+    pub async fn update_batch(
+        &self,
+        account: &str,
+        who: &Principal,
+        items: Vec<Replacement>,
+        key_version: i32,
+        now: i64,
+    ) -> Result<Outcome<Vec<Cas>>, ApiError> {
+        let ask = Ask::new(account, who, now, true);
+        match self {
+            ItemStore::Sqlite(hot) => {
+                hot.write(move |c| {
+                    match ask.sqlite_verdict(c)? {
+                        Err(no) => return Ok(Err(no)),
+                        Ok(current) if current != key_version => return Ok(Err(Refusal::KeyVersion { current })),
+                        Ok(_) => {}
+                    }
+                    let mut st = c.prepare_cached(
+                        "UPDATE items SET fields = ?1, key_version = ?2, revision = revision + 1, updated_by = ?3, \
+                         updated_at = ?4 WHERE account_id = ?5 AND id = ?6 AND revision = ?7",
+                    )?;
+                    let mut results = Vec::with_capacity(items.len());
+                    for new in &items {
+                        let params = rusqlite::params![
+                            new.fields.json,
+                            new.fields.key_version,
+                            ask.who.id(),
+                            now,
+                            ask.account,
+                            new.id,
+                            new.rev
+                        ];
+                        results.push(if st.execute(params)? == 1 {
+                            Cas::Updated
+                        } else if sqlite_present(c, &ask.account, &new.id)? {
+                            Cas::Stale
+                        } else {
+                            Cas::Missing
+                        });
+                    }
+                    Ok(Ok(results))
+                })
+                .await
+            }
+            ItemStore::Postgres(pool) => {
+                let ids: Vec<&str> = items.iter().map(|u| u.id.as_str()).collect();
+                let revs: Vec<i64> = items.iter().map(|u| u.rev).collect();
+                let kvs: Vec<i32> = items.iter().map(|u| u.fields.key_version).collect();
+                let fields: Vec<&str> = items.iter().map(|u| u.fields.json.as_str()).collect();
+                let r = ask
+                    .pg(&pg_sql(who).batch)
+                    .bind(&ids)
+                    .bind(&revs)
+                    .bind(&kvs)
+                    .bind(&fields)
+                    .bind(key_version)
+                    .fetch_one(pool)
+                    .await?;
+                match pg_verdict(&r)? {
+                    Err(no) => return Ok(Err(no)),
+                    Ok(current) if current != key_version => return Ok(Err(Refusal::KeyVersion { current })),
+                    Ok(_) => {}
+                }
+                let updated: std::collections::HashSet<String> = r.try_get::<Vec<String>, _>(2)?.into_iter().collect();
+                let present: std::collections::HashSet<String> = r.try_get::<Vec<String>, _>(3)?.into_iter().collect();
+                Ok(Ok(ids
+                    .iter()
+                    .map(|id| {
+                        if updated.contains(*id) {
+                            Cas::Updated
+                        } else if present.contains(*id) {
+                            Cas::Stale
+                        } else {
+                            Cas::Missing
+                        }
+                    })
+                    .collect()))
+            }
+        }
+    }
+}
+
+fn sqlite_present(c: &rusqlite::Connection, account: &str, id: &str) -> Result<bool, ApiError> {
+    Ok(c.prepare_cached("SELECT 1 FROM items WHERE account_id = ?1 AND id = ?2")?
+        .exists(rusqlite::params![account, id])?)
+}
