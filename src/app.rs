@@ -83,7 +83,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
             ItemStore::Sqlite(crate::store::sqlite::Hot::open(&path).map_err(StartError::Database)?)
         }
         None if matches!(db.get_database_backend(), sea_orm::DatabaseBackend::Postgres) => {
-            ItemStore::Postgres(db.get_postgres_connection_pool().clone())
+            ItemStore::Postgres(crate::store::items::Pg::new(db.get_postgres_connection_pool().clone()))
         }
         None => {
             return Err(StartError::Database(

@@ -22,6 +22,7 @@ use std::sync::LazyLock;
 use rusqlite::OptionalExtension;
 use sea_orm::sqlx::{self, Row as _, postgres::PgRow};
 
+use super::batch::Batcher;
 use super::sqlite::Hot;
 use crate::error::ApiError;
 use crate::principal::Principal;
@@ -111,20 +112,102 @@ pub enum ItemStore {
     /// A SQLite file, without sqlx.
     Sqlite(Hot),
     /// PostgreSQL.
-    Postgres(sqlx::PgPool),
+    Postgres(Pg),
+}
+
+/// The PostgreSQL item store: its pool, and the dispatcher that coalesces members' reads.
+#[derive(Clone, Debug)]
+pub struct Pg {
+    pool: sqlx::PgPool,
+    reads: Batcher<GetAsk, Outcome<Vec<u8>>>,
+}
+
+/// Most reads answered by one statement.
+const READ_BATCH: usize = 64;
+/// Read statements running at once (each on a connection of its own).
+const READS_IN_FLIGHT: usize = 4;
+
+impl Pg {
+    /// The store over sea-orm's pool; call on the server's (actix) runtime, which runs the
+    /// read dispatcher.
+    pub fn new(pool: sqlx::PgPool) -> Self {
+        let p = pool.clone();
+        let reads = Batcher::spawn(READ_BATCH, READS_IN_FLIGHT, move |asks| get_batch(p.clone(), asks));
+        Self { pool, reads }
+    }
+}
+
+/// A member's read, queued for a batch.
+struct GetAsk {
+    account: String,
+    user_id: String,
+    session_id: String,
+    item: String,
+    now: i64,
+}
+
+/// Members' reads as one statement: [`VERDICT`] over each row of the arrays (the same
+/// definition of access, its parameters taken from the row), and each item.
+static GET_BATCH: LazyLock<String> = LazyLock::new(|| {
+    let verdict = VERDICT
+        .replace("SOURCE", MEMBER_SOURCE)
+        .replace("$5", "FALSE")
+        .replace("$4", "q.now")
+        .replace("$3", "q.sid")
+        .replace("$2", "q.uid")
+        .replace("$1", "q.account");
+    format!(
+        "SELECT q.n, acc.verdict, acc.key_version, {ITEM_COLUMNS} FROM unnest($1::text[], $2::text[], $3::text[], \
+         $4::text[], $5::int8[]) WITH ORDINALITY AS q(account, uid, sid, item, now, n) CROSS JOIN LATERAL ({verdict}) acc \
+         LEFT JOIN items i ON acc.verdict = 'ok' AND i.account_id = q.account AND i.id = q.item"
+    )
+});
+
+async fn get_batch(pool: sqlx::PgPool, asks: Vec<GetAsk>) -> Result<Vec<Outcome<Vec<u8>>>, ApiError> {
+    if let [one] = asks.as_slice() {
+        let who = Principal::Member { user_id: one.user_id.clone(), session_id: one.session_id.clone() };
+        let ask = Ask::new(&one.account, &who, one.now, false);
+        let r = ask.pg(&SQL.pg_member.get).bind(one.item.as_str()).fetch_one(&pool).await?;
+        return Ok(vec![got(&r, 0)?]);
+    }
+    let col = |f: fn(&GetAsk) -> &str| asks.iter().map(f).collect::<Vec<&str>>();
+    let rows = sqlx::query(GET_BATCH.as_str())
+        .bind(col(|a| &a.account))
+        .bind(col(|a| &a.user_id))
+        .bind(col(|a| &a.session_id))
+        .bind(col(|a| &a.item))
+        .bind(asks.iter().map(|a| a.now).collect::<Vec<i64>>())
+        .fetch_all(&pool)
+        .await?;
+    let mut out: Vec<Option<Outcome<Vec<u8>>>> = (0..asks.len()).map(|_| None).collect();
+    for r in &rows {
+        let n = usize::try_from(r.try_get::<i64, _>(0)?).unwrap_or(0);
+        if let Some(slot) = n.checked_sub(1).and_then(|i| out.get_mut(i)) {
+            *slot = Some(got(r, 1)?);
+        }
+    }
+    out.into_iter().map(|o| o.ok_or_else(|| ApiError::Internal("a batched read lost a row".into()))).collect()
+}
+
+/// A read's answer from its verdict and item columns, starting at column `at`.
+fn got(r: &PgRow, at: usize) -> Result<Outcome<Vec<u8>>, ApiError> {
+    Ok(match verdict(r.try_get::<&str, _>(at)?, r.try_get::<Option<i32>, _>(at + 1)?)? {
+        Ok(_) => ItemRow::pg(r, at + 2)?.map(|row| row.to_json()).ok_or(Refusal::Missing),
+        Err(no) => Err(no),
+    })
 }
 
 // ---------------------------------------------------------------- SQL
 
-/// The caller's rights as one row `acc (verdict, key_version)`, from one of the principal's
-/// sources. Parameters: `$1` account, `$2` user or worker id, `$3` session id, `$4` now, `$5`
+/// The caller's rights as one row `(verdict, key_version)`, from one of the principal's
+/// sources ([`MEMBER_SOURCE`], [`WORKER_SOURCE`]); every statement below names it `acc`. Parameters: `$1` account, `$2` user or worker id, `$3` session id, `$4` now, `$5`
 /// whether the caller writes.
-const ACCESS: &str = "WITH acc AS (SELECT CASE \
+const VERDICT: &str = "SELECT CASE \
      WHEN NOT x.live THEN 'unauthenticated' \
      WHEN x.status IS NULL THEN 'not_member' \
      WHEN x.status <> 'active' THEN 'inactive' \
      WHEN $5 AND x.role = 'worker' AND COALESCE(x.grant_access, '') <> 'read_write' THEN 'read_only' \
-     ELSE 'ok' END AS verdict, x.key_version AS key_version FROM (SOURCE) x)";
+     ELSE 'ok' END AS verdict, x.key_version AS key_version FROM (SOURCE) x";
 
 /// A member: a live session of theirs, and their membership of the account.
 const MEMBER_SOURCE: &str = "SELECT EXISTS (SELECT 1 FROM sessions s WHERE s.id = $3 AND s.user_id = $2 \
@@ -164,7 +247,7 @@ struct Statements {
 
 impl Statements {
     fn new(source: &str, sqlite: bool) -> Self {
-        let acc = ACCESS.replace("SOURCE", source);
+        let acc = format!("WITH acc AS ({})", VERDICT.replace("SOURCE", source));
         // SQLite numbers parameters `?N` (`$N` would be a *named* parameter there, numbered by
         // first appearance); nothing else in these statements contains a `$`.
         let dialect = |sql: String| if sqlite { sql.replace('$', "?") } else { sql };
@@ -175,10 +258,12 @@ impl Statements {
                 "{acc} SELECT acc.verdict, acc.key_version, {ITEM_COLUMNS} FROM acc \
                  LEFT JOIN items i ON acc.verdict = 'ok' AND i.account_id = $1 AND i.id = $6"
             )),
+            // The page is a subquery of its own, so that both planners walk the primary key
+            // in order and stop after `$8` rows (a join of the whole account, sorted, would not).
             page: dialect(format!(
-                "{acc} SELECT acc.verdict, acc.key_version, {ITEM_COLUMNS} FROM acc \
-                 LEFT JOIN items i ON acc.verdict = 'ok' AND i.account_id = $1 AND i.id > $6 AND i.key_version < $7 \
-                 ORDER BY i.id LIMIT $8"
+                "{acc} SELECT acc.verdict, acc.key_version, p.* FROM acc LEFT JOIN (SELECT {ITEM_COLUMNS} \
+                 FROM items i WHERE i.account_id = $1 AND i.id > $6 AND i.key_version < $7 ORDER BY i.id LIMIT $8) p \
+                 ON acc.verdict = 'ok' ORDER BY p.id"
             )),
             create: format!(
                 "{acc}, ins AS (INSERT INTO items (account_id, id, key_version, revision, fields, created_by, \
@@ -489,13 +574,16 @@ impl ItemStore {
                     })
                 })?
             }),
-            ItemStore::Postgres(pool) => {
-                let r = ask.pg(&pg_sql(who).get).bind(item).fetch_one(pool).await?;
-                Ok(match pg_verdict(&r)? {
-                    Ok(_) => ItemRow::pg(&r, 2)?.map(|row| row.to_json()).ok_or(Refusal::Missing),
-                    Err(no) => Err(no),
-                })
-            }
+            ItemStore::Postgres(pg) => match who {
+                Principal::Member { user_id, session_id } => {
+                    let (user_id, session_id) = (user_id.clone(), session_id.clone());
+                    pg.reads.ask(GetAsk { account: ask.account, user_id, session_id, item: item.to_owned(), now }).await
+                }
+                Principal::Worker { .. } => {
+                    let r = ask.pg(&pg_sql(who).get).bind(item).fetch_one(&pg.pool).await?;
+                    got(&r, 0)
+                }
+            },
         }
     }
 
@@ -527,7 +615,7 @@ impl ItemStore {
                 }
                 Ok(Ok(page))
             }),
-            ItemStore::Postgres(pool) => {
+            ItemStore::Postgres(Pg { pool, .. }) => {
                 let ask = Ask::new(account, who, now, false);
                 let mut rows = ask.pg(&pg_sql(who).page).bind(q.after).bind(q.below).bind(fetch).fetch(pool);
                 // Rows go into the page as they arrive from the cursor.
@@ -586,7 +674,7 @@ impl ItemStore {
                 })
                 .await
             }
-            ItemStore::Postgres(pool) => {
+            ItemStore::Postgres(Pg { pool, .. }) => {
                 let r = ask
                     .pg(&pg_sql(who).create)
                     .bind(id.as_str())
@@ -646,7 +734,7 @@ impl ItemStore {
                 })
                 .await
             }
-            ItemStore::Postgres(pool) => {
+            ItemStore::Postgres(Pg { pool, .. }) => {
                 let r = ask
                     .pg(&pg_sql(who).replace)
                     .bind(new.id.as_str())
@@ -684,7 +772,7 @@ impl ItemStore {
                 })
                 .await
             }
-            ItemStore::Postgres(pool) => {
+            ItemStore::Postgres(Pg { pool, .. }) => {
                 let r = ask.pg(&pg_sql(who).delete).bind(item).fetch_one(pool).await?;
                 Ok(match pg_verdict(&r)? {
                     Err(no) => Err(no),
@@ -742,7 +830,7 @@ impl ItemStore {
                 })
                 .await
             }
-            ItemStore::Postgres(pool) => {
+            ItemStore::Postgres(Pg { pool, .. }) => {
                 let ids: Vec<&str> = items.iter().map(|u| u.id.as_str()).collect();
                 let revs: Vec<i64> = items.iter().map(|u| u.rev).collect();
                 let kvs: Vec<i32> = items.iter().map(|u| u.fields.key_version).collect();

@@ -8,6 +8,7 @@
 //! The rest of the server's rows are still read through sea-orm in `crate::service`; they move
 //! here module by module.
 
+pub mod batch;
 pub mod items;
 pub mod sqlite;
 
