@@ -120,12 +120,17 @@ pub enum ItemStore {
 pub struct Pg {
     pool: sqlx::PgPool,
     reads: Batcher<GetAsk, Outcome<Vec<u8>>>,
+    creates: Batcher<CreateAsk, Outcome<Vec<u8>>>,
 }
 
 /// Most reads answered by one statement.
 const READ_BATCH: usize = 64;
 /// Read statements running at once (each on a connection of its own).
 const READS_IN_FLIGHT: usize = 4;
+/// Most creates committed by one statement.
+const CREATE_BATCH: usize = 128;
+/// Create statements running at once.
+const CREATES_IN_FLIGHT: usize = 2;
 
 impl Pg {
     /// The store over sea-orm's pool; call on the server's (actix) runtime, which runs the
@@ -133,7 +138,9 @@ impl Pg {
     pub fn new(pool: sqlx::PgPool) -> Self {
         let p = pool.clone();
         let reads = Batcher::spawn(READ_BATCH, READS_IN_FLIGHT, move |asks| get_batch(p.clone(), asks));
-        Self { pool, reads }
+        let p = pool.clone();
+        let creates = Batcher::spawn(CREATE_BATCH, CREATES_IN_FLIGHT, move |asks| create_batch(p.clone(), asks));
+        Self { pool, reads, creates }
     }
 }
 
@@ -187,6 +194,101 @@ async fn get_batch(pool: sqlx::PgPool, asks: Vec<GetAsk>) -> Result<Vec<Outcome<
         }
     }
     out.into_iter().map(|o| o.ok_or_else(|| ApiError::Internal("a batched read lost a row".into()))).collect()
+}
+
+/// A member's create, queued for a batch.
+struct CreateAsk {
+    account: String,
+    user_id: String,
+    session_id: String,
+    id: String,
+    fields: Fields,
+    now: i64,
+}
+
+impl CreateAsk {
+    fn principal(&self) -> Principal {
+        Principal::Member { user_id: self.user_id.clone(), session_id: self.session_id.clone() }
+    }
+}
+
+/// Members' creates as one statement (one commit): [`VERDICT`] over each row, the rows it
+/// allows inserted, and which were.
+static CREATE_BATCH_SQL: LazyLock<String> = LazyLock::new(|| {
+    let verdict = VERDICT
+        .replace("SOURCE", MEMBER_SOURCE)
+        .replace("$5", "TRUE")
+        .replace("$4", "q.now")
+        .replace("$3", "q.sid")
+        .replace("$2", "q.uid")
+        .replace("$1", "q.account");
+    format!(
+        "WITH q AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int4[], \
+         $7::text[]) WITH ORDINALITY AS q(account, uid, sid, item, now, kv, fields, n)), \
+         a AS (SELECT q.*, acc.verdict, acc.key_version AS current FROM q CROSS JOIN LATERAL ({verdict}) acc), \
+         ins AS (INSERT INTO items (account_id, id, key_version, revision, fields, created_by, updated_by, created_at, \
+         updated_at) SELECT a.account, a.item, a.kv, 1, a.fields, a.uid, a.uid, a.now, a.now FROM a \
+         WHERE a.verdict = 'ok' AND a.current = a.kv ON CONFLICT DO NOTHING RETURNING account_id, id) \
+         SELECT a.n, a.verdict, a.current, \
+         EXISTS (SELECT 1 FROM ins WHERE ins.account_id = a.account AND ins.id = a.item) AS done FROM a"
+    )
+});
+
+/// One create by itself (a worker's, a batch of one, a repeat).
+async fn create_one(pool: &sqlx::PgPool, who: &Principal, c: &CreateAsk) -> Result<Outcome<Vec<u8>>, ApiError> {
+    let ask = Ask::new(&c.account, who, c.now, true);
+    let r = ask
+        .pg(&pg_sql(who).create)
+        .bind(c.id.as_str())
+        .bind(c.fields.key_version)
+        .bind(c.fields.json.as_str())
+        .fetch_one(pool)
+        .await?;
+    let done = r.try_get::<i64, _>(2)? == 1;
+    created(c, pg_verdict(&r)?, done)
+}
+
+/// A create's answer from its verdict and whether the row was inserted.
+fn created(c: &CreateAsk, verdict: Outcome<i32>, done: bool) -> Result<Outcome<Vec<u8>>, ApiError> {
+    Ok(match verdict {
+        Err(no) => Err(no),
+        Ok(current) if current != c.fields.key_version => Err(Refusal::KeyVersion { current }),
+        Ok(_) if !done => Err(Refusal::Exists),
+        Ok(_) => Ok(ItemRow::created(&c.id, &c.fields, &c.user_id, c.now).to_json()),
+    })
+}
+
+async fn create_batch(pool: sqlx::PgPool, asks: Vec<CreateAsk>) -> Result<Vec<Outcome<Vec<u8>>>, ApiError> {
+    if let [one] = asks.as_slice() {
+        return Ok(vec![create_one(&pool, &one.principal(), one).await?]);
+    }
+    // An id named twice in one batch would look inserted for both: the repeats run alone,
+    // after the batch (and find the item the first one made).
+    let mut first = std::collections::HashSet::with_capacity(asks.len());
+    let (batch, repeats): (Vec<usize>, Vec<usize>) =
+        (0..asks.len()).partition(|&i| first.insert((asks[i].account.as_str(), asks[i].id.as_str())));
+    let col = |f: fn(&CreateAsk) -> &str| batch.iter().map(|&i| f(&asks[i])).collect::<Vec<&str>>();
+    let rows = sqlx::query(CREATE_BATCH_SQL.as_str())
+        .bind(col(|a| &a.account))
+        .bind(col(|a| &a.user_id))
+        .bind(col(|a| &a.session_id))
+        .bind(col(|a| &a.id))
+        .bind(batch.iter().map(|&i| asks[i].now).collect::<Vec<i64>>())
+        .bind(batch.iter().map(|&i| asks[i].fields.key_version).collect::<Vec<i32>>())
+        .bind(col(|a| &a.fields.json))
+        .fetch_all(&pool)
+        .await?;
+    let mut out: Vec<Option<Outcome<Vec<u8>>>> = (0..asks.len()).map(|_| None).collect();
+    for r in &rows {
+        let n = usize::try_from(r.try_get::<i64, _>(0)?).unwrap_or(0);
+        let Some(&i) = n.checked_sub(1).and_then(|k| batch.get(k)) else { continue };
+        let v = verdict(r.try_get::<&str, _>(1)?, r.try_get::<Option<i32>, _>(2)?)?;
+        out[i] = Some(created(&asks[i], v, r.try_get::<bool, _>(3)?)?);
+    }
+    for i in repeats {
+        out[i] = Some(create_one(&pool, &asks[i].principal(), &asks[i]).await?);
+    }
+    out.into_iter().map(|o| o.ok_or_else(|| ApiError::Internal("a batched create lost a row".into()))).collect()
 }
 
 /// A read's answer from its verdict and item columns, starting at column `at`.
@@ -674,20 +776,19 @@ impl ItemStore {
                 })
                 .await
             }
-            ItemStore::Postgres(Pg { pool, .. }) => {
-                let r = ask
-                    .pg(&pg_sql(who).create)
-                    .bind(id.as_str())
-                    .bind(fields.key_version)
-                    .bind(fields.json.as_str())
-                    .fetch_one(pool)
-                    .await?;
-                Ok(match pg_verdict(&r)? {
-                    Err(no) => Err(no),
-                    Ok(current) if current != fields.key_version => Err(Refusal::KeyVersion { current }),
-                    Ok(_) if r.try_get::<i64, _>(2)? == 0 => Err(Refusal::Exists),
-                    Ok(_) => Ok(ItemRow::created(&id, &fields, who.id(), now).to_json()),
-                })
+            ItemStore::Postgres(pg) => {
+                let c = CreateAsk {
+                    account: ask.account,
+                    user_id: who.id().to_owned(),
+                    session_id: who.session_id().to_owned(),
+                    id,
+                    fields,
+                    now,
+                };
+                match who {
+                    Principal::Member { .. } => pg.creates.ask(c).await,
+                    Principal::Worker { .. } => create_one(&pg.pool, who, &c).await,
+                }
             }
         }
     }
