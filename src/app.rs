@@ -91,6 +91,8 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
             ));
         }
     };
+    let limiter = crate::limits::Limiter::default();
+    limiter.spawn_sync(db.clone(), config.rate_limits.window_secs, clock.clone());
     // Bodies that older versions kept after delivery (with their link tokens) go now.
     let redacted = crate::mail::redact_delivered(&db).await.map_err(|e| StartError::Database(e.to_string()))?;
     if redacted > 0 {
@@ -114,6 +116,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
     Ok(AppState {
         db,
         items,
+        limiter,
         templates,
         argon,
         config: Arc::new(config),

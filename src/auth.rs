@@ -401,19 +401,25 @@ pub async fn hit_rate_limit<C: ConnectionTrait>(
 /// Increments the counter of `key` in the current window and returns the new count.
 pub async fn bump<C: ConnectionTrait>(db: &C, key: &str, window: u64, now: i64) -> Result<i64, ApiError> {
     let window = i64::try_from(window.max(1)).unwrap_or(900);
-    let start = now - now.rem_euclid(window);
+    add(db, key, now - now.rem_euclid(window), 1).await
+}
+
+/// Adds `n` to the counter of `key` in the window starting at `start` (a counter of an older
+/// window starts over) and returns the new count.
+pub async fn add<C: ConnectionTrait>(db: &C, key: &str, start: i64, n: i64) -> Result<i64, ApiError> {
     let backend = db.get_database_backend();
-    let p = placeholders(backend, 2);
+    let p = placeholders(backend, 3);
     let sql = format!(
-        "INSERT INTO rate_limits (key, window_start, count) VALUES ({}, {}, 1) \
+        "INSERT INTO rate_limits (key, window_start, count) VALUES ({}, {}, {}) \
          ON CONFLICT (key) DO UPDATE SET \
-         count = CASE WHEN rate_limits.window_start = excluded.window_start THEN rate_limits.count + 1 ELSE 1 END, \
+         count = CASE WHEN rate_limits.window_start = excluded.window_start THEN rate_limits.count + excluded.count \
+         ELSE excluded.count END, \
          window_start = excluded.window_start \
          RETURNING count",
-        p[0], p[1]
+        p[0], p[1], p[2]
     );
     let row = db
-        .query_one_raw(Statement::from_sql_and_values(backend, sql, [key.into(), start.into()]))
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, [key.into(), start.into(), n.into()]))
         .await?
         .ok_or_else(|| ApiError::Internal("rate limit upsert returned nothing".into()))?;
     Ok(row.try_get::<i64>("", "count")?)

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod conn;
 pub mod error;
+pub mod limits;
 pub mod mail;
 pub mod metrics;
 pub mod principal;

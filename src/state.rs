@@ -62,6 +62,8 @@ impl Clock for ManualClock {
 pub struct AppState {
     /// Database.
     pub db: DatabaseConnection,
+    /// Per-address rate limits ([`crate::limits`]).
+    pub limiter: crate::limits::Limiter,
     /// Items: rows and the rights to them ([`crate::store::items`]).
     pub items: crate::store::ItemStore,
     /// Configuration.

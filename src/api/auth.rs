@@ -5,7 +5,7 @@ use std::future::{Ready, ready};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use vouchsafe_client::types::*;
 
-use crate::auth::{client_ip, hit_rate_limit};
+use crate::auth::client_ip;
 use crate::error::{ApiError, ErrorBody};
 use crate::principal::Principal;
 use crate::service::auth as svc;
@@ -89,17 +89,11 @@ impl Bearer {
     }
 }
 
-/// Counts one request of `route` for the client's address (trusted-proxy aware); 429 over `per_ip`.
-pub async fn limit(state: &AppState, req: &HttpRequest, route: &str, per_ip: u32) -> Result<(), ApiError> {
+/// Counts one request of `route` for the client's address (trusted-proxy aware); 429 over
+/// `per_ip`. Decided in memory, reconciled across processes ([`crate::limits`]).
+pub fn limit(state: &AppState, req: &HttpRequest, route: &str, per_ip: u32) -> Result<(), ApiError> {
     let ip = client_ip(req, &state.config.trusted_proxies).map_or_else(|| "unknown".to_owned(), |i| i.to_string());
-    hit_rate_limit(
-        &state.db,
-        &format!("{route}:ip:{ip}"),
-        per_ip,
-        state.config.rate_limits.window_secs,
-        state.clock.now(),
-    )
-    .await
+    state.limiter.hit(&format!("{route}:ip:{ip}"), per_ip, state.config.rate_limits.window_secs, state.clock.now())
 }
 
 fn user_agent(req: &HttpRequest) -> Option<String> {
@@ -114,7 +108,7 @@ pub async fn prelogin(
     req: HttpRequest,
     body: web::Json<PreloginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    limit(&state, &req, "prelogin", state.config.rate_limits.prelogin_per_ip).await?;
+    limit(&state, &req, "prelogin", state.config.rate_limits.prelogin_per_ip)?;
     Ok(HttpResponse::Ok().json(svc::prelogin(&state, &body.email).await?))
 }
 
@@ -126,7 +120,7 @@ pub async fn register(
     req: HttpRequest,
     body: web::Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    limit(&state, &req, "register", state.config.rate_limits.register_per_ip).await?;
+    limit(&state, &req, "register", state.config.rate_limits.register_per_ip)?;
     let out = svc::register(&state, body.into_inner(), state.clock.now()).await?;
     Ok(HttpResponse::Created().json(out))
 }
@@ -141,7 +135,7 @@ pub async fn login(
     req: HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    limit(&state, &req, "login", state.config.rate_limits.login_per_ip).await?;
+    limit(&state, &req, "login", state.config.rate_limits.login_per_ip)?;
     let out = svc::login(&state, body.into_inner(), user_agent(&req), state.clock.now()).await?;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(out))
 }
@@ -154,7 +148,7 @@ pub async fn refresh(
     req: HttpRequest,
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    limit(&state, &req, "refresh", state.config.rate_limits.refresh_per_ip).await?;
+    limit(&state, &req, "refresh", state.config.rate_limits.refresh_per_ip)?;
     let out = svc::refresh(&state, &body.refresh_token, state.clock.now()).await?;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(out))
 }

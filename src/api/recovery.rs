@@ -9,7 +9,7 @@ use crate::service::recovery as svc;
 use crate::state::AppState;
 
 async fn per_ip(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
-    crate::api::auth::limit(state, req, "recovery", state.config.rate_limits.reset_per_ip).await
+    crate::api::auth::limit(state, req, "recovery", state.config.rate_limits.reset_per_ip)
 }
 
 /// Stores (replaces) the caller's recovery kit.

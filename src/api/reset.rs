@@ -9,7 +9,7 @@ use crate::service::reset as svc;
 use crate::state::AppState;
 
 async fn per_ip(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
-    crate::api::auth::limit(state, req, "reset", state.config.rate_limits.reset_per_ip).await
+    crate::api::auth::limit(state, req, "reset", state.config.rate_limits.reset_per_ip)
 }
 
 /// Starts a password reset. Always 202, at the same speed, whether or not the email has a user:

@@ -47,7 +47,7 @@ pub async fn audit(
 }
 
 async fn per_ip(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
-    crate::api::auth::limit(state, req, "worker", state.config.rate_limits.login_per_ip).await
+    crate::api::auth::limit(state, req, "worker", state.config.rate_limits.login_per_ip)
 }
 
 /// A login challenge for a worker.

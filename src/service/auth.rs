@@ -339,26 +339,14 @@ pub async fn session_is_live(state: &AppState, user_id: &str, session_id: &str, 
 }
 
 /// What makes a session live — this user's, not revoked, not expired — as a condition on the
-/// sessions table. The one definition behind [`session_is_live`] and [`live_session_exists`].
+/// sessions table, behind [`session_is_live`]; the item store states the same in SQL
+/// (`crate::store::items`).
 pub fn live_session(user_id: &str, session_id: &str, now: i64) -> sea_orm::Condition {
     sea_orm::Condition::all()
         .add(session::Column::Id.eq(session_id))
         .add(session::Column::UserId.eq(user_id))
         .add(session::Column::RevokedAt.is_null())
         .add(session::Column::ExpiresAt.gt(now))
-}
-
-/// [`live_session`] as an `EXISTS (…)` expression, for queries that check the session in the same
-/// statement as the data they read.
-pub fn live_session_exists(user_id: &str, session_id: &str, now: i64) -> sea_orm::sea_query::SimpleExpr {
-    use sea_orm::sea_query::{Expr, Query};
-    Expr::exists(
-        Query::select()
-            .expr(Expr::val(1))
-            .from(session::Entity)
-            .cond_where(live_session(user_id, session_id, now))
-            .to_owned(),
-    )
 }
 
 /// Ends the calling session.

@@ -35,11 +35,6 @@ pub async fn is_active(state: &AppState, id: &str) -> Result<bool, ApiError> {
     Ok(granted(state, id).await?.is_some())
 }
 
-/// Whether `id` is an active worker granted read-write access.
-pub async fn can_write(state: &AppState, id: &str) -> Result<bool, ApiError> {
-    Ok(granted(state, id).await?.is_some_and(|w| w.access == "read_write"))
-}
-
 /// Records an audit event.
 pub async fn audit<C: ConnectionTrait>(
     db: &C,

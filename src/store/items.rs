@@ -326,8 +326,14 @@ const WORKER_SOURCE: &str = "SELECT COALESCE(w.status = 'active', FALSE) AS live
 /// Item columns in the order [`ItemRow`] reads them.
 const ITEM_COLUMNS: &str =
     "i.id, i.key_version, i.revision, i.fields, i.created_by, i.updated_by, i.created_at, i.updated_at";
-/// The same, unqualified (SQLite's `RETURNING` names no table).
-const RETURNED_COLUMNS: &str = "id, key_version, revision, fields, created_by, updated_by, created_at, updated_at";
+/// SQLite's compare-and-set of one item, returning the row written (`RETURNING` names no table).
+static SQLITE_REPLACE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE items SET fields = ?1, key_version = ?2, revision = revision + 1, updated_by = ?3, updated_at = ?4 \
+         WHERE account_id = ?5 AND id = ?6 AND revision = ?7 RETURNING {}",
+        ITEM_COLUMNS.replace("i.", "")
+    )
+});
 
 /// The statements of one kind of principal, in one dialect.
 struct Statements {
@@ -812,11 +818,7 @@ impl ItemStore {
                         }
                         Ok(_) => {}
                     }
-                    let mut st = c.prepare_cached(&format!(
-                        "UPDATE items SET fields = ?1, key_version = ?2, revision = revision + 1, \
-                         updated_by = ?3, updated_at = ?4 WHERE account_id = ?5 AND id = ?6 AND revision = ?7 \
-                         RETURNING {RETURNED_COLUMNS}"
-                    ))?;
+                    let mut st = c.prepare_cached(&SQLITE_REPLACE)?;
                     let params = rusqlite::params![
                         new.fields.json,
                         new.fields.key_version,

@@ -335,3 +335,27 @@ fn metrics_are_scraped_on_their_own_listener() {
     assert_eq!(srv.client().raw("GET", "/metrics", None, &[]).unwrap().status, 404);
     assert_eq!(vouchsafe_client::Client::new(&metrics_url).raw("GET", "/healthz", None, &[]).unwrap().status, 404);
 }
+
+/// Per-address limits are decided in memory (no database write per request) and reconciled
+/// through the database: two servers over one database share each address's budget.
+#[test]
+fn servers_over_one_database_share_each_address_budget() {
+    let a = TestServer::start_with(|c| c.rate_limits.prelogin_per_ip = 6);
+    let url = a.db_url.clone();
+    let b = TestServer::start_with(move |c| {
+        c.rate_limits.prelogin_per_ip = 6;
+        c.database_url = url;
+    });
+    let call = |s: &TestServer| s.client().prelogin("x@example.com").map(|_| ()).map_err(|e| e.status());
+    for _ in 0..3 {
+        assert_eq!(call(&a), Ok(()));
+        assert_eq!(call(&b), Ok(()));
+    }
+    // Each server counted three of its own; once both have reconciled (every SYNC), each knows
+    // of all six, and the seventh request is refused on either.
+    std::thread::sleep(4 * vouchsafe::limits::SYNC);
+    assert_eq!(call(&a), Err(Some(429)));
+    assert_eq!(call(&b), Err(Some(429)));
+    let rows = a.query("SELECT CAST(count AS TEXT) FROM rate_limits WHERE key LIKE 'prelogin:ip:%'", 1);
+    assert_eq!(rows, vec![vec!["6".to_owned()]], "the shared row holds every process's hits, refusals not counted");
+}
