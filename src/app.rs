@@ -12,7 +12,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use tracing::Instrument;
 
-use crate::store::ItemStore;
+use crate::store::Store;
 
 use crate::auth::TokenSigner;
 use crate::config::{Config, ConfigError, ServerSecrets};
@@ -77,13 +77,13 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
     if config.migrate_on_start {
         migrate(&db).await?;
     }
-    let items = match crate::store::sqlite::sqlite_path(&config.database_url) {
+    let store = match crate::store::sqlite::sqlite_path(&config.database_url) {
         Some(path) => {
             make_private(&path)?;
-            ItemStore::Sqlite(crate::store::sqlite::Hot::open(&path).map_err(StartError::Database)?)
+            Store::Sqlite(crate::store::sqlite::Hot::open(&path).map_err(StartError::Database)?)
         }
         None if matches!(db.get_database_backend(), sea_orm::DatabaseBackend::Postgres) => {
-            ItemStore::Postgres(crate::store::items::Pg::new(db.get_postgres_connection_pool().clone()))
+            Store::Postgres(crate::store::items::Pg::new(db.get_postgres_connection_pool().clone()))
         }
         None => {
             return Err(StartError::Database(
@@ -115,7 +115,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
         .map_err(|e| StartError::Config(crate::config::ConfigError(e)))?;
     Ok(AppState {
         db,
-        items,
+        store,
         limiter,
         templates,
         argon,

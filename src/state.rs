@@ -65,7 +65,7 @@ pub struct AppState {
     /// Per-address rate limits ([`crate::limits`]).
     pub limiter: crate::limits::Limiter,
     /// Items: rows and the rights to them ([`crate::store::items`]).
-    pub items: crate::store::ItemStore,
+    pub store: crate::store::Store,
     /// Configuration.
     pub config: Arc<Config>,
     /// Server secrets.

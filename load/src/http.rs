@@ -23,7 +23,8 @@ pub enum Work<'a> {
 
 /// Runs `conns` connections for `secs` with `auth` (a bearer token); returns (latencies of
 /// successful units, errors).
-pub fn hammer(addr: &str, conns: usize, secs: f64, work: Work<'_>, auth: Option<&str>) -> (Vec<Duration>, usize) {
+/// Connection `c` goes to `addrs[c % addrs.len()]` (several servers over one database).
+pub fn hammer(addrs: &[String], conns: usize, secs: f64, work: Work<'_>, auth: Option<&str>) -> (Vec<Duration>, usize) {
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(_) => return (Vec::new(), 1),
@@ -33,7 +34,7 @@ pub fn hammer(addr: &str, conns: usize, secs: f64, work: Work<'_>, auth: Option<
         let deadline = Instant::now() + Duration::from_secs_f64(secs);
         let mut tasks = Vec::new();
         for c in 0..conns {
-            let addr = addr.to_owned();
+            let addr = addrs[c % addrs.len().max(1)].clone();
             let auth = auth.map(str::to_owned);
             let work = match &work {
                 Work::Get(p) => OwnedWork::Get(p.to_vec()),

@@ -6,7 +6,11 @@
 //! ```sh
 //! cargo build --release -p vouchsafe -p vouchsafe-load && target/release/vouchsafe-load
 //! target/release/vouchsafe-load --quick            # a short smoke run (CI)
+//! target/release/vouchsafe-load --database-url postgres://… --servers 2   # two servers, one database
 //! ```
+//! With `--servers N`, N `serve` processes share one database (and the first one's key files, as
+//! servers behind one load balancer do); the HTTP scenarios spread their connections over them
+//! and report the combined rate.
 //! A benchmark, not a test: it asserts nothing about timings.
 
 mod http;
@@ -70,10 +74,15 @@ fn proc_kib(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn start_server(bin: &str, db: Option<&str>) -> Server {
-    let dir = std::env::temp_dir().join(format!("vouchsafe-load-{}", std::process::id()));
+fn start_server(bin: &str, db: Option<&str>, k: usize, keys_from: Option<&std::path::Path>) -> Server {
+    let dir = std::env::temp_dir().join(format!("vouchsafe-load-{}-{k}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
+    if let Some(from) = keys_from {
+        for key in ["token.key", "prelogin.key", "server-share.key", "outbox.key"] {
+            std::fs::copy(from.join(key), dir.join(key)).expect("copy the first server's key files");
+        }
+    }
     let port =
         std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port");
     let config = dir.join("load.toml");
@@ -157,7 +166,7 @@ fn run_async(
     conns: usize,
     secs: f64,
     probe: &Probe,
-    addr: &str,
+    addr: &[String],
     work: http::Work<'_>,
     token: Option<&str>,
 ) -> Report {
@@ -259,14 +268,35 @@ fn main() {
         .unwrap_or_else(|| "target/release/vouchsafe".into());
     let secs = if quick { 1.0 } else { 8.0 };
     let (n1k, n10k) = if quick { (100, 300) } else { (1_000, 10_000) };
-    let srv = start_server(&bin, db.as_deref());
+    let servers: usize = args
+        .iter()
+        .position(|a| a == "--servers")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
+    if servers > 1 && db.is_none() {
+        eprintln!("--servers needs --database-url (one database the servers share)");
+        std::process::exit(2);
+    }
+    let srv = start_server(&bin, db.as_deref(), 1, None);
+    let others: Vec<Server> = (2..=servers).map(|k| start_server(&bin, db.as_deref(), k, Some(&srv.dir))).collect();
     let pid = srv.child.id();
     let probe = Probe { pid, wal: db.is_none().then(|| srv.dir.join("vouchsafe.db-wal")), ceiling: Default::default() };
     let probe = &probe;
     let url = srv.url.clone();
-    println!("vouchsafe-load against {url} (pid {pid}); {} s per scenario{}", secs, if quick { ", quick" } else { "" });
+    println!(
+        "vouchsafe-load against {url} (pid {pid}){}; {} s per scenario{}",
+        if others.is_empty() {
+            String::new()
+        } else {
+            format!(" and {} more server(s) over the same database", others.len())
+        },
+        secs,
+        if quick { ", quick" } else { "" }
+    );
 
-    let addr = url.trim_start_matches("http://").to_owned();
+    let addr: Vec<String> =
+        std::iter::once(&srv).chain(&others).map(|s| s.url.trim_start_matches("http://").to_owned()).collect();
     let hammer = |name: &str, conns: usize, work: http::Work<'_>, token: Option<&str>| {
         run_async(name, conns, secs, probe, &addr, work, token)
     };

@@ -120,7 +120,7 @@ pub async fn argon<T: Send + 'static>(
 pub async fn prelogin(state: &AppState, email: &str) -> Result<PreloginResponse, ApiError> {
     use hmac::{KeyInit, Mac};
     let email = normalize_email(email)?;
-    let found = user::Entity::find().filter(user::Column::Email.eq(&email)).one(&state.db).await?;
+    let found = state.store.kdf_of(&email).await?;
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(state.secrets.prelogin_secret.expose_secret())
         .map_err(|_| ApiError::Internal("hmac key".into()))?;
     mac.update(b"vouchsafe/prelogin-fake-salt\0");
@@ -128,9 +128,8 @@ pub async fn prelogin(state: &AppState, email: &str) -> Result<PreloginResponse,
     let fake = mac.finalize().into_bytes();
     Ok(match found {
         Some(u) => PreloginResponse {
-            kdf_salt: b64::encode(&u.kdf_salt),
-            kdf_params: serde_json::from_str(&u.kdf_params)
-                .map_err(|e| ApiError::Internal(format!("kdf params: {e}")))?,
+            kdf_salt: b64::encode(&u.salt),
+            kdf_params: serde_json::from_str(&u.params).map_err(|e| ApiError::Internal(format!("kdf params: {e}")))?,
         },
         None => PreloginResponse { kdf_salt: b64::encode(&fake[..16]), kdf_params: KdfParams::default() },
     })

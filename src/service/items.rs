@@ -160,10 +160,10 @@ pub async fn put(
 ) -> Result<Vec<u8>, ApiError> {
     let kv = put.fields.key_version;
     let done = match put.revision {
-        None => state.items.create(account_id, who, put.item_id, put.fields, now).await?,
+        None => state.store.create_item(account_id, who, put.item_id, put.fields, now).await?,
         Some(rev) => {
             let new = Replacement { id: put.item_id, rev, fields: put.fields };
-            state.items.replace(account_id, who, new, now).await?
+            state.store.replace_item(account_id, who, new, now).await?
         }
     };
     done.map_err(|no| refused(who, no, kv))
@@ -177,7 +177,7 @@ pub async fn get(
     item_id: &str,
     now: i64,
 ) -> Result<Vec<u8>, ApiError> {
-    let body = state.items.get(account_id, who, item_id, now).await?.map_err(|no| refused(who, no, 0))?;
+    let body = state.store.get_item(account_id, who, item_id, now).await?.map_err(|no| refused(who, no, 0))?;
     audit_read(state, account_id, who, 1, now).await?;
     Ok(body)
 }
@@ -213,7 +213,7 @@ pub async fn list(
         below: below_version.map_or(i64::MAX, i64::from),
         limit: usize::try_from(limit.clamp(1, MAX_PAGE)).unwrap_or(crate::store::items::MAX_PAGE),
     };
-    let page = state.items.page(account_id, who, q, now).await?.map_err(|no| refused(who, no, 0))?;
+    let page = state.store.item_page(account_id, who, q, now).await?.map_err(|no| refused(who, no, 0))?;
     audit_read(state, account_id, who, page.len(), now).await?;
     Ok(page.finish())
 }
@@ -226,7 +226,7 @@ pub async fn delete(
     item_id: &str,
     now: i64,
 ) -> Result<(), ApiError> {
-    state.items.delete(account_id, who, item_id, now).await?.map_err(|no| refused(who, no, 0))
+    state.store.delete_item(account_id, who, item_id, now).await?.map_err(|no| refused(who, no, 0))
 }
 
 /// A checked batch of replacements (a rotation's page), ready to write.
@@ -277,7 +277,7 @@ pub async fn update_batch(
     // Items under two versions cannot all be under the current one: -1 matches no account's
     // version, so the store refuses with the current one and the error below names the culprit.
     let version = if newest == oldest { newest } else { -1 };
-    match state.items.update_batch(account_id, who, batch.items, version, now).await? {
+    match state.store.update_items(account_id, who, batch.items, version, now).await? {
         Ok(results) => {
             Ok(BatchUpdateResponse { results: results.into_iter().map(|c: Cas| c.word().to_owned()).collect() })
         }

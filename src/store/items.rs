@@ -22,8 +22,8 @@ use std::sync::LazyLock;
 use rusqlite::OptionalExtension;
 use sea_orm::sqlx::{self, Row as _, postgres::PgRow};
 
+use super::Store;
 use super::batch::Batcher;
-use super::sqlite::Hot;
 use crate::error::ApiError;
 use crate::principal::Principal;
 
@@ -106,19 +106,11 @@ pub struct Replacement {
     pub fields: Fields,
 }
 
-/// Where items live.
-#[derive(Clone, Debug)]
-pub enum ItemStore {
-    /// A SQLite file, without sqlx.
-    Sqlite(Hot),
-    /// PostgreSQL.
-    Postgres(Pg),
-}
-
-/// The PostgreSQL item store: its pool, and the dispatcher that coalesces members' reads.
+/// The PostgreSQL store: its pool, and the dispatchers that coalesce members' reads and
+/// creates.
 #[derive(Clone, Debug)]
 pub struct Pg {
-    pool: sqlx::PgPool,
+    pub(super) pool: sqlx::PgPool,
     reads: Batcher<GetAsk, Outcome<Vec<u8>>>,
     creates: Batcher<CreateAsk, Outcome<Vec<u8>>>,
 }
@@ -157,7 +149,7 @@ struct GetAsk {
 /// definition of access, its parameters taken from the row), and each item.
 static GET_BATCH: LazyLock<String> = LazyLock::new(|| {
     let verdict = VERDICT
-        .replace("SOURCE", MEMBER_SOURCE)
+        .replace("SOURCE", &source(MEMBER_SOURCE, false))
         .replace("$5", "FALSE")
         .replace("$4", "q.now")
         .replace("$3", "q.sid")
@@ -216,7 +208,7 @@ impl CreateAsk {
 /// allows inserted, and which were.
 static CREATE_BATCH_SQL: LazyLock<String> = LazyLock::new(|| {
     let verdict = VERDICT
-        .replace("SOURCE", MEMBER_SOURCE)
+        .replace("SOURCE", &source(MEMBER_SOURCE, true))
         .replace("$5", "TRUE")
         .replace("$4", "q.now")
         .replace("$3", "q.sid")
@@ -314,14 +306,29 @@ const VERDICT: &str = "SELECT CASE \
 /// A member: a live session of theirs, and their membership of the account.
 const MEMBER_SOURCE: &str = "SELECT EXISTS (SELECT 1 FROM sessions s WHERE s.id = $3 AND s.user_id = $2 \
      AND s.revoked_at IS NULL AND s.expires_at > $4) AS live, m.status AS status, m.role AS role, \
-     CAST(NULL AS TEXT) AS grant_access, a.key_version AS key_version FROM (SELECT 1 AS one) o \
-     LEFT JOIN accounts a ON a.id = $1 LEFT JOIN memberships m ON m.account_id = $1 AND m.user_id = $2";
+     CAST(NULL AS TEXT) AS grant_access, {KV} FROM (SELECT 1 AS one) o {ACCOUNT} \
+     LEFT JOIN memberships m ON m.account_id = $1 AND m.user_id = $2";
 
 /// A worker: granted (active), of this account, with its access.
 const WORKER_SOURCE: &str = "SELECT COALESCE(w.status = 'active', FALSE) AS live, \
      CASE WHEN w.account_id = $1 THEN 'active' END AS status, 'worker' AS role, w.access AS grant_access, \
-     a.key_version AS key_version FROM (SELECT 1 AS one) o \
-     LEFT JOIN workers w ON w.id = $2 LEFT JOIN accounts a ON a.id = $1";
+     {KV} FROM (SELECT 1 AS one) o LEFT JOIN workers w ON w.id = $2 {ACCOUNT}";
+
+/// A source for reads (no key version needed: 0) or for writes (the account's).
+fn source(template: &str, write: bool) -> String {
+    if write {
+        template
+            .replace("{KV}", "a.key_version AS key_version")
+            .replace("{ACCOUNT}", "LEFT JOIN accounts a ON a.id = $1")
+    } else {
+        template.replace("{KV}", "0 AS key_version").replace("{ACCOUNT}", "")
+    }
+}
+
+/// SQLite's page, read after the verdict on the same connection (one snapshot would add
+/// nothing: a page is a moment's view either way).
+const SQLITE_PAGE: &str = "SELECT i.id, i.key_version, i.revision, i.fields, i.created_by, i.updated_by, i.created_at, \
+     i.updated_at FROM items i WHERE i.account_id = ?1 AND i.id > ?2 AND i.key_version < ?3 ORDER BY i.id LIMIT ?4";
 
 /// Item columns in the order [`ItemRow`] reads them.
 const ITEM_COLUMNS: &str =
@@ -339,6 +346,8 @@ static SQLITE_REPLACE: LazyLock<String> = LazyLock::new(|| {
 struct Statements {
     /// The verdict alone (SQLite writes check it, then write, in one transaction).
     access: String,
+    /// The verdict of a read (SQLite lists check it, then read the page).
+    access_read: String,
     /// Verdict + item `$6`.
     get: String,
     /// Verdict + a page: ids after `$6`, key versions below `$7`, at most `$8` rows.
@@ -354,22 +363,24 @@ struct Statements {
 }
 
 impl Statements {
-    fn new(source: &str, sqlite: bool) -> Self {
-        let acc = format!("WITH acc AS ({})", VERDICT.replace("SOURCE", source));
+    fn new(template: &str, sqlite: bool) -> Self {
+        let acc = format!("WITH acc AS ({})", VERDICT.replace("SOURCE", &source(template, true)));
+        let acc_read = format!("WITH acc AS ({})", VERDICT.replace("SOURCE", &source(template, false)));
         // SQLite numbers parameters `?N` (`$N` would be a *named* parameter there, numbered by
         // first appearance); nothing else in these statements contains a `$`.
         let dialect = |sql: String| if sqlite { sql.replace('$', "?") } else { sql };
         let write_guard = "EXISTS (SELECT 1 FROM acc WHERE acc.verdict = 'ok' AND acc.key_version = $7)";
         Self {
             access: dialect(format!("{acc} SELECT acc.verdict, acc.key_version FROM acc")),
+            access_read: dialect(format!("{acc_read} SELECT acc.verdict, acc.key_version FROM acc")),
             get: dialect(format!(
-                "{acc} SELECT acc.verdict, acc.key_version, {ITEM_COLUMNS} FROM acc \
+                "{acc_read} SELECT acc.verdict, acc.key_version, {ITEM_COLUMNS} FROM acc \
                  LEFT JOIN items i ON acc.verdict = 'ok' AND i.account_id = $1 AND i.id = $6"
             )),
             // The page is a subquery of its own, so that both planners walk the primary key
             // in order and stop after `$8` rows (a join of the whole account, sorted, would not).
             page: dialect(format!(
-                "{acc} SELECT acc.verdict, acc.key_version, p.* FROM acc LEFT JOIN (SELECT {ITEM_COLUMNS} \
+                "{acc_read} SELECT acc.verdict, acc.key_version, p.* FROM acc LEFT JOIN (SELECT {ITEM_COLUMNS} \
                  FROM items i WHERE i.account_id = $1 AND i.id > $6 AND i.key_version < $7 ORDER BY i.id LIMIT $8) p \
                  ON acc.verdict = 'ok' ORDER BY p.id"
             )),
@@ -661,20 +672,19 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
-impl ItemStore {
+impl Store {
     /// One item (a response body), if the caller may read it.
-    pub async fn get(
+    pub async fn get_item(
         &self,
         account: &str,
         who: &Principal,
         item: &str,
         now: i64,
     ) -> Result<Outcome<Vec<u8>>, ApiError> {
-        let ask = Ask::new(account, who, now, false);
         match self {
-            ItemStore::Sqlite(hot) => hot.read(|c| {
+            Store::Sqlite(hot) => hot.read(|c| {
                 let mut st = c.prepare_cached(&sqlite_sql(who).get)?;
-                let params = rusqlite::params![ask.account, who.id(), who.session_id(), now, false, item];
+                let params = rusqlite::params![account, who.id(), who.session_id(), now, false, item];
                 st.query_row(params, |r| {
                     Ok(match verdict(r.get_ref(0)?.as_str().unwrap_or(""), r.get(1)?) {
                         Ok(Ok(_)) => Ok(ItemRow::sqlite(r, 2)?.map(|row| row.to_json()).ok_or(Refusal::Missing)),
@@ -682,12 +692,19 @@ impl ItemStore {
                     })
                 })?
             }),
-            ItemStore::Postgres(pg) => match who {
+            Store::Postgres(pg) => match who {
                 Principal::Member { user_id, session_id } => {
-                    let (user_id, session_id) = (user_id.clone(), session_id.clone());
-                    pg.reads.ask(GetAsk { account: ask.account, user_id, session_id, item: item.to_owned(), now }).await
+                    let ask = GetAsk {
+                        account: account.to_owned(),
+                        user_id: user_id.clone(),
+                        session_id: session_id.clone(),
+                        item: item.to_owned(),
+                        now,
+                    };
+                    pg.reads.ask(ask).await
                 }
                 Principal::Worker { .. } => {
+                    let ask = Ask::new(account, who, now, false);
                     let r = ask.pg(&pg_sql(who).get).bind(item).fetch_one(&pg.pool).await?;
                     got(&r, 0)
                 }
@@ -696,7 +713,7 @@ impl ItemStore {
     }
 
     /// A page of the account's items in id order, if the caller may read them.
-    pub async fn page(
+    pub async fn item_page(
         &self,
         account: &str,
         who: &Principal,
@@ -707,23 +724,24 @@ impl ItemStore {
         let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
         let mut page = Page::new(limit);
         match self {
-            ItemStore::Sqlite(hot) => hot.read(|c| {
-                let mut st = c.prepare_cached(&sqlite_sql(who).page)?;
-                let params =
-                    rusqlite::params![account, who.id(), who.session_id(), now, false, q.after, q.below, fetch];
-                let mut rows = st.query(params)?;
+            Store::Sqlite(hot) => hot.read(|c| {
+                let access = rusqlite::params![account, who.id(), who.session_id(), now, false];
+                let mut st = c.prepare_cached(&sqlite_sql(who).access_read)?;
+                let (code, kv) = st.query_row(access, |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?;
+                if let Err(no) = verdict(&code, kv)? {
+                    return Ok(Err(no));
+                }
+                let mut st = c.prepare_cached(SQLITE_PAGE)?;
+                let mut rows = st.query(rusqlite::params![account, q.after, q.below, fetch])?;
                 while let Some(r) = rows.next()? {
-                    if let Err(no) = verdict(r.get_ref(0)?.as_str().unwrap_or(""), r.get(1)?)? {
-                        return Ok(Err(no));
-                    }
-                    match ItemRow::sqlite(r, 2)? {
+                    match ItemRow::sqlite(r, 0)? {
                         Some(row) if page.push(&row) => {}
                         _ => break,
                     }
                 }
                 Ok(Ok(page))
             }),
-            ItemStore::Postgres(Pg { pool, .. }) => {
+            Store::Postgres(Pg { pool, .. }) => {
                 let ask = Ask::new(account, who, now, false);
                 let mut rows = ask.pg(&pg_sql(who).page).bind(q.after).bind(q.below).bind(fetch).fetch(pool);
                 // Rows go into the page as they arrive from the cursor.
@@ -742,7 +760,7 @@ impl ItemStore {
     }
 
     /// Creates item `id` (a response body).
-    pub async fn create(
+    pub async fn create_item(
         &self,
         account: &str,
         who: &Principal,
@@ -752,7 +770,7 @@ impl ItemStore {
     ) -> Result<Outcome<Vec<u8>>, ApiError> {
         let ask = Ask::new(account, who, now, true);
         match self {
-            ItemStore::Sqlite(hot) => {
+            Store::Sqlite(hot) => {
                 hot.write(move |c| {
                     match ask.sqlite_verdict(c)? {
                         Err(no) => return Ok(Err(no)),
@@ -782,7 +800,7 @@ impl ItemStore {
                 })
                 .await
             }
-            ItemStore::Postgres(pg) => {
+            Store::Postgres(pg) => {
                 let c = CreateAsk {
                     account: ask.account,
                     user_id: who.id().to_owned(),
@@ -800,7 +818,7 @@ impl ItemStore {
     }
 
     /// Replaces an item's fields if its revision is still `new.rev` (a response body).
-    pub async fn replace(
+    pub async fn replace_item(
         &self,
         account: &str,
         who: &Principal,
@@ -809,7 +827,7 @@ impl ItemStore {
     ) -> Result<Outcome<Vec<u8>>, ApiError> {
         let ask = Ask::new(account, who, now, true);
         match self {
-            ItemStore::Sqlite(hot) => {
+            Store::Sqlite(hot) => {
                 hot.write(move |c| {
                     match ask.sqlite_verdict(c)? {
                         Err(no) => return Ok(Err(no)),
@@ -837,7 +855,7 @@ impl ItemStore {
                 })
                 .await
             }
-            ItemStore::Postgres(Pg { pool, .. }) => {
+            Store::Postgres(Pg { pool, .. }) => {
                 let r = ask
                     .pg(&pg_sql(who).replace)
                     .bind(new.id.as_str())
@@ -859,10 +877,16 @@ impl ItemStore {
     }
 
     /// Deletes an item.
-    pub async fn delete(&self, account: &str, who: &Principal, item: &str, now: i64) -> Result<Outcome<()>, ApiError> {
+    pub async fn delete_item(
+        &self,
+        account: &str,
+        who: &Principal,
+        item: &str,
+        now: i64,
+    ) -> Result<Outcome<()>, ApiError> {
         let ask = Ask::new(account, who, now, true);
         match self {
-            ItemStore::Sqlite(hot) => {
+            Store::Sqlite(hot) => {
                 let item = item.to_owned();
                 hot.write(move |c| {
                     if let Err(no) = ask.sqlite_verdict(c)? {
@@ -875,7 +899,7 @@ impl ItemStore {
                 })
                 .await
             }
-            ItemStore::Postgres(Pg { pool, .. }) => {
+            Store::Postgres(Pg { pool, .. }) => {
                 let r = ask.pg(&pg_sql(who).delete).bind(item).fetch_one(pool).await?;
                 Ok(match pg_verdict(&r)? {
                     Err(no) => Err(no),
@@ -889,7 +913,7 @@ impl ItemStore {
     /// Up to [`MAX_PAGE`] compare-and-sets in one transaction (a rotation's page), each item
     /// under key version `key_version` — which must be the account's current one. Ids are
     /// distinct (the service refuses a batch naming one twice).
-    pub async fn update_batch(
+    pub async fn update_items(
         &self,
         account: &str,
         who: &Principal,
@@ -899,7 +923,7 @@ impl ItemStore {
     ) -> Result<Outcome<Vec<Cas>>, ApiError> {
         let ask = Ask::new(account, who, now, true);
         match self {
-            ItemStore::Sqlite(hot) => {
+            Store::Sqlite(hot) => {
                 hot.write(move |c| {
                     match ask.sqlite_verdict(c)? {
                         Err(no) => return Ok(Err(no)),
@@ -933,7 +957,7 @@ impl ItemStore {
                 })
                 .await
             }
-            ItemStore::Postgres(Pg { pool, .. }) => {
+            Store::Postgres(Pg { pool, .. }) => {
                 let ids: Vec<&str> = items.iter().map(|u| u.id.as_str()).collect();
                 let revs: Vec<i64> = items.iter().map(|u| u.rev).collect();
                 let kvs: Vec<i32> = items.iter().map(|u| u.fields.key_version).collect();
