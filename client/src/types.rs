@@ -975,7 +975,7 @@ pub struct BatchItemUpdate {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BatchUpdateRequest {
-    /// Updates.
+    /// Updates, one per item id (a repeated id is `400 item.duplicate_id`).
     #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 500))]
     pub items: Vec<BatchItemUpdate>,
 }

@@ -448,6 +448,11 @@ fn batch_updates_compare_and_set_each_item() {
     assert_eq!(text(&alice.get_item(&acct, &b.id).unwrap(), "n"), "b2", "the stale update changed nothing");
     let too_many = vouchsafe_client::types::BatchUpdateRequest { items: vec![upd(&a, &a.id); 501] };
     assert_eq!(alice.client.update_items(&acct, &too_many).unwrap_err().code(), Some("item.batch_too_large"));
+    // An id named twice: refused whole, nothing written.
+    let b_now = alice.client.item(&acct, &b.id).unwrap();
+    let twice = vouchsafe_client::types::BatchUpdateRequest { items: vec![upd(&b_now, &b.id), upd(&b_now, &b.id)] };
+    assert_eq!(alice.client.update_items(&acct, &twice).unwrap_err().code(), Some("item.duplicate_id"));
+    assert_eq!(alice.client.item(&acct, &b.id).unwrap().revision, b_now.revision);
 }
 
 /// Item writes on SQLite run on one writer thread that commits concurrent writes together; each
