@@ -115,3 +115,37 @@ impl Limiter {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_allows_its_limit_then_refuses_until_the_next_one() {
+        let l = Limiter::default();
+        for _ in 0..3 {
+            assert!(l.hit("k", 3, 60, 1_000).is_ok());
+        }
+        match l.hit("k", 3, 60, 1_010) {
+            Err(ApiError::RateLimited { retry_after }) => assert_eq!(retry_after, 10, "the window is 960..1 020"),
+            other => panic!("expected 429, got {other:?}"),
+        }
+        assert!(l.hit("other", 3, 60, 1_010).is_ok(), "each key has its own budget");
+        assert!(l.hit("k", 3, 60, 1_020).is_ok(), "a new window starts over");
+    }
+
+    #[test]
+    fn what_others_reported_counts_against_the_budget() {
+        let l = Limiter::default();
+        assert!(l.hit("k", 5, 60, 0).is_ok());
+        {
+            let mut slots = l.slots.lock().unwrap();
+            let s = slots.get_mut("k").unwrap();
+            // As after a reconciliation: ours flushed, four hits in all (three from elsewhere).
+            s.pending = 0;
+            s.shared = 4;
+        }
+        assert!(l.hit("k", 5, 60, 1).is_ok());
+        assert!(l.hit("k", 5, 60, 2).is_err());
+    }
+}

@@ -289,3 +289,84 @@ pub async fn update_batch(
         Err(no) => Err(refused(who, no, 0)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vouchsafe_crypto::field::{FieldKey, ItemBinding};
+
+    fn blob(version: u32) -> String {
+        let mk = vouchsafe_crypto::seal::MasterKey::generate(version, &mut vouchsafe_crypto::os_rng()).unwrap();
+        let key = FieldKey::derive(&mk, "acct").unwrap();
+        let b = ItemBinding::new(1, ["n"]);
+        vouchsafe_crypto::b64::encode(&key.seal_field("i", "n", b"v", &b, &mut vouchsafe_crypto::os_rng()).unwrap())
+    }
+
+    fn put(version: u32) -> PutItemRequest {
+        PutItemRequest {
+            revision: None,
+            key_version: version,
+            fields: BTreeMap::from([("n".to_owned(), blob(version))]),
+        }
+    }
+
+    fn code(e: ApiError) -> &'static str {
+        match e {
+            ApiError::BadRequest { code, .. }
+            | ApiError::Conflict { code, .. }
+            | ApiError::NotFound { code, .. }
+            | ApiError::Forbidden { code, .. }
+            | ApiError::Unauthorized { code, .. } => code,
+            _ => "other",
+        }
+    }
+
+    #[test]
+    fn writes_are_checked_before_any_database_work() {
+        let id = "abcdefghijklmnop";
+        assert!(prepare_put(id, put(1)).is_ok());
+        assert_eq!(code(prepare_put("short", put(1)).err().unwrap()), "request.invalid_id");
+        let mut empty = put(1);
+        empty.fields.clear();
+        assert_eq!(code(prepare_put(id, empty).err().unwrap()), "item.no_fields");
+        let mut claims_two = put(1);
+        claims_two.key_version = 2;
+        assert_eq!(code(prepare_put(id, claims_two).err().unwrap()), "item.bad_key_version", "blob under v1");
+        let mut bad_name = put(1);
+        let v = bad_name.fields.remove("n").unwrap();
+        bad_name.fields.insert(String::new(), v);
+        assert_eq!(code(prepare_put(id, bad_name).err().unwrap()), "item.invalid_field_name");
+    }
+
+    #[test]
+    fn a_batch_names_each_item_once() {
+        let u = |id: &str| BatchItemUpdate { id: id.to_owned(), revision: 1, key_version: 1, fields: put(1).fields };
+        let ok = prepare_batch(BatchUpdateRequest { items: vec![u("a-item-000000001"), u("a-item-000000002")] });
+        assert!(ok.is_ok());
+        let twice = prepare_batch(BatchUpdateRequest { items: vec![u("a-item-000000001"), u("a-item-000000001")] });
+        assert_eq!(code(twice.err().unwrap()), "item.duplicate_id");
+    }
+
+    #[test]
+    fn key_versions_and_refusals_say_what_is_wrong() {
+        assert_eq!(code(check_key_version(3, 2).unwrap_err()), "item.bad_key_version");
+        assert_eq!(code(check_key_version(1, 2).unwrap_err()), "item.retired_key_version");
+        assert!(check_key_version(2, 2).is_ok());
+        let member = Principal::Member { user_id: "u".into(), session_id: "s".into() };
+        let worker = Principal::Worker { worker_id: "w".into() };
+        let cases = [
+            (&member, Refusal::Denied(Denied::Unauthenticated), "auth.session_ended"),
+            (&worker, Refusal::Denied(Denied::Unauthenticated), "auth.worker_revoked"),
+            (&member, Refusal::Denied(Denied::NotMember), "account.not_found"),
+            (&member, Refusal::Denied(Denied::Inactive), "account.forbidden"),
+            (&worker, Refusal::Denied(Denied::ReadOnly), "worker.read_only"),
+            (&member, Refusal::KeyVersion { current: 2 }, "item.retired_key_version"),
+            (&member, Refusal::Exists, "item.exists"),
+            (&member, Refusal::Stale, "item.stale_revision"),
+            (&member, Refusal::Missing, "item.not_found"),
+        ];
+        for (who, no, want) in cases {
+            assert_eq!(code(refused(who, no, 1)), want, "{no:?}");
+        }
+    }
+}
