@@ -148,6 +148,8 @@ async fn request_id(
 ) -> Result<ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
     let id = request_id_value();
     let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %req.path());
+    // The request's latency, for the metrics (not the server's notion of "now").
+    #[allow(clippy::disallowed_methods)]
     let started = std::time::Instant::now();
     let state = req.app_data::<web::Data<AppState>>().cloned();
     // The metrics listener answers `/metrics` and nothing else; the public one never `/metrics`.

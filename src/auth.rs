@@ -305,7 +305,10 @@ impl ArgonPool {
         f: impl FnOnce(&mut Vec<argon2::Block>) -> T + Send + 'static,
     ) -> Result<T, ApiError> {
         let (otx, orx) = tokio::sync::oneshot::channel();
-        let (depth, wait, queued) = (self.depth.clone(), self.wait.clone(), std::time::Instant::now());
+        // The queue wait, for the metrics.
+        #[allow(clippy::disallowed_methods)]
+        let queued = std::time::Instant::now();
+        let (depth, wait) = (self.depth.clone(), self.wait.clone());
         let job: ArgonJob = Box::new(move |mem| {
             wait.observe(queued.elapsed().as_secs_f64());
             let _ = otx.send(f(mem));

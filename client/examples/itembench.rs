@@ -5,6 +5,9 @@
 //! ```
 //! Arguments: server URL, client threads, seconds per phase, items to rotate.
 
+// A benchmark: it measures wall time.
+#![allow(clippy::disallowed_methods)]
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 

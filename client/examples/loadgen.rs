@@ -8,6 +8,9 @@
 //! ```
 //! Arguments: server URL, client threads (default 4), seconds per phase (default 10).
 
+// A benchmark: it measures wall time.
+#![allow(clippy::disallowed_methods)]
+
 use std::time::{Duration, Instant};
 
 use vouchsafe_client::flows;

@@ -13,6 +13,9 @@
 //! and report the combined rate.
 //! A benchmark, not a test: it asserts nothing about timings.
 
+// A benchmark: it measures wall time and waits for servers to start.
+#![allow(clippy::disallowed_methods)]
+
 mod http;
 
 use std::collections::BTreeMap;
