@@ -239,6 +239,7 @@ pub fn logout() -> Result<(), String> {
     }
     p.refresh_token = None;
     p.save()?;
+    let _ = lock_quietly();
     println!("signed out");
     Ok(())
 }
@@ -325,6 +326,154 @@ use vouchsafe_crypto::log::{LogHead, Role};
 pub fn unlocked(profile: &mut Profile, password: &str) -> Result<Vault, String> {
     let client = signed_in(profile)?;
     let keyring = flows::unlock(&client, password).map_err(explain)?;
+    with_keyring(profile, client, keyring)
+}
+
+// ---------------------------------------------------------------- session key (`unlock`)
+
+/// What `session.json` binds its sealed keyring to.
+const SESSION_PURPOSE: &str = "vouchsafe/v1/cli-session";
+/// The environment variable holding the session key.
+pub const SESSION_ENV: &str = "VOUCHSAFE_SESSION";
+
+/// `session.json`: the keyring sealed under a session key that only the shell holds
+/// (`VOUCHSAFE_SESSION`), bound to the server, user, key generation and expiry.
+#[derive(Serialize, Deserialize)]
+struct SessionFile {
+    server: String,
+    user_id: String,
+    generation: u32,
+    expires_at: u64,
+    /// `at_rest::seal(session key, SESSION_PURPOSE, context, keyring secret bytes)`, base64url.
+    sealed: String,
+}
+
+fn session_context(server: &str, user_id: &str, generation: u32, expires_at: u64) -> Vec<u8> {
+    let mut c = Vec::new();
+    for part in [server.as_bytes(), user_id.as_bytes()] {
+        c.extend_from_slice(&u32::try_from(part.len()).unwrap_or(u32::MAX).to_be_bytes());
+        c.extend_from_slice(part);
+    }
+    c.extend_from_slice(&generation.to_be_bytes());
+    c.extend_from_slice(&expires_at.to_be_bytes());
+    c
+}
+
+/// Where `session.json` lives: beside the profile.
+pub fn session_path() -> PathBuf {
+    profile_path().with_file_name("session.json")
+}
+
+/// `vouchsafe unlock`: unlocks the keys once (Argon2id) and keeps them sealed under a fresh
+/// session key for `minutes`; prints the `export` line for the shell.
+pub fn unlock(password: &str, minutes: u64) -> Result<(), String> {
+    let mut p = Profile::load();
+    let client = signed_in(&mut p)?;
+    let keyring = flows::unlock(&client, password).map_err(explain)?;
+    let mut key = Zeroizing::new([0u8; 32]);
+    getrandom::fill(&mut key[..]).map_err(|e| format!("no randomness: {e}"))?;
+    let expires_at = vouchsafe_client::unix_now() + minutes.clamp(1, 24 * 60) * 60;
+    let ctx = session_context(&p.server, keyring.user_id(), keyring.generation(), expires_at);
+    let secret = keyring.expose_secret_bytes();
+    let sealed =
+        vouchsafe_crypto::at_rest::seal(&key, SESSION_PURPOSE, &ctx, &secret[..], &mut vouchsafe_crypto::os_rng())
+            .map_err(|e| e.to_string())?;
+    let file = SessionFile {
+        server: p.server.clone(),
+        user_id: keyring.user_id().to_owned(),
+        generation: keyring.generation(),
+        expires_at,
+        sealed: vouchsafe_crypto::b64::encode(&sealed),
+    };
+    write_private(&session_path(), &serde_json::to_string_pretty(&file).map_err(|e| e.to_string())?)?;
+    println!("export {SESSION_ENV}={}", vouchsafe_crypto::b64::encode(&key[..]));
+    eprintln!(
+        "keys unlocked for {} min: run the line above (or `eval \"$(vouchsafe unlock)\"`); `vouchsafe lock` ends it",
+        minutes.clamp(1, 24 * 60)
+    );
+    Ok(())
+}
+
+/// `vouchsafe lock`: the sealed keyring is deleted; the session key opens nothing any more.
+pub fn lock() -> Result<(), String> {
+    if lock_quietly()? {
+        println!("locked: commands ask for the password again (unset {SESSION_ENV})");
+    } else {
+        println!("no unlocked session");
+    }
+    Ok(())
+}
+
+fn lock_quietly() -> Result<bool, String> {
+    match std::fs::remove_file(session_path()) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(format!("cannot remove {}: {e}", session_path().display())),
+    }
+}
+
+/// The keyring of the unlocked session, if `VOUCHSAFE_SESSION` is set: refused (not silently
+/// replaced by a password prompt) when the session ended, expired, or belongs to another server
+/// or user, or when its keys are not the ones this device signed in with.
+fn session_keyring(profile: &Profile) -> Result<Option<vouchsafe_crypto::identity::Keyring>, String> {
+    let Ok(encoded) = std::env::var(SESSION_ENV) else { return Ok(None) };
+    let ended = || format!("the unlocked session has ended: run `vouchsafe unlock` again, or unset {SESSION_ENV}");
+    let key = Zeroizing::new(
+        vouchsafe_crypto::b64::decode_array::<32>(encoded.trim())
+            .map_err(|_| format!("{SESSION_ENV} is not a session key"))?,
+    );
+    let text = Zeroizing::new(std::fs::read_to_string(session_path()).map_err(|_| ended())?);
+    let f: SessionFile = serde_json::from_str(&text).map_err(|_| ended())?;
+    if vouchsafe_client::unix_now() >= f.expires_at {
+        let _ = lock_quietly();
+        return Err(ended());
+    }
+    if f.server != profile.server || Some(&f.user_id) != profile.user_id.as_ref() {
+        return Err(format!(
+            "the unlocked session is for another server or user: run `vouchsafe unlock` again, or unset {SESSION_ENV}"
+        ));
+    }
+    let sealed = vouchsafe_crypto::b64::decode(&f.sealed, 256).map_err(|_| ended())?;
+    let ctx = session_context(&f.server, &f.user_id, f.generation, f.expires_at);
+    let secret = vouchsafe_crypto::at_rest::open(&key, SESSION_PURPOSE, &ctx, &sealed).map_err(|_| {
+        format!("{SESSION_ENV} does not open this session (another shell's key, or the file was changed)")
+    })?;
+    let (x, ed) = secret.split_at(32.min(secret.len()));
+    let (x, ed): ([u8; 32], [u8; 32]) = match (x.try_into(), ed.try_into()) {
+        (Ok(x), Ok(ed)) => (x, ed),
+        _ => return Err(ended()),
+    };
+    let keyring = vouchsafe_crypto::identity::Keyring::from_secret_bytes(&f.user_id, f.generation, x, ed)
+        .map_err(|e| e.to_string())?;
+    if keyring.public() != profile.identity()? {
+        return Err(
+            "the unlocked session's keys are not the ones this device signed in with: run `vouchsafe unlock` again"
+                .into(),
+        );
+    }
+    Ok(Some(keyring))
+}
+
+/// The vault for a command that needs the keys: from the unlocked session if
+/// `VOUCHSAFE_SESSION` is set (no Argon2id), else unlocked with the password `password` reads.
+pub fn vault(
+    profile: &mut Profile,
+    password: impl FnOnce() -> Result<Zeroizing<String>, String>,
+) -> Result<Vault, String> {
+    if let Some(keyring) = session_keyring(profile)? {
+        let client = signed_in(profile)?;
+        return with_keyring(profile, client, keyring);
+    }
+    let pw = password()?;
+    unlocked(profile, &pw)
+}
+
+/// The vault over `keyring`, with what this device verified before restored.
+fn with_keyring(
+    profile: &Profile,
+    client: Client,
+    keyring: vouchsafe_crypto::identity::Keyring,
+) -> Result<Vault, String> {
     let mut v = Vault::from_keyring(client, keyring);
     let uid = v.user_id().to_owned();
     let mut trust = Trust::load()?;

@@ -96,6 +96,20 @@ enum Command {
     Login(Credentials),
     /// End this session.
     Logout,
+    /// Unlock the keys once and print a session key for the shell (`eval "$(vouchsafe unlock)"`):
+    /// later commands read `VOUCHSAFE_SESSION` instead of asking for the password (no Argon2id
+    /// each time). The keyring is kept sealed under that key beside the profile (mode 0600) until
+    /// it expires or `vouchsafe lock`.
+    Unlock {
+        /// Minutes the session lasts (1 to 1440).
+        #[arg(long, default_value_t = 60)]
+        minutes: u64,
+        /// Read the password from this file.
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+    /// End the unlocked session (`vouchsafe unlock`): the sealed keyring is deleted.
+    Lock,
     /// Show the signed-in user and their verification code (computed from the keys this device
     /// unlocked at sign-in, never taken from the server).
     Whoami,
@@ -644,6 +658,11 @@ fn run(args: Args) -> Result<(), String> {
             cli::login(&server, &email, &pw)
         }
         Command::Logout => cli::logout(),
+        Command::Unlock { minutes, password_file } => {
+            let pw = cli::read_password("Password: ", password_file.as_ref(), "VOUCHSAFE_PASSWORD")?;
+            cli::unlock(&pw, minutes)
+        }
+        Command::Lock => cli::lock(),
         Command::Whoami => cli::whoami(),
         Command::Sessions { revoke } => cli::sessions(revoke.as_deref()),
         Command::Password {
@@ -875,8 +894,7 @@ fn vault_command(cmd: Command) -> Result<(), String> {
         }
         _ => {}
     }
-    let pw = password()?;
-    let mut v = cli::unlocked(&mut p, &pw)?;
+    let mut v = cli::vault(&mut p, password)?;
     let result = match cmd {
         Command::Account { op: AccountOp::Create { name } } => {
             v.create_account(&name).map(|a| println!("created account {} ({})", a.id, a.name)).map_err(e)

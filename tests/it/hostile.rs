@@ -598,12 +598,18 @@ impl Cli {
         Self { dir, server: server.to_owned() }
     }
     fn run(&self, args: &[&str], stdin: &str) -> (bool, String, String) {
+        self.run_with(args, stdin, &[("VOUCHSAFE_PASSWORD", PW)])
+    }
+    /// [`Self::run`] with only `env` of the secrets (password, session key) set.
+    fn run_with(&self, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> (bool, String, String) {
         use std::io::Write;
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vouchsafe"))
             .args(args)
             .env("VOUCHSAFE_PROFILE", self.dir.join("profile.json"))
             .env("VOUCHSAFE_SERVER", &self.server)
-            .env("VOUCHSAFE_PASSWORD", PW)
+            .env_remove("VOUCHSAFE_PASSWORD")
+            .env_remove("VOUCHSAFE_SESSION")
+            .envs(env.iter().copied())
             .env("VOUCHSAFE_KDF_M_KIB", "19456")
             .env("VOUCHSAFE_KDF_T", "2")
             .env("VOUCHSAFE_KDF_P", "1")
@@ -632,6 +638,53 @@ impl Drop for Cli {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// `vouchsafe unlock` keeps the keyring sealed under a session key only the shell holds: later
+/// commands need no password (and run no Argon2id); a wrong key or a changed file is refused,
+/// never answered by a password prompt; `lock` and `logout` end it.
+#[test]
+fn the_cli_session_key_stands_in_for_the_password_until_locked() {
+    let srv = TestServer::start_real_time();
+    let alice = Cli::new(&srv.url);
+    alice.ok(&["register", "--email", "alice@example.com"]);
+    alice.ok(&["login", "--email", "alice@example.com"]);
+    let out = alice.ok(&["unlock", "--minutes", "5"]);
+    let key = out.lines().find_map(|l| l.strip_prefix("export VOUCHSAFE_SESSION=")).unwrap().trim().to_owned();
+    let file = alice.dir.join("session.json");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    let sealed = std::fs::read_to_string(&file).unwrap();
+    assert!(!sealed.contains(&key), "the session key is not kept beside what it opens");
+    // No password: the session key unlocks.
+    let session = [("VOUCHSAFE_SESSION", key.as_str())];
+    let (ok, out, err) = alice.run_with(&["account", "create", "Acme"], "", &session);
+    assert!(ok, "{out}\n{err}");
+    let acct = out.split_whitespace().nth(2).unwrap().to_owned();
+    let (ok, _, err) = alice.run_with(&["item", "put", &acct, "name=Jane"], "", &session);
+    assert!(ok, "{err}");
+    // Another key, or a file changed underneath: refused, nothing asked.
+    let other = vouchsafe_crypto::b64::encode(&[7u8; 32]);
+    let (ok, _, err) = alice.run_with(&["item", "list", &acct], "", &[("VOUCHSAFE_SESSION", &other)]);
+    assert!(!ok && err.contains("does not open"), "{err}");
+    let mut v: serde_json::Value = serde_json::from_str(&sealed).unwrap();
+    v["expires_at"] = json!(v["expires_at"].as_u64().unwrap() + 3600);
+    std::fs::write(&file, v.to_string()).unwrap();
+    let (ok, _, err) = alice.run_with(&["item", "list", &acct], "", &session);
+    assert!(!ok && err.contains("does not open"), "a longer life written into the file is refused: {err}");
+    std::fs::write(&file, &sealed).unwrap();
+    let (ok, out, err) = alice.run_with(&["item", "list", &acct], "", &session);
+    assert!(ok && out.contains("Jane"), "{out}\n{err}");
+    // Lock: the key opens nothing any more.
+    alice.ok(&["lock"]);
+    assert!(!file.exists());
+    let (ok, _, err) = alice.run_with(&["item", "list", &acct], "", &session);
+    assert!(!ok && err.contains("has ended"), "{err}");
+    // Logout ends a session too.
+    alice.ok(&["unlock"]);
+    assert!(file.exists());
+    alice.ok(&["logout"]);
+    assert!(!file.exists());
 }
 
 /// The real `vouchsafe` binary: the invitee's own code comes from the device (`accept`,
