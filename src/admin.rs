@@ -17,7 +17,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// A user as the operator sees them.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
 pub struct UserRow {
     /// Id.
     pub id: String,
@@ -34,7 +34,7 @@ pub struct UserRow {
 }
 
 /// An account as the operator sees it.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
 pub struct AccountRow {
     /// Id.
     pub id: String,

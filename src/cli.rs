@@ -284,7 +284,11 @@ pub fn sessions(revoke: Option<&str>) -> Result<(), String> {
         println!("session {id} ended");
         return Ok(());
     }
-    for s in c.sessions().map_err(explain)? {
+    let sessions = c.sessions().map_err(explain)?;
+    if json() {
+        return print_json(&sessions);
+    }
+    for s in sessions {
         println!(
             "{}{}  created {}  last used {}  {}",
             clean(&s.id),
@@ -576,6 +580,37 @@ pub fn print_item(item: &vouchsafe_client::vault::Item) {
     }
 }
 
+static JSON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `--json`: listings print one JSON document instead of text.
+pub fn set_json(on: bool) {
+    JSON.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether `--json` was given.
+pub fn json() -> bool {
+    JSON.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Prints `v` as JSON on stdout (serde escapes every control character of a server string).
+pub fn print_json(v: &impl Serialize) -> Result<(), String> {
+    println!("{}", serde_json::to_string_pretty(v).map_err(|e| e.to_string())?);
+    Ok(())
+}
+
+/// A decrypted item for `--json` (field values as UTF-8, lossy).
+pub fn item_json(item: &vouchsafe_client::vault::Item) -> serde_json::Value {
+    let fields: BTreeMap<&str, String> =
+        item.fields.iter().map(|(k, v)| (k.as_str(), String::from_utf8_lossy(v).into_owned())).collect();
+    serde_json::json!({
+        "id": item.id,
+        "revision": item.revision,
+        "key_version": item.key_version,
+        "legacy": item.legacy,
+        "fields": fields,
+    })
+}
+
 /// Parses a role name.
 pub fn role(s: &str) -> Result<Role, String> {
     Role::parse(s).ok_or_else(|| format!("{s:?}: role must be owner, admin or member"))
@@ -623,9 +658,33 @@ pub fn print_judged(
     if checkpoint.is_none() {
         first_view_note(account);
     }
-    for row in judge(&state) {
+    let rows = judge(&state);
+    if json() {
+        let rows: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|row| {
+                let mut v = serde_json::json!({ "id": row.id, "label": row.label });
+                match &row.view {
+                    LogView::InLog { role, status, code } => {
+                        v["view"] = "in_log".into();
+                        v["role"] = role.to_string().into();
+                        v["status"] = status.to_string().into();
+                        v["code"] = code.to_string().into();
+                    }
+                    LogView::AwaitingConfirmation { code } => {
+                        v["view"] = "awaiting_confirmation".into();
+                        v["code"] = code.to_string().into();
+                    }
+                    LogView::NotInLog => v["view"] = "not_in_log".into(),
+                }
+                v
+            })
+            .collect();
+        print_json(&rows)?;
+    }
+    for row in rows.iter().filter(|_| !json()) {
         let (id, label) = (clean(&row.id), clean(&row.label));
-        match row.view {
+        match &row.view {
             LogView::InLog { role, status, code } => println!("{id}  {label}  {role}  {status}  {code}"),
             LogView::AwaitingConfirmation { code } => println!(
                 "{id}  {label}  awaiting confirmation  {code}  (code of the keys the server reports: compare it with the person)"

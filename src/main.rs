@@ -15,6 +15,9 @@ struct Args {
     /// Server configuration file (TOML) for `serve` and `migrate`.
     #[arg(long, global = true, env = "VOUCHSAFE_CONFIG")]
     config: Option<PathBuf>,
+    /// Print listings as JSON (one document on stdout; strings escaped, for scripts).
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -596,6 +599,7 @@ fn password() -> Result<zeroize::Zeroizing<String>, String> {
 }
 
 fn run(args: Args) -> Result<(), String> {
+    cli::set_json(args.json);
     match args.command {
         Command::Serve | Command::Migrate => {
             let config = Config::load(args.config.as_deref()).map_err(|e| e.to_string())?;
@@ -683,7 +687,11 @@ fn vault_command(cmd: Command) -> Result<(), String> {
     match &cmd {
         Command::Account { op: AccountOp::List } => {
             use cli::clean;
-            for a in cli::signed_in(&mut p)?.accounts().map_err(e)? {
+            let accounts = cli::signed_in(&mut p)?.accounts().map_err(e)?;
+            if cli::json() {
+                return cli::print_json(&accounts);
+            }
+            for a in accounts {
                 println!("{}  {}  ({}, {})", clean(&a.id), clean(&a.name), clean(&a.role), clean(&a.status));
             }
             return Ok(());
@@ -728,7 +736,11 @@ fn vault_command(cmd: Command) -> Result<(), String> {
                 println!("invitation {id} revoked");
             } else {
                 use cli::clean;
-                for i in c.invitations(account).map_err(e)? {
+                let invitations = c.invitations(account).map_err(e)?;
+                if cli::json() {
+                    return cli::print_json(&invitations);
+                }
+                for i in invitations {
                     println!(
                         "{}  {}  {}  {}{}",
                         clean(&i.id),
@@ -867,7 +879,11 @@ fn vault_command(cmd: Command) -> Result<(), String> {
         }
         Command::Audit { account } => {
             use cli::clean;
-            for a in cli::signed_in(&mut p)?.audit(account).map_err(e)? {
+            let events = cli::signed_in(&mut p)?.audit(account).map_err(e)?;
+            if cli::json() {
+                return cli::print_json(&events);
+            }
+            for a in events {
                 println!(
                     "{}  {} {}  {}  {} items",
                     a.created_at,
@@ -881,7 +897,11 @@ fn vault_command(cmd: Command) -> Result<(), String> {
         }
         Command::Guardian { op: GuardianOp::List } => {
             use cli::clean;
-            for r in cli::signed_in(&mut p)?.guardian_requests().map_err(e)? {
+            let requests = cli::signed_in(&mut p)?.guardian_requests().map_err(e)?;
+            if cli::json() {
+                return cli::print_json(&requests);
+            }
+            for r in requests {
                 println!(
                     "{}  {} ({})  share {}",
                     clean(&r.session_id),
@@ -957,11 +977,17 @@ fn vault_command(cmd: Command) -> Result<(), String> {
         }
         Command::Item { op: ItemOp::List { account } } => (|| {
             let mut cursor = None;
+            let mut all = Vec::new();
             loop {
                 let (items, next) = v.list_items(&account, cursor.as_deref(), 100).map_err(e)?;
-                items.iter().for_each(cli::print_item);
+                if cli::json() {
+                    all.extend(items.iter().map(cli::item_json));
+                } else {
+                    items.iter().for_each(cli::print_item);
+                }
                 match next {
                     Some(n) => cursor = Some(n),
+                    None if cli::json() => return cli::print_json(&all),
                     None => return Ok(()),
                 }
             }
@@ -1009,10 +1035,30 @@ fn vault_command(cmd: Command) -> Result<(), String> {
                 cli::warn_reset_not_made_here(&v, &state, &account);
             })
             .map_err(e),
-        Command::Vouch { op: VouchOp::List { account } } => v
-            .verified_log(&account)
-            .map(|(_, state)| {
-                for r in vouchsafe_client::vault::Vault::pending_resets_in(&state) {
+        Command::Vouch { op: VouchOp::List { account } } => {
+            v.verified_log(&account).map_err(e).and_then(|(_, state)| {
+                let pending = vouchsafe_client::vault::Vault::pending_resets_in(&state);
+                if cli::json() {
+                    let rows: Vec<serde_json::Value> = pending
+                        .iter()
+                        .map(|r| {
+                            serde_json::json!({
+                                "user_id": r.user_id,
+                                "generation": r.new_identity.generation,
+                                "replaces_generation": r.replaces_generation,
+                                "code": r.code.to_string(),
+                                "vouches": r.vouchers.len(),
+                                "needed": r.needed,
+                                "vetoed": r.vetoed,
+                                "unconfirmed": r.unconfirmed,
+                            })
+                        })
+                        .collect();
+                    cli::print_json(&rows)?;
+                    cli::warn_reset_not_made_here(&v, &state, &account);
+                    return Ok(());
+                }
+                for r in pending {
                     println!(
                         "{}  new keys (generation {} replacing {})  code {}  vouches {}/{}{}{}",
                         cli::clean(&r.user_id),
@@ -1031,8 +1077,9 @@ fn vault_command(cmd: Command) -> Result<(), String> {
                     );
                 }
                 cli::warn_reset_not_made_here(&v, &state, &account);
+                Ok(())
             })
-            .map_err(e),
+        }
         Command::Vouch { op: VouchOp::Approve { account, user, code } } => (|| {
             let code = match code {
                 Some(c) => c,
@@ -1193,6 +1240,25 @@ async fn admin(config: Config, op: AdminOp) -> Result<(), String> {
     let actor = admin::actor();
     let err = |e: vouchsafe::error::ApiError| e.to_string();
     match op {
+        AdminOp::Users if cli::json() => cli::print_json(&admin::users(&state.db, now).await.map_err(err)?)?,
+        AdminOp::Accounts if cli::json() => cli::print_json(&admin::accounts(&state.db).await.map_err(err)?)?,
+        AdminOp::Events { limit } if cli::json() => {
+            let events: Vec<serde_json::Value> = admin::events(&state.db, limit.clamp(1, 10_000))
+                .await
+                .map_err(err)?
+                .into_iter()
+                .map(|e| {
+                    serde_json::json!({
+                        "created_at": e.created_at,
+                        "actor": e.actor,
+                        "action": e.action,
+                        "target": e.target,
+                        "detail": e.detail,
+                    })
+                })
+                .collect();
+            cli::print_json(&events)?;
+        }
         AdminOp::Users => {
             println!(
                 "{:<24} {:<32} {:>8} {:>8}  {:<16}  status",

@@ -675,6 +675,18 @@ fn the_cli_session_key_stands_in_for_the_password_until_locked() {
     std::fs::write(&file, &sealed).unwrap();
     let (ok, out, err) = alice.run_with(&["item", "list", &acct], "", &session);
     assert!(ok && out.contains("Jane"), "{out}\n{err}");
+    // `--json` listings are one document on stdout, for scripts.
+    let (ok, out, err) = alice.run_with(&["--json", "item", "list", &acct], "", &session);
+    assert!(ok, "{err}");
+    let items: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(items[0]["fields"]["name"], "Jane");
+    assert_eq!(items[0]["revision"], 1);
+    let accounts: serde_json::Value = serde_json::from_str(&alice.ok(&["--json", "account", "list"])).unwrap();
+    assert_eq!(accounts[0]["id"], acct.as_str());
+    let (ok, out, err) = alice.run_with(&["--json", "members", &acct], "", &session);
+    assert!(ok, "{err}");
+    let members: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((members[0]["view"].as_str(), members[0]["role"].as_str()), (Some("in_log"), Some("owner")));
     // Lock: the key opens nothing any more.
     alice.ok(&["lock"]);
     assert!(!file.exists());
