@@ -256,8 +256,18 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     tracing::info!(addr = %running.addr, "listening; API docs at /api/docs/");
     running.server.await?;
     checkpoint(&db).await;
+    close(&db).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Closes the pool while the runtime still runs: background work (the rate-limit
+/// reconciliation, a batch in flight) gives its connections back first. A connection still
+/// checked out when the runtime is gone could not be returned (sqlx needs the runtime for it).
+pub async fn close(db: &DatabaseConnection) {
+    if let Err(e) = db.close_by_ref().await {
+        tracing::warn!(error = %e, "closing the database pool");
+    }
 }
 
 /// SQLite: after a graceful stop, moves everything from the write-ahead log into the database

@@ -1232,10 +1232,16 @@ fn when(t: i64) -> String {
 }
 
 async fn admin(config: Config, op: AdminOp) -> Result<(), String> {
-    use vouchsafe::admin;
     let state = app::build_state(config, std::sync::Arc::new(vouchsafe::state::SystemClock))
         .await
         .map_err(|e| e.to_string())?;
+    let done = admin_op(&state, op).await;
+    app::close(&state.db).await;
+    done
+}
+
+async fn admin_op(state: &vouchsafe::state::AppState, op: AdminOp) -> Result<(), String> {
+    use vouchsafe::admin;
     let now = state.clock.now();
     let actor = admin::actor();
     let err = |e: vouchsafe::error::ApiError| e.to_string();
@@ -1283,23 +1289,23 @@ async fn admin(config: Config, op: AdminOp) -> Result<(), String> {
             }
         }
         AdminOp::DisableUser { user } => {
-            let u = admin::disable_user(&state, &user, &actor, now).await.map_err(err)?;
+            let u = admin::disable_user(state, &user, &actor, now).await.map_err(err)?;
             println!("disabled {} ({}); their sessions have ended", u.email, u.id);
         }
         AdminOp::EnableUser { user } => {
-            let u = admin::enable_user(&state, &user, &actor, now).await.map_err(err)?;
+            let u = admin::enable_user(state, &user, &actor, now).await.map_err(err)?;
             println!("re-enabled {} ({})", u.email, u.id);
         }
         AdminOp::DeleteUser { user } => {
-            let u = admin::delete_user(&state, &user, &actor, now).await.map_err(err)?;
+            let u = admin::delete_user(state, &user, &actor, now).await.map_err(err)?;
             println!("deleted {} ({})", u.email, u.id);
         }
         AdminOp::DeleteAccount { account } => {
-            let a = admin::delete_account(&state, &account, &actor, now).await.map_err(err)?;
+            let a = admin::delete_account(state, &account, &actor, now).await.map_err(err)?;
             println!("deleted account {} ({})", a.name, a.id);
         }
         AdminOp::ResendInvitation { invitation } => {
-            let (inv, account) = admin::resend_invitation(&state, &invitation, &actor, now).await.map_err(err)?;
+            let (inv, account) = admin::resend_invitation(state, &invitation, &actor, now).await.map_err(err)?;
             println!(
                 "invitation to {} for {account} sent again (queued; the running server delivers it), valid until {} UTC",
                 inv.email,

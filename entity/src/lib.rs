@@ -19,5 +19,6 @@ pub mod reset_token;
 pub mod sealed_key;
 pub mod session;
 pub mod user;
+pub mod values;
 pub mod worker;
 pub mod worker_challenge;

@@ -8,8 +8,8 @@ pub struct Model {
     pub account_id: String,
     #[sea_orm(primary_key, auto_increment = false)]
     pub user_id: String,
-    pub role: String,
-    pub status: String,
+    pub role: crate::values::MemberRole,
+    pub status: crate::values::MembershipStatus,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -9,8 +9,8 @@ pub struct Model {
     pub account_id: String,
     pub name: String,
     pub public_keys: Vec<u8>,
-    pub access: String,
-    pub status: String,
+    pub access: crate::values::WorkerAccess,
+    pub status: crate::values::WorkerStatus,
     pub created_by: String,
     pub created_at: i64,
 }

@@ -20,7 +20,17 @@ use crate::error::ApiError;
 use crate::mail::Templates;
 use crate::service::auth::normalize_email;
 use crate::state::AppState;
+use entity::values::{InvitationStatus, MemberRole, MembershipStatus, WorkerAccess, WorkerStatus};
 use entity::{account, invitation, item, log_entry, membership, sealed_key, user, worker};
+
+/// The stored role of a role the team log grants.
+fn member_role(r: Role) -> MemberRole {
+    match r {
+        Role::Owner => MemberRole::Owner,
+        Role::Admin => MemberRole::Admin,
+        Role::Member => MemberRole::Member,
+    }
+}
 
 /// Longest account name.
 pub const MAX_NAME: usize = 200;
@@ -64,11 +74,11 @@ pub async fn membership_of<C: ConnectionTrait>(
         return Ok(m);
     }
     match worker::Entity::find_by_id(user_id.to_owned()).one(db).await? {
-        Some(w) if w.account_id == account_id && w.status == "active" => Ok(membership::Model {
+        Some(w) if w.account_id == account_id && w.status == WorkerStatus::Active => Ok(membership::Model {
             account_id: w.account_id,
             user_id: w.id,
-            role: "worker".into(),
-            status: "active".into(),
+            role: MemberRole::Worker,
+            status: MembershipStatus::Active,
             created_at: w.created_at,
             updated_at: w.created_at,
         }),
@@ -83,7 +93,7 @@ pub async fn active_member<C: ConnectionTrait>(
     user_id: &str,
 ) -> Result<membership::Model, ApiError> {
     let m = membership_of(db, account_id, user_id).await?;
-    if m.status != "active" {
+    if m.status != MembershipStatus::Active {
         return Err(forbidden("your membership is not active yet"));
     }
     Ok(m)
@@ -95,7 +105,7 @@ pub async fn active_admin<C: ConnectionTrait>(
     user_id: &str,
 ) -> Result<membership::Model, ApiError> {
     let m = active_member(db, account_id, user_id).await?;
-    if !Role::parse(&m.role).is_some_and(Role::is_admin) {
+    if !Role::parse(m.role.as_str()).is_some_and(Role::is_admin) {
         return Err(forbidden("only owners and admins may do this"));
     }
     Ok(m)
@@ -172,8 +182,8 @@ pub async fn create(
                 membership::ActiveModel {
                     account_id: Set(account_id.clone()),
                     user_id: Set(uid.clone()),
-                    role: Set("owner".into()),
-                    status: Set("active".into()),
+                    role: Set(MemberRole::Owner),
+                    status: Set(MembershipStatus::Active),
                     created_at: Set(now),
                     updated_at: Set(now),
                 }
@@ -238,8 +248,8 @@ fn to_info(a: account::Model, m: &membership::Model, items_to_rotate: u64) -> Ac
     AccountInfo {
         id: a.id,
         name: a.name,
-        role: m.role.clone(),
-        status: m.status.clone(),
+        role: m.role.as_str().to_owned(),
+        status: m.status.as_str().to_owned(),
         key_version: u32::try_from(a.key_version).unwrap_or(0),
         rotation_required: a.rotation_required,
         items_to_rotate,
@@ -440,7 +450,7 @@ async fn apply_effects(
             let m = membership::Entity::find_by_id((account_id.to_owned(), member.user_id.clone()))
                 .one(txn)
                 .await?
-                .filter(|m| m.status == "accepted")
+                .filter(|m| m.status == MembershipStatus::Accepted)
                 .ok_or_else(|| {
                     ApiError::bad("member.not_accepted", "only a user who accepted an invitation can be added")
                 })?;
@@ -449,8 +459,8 @@ async fn apply_effects(
                 return Err(ApiError::bad("member.key_mismatch", "the entry does not carry the user's current keys"));
             }
             let mut am: membership::ActiveModel = m.into();
-            am.status = Set("active".into());
-            am.role = Set(role.as_str().into());
+            am.status = Set(MembershipStatus::Active);
+            am.role = Set(member_role(*role));
             am.updated_at = Set(now);
             am.update(txn).await?;
         }
@@ -475,7 +485,7 @@ async fn apply_effects(
             let row = worker::Entity::find_by_id(w.user_id.clone())
                 .one(txn)
                 .await?
-                .filter(|r| r.account_id == account_id && r.status == "pending")
+                .filter(|r| r.account_id == account_id && r.status == WorkerStatus::Pending)
                 .ok_or_else(|| {
                     ApiError::bad("worker.not_registered", "register the worker's keys before granting it")
                 })?;
@@ -483,16 +493,16 @@ async fn apply_effects(
                 return Err(ApiError::bad("worker.key_mismatch", "the grant does not carry the registered keys"));
             }
             let mut am: worker::ActiveModel = row.into();
-            am.status = Set("active".into());
+            am.status = Set(WorkerStatus::Active);
             am.access = Set(match access {
-                vouchsafe_crypto::log::WorkerAccess::Read => "read".into(),
-                vouchsafe_crypto::log::WorkerAccess::ReadWrite => "read_write".into(),
+                vouchsafe_crypto::log::WorkerAccess::Read => WorkerAccess::Read,
+                vouchsafe_crypto::log::WorkerAccess::ReadWrite => WorkerAccess::ReadWrite,
             });
             am.update(txn).await?;
         }
         EntryBody::WorkerRevoked { worker_id } => {
             worker::Entity::update_many()
-                .col_expr(worker::Column::Status, sea_orm::sea_query::Expr::value("revoked"))
+                .col_expr(worker::Column::Status, sea_orm::sea_query::Expr::value(WorkerStatus::Revoked.as_str()))
                 .filter(worker::Column::Id.eq(worker_id))
                 .exec(txn)
                 .await?;
@@ -504,7 +514,10 @@ async fn apply_effects(
         }
         EntryBody::ResetAnnounced { new_identity, .. } => {
             membership::Entity::update_many()
-                .col_expr(membership::Column::Status, sea_orm::sea_query::Expr::value("awaiting_vouch"))
+                .col_expr(
+                    membership::Column::Status,
+                    sea_orm::sea_query::Expr::value(MembershipStatus::AwaitingVouch.as_str()),
+                )
                 .col_expr(membership::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
                 .filter(membership::Column::AccountId.eq(account_id))
                 .filter(membership::Column::UserId.eq(&new_identity.user_id))
@@ -605,7 +618,7 @@ async fn reactivate(
         });
     }
     membership::Entity::update_many()
-        .col_expr(membership::Column::Status, sea_orm::sea_query::Expr::value("active"))
+        .col_expr(membership::Column::Status, sea_orm::sea_query::Expr::value(MembershipStatus::Active.as_str()))
         .col_expr(membership::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
         .filter(membership::Column::AccountId.eq(account_id))
         .filter(membership::Column::UserId.eq(user_id))
@@ -619,7 +632,8 @@ async fn reactivate(
 /// The master keys sealed to the caller's current generation.
 pub async fn my_keys(state: &AppState, account_id: &str, user_id: &str) -> Result<Vec<SealedKeyWire>, ApiError> {
     let m = active_member(&state.db, account_id, user_id).await?;
-    let generation = if m.role == "worker" { 1 } else { user_identity(&state.db, user_id).await?.1.generation };
+    let generation =
+        if m.role == MemberRole::Worker { 1 } else { user_identity(&state.db, user_id).await?.1.generation };
     let rows = sealed_key::Entity::find()
         .filter(sealed_key::Column::AccountId.eq(account_id))
         .filter(sealed_key::Column::RecipientId.eq(user_id))
@@ -656,8 +670,8 @@ pub async fn members(state: &AppState, account_id: &str, user_id: &str) -> Resul
             out.push(MemberInfo {
                 user_id: m.user_id,
                 email: u.email,
-                role: m.role,
-                status: m.status,
+                role: m.role.as_str().to_owned(),
+                status: m.status.as_str().to_owned(),
                 generation: u32::try_from(u.generation).unwrap_or(0),
                 public_keys: b64::encode(&u.public_keys),
             });
@@ -666,7 +680,7 @@ pub async fn members(state: &AppState, account_id: &str, user_id: &str) -> Resul
     // Workers are listed too, marked as such.
     for w in worker::Entity::find()
         .filter(worker::Column::AccountId.eq(account_id))
-        .filter(worker::Column::Status.ne("revoked"))
+        .filter(worker::Column::Status.ne(WorkerStatus::Revoked))
         .order_by_asc(worker::Column::CreatedAt)
         .all(&state.db)
         .await?
@@ -674,8 +688,8 @@ pub async fn members(state: &AppState, account_id: &str, user_id: &str) -> Resul
         out.push(MemberInfo {
             user_id: w.id,
             email: w.name,
-            role: "worker".into(),
-            status: w.status,
+            role: MemberRole::Worker.as_str().to_owned(),
+            status: w.status.as_str().to_owned(),
             generation: 1,
             public_keys: b64::encode(&w.public_keys),
         });
@@ -694,7 +708,7 @@ pub async fn invite(
     let me = active_admin(&state.db, account_id, user_id).await?;
     let role = Role::parse(&req.role)
         .ok_or_else(|| ApiError::bad("invitation.invalid_role", "role must be owner, admin or member"))?;
-    if role == Role::Owner && me.role != "owner" {
+    if role == Role::Owner && me.role != MemberRole::Owner {
         return Err(forbidden("only owners invite owners"));
     }
     let email = normalize_email(&req.email)?;
@@ -710,10 +724,10 @@ pub async fn invite(
         id: new_id()?,
         account_id: account_id.to_owned(),
         email: email.clone(),
-        role: role.as_str().into(),
+        role: member_role(role),
         token_hash: hash.to_vec(),
         invited_by: user_id.to_owned(),
-        status: "pending".into(),
+        status: InvitationStatus::Pending,
         accepted_by: None,
         created_at: now,
         expires_at: expires,
@@ -768,12 +782,12 @@ pub async fn resend_invitation(
     let inv = invitation::Entity::find_by_id(invitation_id.to_owned())
         .one(&state.db)
         .await?
-        .filter(|i| i.status == "pending")
+        .filter(|i| i.status == InvitationStatus::Pending)
         .ok_or_else(|| ApiError::not_found("invitation.not_found", "no such pending invitation"))?;
     let a = account::Entity::find_by_id(inv.account_id.clone()).one(&state.db).await?.ok_or_else(not_found)?;
     let inviter = user::Entity::find_by_id(inv.invited_by.clone()).one(&state.db).await?;
     let inviter = inviter.map_or_else(|| "A team admin".to_owned(), |u| u.email);
-    let (hash, expires, msg, subject) = invitation_mail(state, &inviter, &a.name, &inv.role, now)?;
+    let (hash, expires, msg, subject) = invitation_mail(state, &inviter, &a.name, inv.role.as_str(), now)?;
     let mut row: invitation::ActiveModel = inv.clone().into();
     row.token_hash = Set(hash.to_vec());
     row.expires_at = Set(expires);
@@ -792,12 +806,13 @@ pub async fn resend_invitation(
 }
 
 fn to_invitation(i: invitation::Model, now: i64) -> InvitationInfo {
-    let status = if i.status == "pending" && i.expires_at <= now { "expired".to_owned() } else { i.status };
+    let status =
+        if i.status == InvitationStatus::Pending && i.expires_at <= now { "expired" } else { i.status.as_str() };
     InvitationInfo {
         id: i.id,
         email: i.email,
-        role: i.role,
-        status,
+        role: i.role.as_str().to_owned(),
+        status: status.to_owned(),
         invited_by: i.invited_by,
         accepted_by: i.accepted_by,
         created_at: i.created_at,
@@ -831,10 +846,10 @@ pub async fn revoke_invitation(
 ) -> Result<(), ApiError> {
     active_admin(&state.db, account_id, user_id).await?;
     let res = invitation::Entity::update_many()
-        .col_expr(invitation::Column::Status, sea_orm::sea_query::Expr::value("revoked"))
+        .col_expr(invitation::Column::Status, sea_orm::sea_query::Expr::value(InvitationStatus::Revoked.as_str()))
         .filter(invitation::Column::Id.eq(invitation_id))
         .filter(invitation::Column::AccountId.eq(account_id))
-        .filter(invitation::Column::Status.eq("pending"))
+        .filter(invitation::Column::Status.eq(InvitationStatus::Pending))
         .exec(&state.db)
         .await?;
     if res.rows_affected != 1 {
@@ -865,11 +880,14 @@ pub async fn accept(
                 // Claim first (a write: SQLite's write lock before any read). A wrong user rolls
                 // the claim back with the transaction.
                 let claimed = invitation::Entity::update_many()
-                    .col_expr(invitation::Column::Status, sea_orm::sea_query::Expr::value("accepted"))
+                    .col_expr(
+                        invitation::Column::Status,
+                        sea_orm::sea_query::Expr::value(InvitationStatus::Accepted.as_str()),
+                    )
                     .col_expr(invitation::Column::AcceptedBy, sea_orm::sea_query::Expr::value(uid.clone()))
                     .col_expr(invitation::Column::AcceptedAt, sea_orm::sea_query::Expr::value(now))
                     .filter(invitation::Column::TokenHash.eq(hash.clone()))
-                    .filter(invitation::Column::Status.eq("pending"))
+                    .filter(invitation::Column::Status.eq(InvitationStatus::Pending))
                     .filter(invitation::Column::ExpiresAt.gt(now))
                     .exec(txn)
                     .await?;
@@ -893,8 +911,8 @@ pub async fn accept(
                 membership::ActiveModel {
                     account_id: Set(inv.account_id.clone()),
                     user_id: Set(uid),
-                    role: Set(inv.role.clone()),
-                    status: Set("accepted".into()),
+                    role: Set(inv.role),
+                    status: Set(MembershipStatus::Accepted),
                     created_at: Set(now),
                     updated_at: Set(now),
                 }

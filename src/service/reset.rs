@@ -19,6 +19,7 @@ use crate::mail::Templates;
 use crate::service::accounts::append_in;
 use crate::service::auth::{end_sessions, new_credentials, normalize_email};
 use crate::state::AppState;
+use entity::values::{MemberRole, MembershipStatus};
 use entity::{account, log_entry, membership, reset_token, user};
 
 fn invalid() -> ApiError {
@@ -92,7 +93,7 @@ pub async fn begin(state: &AppState, token: &str, now: i64) -> Result<ResetBegin
     let u = user::Entity::find_by_id(t.user_id.clone()).one(&state.db).await?.ok_or_else(invalid)?;
     let ms = membership::Entity::find()
         .filter(membership::Column::UserId.eq(&u.id))
-        .filter(membership::Column::Status.is_in(["active", "awaiting_vouch"]))
+        .filter(membership::Column::Status.is_in([MembershipStatus::Active, MembershipStatus::AwaitingVouch]))
         .order_by_asc(membership::Column::AccountId)
         .all(&state.db)
         .await?;
@@ -167,7 +168,9 @@ pub async fn complete(state: &AppState, req: ResetCompleteRequest, now: i64) -> 
                 // Each membership gets its announcement, checked like any other log append.
                 let ms = membership::Entity::find()
                     .filter(membership::Column::UserId.eq(&u.id))
-                    .filter(membership::Column::Status.is_in(["active", "awaiting_vouch"]))
+                    .filter(
+                        membership::Column::Status.is_in([MembershipStatus::Active, MembershipStatus::AwaitingVouch]),
+                    )
                     .all(txn)
                     .await?;
                 for m in &ms {
@@ -223,8 +226,8 @@ async fn notify<C: ConnectionTrait>(
         let Some(a) = account::Entity::find_by_id(m.account_id.clone()).one(txn).await? else { continue };
         let admins = membership::Entity::find()
             .filter(membership::Column::AccountId.eq(&m.account_id))
-            .filter(membership::Column::Role.is_in(["owner", "admin"]))
-            .filter(membership::Column::Status.eq("active"))
+            .filter(membership::Column::Role.is_in([MemberRole::Owner, MemberRole::Admin]))
+            .filter(membership::Column::Status.eq(MembershipStatus::Active))
             .all(txn)
             .await?;
         for adm in admins {

@@ -11,14 +11,15 @@ use crate::auth::new_id;
 use crate::error::ApiError;
 use crate::service::accounts::{active_admin, active_member};
 use crate::state::AppState;
+use entity::values::{WorkerAccess, WorkerStatus};
 use entity::{audit_event, user, worker, worker_challenge};
 
 fn to_info(w: worker::Model) -> WorkerInfo {
     WorkerInfo {
         id: w.id,
         name: w.name,
-        access: w.access,
-        status: w.status,
+        access: w.access.as_str().to_owned(),
+        status: w.status.as_str().to_owned(),
         public_keys: b64::encode(&w.public_keys),
         created_by: w.created_by,
         created_at: w.created_at,
@@ -27,7 +28,7 @@ fn to_info(w: worker::Model) -> WorkerInfo {
 
 /// The worker `id` if it is granted (active).
 async fn granted(state: &AppState, id: &str) -> Result<Option<worker::Model>, ApiError> {
-    Ok(worker::Entity::find_by_id(id.to_owned()).one(&state.db).await?.filter(|w| w.status == "active"))
+    Ok(worker::Entity::find_by_id(id.to_owned()).one(&state.db).await?.filter(|w| w.status == WorkerStatus::Active))
 }
 
 /// Whether `id` is a granted (active) worker.
@@ -89,8 +90,8 @@ pub async fn register(
         account_id: account_id.to_owned(),
         name: name.to_owned(),
         public_keys: keys,
-        access: "none".into(),
-        status: "pending".into(),
+        access: WorkerAccess::None,
+        status: WorkerStatus::Pending,
         created_by: user_id.to_owned(),
         created_at: now,
     };
@@ -177,7 +178,7 @@ pub async fn token(state: &AppState, req: &WorkerTokenRequest, now: i64) -> Resu
     let w = worker::Entity::find_by_id(ch.worker_id.clone())
         .one(&state.db)
         .await?
-        .filter(|w| w.status == "active")
+        .filter(|w| w.status == WorkerStatus::Active)
         .ok_or_else(auth_failed)?;
     let identity = PublicIdentity::keys_from_bytes(&w.id, &w.public_keys)
         .map_err(|e| ApiError::Internal(format!("stored keys: {e}")))?;

@@ -1,0 +1,93 @@
+//! The closed sets of the schema's columns, as enums from the column on: a row with a value
+//! outside its set fails to load (a clear error) instead of flowing on as a string.
+
+use sea_orm::entity::prelude::*;
+
+macro_rules! closed_set {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $value:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+        #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+        pub enum $name {
+            $($(#[$vdoc])* #[sea_orm(string_value = $value)] $variant,)+
+        }
+
+        impl $name {
+            /// The value as stored and as the API sends it.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $value,)+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+closed_set! {
+    /// A role in an account. `Worker` is never stored in `memberships`: it is how a granted
+    /// worker of the account appears to the rules.
+    MemberRole {
+        /// Owns the account.
+        Owner = "owner",
+        /// Manages members.
+        Admin = "admin",
+        /// Reads and writes items.
+        Member = "member",
+        /// A backend worker.
+        Worker = "worker",
+    }
+}
+
+closed_set! {
+    /// Where a membership stands.
+    MembershipStatus {
+        /// Accepted an invitation; awaits an admin's confirmation (code comparison).
+        Accepted = "accepted",
+        /// Confirmed: holds the master key.
+        Active = "active",
+        /// Reset their password: awaits colleagues' vouches for the new keys.
+        AwaitingVouch = "awaiting_vouch",
+    }
+}
+
+closed_set! {
+    /// Where an invitation stands (an expired one is `Pending` past its `expires_at`).
+    InvitationStatus {
+        /// Sent, not yet used.
+        Pending = "pending",
+        /// Used.
+        Accepted = "accepted",
+        /// Withdrawn by an admin.
+        Revoked = "revoked",
+    }
+}
+
+closed_set! {
+    /// Where a worker stands.
+    WorkerStatus {
+        /// Registered, not granted.
+        Pending = "pending",
+        /// Granted in the team log.
+        Active = "active",
+        /// Revoked in the team log.
+        Revoked = "revoked",
+    }
+}
+
+closed_set! {
+    /// What a worker may do with items.
+    WorkerAccess {
+        /// Not granted yet.
+        None = "none",
+        /// Read items.
+        Read = "read",
+        /// Read and write items.
+        ReadWrite = "read_write",
+    }
+}
