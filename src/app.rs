@@ -251,10 +251,13 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
 pub async fn serve(config: Config) -> Result<(), StartError> {
     tracing::info!(bind = %config.bind, database = %redact_url(&config.database_url), "starting");
     let state = build_state(config, Arc::new(SystemClock)).await?;
-    let db = state.db.clone();
+    let (db, limiter, clock) = (state.db.clone(), state.limiter.clone(), state.clock.clone());
+    let window = state.config.rate_limits.window_secs;
     let running = start(state)?;
     tracing::info!(addr = %running.addr, "listening; API docs at /api/docs/");
     running.server.await?;
+    // Nothing writes after the checkpoint: the last counts first.
+    limiter.finish(&db, window, clock.now()).await;
     checkpoint(&db).await;
     close(&db).await;
     tracing::info!("stopped");

@@ -428,10 +428,8 @@ pub async fn add<C: ConnectionTrait>(db: &C, key: &str, start: i64, n: i64) -> R
     Ok(row.try_get::<i64>("", "count")?)
 }
 
-/// The count of `key` in the current window (0 if none).
-pub async fn current_count<C: ConnectionTrait>(db: &C, key: &str, window: u64, now: i64) -> Result<i64, ApiError> {
-    let window = i64::try_from(window.max(1)).unwrap_or(900);
-    let start = now - now.rem_euclid(window);
+/// The count of `key` in the window starting at `start` (0 if none, or another window's).
+pub async fn count_in<C: ConnectionTrait>(db: &C, key: &str, start: i64) -> Result<i64, ApiError> {
     let backend = db.get_database_backend();
     let p = placeholders(backend, 2);
     let sql = format!("SELECT count FROM rate_limits WHERE key = {} AND window_start = {}", p[0], p[1]);
@@ -440,6 +438,12 @@ pub async fn current_count<C: ConnectionTrait>(db: &C, key: &str, window: u64, n
         Some(r) => r.try_get::<i64>("", "count")?,
         None => 0,
     })
+}
+
+/// The count of `key` in the current window (0 if none).
+pub async fn current_count<C: ConnectionTrait>(db: &C, key: &str, window: u64, now: i64) -> Result<i64, ApiError> {
+    let window = i64::try_from(window.max(1)).unwrap_or(900);
+    count_in(db, key, now - now.rem_euclid(window)).await
 }
 
 /// Seconds until the current window ends.

@@ -38,6 +38,9 @@ struct Slot {
 #[derive(Debug, Clone, Default)]
 pub struct Limiter {
     slots: Arc<Mutex<HashMap<String, Slot>>>,
+    /// Ends the reconciliation task ([`Self::finish`]).
+    stop: Arc<tokio::sync::Notify>,
+    task: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
 
 fn window_start(window: u64, now: i64) -> i64 {
@@ -65,8 +68,9 @@ impl Limiter {
         Ok(())
     }
 
-    /// Adds every key's new hits to its row and reads back the totals, in one transaction;
-    /// forgets keys whose window ended (their rows are reset by the next hit of a new window).
+    /// Adds every key's new hits to its row and reads back the totals, in one transaction
+    /// (a key without new hits is only read: an idle server writes nothing); forgets keys
+    /// whose window ended (their rows are reset by the next hit of a new window).
     pub async fn sync(&self, db: &DatabaseConnection, window: u64, now: i64) -> Result<(), ApiError> {
         let current = window_start(window, now);
         let due: Vec<(String, i64, i64)> = {
@@ -82,7 +86,11 @@ impl Limiter {
                 Box::pin(async move {
                     let mut totals = Vec::with_capacity(due.len());
                     for (key, start, pending) in due {
-                        let total = crate::auth::add(txn, &key, start, pending).await?;
+                        let total = if pending > 0 {
+                            crate::auth::add(txn, &key, start, pending).await?
+                        } else {
+                            crate::auth::count_in(txn, &key, start).await?
+                        };
                         totals.push((key, pending, total));
                     }
                     Ok(totals)
@@ -100,19 +108,36 @@ impl Limiter {
         Ok(())
     }
 
-    /// Reconciles every [`SYNC`] until the process ends (on the current actix runtime).
+    /// Reconciles every [`SYNC`] until [`Self::finish`] (on the current actix runtime).
     pub fn spawn_sync(&self, db: DatabaseConnection, window: u64, clock: Arc<dyn crate::state::Clock>) {
         let me = self.clone();
-        actix_web::rt::spawn(async move {
+        let task = actix_web::rt::spawn(async move {
             let mut tick = tokio::time::interval(SYNC);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                tick.tick().await;
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = me.stop.notified() => break,
+                }
                 if let Err(e) = me.sync(&db, window, clock.now()).await {
                     tracing::warn!(error = %e, "rate-limit reconciliation failed");
                 }
             }
         });
+        *self.task.lock().unwrap_or_else(PoisonError::into_inner) = Some(task);
+    }
+
+    /// Stops the reconciliation task (waiting for a sync in progress) and reports what is left,
+    /// so that nothing writes after a graceful stop's checkpoint.
+    pub async fn finish(&self, db: &DatabaseConnection, window: u64, now: i64) {
+        self.stop.notify_one();
+        let task = self.task.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+        if let Err(e) = self.sync(db, window, now).await {
+            tracing::warn!(error = %e, "final rate-limit reconciliation failed");
+        }
     }
 }
 

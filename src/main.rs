@@ -1236,6 +1236,7 @@ async fn admin(config: Config, op: AdminOp) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let done = admin_op(&state, op).await;
+    state.limiter.finish(&state.db, state.config.rate_limits.window_secs, state.clock.now()).await;
     app::close(&state.db).await;
     done
 }
