@@ -295,19 +295,26 @@ mod tests {
     use super::*;
     use vouchsafe_crypto::field::{FieldKey, ItemBinding};
 
-    fn blob(version: u32) -> String {
-        let mk = vouchsafe_crypto::seal::MasterKey::generate(version, &mut vouchsafe_crypto::os_rng()).unwrap();
-        let key = FieldKey::derive(&mk, "acct").unwrap();
+    type Test = Result<(), Box<dyn std::error::Error>>;
+
+    fn blob(version: u32) -> Result<String, vouchsafe_crypto::Error> {
+        let mk = vouchsafe_crypto::seal::MasterKey::generate(version, &mut vouchsafe_crypto::os_rng())?;
+        let key = FieldKey::derive(&mk, "acct")?;
         let b = ItemBinding::new(1, ["n"]);
-        vouchsafe_crypto::b64::encode(&key.seal_field("i", "n", b"v", &b, &mut vouchsafe_crypto::os_rng()).unwrap())
+        Ok(vouchsafe_crypto::b64::encode(&key.seal_field("i", "n", b"v", &b, &mut vouchsafe_crypto::os_rng())?))
     }
 
-    fn put(version: u32) -> PutItemRequest {
-        PutItemRequest {
+    fn put(version: u32) -> Result<PutItemRequest, vouchsafe_crypto::Error> {
+        Ok(PutItemRequest {
             revision: None,
             key_version: version,
-            fields: BTreeMap::from([("n".to_owned(), blob(version))]),
-        }
+            fields: BTreeMap::from([("n".to_owned(), blob(version)?)]),
+        })
+    }
+
+    /// The code a refused request gets ("accepted" if it was not refused).
+    fn refusal<T>(r: Result<T, ApiError>) -> &'static str {
+        r.err().map_or("accepted", code)
     }
 
     fn code(e: ApiError) -> &'static str {
@@ -322,29 +329,32 @@ mod tests {
     }
 
     #[test]
-    fn writes_are_checked_before_any_database_work() {
+    fn writes_are_checked_before_any_database_work() -> Test {
         let id = "abcdefghijklmnop";
-        assert!(prepare_put(id, put(1)).is_ok());
-        assert_eq!(code(prepare_put("short", put(1)).err().unwrap()), "request.invalid_id");
-        let mut empty = put(1);
+        assert_eq!(refusal(prepare_put(id, put(1)?)), "accepted");
+        assert_eq!(refusal(prepare_put("short", put(1)?)), "request.invalid_id");
+        let mut empty = put(1)?;
         empty.fields.clear();
-        assert_eq!(code(prepare_put(id, empty).err().unwrap()), "item.no_fields");
-        let mut claims_two = put(1);
+        assert_eq!(refusal(prepare_put(id, empty)), "item.no_fields");
+        let mut claims_two = put(1)?;
         claims_two.key_version = 2;
-        assert_eq!(code(prepare_put(id, claims_two).err().unwrap()), "item.bad_key_version", "blob under v1");
-        let mut bad_name = put(1);
-        let v = bad_name.fields.remove("n").unwrap();
+        assert_eq!(refusal(prepare_put(id, claims_two)), "item.bad_key_version", "blob under v1");
+        let mut bad_name = put(1)?;
+        let v = bad_name.fields.remove("n").ok_or("field n")?;
         bad_name.fields.insert(String::new(), v);
-        assert_eq!(code(prepare_put(id, bad_name).err().unwrap()), "item.invalid_field_name");
+        assert_eq!(refusal(prepare_put(id, bad_name)), "item.invalid_field_name");
+        Ok(())
     }
 
     #[test]
-    fn a_batch_names_each_item_once() {
-        let u = |id: &str| BatchItemUpdate { id: id.to_owned(), revision: 1, key_version: 1, fields: put(1).fields };
+    fn a_batch_names_each_item_once() -> Test {
+        let fields = put(1)?.fields;
+        let u = |id: &str| BatchItemUpdate { id: id.to_owned(), revision: 1, key_version: 1, fields: fields.clone() };
         let ok = prepare_batch(BatchUpdateRequest { items: vec![u("a-item-000000001"), u("a-item-000000002")] });
-        assert!(ok.is_ok());
+        assert_eq!(refusal(ok), "accepted");
         let twice = prepare_batch(BatchUpdateRequest { items: vec![u("a-item-000000001"), u("a-item-000000001")] });
-        assert_eq!(code(twice.err().unwrap()), "item.duplicate_id");
+        assert_eq!(refusal(twice), "item.duplicate_id");
+        Ok(())
     }
 
     #[test]

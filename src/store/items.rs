@@ -242,11 +242,10 @@ async fn create_one(pool: &sqlx::PgPool, who: &Principal, c: &CreateAsk) -> Resu
 
 /// A create's answer from its verdict and whether the row was inserted.
 fn created(c: &CreateAsk, verdict: Outcome<i32>, done: bool) -> Result<Outcome<Vec<u8>>, ApiError> {
-    Ok(match verdict {
+    Ok(match writable(verdict, c.fields.key_version) {
         Err(no) => Err(no),
-        Ok(current) if current != c.fields.key_version => Err(Refusal::KeyVersion { current }),
-        Ok(_) if !done => Err(Refusal::Exists),
-        Ok(_) => Ok(ItemRow::created(&c.id, &c.fields, &c.user_id, c.now).to_json()),
+        Ok(()) if !done => Err(Refusal::Exists),
+        Ok(()) => Ok(ItemRow::created(&c.id, &c.fields, &c.user_id, c.now).to_json()),
     })
 }
 
@@ -454,6 +453,15 @@ fn verdict(code: &str, key_version: Option<i32>) -> Result<Outcome<i32>, ApiErro
         "read_only" => Denied::ReadOnly,
         other => return Err(ApiError::Internal(format!("unknown access verdict {other:?}"))),
     })))
+}
+
+/// A write's verdict: allowed only under the account's current key version.
+fn writable(verdict: Outcome<i32>, key_version: i32) -> Outcome<()> {
+    match verdict {
+        Err(no) => Err(no),
+        Ok(current) if current != key_version => Err(Refusal::KeyVersion { current }),
+        Ok(_) => Ok(()),
+    }
 }
 
 /// What a single compare-and-set found when it wrote nothing.
@@ -772,12 +780,8 @@ impl Store {
         match self {
             Store::Sqlite(hot) => {
                 hot.write(move |c| {
-                    match ask.sqlite_verdict(c)? {
-                        Err(no) => return Ok(Err(no)),
-                        Ok(current) if current != fields.key_version => {
-                            return Ok(Err(Refusal::KeyVersion { current }));
-                        }
-                        Ok(_) => {}
+                    if let Err(no) = writable(ask.sqlite_verdict(c)?, fields.key_version) {
+                        return Ok(Err(no));
                     }
                     let n = c
                         .prepare_cached(
@@ -829,12 +833,8 @@ impl Store {
         match self {
             Store::Sqlite(hot) => {
                 hot.write(move |c| {
-                    match ask.sqlite_verdict(c)? {
-                        Err(no) => return Ok(Err(no)),
-                        Ok(current) if current != new.fields.key_version => {
-                            return Ok(Err(Refusal::KeyVersion { current }));
-                        }
-                        Ok(_) => {}
+                    if let Err(no) = writable(ask.sqlite_verdict(c)?, new.fields.key_version) {
+                        return Ok(Err(no));
                     }
                     let mut st = c.prepare_cached(&SQLITE_REPLACE)?;
                     let params = rusqlite::params![
@@ -864,10 +864,9 @@ impl Store {
                     .bind(new.rev)
                     .fetch_one(pool)
                     .await?;
-                Ok(match pg_verdict(&r)? {
+                Ok(match writable(pg_verdict(&r)?, new.fields.key_version) {
                     Err(no) => Err(no),
-                    Ok(current) if current != new.fields.key_version => Err(Refusal::KeyVersion { current }),
-                    Ok(_) => match ItemRow::pg(&r, 3)? {
+                    Ok(()) => match ItemRow::pg(&r, 3)? {
                         Some(row) => Ok(row.to_json()),
                         None => Err(not_replaced(r.try_get(2)?)),
                     },
@@ -925,10 +924,8 @@ impl Store {
         match self {
             Store::Sqlite(hot) => {
                 hot.write(move |c| {
-                    match ask.sqlite_verdict(c)? {
-                        Err(no) => return Ok(Err(no)),
-                        Ok(current) if current != key_version => return Ok(Err(Refusal::KeyVersion { current })),
-                        Ok(_) => {}
+                    if let Err(no) = writable(ask.sqlite_verdict(c)?, key_version) {
+                        return Ok(Err(no));
                     }
                     let mut st = c.prepare_cached(
                         "UPDATE items SET fields = ?1, key_version = ?2, revision = revision + 1, updated_by = ?3, \
@@ -971,10 +968,8 @@ impl Store {
                     .bind(key_version)
                     .fetch_one(pool)
                     .await?;
-                match pg_verdict(&r)? {
-                    Err(no) => return Ok(Err(no)),
-                    Ok(current) if current != key_version => return Ok(Err(Refusal::KeyVersion { current })),
-                    Ok(_) => {}
+                if let Err(no) = writable(pg_verdict(&r)?, key_version) {
+                    return Ok(Err(no));
                 }
                 let updated: std::collections::HashSet<String> = r.try_get::<Vec<String>, _>(2)?.into_iter().collect();
                 let present: std::collections::HashSet<String> = r.try_get::<Vec<String>, _>(3)?.into_iter().collect();
