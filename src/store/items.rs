@@ -145,16 +145,32 @@ struct GetAsk {
     now: i64,
 }
 
-/// Members' reads as one statement: [`VERDICT`] over each row of the arrays (the same
-/// definition of access, its parameters taken from the row), and each item.
-static GET_BATCH: LazyLock<String> = LazyLock::new(|| {
-    let verdict = VERDICT
-        .replace("SOURCE", &source(MEMBER_SOURCE, false))
-        .replace("$5", "FALSE")
+/// [`VERDICT`] for a member, its parameters taken from the batch's row `q` (`account`, `uid`,
+/// `sid`, `now`): the one definition of access, applied to every request of a batch.
+fn row_verdict(write: bool) -> String {
+    VERDICT
+        .replace("SOURCE", &source(MEMBER_SOURCE, write))
+        .replace("$5", if write { "TRUE" } else { "FALSE" })
         .replace("$4", "q.now")
         .replace("$3", "q.sid")
         .replace("$2", "q.uid")
-        .replace("$1", "q.account");
+        .replace("$1", "q.account")
+}
+
+/// The 0-based request a batch row answers (its `WITH ORDINALITY` column 0, 1-based).
+fn ordinal(r: &PgRow) -> Result<Option<usize>, ApiError> {
+    Ok(usize::try_from(r.try_get::<i64, _>(0)?).ok().and_then(|n| n.checked_sub(1)))
+}
+
+/// Every request's answer, or an error if the statement left one unanswered.
+fn answered(out: Vec<Option<Outcome<Vec<u8>>>>, what: &str) -> Result<Vec<Outcome<Vec<u8>>>, ApiError> {
+    out.into_iter().map(|o| o.ok_or_else(|| ApiError::Internal(format!("a batched {what} lost a row")))).collect()
+}
+
+/// Members' reads as one statement: [`VERDICT`] over each row of the arrays (the same
+/// definition of access, its parameters taken from the row), and each item.
+static GET_BATCH: LazyLock<String> = LazyLock::new(|| {
+    let verdict = row_verdict(false);
     format!(
         "SELECT q.n, acc.verdict, acc.key_version, {ITEM_COLUMNS} FROM unnest($1::text[], $2::text[], $3::text[], \
          $4::text[], $5::int8[]) WITH ORDINALITY AS q(account, uid, sid, item, now, n) CROSS JOIN LATERAL ({verdict}) acc \
@@ -180,12 +196,11 @@ async fn get_batch(pool: sqlx::PgPool, asks: Vec<GetAsk>) -> Result<Vec<Outcome<
         .await?;
     let mut out: Vec<Option<Outcome<Vec<u8>>>> = (0..asks.len()).map(|_| None).collect();
     for r in &rows {
-        let n = usize::try_from(r.try_get::<i64, _>(0)?).unwrap_or(0);
-        if let Some(slot) = n.checked_sub(1).and_then(|i| out.get_mut(i)) {
+        if let Some(slot) = ordinal(r)?.and_then(|i| out.get_mut(i)) {
             *slot = Some(got(r, 1)?);
         }
     }
-    out.into_iter().map(|o| o.ok_or_else(|| ApiError::Internal("a batched read lost a row".into()))).collect()
+    answered(out, "read")
 }
 
 /// A member's create, queued for a batch.
@@ -207,13 +222,7 @@ impl CreateAsk {
 /// Members' creates as one statement (one commit): [`VERDICT`] over each row, the rows it
 /// allows inserted, and which were.
 static CREATE_BATCH_SQL: LazyLock<String> = LazyLock::new(|| {
-    let verdict = VERDICT
-        .replace("SOURCE", &source(MEMBER_SOURCE, true))
-        .replace("$5", "TRUE")
-        .replace("$4", "q.now")
-        .replace("$3", "q.sid")
-        .replace("$2", "q.uid")
-        .replace("$1", "q.account");
+    let verdict = row_verdict(true);
     format!(
         "WITH q AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int4[], \
          $7::text[]) WITH ORDINALITY AS q(account, uid, sid, item, now, kv, fields, n)), \
@@ -271,15 +280,14 @@ async fn create_batch(pool: sqlx::PgPool, asks: Vec<CreateAsk>) -> Result<Vec<Ou
         .await?;
     let mut out: Vec<Option<Outcome<Vec<u8>>>> = (0..asks.len()).map(|_| None).collect();
     for r in &rows {
-        let n = usize::try_from(r.try_get::<i64, _>(0)?).unwrap_or(0);
-        let Some(&i) = n.checked_sub(1).and_then(|k| batch.get(k)) else { continue };
+        let Some(&i) = ordinal(r)?.and_then(|k| batch.get(k)) else { continue };
         let v = verdict(r.try_get::<&str, _>(1)?, r.try_get::<Option<i32>, _>(2)?)?;
         out[i] = Some(created(&asks[i], v, r.try_get::<bool, _>(3)?)?);
     }
     for i in repeats {
         out[i] = Some(create_one(&pool, &asks[i].principal(), &asks[i]).await?);
     }
-    out.into_iter().map(|o| o.ok_or_else(|| ApiError::Internal("a batched create lost a row".into()))).collect()
+    answered(out, "create")
 }
 
 /// A read's answer from its verdict and item columns, starting at column `at`.
