@@ -8,11 +8,9 @@ use std::time::Duration;
 use actix_web::dev::{ServerHandle, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, web};
-use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use tracing::Instrument;
 
-use crate::store::Store;
+use crate::store::{Db, Store};
 
 use crate::auth::TokenSigner;
 use crate::config::{Config, ConfigError, ServerSecrets};
@@ -32,23 +30,12 @@ pub enum StartError {
     Io(#[from] std::io::Error),
 }
 
-/// Connects to the configured database. SQLite gets WAL, foreign keys and a busy timeout.
-pub async fn connect(config: &Config) -> Result<DatabaseConnection, StartError> {
+/// Connects to the configured database ([`crate::store::pool::connect`]).
+pub async fn connect(config: &Config) -> Result<Db, StartError> {
     if config.database_url.starts_with("sqlite:") {
         crate::config::create_private_dir(&config.data_dir)?;
     }
-    let mut opts = ConnectOptions::new(config.database_url.clone());
-    opts.sqlx_logging(false).max_connections(if config.database_url.starts_with("sqlite:") { 8 } else { 20 });
-    // sqlx pings a connection before every use by default: a second round trip per query. Only
-    // a connection idle for a while is pinged (a database restart shows there first).
-    opts.test_before_acquire_if_idle_for(Duration::from_secs(30));
-    opts.map_sqlx_sqlite_opts(|o| {
-        o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-    });
-    Database::connect(opts)
+    crate::store::pool::connect(&config.database_url)
         .await
         .map_err(|e| StartError::Database(format!("cannot connect to {}: {e}", redact_url(&config.database_url))))
 }
@@ -66,8 +53,8 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// Runs pending migrations.
-pub async fn migrate(db: &DatabaseConnection) -> Result<(), StartError> {
-    Migrator::up(db, None).await.map_err(|e| StartError::Database(format!("migration failed: {e}")))
+pub async fn migrate(db: &Db) -> Result<(), StartError> {
+    crate::store::pool::migrate(db).await.map_err(|e| StartError::Database(format!("migration failed: {e}")))
 }
 
 /// Builds the state (secrets loaded or generated, Argon2 pool, dummy verifier).
@@ -82,9 +69,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
             make_private(&path)?;
             Store::Sqlite(crate::store::sqlite::Hot::open(&path).map_err(StartError::Database)?)
         }
-        None if matches!(db.get_database_backend(), sea_orm::DatabaseBackend::Postgres) => {
-            Store::Postgres(crate::store::items::Pg::new(db.get_postgres_connection_pool().clone()))
-        }
+        None if crate::store::pool::is_postgres(&db) => Store::Postgres(crate::store::items::Pg::over(&db)),
         None => {
             return Err(StartError::Database(
                 "SQLite needs a file (an in-memory database cannot be shared by the server's connections)".into(),
@@ -94,7 +79,8 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
     let limiter = crate::limits::Limiter::default();
     limiter.spawn_sync(db.clone(), config.rate_limits.window_secs, clock.clone());
     // Bodies that older versions kept after delivery (with their link tokens) go now.
-    let redacted = crate::mail::redact_delivered(&db).await.map_err(|e| StartError::Database(e.to_string()))?;
+    let redacted =
+        crate::store::outbox::redact_delivered(&db).await.map_err(|e| StartError::Database(e.to_string()))?;
     if redacted > 0 {
         tracing::info!(rows = redacted, "blanked the bodies of delivered e-mails");
     }
@@ -258,32 +244,10 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     running.server.await?;
     // Nothing writes after the checkpoint: the last counts first.
     limiter.finish(&db, window, clock.now()).await;
-    checkpoint(&db).await;
-    close(&db).await;
+    crate::store::pool::checkpoint(&db).await;
+    crate::store::pool::close(&db).await;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Closes the pool while the runtime still runs: background work (the rate-limit
-/// reconciliation, a batch in flight) gives its connections back first. A connection still
-/// checked out when the runtime is gone could not be returned (sqlx needs the runtime for it).
-pub async fn close(db: &DatabaseConnection) {
-    if let Err(e) = db.close_by_ref().await {
-        tracing::warn!(error = %e, "closing the database pool");
-    }
-}
-
-/// SQLite: after a graceful stop, moves everything from the write-ahead log into the database
-/// file and empties the log, so the `.db` file alone is a complete copy.
-pub async fn checkpoint(db: &DatabaseConnection) {
-    use sea_orm::ConnectionTrait;
-    if db.get_database_backend() != sea_orm::DatabaseBackend::Sqlite {
-        return;
-    }
-    match db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await {
-        Ok(_) => tracing::info!("write-ahead log checkpointed into the database file"),
-        Err(e) => tracing::warn!(error = %e, "could not checkpoint the write-ahead log"),
-    }
 }
 
 /// The SQLite database file is the server's alone (mode 0600); SQLite gives its `-wal` and

@@ -10,7 +10,6 @@ use hmac::{Hmac, KeyInit as _, Mac};
 use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier, KeyUtils};
 use jsonwebtoken::signature::{Signer, Verifier};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
@@ -369,15 +368,6 @@ pub fn client_ip(req: &actix_web::HttpRequest, trusted: &[IpAddr]) -> Option<IpA
 
 // ---------------------------------------------------------------- rate limits
 
-fn placeholders(backend: DatabaseBackend, n: usize) -> Vec<String> {
-    (1..=n)
-        .map(|i| match backend {
-            DatabaseBackend::Postgres => format!("${i}"),
-            _ => "?".to_owned(),
-        })
-        .collect()
-}
-
 /// The rate-limit key of an e-mail address for `purpose`: a hash, so the table holds no
 /// address and every key fits its column whatever the address's length.
 pub fn email_key(purpose: &str, email: &str) -> String {
@@ -387,63 +377,18 @@ pub fn email_key(purpose: &str, email: &str) -> String {
 
 /// Counts one event for `key` in the current fixed window (atomically, in the database) and
 /// refuses with 429 + `Retry-After` when `limit` is exceeded.
-pub async fn hit_rate_limit<C: ConnectionTrait>(
+pub async fn hit_rate_limit<C: crate::store::Conn>(
     db: &C,
     key: &str,
     limit: u32,
     window: u64,
     now: i64,
 ) -> Result<(), ApiError> {
-    let count = bump(db, key, window, now).await?;
+    let count = crate::store::counters::bump(db, key, window, now).await?;
     if count > i64::from(limit) {
         return Err(ApiError::RateLimited { retry_after: retry_after(window, now) });
     }
     Ok(())
-}
-
-/// Increments the counter of `key` in the current window and returns the new count.
-pub async fn bump<C: ConnectionTrait>(db: &C, key: &str, window: u64, now: i64) -> Result<i64, ApiError> {
-    let window = i64::try_from(window.max(1)).unwrap_or(900);
-    add(db, key, now - now.rem_euclid(window), 1).await
-}
-
-/// Adds `n` to the counter of `key` in the window starting at `start` (a counter of an older
-/// window starts over) and returns the new count.
-pub async fn add<C: ConnectionTrait>(db: &C, key: &str, start: i64, n: i64) -> Result<i64, ApiError> {
-    let backend = db.get_database_backend();
-    let p = placeholders(backend, 3);
-    let sql = format!(
-        "INSERT INTO rate_limits (key, window_start, count) VALUES ({}, {}, {}) \
-         ON CONFLICT (key) DO UPDATE SET \
-         count = CASE WHEN rate_limits.window_start = excluded.window_start THEN rate_limits.count + excluded.count \
-         ELSE excluded.count END, \
-         window_start = excluded.window_start \
-         RETURNING count",
-        p[0], p[1], p[2]
-    );
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(backend, sql, [key.into(), start.into(), n.into()]))
-        .await?
-        .ok_or_else(|| ApiError::Internal("rate limit upsert returned nothing".into()))?;
-    Ok(row.try_get::<i64>("", "count")?)
-}
-
-/// The count of `key` in the window starting at `start` (0 if none, or another window's).
-pub async fn count_in<C: ConnectionTrait>(db: &C, key: &str, start: i64) -> Result<i64, ApiError> {
-    let backend = db.get_database_backend();
-    let p = placeholders(backend, 2);
-    let sql = format!("SELECT count FROM rate_limits WHERE key = {} AND window_start = {}", p[0], p[1]);
-    let row = db.query_one_raw(Statement::from_sql_and_values(backend, sql, [key.into(), start.into()])).await?;
-    Ok(match row {
-        Some(r) => r.try_get::<i64>("", "count")?,
-        None => 0,
-    })
-}
-
-/// The count of `key` in the current window (0 if none).
-pub async fn current_count<C: ConnectionTrait>(db: &C, key: &str, window: u64, now: i64) -> Result<i64, ApiError> {
-    let window = i64::try_from(window.max(1)).unwrap_or(900);
-    count_in(db, key, now - now.rem_euclid(window)).await
 }
 
 /// Seconds until the current window ends.

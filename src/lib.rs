@@ -7,7 +7,6 @@ pub mod admin;
 pub mod api;
 pub mod app;
 pub mod auth;
-pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod conn;
@@ -19,4 +18,6 @@ pub mod principal;
 pub mod service;
 pub mod state;
 pub mod store;
+#[cfg(test)]
+pub mod testing;
 pub mod web;

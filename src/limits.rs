@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use crate::store::Db;
 
 use crate::error::ApiError;
 
@@ -43,10 +43,7 @@ pub struct Limiter {
     task: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
 
-fn window_start(window: u64, now: i64) -> i64 {
-    let w = i64::try_from(window.max(1)).unwrap_or(900);
-    now - now.rem_euclid(w)
-}
+use crate::store::counters::window_start;
 
 impl Limiter {
     /// Counts one hit of `key`; 429 with `Retry-After` once the window holds `limit` of them.
@@ -71,7 +68,7 @@ impl Limiter {
     /// Adds every key's new hits to its row and reads back the totals, in one transaction
     /// (a key without new hits is only read: an idle server writes nothing); forgets keys
     /// whose window ended (their rows are reset by the next hit of a new window).
-    pub async fn sync(&self, db: &DatabaseConnection, window: u64, now: i64) -> Result<(), ApiError> {
+    pub async fn sync(&self, db: &Db, window: u64, now: i64) -> Result<(), ApiError> {
         let current = window_start(window, now);
         let due: Vec<(String, i64, i64)> = {
             let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
@@ -81,22 +78,7 @@ impl Limiter {
         if due.is_empty() {
             return Ok(());
         }
-        let totals = db
-            .transaction::<_, Vec<(String, i64, i64)>, ApiError>(move |txn| {
-                Box::pin(async move {
-                    let mut totals = Vec::with_capacity(due.len());
-                    for (key, start, pending) in due {
-                        let total = if pending > 0 {
-                            crate::auth::add(txn, &key, start, pending).await?
-                        } else {
-                            crate::auth::count_in(txn, &key, start).await?
-                        };
-                        totals.push((key, pending, total));
-                    }
-                    Ok(totals)
-                })
-            })
-            .await?;
+        let totals = crate::store::counters::reconcile(db, due).await?;
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
         for (key, sent, total) in totals {
             if let Some(s) = slots.get_mut(&key).filter(|s| s.window_start == current) {
@@ -109,7 +91,7 @@ impl Limiter {
     }
 
     /// Reconciles every [`SYNC`] until [`Self::finish`] (on the current actix runtime).
-    pub fn spawn_sync(&self, db: DatabaseConnection, window: u64, clock: Arc<dyn crate::state::Clock>) {
+    pub fn spawn_sync(&self, db: Db, window: u64, clock: Arc<dyn crate::state::Clock>) {
         let me = self.clone();
         let task = actix_web::rt::spawn(async move {
             let mut tick = tokio::time::interval(SYNC);
@@ -129,7 +111,7 @@ impl Limiter {
 
     /// Stops the reconciliation task (waiting for a sync in progress) and reports what is left,
     /// so that nothing writes after a graceful stop's checkpoint.
-    pub async fn finish(&self, db: &DatabaseConnection, window: u64, now: i64) {
+    pub async fn finish(&self, db: &Db, window: u64, now: i64) {
         self.stop.notify_one();
         let task = self.task.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(task) = task {

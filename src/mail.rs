@@ -13,7 +13,6 @@ use std::time::Duration;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use zeroize::Zeroizing;
 
 use crate::config::{MailConfig, Secret32};
@@ -140,7 +139,7 @@ fn html_escape(s: &str) -> String {
 }
 
 /// Queues a message in the caller's transaction, its bodies sealed under the outbox key.
-pub async fn enqueue<C: ConnectionTrait>(
+pub async fn enqueue<C: crate::store::Conn>(
     db: &C,
     to: &str,
     subject: &str,
@@ -148,21 +147,19 @@ pub async fn enqueue<C: ConnectionTrait>(
     now: i64,
 ) -> Result<(), ApiError> {
     let id = crate::auth::new_id()?;
-    outbox::ActiveModel {
-        body_text: Set(seal_part(&mail.key, &id, "text", &mail.text)?),
-        body_html: Set(seal_part(&mail.key, &id, "html", &mail.html)?),
-        id: Set(id),
-        to_addr: Set(to.to_owned()),
-        subject: Set(subject.chars().take(255).collect()),
-        attempts: Set(0),
-        next_attempt_at: Set(now),
-        sent_at: Set(None),
-        last_error: Set(None),
-        created_at: Set(now),
-    }
-    .insert(db)
-    .await?;
-    Ok(())
+    let row = outbox::Model {
+        body_text: seal_part(&mail.key, &id, "text", &mail.text)?,
+        body_html: seal_part(&mail.key, &id, "html", &mail.html)?,
+        id,
+        to_addr: to.to_owned(),
+        subject: subject.chars().take(255).collect(),
+        attempts: 0,
+        next_attempt_at: now,
+        sent_at: None,
+        last_error: None,
+        created_at: now,
+    };
+    crate::store::outbox::push(db, row).await
 }
 
 /// Where messages go.
@@ -245,18 +242,6 @@ fn build(from: &str, row: &outbox::Model, key: &Secret32) -> Result<Message, Str
         .map_err(|e| e.to_string())
 }
 
-/// Blanks the bodies of every delivered message (older versions kept them, tokens included).
-pub async fn redact_delivered(db: &sea_orm::DatabaseConnection) -> Result<u64, ApiError> {
-    let r = outbox::Entity::update_many()
-        .col_expr(outbox::Column::BodyText, sea_orm::sea_query::Expr::value(""))
-        .col_expr(outbox::Column::BodyHtml, sea_orm::sea_query::Expr::value(""))
-        .filter(outbox::Column::SentAt.is_not_null())
-        .filter(outbox::Column::BodyText.ne(""))
-        .exec(db)
-        .await?;
-    Ok(r.rows_affected)
-}
-
 /// Longest an SMTP conversation may take.
 const SMTP_TIMEOUT_SECS: u64 = 30;
 
@@ -275,49 +260,30 @@ pub fn backoff(attempts: i32) -> i64 {
 /// message twice at the same time.
 pub async fn send_due(state: &AppState, transport: &Transport) -> Result<usize, ApiError> {
     let now = state.clock.now();
-    let due = outbox::Entity::find()
-        .filter(outbox::Column::SentAt.is_null())
-        .filter(outbox::Column::NextAttemptAt.lte(now))
-        .order_by_asc(outbox::Column::NextAttemptAt)
-        .limit(20)
-        .all(&state.db)
-        .await?;
+    let due = crate::store::outbox::due(&state.db, now, 20).await?;
     let from = state.config.mail.from.clone().unwrap_or_else(|| "Vouchsafe <vouchsafe@localhost>".into());
     let mut sent = 0;
     for row in due {
-        let claimed = outbox::Entity::update_many()
-            .col_expr(outbox::Column::NextAttemptAt, sea_orm::sea_query::Expr::value(now + SEND_LEASE_SECS))
-            .filter(outbox::Column::Id.eq(&row.id))
-            .filter(outbox::Column::NextAttemptAt.eq(row.next_attempt_at))
-            .filter(outbox::Column::SentAt.is_null())
-            .exec(&state.db)
-            .await?;
-        if claimed.rows_affected != 1 {
+        if !crate::store::outbox::lease(&state.db, &row, now + SEND_LEASE_SECS).await? {
             continue;
         }
         let result = match build(&from, &row, &state.templates.key) {
             Ok(msg) => transport.deliver(&msg, &row.id).await,
             Err(e) => Err(e),
         };
-        let mut m: outbox::ActiveModel = row.clone().into();
-        m.attempts = Set(row.attempts + 1);
+        let attempts = row.attempts + 1;
         match result {
             Ok(()) => {
-                // Delivered: the bodies (and the link tokens in them) are not kept.
-                m.sent_at = Set(Some(now));
-                m.last_error = Set(None);
-                m.body_text = Set(String::new());
-                m.body_html = Set(String::new());
+                crate::store::outbox::delivered(&state.db, &row.id, attempts, now).await?;
                 sent += 1;
             }
             Err(e) => {
-                tracing::warn!(id = %row.id, attempts = row.attempts + 1, error = %e, "email delivery failed; will retry");
+                tracing::warn!(id = %row.id, attempts, error = %e, "email delivery failed; will retry");
                 state.metrics.outbox_failures.inc();
-                m.next_attempt_at = Set(now + backoff(row.attempts));
-                m.last_error = Set(Some(e.chars().take(500).collect()));
+                let error: String = e.chars().take(500).collect();
+                crate::store::outbox::failed(&state.db, &row.id, attempts, now + backoff(row.attempts), &error).await?;
             }
         }
-        m.update(&state.db).await?;
     }
     Ok(sent)
 }

@@ -634,17 +634,17 @@ fn run(args: Args) -> Result<(), String> {
         }
         Command::Backup { out } => {
             let config = Config::load(args.config.as_deref()).map_err(|e| e.to_string())?;
-            let bytes = vouchsafe::backup::backup(&config, &out)?;
+            let bytes = vouchsafe::store::backup::backup(&config, &out)?;
             println!("database snapshot written to {} ({bytes} bytes, mode 0600)", out.display());
             println!("Keep a copy of these key files from {} beside it:", config.data_dir.display());
-            for (f, what) in vouchsafe::backup::KEY_FILES {
+            for (f, what) in vouchsafe::store::backup::KEY_FILES {
                 println!("  {f}: {what}");
             }
             Ok(())
         }
         Command::Restore { from } => {
             let config = Config::load(args.config.as_deref()).map_err(|e| e.to_string())?;
-            let db = vouchsafe::backup::restore(&config, &from)?;
+            let db = vouchsafe::store::backup::restore(&config, &from)?;
             println!(
                 "restored {} as {}; copy the key files into {} before `vouchsafe serve`",
                 from.display(),
@@ -1237,7 +1237,7 @@ async fn admin(config: Config, op: AdminOp) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let done = admin_op(&state, op).await;
     state.limiter.finish(&state.db, state.config.rate_limits.window_secs, state.clock.now()).await;
-    app::close(&state.db).await;
+    vouchsafe::store::pool::close(&state.db).await;
     done
 }
 

@@ -116,23 +116,8 @@ impl Metrics {
 
 /// `GET /metrics` on the metrics listener.
 pub async fn metrics(state: actix_web::web::Data<crate::state::AppState>) -> actix_web::HttpResponse {
-    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
-    let depth = entity::outbox::Entity::find()
-        .filter(entity::outbox::Column::SentAt.is_null())
-        .count(&state.db)
-        .await
-        .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
-    let pool = match state.db.get_database_backend() {
-        sea_orm::DatabaseBackend::Sqlite => {
-            let p = state.db.get_sqlite_connection_pool();
-            Some((p.size(), p.num_idle()))
-        }
-        sea_orm::DatabaseBackend::Postgres => {
-            let p = state.db.get_postgres_connection_pool();
-            Some((p.size(), p.num_idle()))
-        }
-        _ => None,
-    };
+    let depth = crate::store::outbox::backlog(&state.db).await.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+    let pool = crate::store::pool::usage(&state.db);
     actix_web::HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"))

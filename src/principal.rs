@@ -41,4 +41,12 @@ impl Principal {
     pub fn is_worker(&self) -> bool {
         matches!(self, Self::Worker { .. })
     }
+
+    /// What kind of actor this is, as the audit trail records it.
+    pub fn kind(&self) -> entity::values::ActorKind {
+        match self {
+            Self::Member { .. } => entity::values::ActorKind::Member,
+            Self::Worker { .. } => entity::values::ActorKind::Worker,
+        }
+    }
 }

@@ -3,8 +3,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use sea_orm::DatabaseConnection;
-
 use crate::auth::TokenSigner;
 use crate::config::{Config, ServerSecrets};
 
@@ -61,7 +59,7 @@ impl Clock for ManualClock {
 #[derive(Debug, Clone)]
 pub struct AppState {
     /// Database.
-    pub db: DatabaseConnection,
+    pub db: crate::store::Db,
     /// Per-address rate limits ([`crate::limits`]).
     pub limiter: crate::limits::Limiter,
     /// Items: rows and the rights to them ([`crate::store::items`]).

@@ -8,7 +8,7 @@ pub struct Model {
     pub id: String,
     pub account_id: String,
     pub actor_id: String,
-    pub actor_kind: String,
+    pub actor_kind: crate::values::ActorKind,
     pub action: String,
     pub item_count: i64,
     pub created_at: i64,

@@ -10,7 +10,7 @@ pub struct Model {
     pub token_hash: Vec<u8>,
     pub secret_hash: Option<Vec<u8>>,
     pub ephemeral_pk: Option<Vec<u8>>,
-    pub state: String,
+    pub state: crate::values::RecoveryState,
     pub created_at: i64,
     pub expires_at: i64,
 }

@@ -10,7 +10,7 @@ pub struct Model {
     pub user_id: String,
     pub token_hash: Vec<u8>,
     pub cancel_hash: Vec<u8>,
-    pub state: String,
+    pub state: crate::values::ResetState,
     pub created_at: i64,
     pub expires_at: i64,
     pub finished_at: Option<i64>,

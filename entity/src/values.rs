@@ -41,6 +41,8 @@ closed_set! {
         Member = "member",
         /// A backend worker.
         Worker = "worker",
+        /// The server's operator (`vouchsafe admin`).
+        Operator = "operator",
     }
 }
 
@@ -89,5 +91,43 @@ closed_set! {
         Read = "read",
         /// Read and write items.
         ReadWrite = "read_write",
+    }
+}
+
+closed_set! {
+    /// Where a password-reset token stands.
+    ResetState {
+        /// E-mailed, usable until it expires.
+        Valid = "valid",
+        /// A newer reset for the same user replaced it.
+        Superseded = "superseded",
+        /// Used: the reset was completed.
+        Consumed = "consumed",
+        /// Cancelled by its member ("this was not me").
+        Cancelled = "cancelled",
+    }
+}
+
+closed_set! {
+    /// Where a key recovery stands.
+    RecoveryState {
+        /// The link was e-mailed, not yet opened.
+        Emailed = "emailed",
+        /// Opened by a client's ephemeral key: shares are released to it.
+        Open = "open",
+        /// Completed, or ended by another recovery's completion.
+        Done = "done",
+    }
+}
+
+closed_set! {
+    /// Who did something in an account's audit trail.
+    ActorKind {
+        /// A person's session.
+        Member = "member",
+        /// A backend worker.
+        Worker = "worker",
+        /// The server's operator (`vouchsafe admin`).
+        Operator = "operator",
     }
 }

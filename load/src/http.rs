@@ -16,6 +16,8 @@ pub enum Work<'a> {
     Get(&'a [String]),
     /// `PUT` the (path, JSON body) the function makes for the n-th request; one latency each.
     Put(MakePut),
+    /// `POST` each (path, JSON body) in turn; one latency per request.
+    Post(&'a [(String, String)]),
     /// Walk all pages of an item list (`path?limit=500`, then `&cursor=…` from each answer's
     /// `next_cursor`); one latency per whole walk.
     Walk(&'a str),
@@ -40,6 +42,7 @@ pub fn hammer(addrs: &[String], conns: usize, secs: f64, work: Work<'_>, auth: O
                 Work::Get(p) => OwnedWork::Get(p.to_vec()),
                 Work::Walk(p) => OwnedWork::Walk((*p).to_owned()),
                 Work::Put(f) => OwnedWork::Put(f.clone()),
+                Work::Post(p) => OwnedWork::Post(p.to_vec()),
             };
             tasks.push(tokio::task::spawn_local(async move { conn(&addr, auth.as_deref(), work, c, deadline).await }));
         }
@@ -56,6 +59,7 @@ pub fn hammer(addrs: &[String], conns: usize, secs: f64, work: Work<'_>, auth: O
 
 enum OwnedWork {
     Get(Vec<String>),
+    Post(Vec<(String, String)>),
     Put(MakePut),
     Walk(String),
 }
@@ -129,7 +133,7 @@ async fn unit(
     n: usize,
 ) -> Option<bool> {
     match work {
-        OwnedWork::Get(_) => Some(success(exchange(s, &gets[n % gets.len()], buf).await?.0)),
+        OwnedWork::Get(_) | OwnedWork::Post(_) => Some(success(exchange(s, &gets[n % gets.len()], buf).await?.0)),
         OwnedWork::Put(make) => {
             let (path, body) = make(n);
             Some(success(exchange(s, &with_body("PUT", addr, &path, auth, Some(&body)), buf).await?.0))
@@ -166,9 +170,10 @@ async fn conn(
     let Ok(mut s) = TcpStream::connect(addr).await else { return (lat, 1) };
     let _ = s.set_nodelay(true);
     let mut buf = Vec::with_capacity(1 << 20);
-    // GET requests are built once; each connection starts at its own offset in the list.
+    // GET and POST requests are built once; each connection starts at its own offset in the list.
     let gets: Vec<Vec<u8>> = match &work {
         OwnedWork::Get(paths) => paths.iter().map(|p| request(addr, p, auth)).collect(),
+        OwnedWork::Post(reqs) => reqs.iter().map(|(p, b)| with_body("POST", addr, p, auth, Some(b))).collect(),
         _ => Vec::new(),
     };
     let mut n = offset;

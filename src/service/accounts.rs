@@ -5,10 +5,6 @@
 //! with the log, in the same transaction. Authorization: a caller who is not a member of an
 //! account gets 404 for everything in it; a member without the needed role gets 403.
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
-};
 use vouchsafe_client::types::*;
 use vouchsafe_crypto::b64;
 use vouchsafe_crypto::identity::PublicIdentity;
@@ -20,8 +16,9 @@ use crate::error::ApiError;
 use crate::mail::Templates;
 use crate::service::auth::normalize_email;
 use crate::state::AppState;
+use crate::store::{Conn, Tx, accounts, users, workers};
 use entity::values::{InvitationStatus, MemberRole, MembershipStatus, WorkerAccess, WorkerStatus};
-use entity::{account, invitation, item, log_entry, membership, sealed_key, user, worker};
+use entity::{account, invitation, log_entry, membership, sealed_key, user};
 
 /// The stored role of a role the team log grants.
 fn member_role(r: Role) -> MemberRole {
@@ -64,16 +61,12 @@ fn validate_client_id(what: &'static str, id: &str) -> Result<(), ApiError> {
 }
 
 /// The caller's membership, or 404 (also for a nonexistent account: the two look the same).
-pub async fn membership_of<C: ConnectionTrait>(
-    db: &C,
-    account_id: &str,
-    user_id: &str,
-) -> Result<membership::Model, ApiError> {
+pub async fn membership_of<C: Conn>(db: &C, account_id: &str, user_id: &str) -> Result<membership::Model, ApiError> {
     // A granted worker of the account counts as an active member with the role `worker`.
-    if let Some(m) = membership::Entity::find_by_id((account_id.to_owned(), user_id.to_owned())).one(db).await? {
+    if let Some(m) = accounts::membership(db, account_id, user_id).await? {
         return Ok(m);
     }
-    match worker::Entity::find_by_id(user_id.to_owned()).one(db).await? {
+    match workers::by_id(db, user_id).await? {
         Some(w) if w.account_id == account_id && w.status == WorkerStatus::Active => Ok(membership::Model {
             account_id: w.account_id,
             user_id: w.id,
@@ -87,11 +80,7 @@ pub async fn membership_of<C: ConnectionTrait>(
 }
 
 /// The caller's membership if it is active, else 404 (not a member) or 403 (not yet active).
-pub async fn active_member<C: ConnectionTrait>(
-    db: &C,
-    account_id: &str,
-    user_id: &str,
-) -> Result<membership::Model, ApiError> {
+pub async fn active_member<C: Conn>(db: &C, account_id: &str, user_id: &str) -> Result<membership::Model, ApiError> {
     let m = membership_of(db, account_id, user_id).await?;
     if m.status != MembershipStatus::Active {
         return Err(forbidden("your membership is not active yet"));
@@ -99,11 +88,8 @@ pub async fn active_member<C: ConnectionTrait>(
     Ok(m)
 }
 
-pub async fn active_admin<C: ConnectionTrait>(
-    db: &C,
-    account_id: &str,
-    user_id: &str,
-) -> Result<membership::Model, ApiError> {
+/// The caller's membership if it is an active owner's or admin's, else 404 or 403.
+pub async fn active_admin<C: Conn>(db: &C, account_id: &str, user_id: &str) -> Result<membership::Model, ApiError> {
     let m = active_member(db, account_id, user_id).await?;
     if !Role::parse(m.role.as_str()).is_some_and(Role::is_admin) {
         return Err(forbidden("only owners and admins may do this"));
@@ -111,9 +97,8 @@ pub async fn active_admin<C: ConnectionTrait>(
     Ok(m)
 }
 
-async fn user_identity<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<(user::Model, PublicIdentity), ApiError> {
-    let u = user::Entity::find_by_id(user_id.to_owned())
-        .one(db)
+async fn user_identity<C: Conn>(db: &C, user_id: &str) -> Result<(user::Model, PublicIdentity), ApiError> {
+    let u = users::by_id(db, user_id)
         .await?
         .ok_or_else(|| ApiError::unauthorized("auth.invalid_token", "user no longer exists"))?;
     let id = PublicIdentity::keys_from_bytes(&u.id, &u.public_keys)
@@ -155,92 +140,72 @@ pub async fn create(
         .map_err(|e| ApiError::bad("log.rejected", e.to_string()))?;
     verify_master_key_seal(&sealed, &req.account_id, 1, &me, &me)
         .map_err(|e| ApiError::bad("log.bad_seal", e.to_string()))?;
-    let (account_id, uid) = (req.account_id.clone(), user_id.to_owned());
-    let gen_i32 = i32::try_from(me.generation).unwrap_or(i32::MAX);
-    state
-        .db
-        .transaction::<_, (), ApiError>(move |txn| {
-            Box::pin(async move {
-                let inserted = account::ActiveModel {
-                    id: Set(account_id.clone()),
-                    name: Set(name),
-                    created_by: Set(uid.clone()),
-                    key_version: Set(1),
-                    rotation_required: Set(false),
-                    log_len: Set(1),
-                    created_at: Set(now),
-                }
-                .insert(txn)
-                .await;
-                if let Err(e) = inserted {
-                    return Err(if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) {
-                        ApiError::conflict("account.exists", "an account with this id exists")
-                    } else {
-                        e.into()
-                    });
-                }
-                membership::ActiveModel {
-                    account_id: Set(account_id.clone()),
-                    user_id: Set(uid.clone()),
-                    role: Set(MemberRole::Owner),
-                    status: Set(MembershipStatus::Active),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                }
-                .insert(txn)
-                .await?;
-                store_entry(txn, &account_id, &genesis, now).await?;
-                sealed_key::ActiveModel {
-                    account_id: Set(account_id),
-                    key_version: Set(1),
-                    recipient_id: Set(uid.clone()),
-                    recipient_generation: Set(gen_i32),
-                    sealer_id: Set(uid),
-                    sealer_generation: Set(gen_i32),
-                    blob: Set(sealed.to_bytes()),
-                    log_seq: Set(-1),
-                    created_at: Set(now),
-                }
-                .insert(txn)
-                .await?;
-                Ok(())
-            })
+    let generation = i32::try_from(me.generation).map_err(|_| ApiError::Internal("generation".into()))?;
+    let account = account::Model {
+        id: req.account_id.clone(),
+        name,
+        created_by: user_id.to_owned(),
+        key_version: 1,
+        rotation_required: false,
+        log_len: 1,
+        created_at: now,
+    };
+    let owner = membership::Model {
+        account_id: req.account_id.clone(),
+        user_id: user_id.to_owned(),
+        role: MemberRole::Owner,
+        status: MembershipStatus::Active,
+        created_at: now,
+        updated_at: now,
+    };
+    let key = sealed_key::Model {
+        account_id: req.account_id.clone(),
+        key_version: 1,
+        recipient_id: user_id.to_owned(),
+        recipient_generation: generation,
+        sealer_id: user_id.to_owned(),
+        sealer_generation: generation,
+        blob: sealed.to_bytes(),
+        log_seq: -1,
+        created_at: now,
+    };
+    let account_id = req.account_id.clone();
+    crate::store::transaction(&state.db, move |txn| {
+        Box::pin(async move {
+            if !accounts::insert(txn, account).await? {
+                return Err(ApiError::conflict("account.exists", "an account with this id exists"));
+            }
+            accounts::insert_membership(txn, owner).await?;
+            store_entry(txn, &account_id, &genesis, now).await?;
+            accounts::put_sealed_key(txn, key).await
         })
-        .await?;
+    })
+    .await?;
     info(state, &req.account_id, user_id).await
 }
 
-async fn store_entry<C: ConnectionTrait>(db: &C, account_id: &str, e: &LogEntry, now: i64) -> Result<(), ApiError> {
+async fn store_entry<C: Conn>(db: &C, account_id: &str, e: &LogEntry, now: i64) -> Result<(), ApiError> {
     let seq = i64::try_from(e.seq).map_err(|_| ApiError::bad("log.malformed", "sequence too large"))?;
-    let res = log_entry::ActiveModel {
-        account_id: Set(account_id.to_owned()),
-        seq: Set(seq),
-        entry: Set(e.to_bytes()),
-        hash: Set(e.hash().to_vec()),
-        author: Set(e.author.clone()),
-        kind: Set(e.body.kind_name().to_owned()),
-        created_at: Set(now),
+    let row = log_entry::Model {
+        account_id: account_id.to_owned(),
+        seq,
+        entry: e.to_bytes(),
+        hash: e.hash().to_vec(),
+        author: e.author.clone(),
+        kind: e.body.kind_name().to_owned(),
+        created_at: now,
+    };
+    if !accounts::insert_entry(db, row).await? {
+        return Err(ApiError::conflict("log.conflict", "another entry was appended first; re-read the log and retry"));
     }
-    .insert(db)
-    .await;
-    match res {
-        Ok(_) => Ok(()),
-        Err(err) if matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
-            Err(ApiError::conflict("log.conflict", "another entry was appended first; re-read the log and retry"))
-        }
-        Err(err) => Err(err.into()),
-    }
+    Ok(())
 }
 
 /// One account as the caller sees it.
 pub async fn info(state: &AppState, account_id: &str, user_id: &str) -> Result<AccountInfo, ApiError> {
     let m = membership_of(&state.db, account_id, user_id).await?;
-    let a = account::Entity::find_by_id(account_id.to_owned()).one(&state.db).await?.ok_or_else(not_found)?;
-    let items_to_rotate = item::Entity::find()
-        .filter(item::Column::AccountId.eq(account_id))
-        .filter(item::Column::KeyVersion.lt(a.key_version))
-        .count(&state.db)
-        .await?;
+    let a = accounts::by_id(&state.db, account_id).await?.ok_or_else(not_found)?;
+    let items_to_rotate = accounts::items_below(&state.db, account_id, a.key_version).await?;
     Ok(to_info(a, &m, items_to_rotate))
 }
 
@@ -260,14 +225,10 @@ fn to_info(a: account::Model, m: &membership::Model, items_to_rotate: u64) -> Ac
 
 /// The caller's accounts.
 pub async fn list(state: &AppState, user_id: &str) -> Result<Vec<AccountInfo>, ApiError> {
-    let ms = membership::Entity::find()
-        .filter(membership::Column::UserId.eq(user_id))
-        .order_by_asc(membership::Column::AccountId)
-        .all(&state.db)
-        .await?;
+    let ms = accounts::memberships_of_user(&state.db, user_id).await?;
     let mut out = Vec::with_capacity(ms.len());
     for m in ms {
-        if let Some(a) = account::Entity::find_by_id(m.account_id.clone()).one(&state.db).await? {
+        if let Some(a) = accounts::by_id(&state.db, &m.account_id).await? {
             out.push(to_info(a, &m, 0));
         }
     }
@@ -278,11 +239,7 @@ pub async fn list(state: &AppState, user_id: &str) -> Result<Vec<AccountInfo>, A
 pub async fn rename(state: &AppState, account_id: &str, user_id: &str, name: &str) -> Result<AccountInfo, ApiError> {
     active_admin(&state.db, account_id, user_id).await?;
     let name = validate_name(name)?;
-    account::Entity::update_many()
-        .col_expr(account::Column::Name, sea_orm::sea_query::Expr::value(name))
-        .filter(account::Column::Id.eq(account_id))
-        .exec(&state.db)
-        .await?;
+    accounts::rename(&state.db, account_id, &name).await?;
     info(state, account_id, user_id).await
 }
 
@@ -295,14 +252,9 @@ pub async fn read_log(
     limit: u64,
 ) -> Result<LogPage, ApiError> {
     membership_of(&state.db, account_id, user_id).await?;
-    let a = account::Entity::find_by_id(account_id.to_owned()).one(&state.db).await?.ok_or_else(not_found)?;
-    let mut q = log_entry::Entity::find().filter(log_entry::Column::AccountId.eq(account_id));
-    if let Some(after) = after {
-        q = q.filter(log_entry::Column::Seq.gt(i64::try_from(after).unwrap_or(i64::MAX)));
-    }
-    let rows = sea_orm::QuerySelect::limit(q.order_by_asc(log_entry::Column::Seq), limit.clamp(1, 1000))
-        .all(&state.db)
-        .await?;
+    let a = accounts::by_id(&state.db, account_id).await?.ok_or_else(not_found)?;
+    let after = after.map(|a| i64::try_from(a).unwrap_or(i64::MAX));
+    let rows = accounts::entries(&state.db, account_id, after, Some(limit.clamp(1, 1000))).await?;
     Ok(LogPage {
         entries: rows
             .into_iter()
@@ -312,12 +264,8 @@ pub async fn read_log(
     })
 }
 
-async fn load_state(txn: &DatabaseTransaction, account_id: &str) -> Result<TeamState, ApiError> {
-    let rows = log_entry::Entity::find()
-        .filter(log_entry::Column::AccountId.eq(account_id))
-        .order_by_asc(log_entry::Column::Seq)
-        .all(txn)
-        .await?;
+async fn load_state(txn: &Tx, account_id: &str) -> Result<TeamState, ApiError> {
+    let rows = accounts::entries(txn, account_id, None, None).await?;
     let entries = rows
         .iter()
         .map(|r| LogEntry::from_bytes(&r.entry))
@@ -366,12 +314,10 @@ pub async fn append(
         uploads.push((s.recipient_id.clone(), s.recipient_generation, s.key_version, decode_sealed(&s.blob)?));
     }
     let (aid, uid, templates) = (account_id.to_owned(), user_id.to_owned(), state.templates.clone());
-    let len = state
-        .db
-        .transaction::<_, i64, ApiError>(move |txn| {
-            Box::pin(async move { append_in(txn, &aid, &uid, &entries, &uploads, &templates, now).await })
-        })
-        .await?;
+    let len = crate::store::transaction(&state.db, move |txn| {
+        Box::pin(async move { append_in(txn, &aid, &uid, &entries, &uploads, &templates, now).await })
+    })
+    .await?;
     state.mail_wakeup.notify_one();
     Ok(AppendResponse { log_len: u64::try_from(len).unwrap_or(0) })
 }
@@ -382,7 +328,7 @@ pub type Upload = (String, u32, u32, Sealed);
 /// Appends entries inside the caller's transaction (see [`append`]); returns the new log length.
 /// `mail` renders the notices some entries cause (a reseal tells the member).
 pub async fn append_in(
-    txn: &DatabaseTransaction,
+    txn: &Tx,
     aid: &str,
     uid: &str,
     entries: &[LogEntry],
@@ -390,15 +336,8 @@ pub async fn append_in(
     mail: &Templates,
     now: i64,
 ) -> Result<i64, ApiError> {
-    // Serialize appends per account: write first, so this transaction holds the row lock
-    // (PostgreSQL) or the write lock (SQLite, waiting on busy_timeout) before it reads the log;
-    // a deferred read-then-write could deadlock instead of waiting.
-    let touched = account::Entity::update_many()
-        .col_expr(account::Column::LogLen, sea_orm::sea_query::Expr::col(account::Column::LogLen))
-        .filter(account::Column::Id.eq(aid))
-        .exec(txn)
-        .await?;
-    if touched.rows_affected != 1 {
+    // Serialize appends per account: the lock before the log is read.
+    if !accounts::lock_for_append(txn, aid).await? {
         return Err(not_found());
     }
     let mut team = load_state(txn, aid).await?;
@@ -420,22 +359,14 @@ pub async fn append_in(
         return Err(ApiError::bad("log.unannounced_seal", "every sealed key needs a key_sealed entry"));
     }
     let len = i64::try_from(team.head().seq + 1).unwrap_or(i64::MAX);
-    account::Entity::update_many()
-        .col_expr(account::Column::LogLen, sea_orm::sea_query::Expr::value(len))
-        .col_expr(
-            account::Column::KeyVersion,
-            sea_orm::sea_query::Expr::value(i32::try_from(team.key_version()).unwrap_or(i32::MAX)),
-        )
-        .col_expr(account::Column::RotationRequired, sea_orm::sea_query::Expr::value(team.rotation_required()))
-        .filter(account::Column::Id.eq(aid))
-        .exec(txn)
-        .await?;
+    let key_version = i32::try_from(team.key_version()).unwrap_or(i32::MAX);
+    accounts::set_log_state(txn, aid, len, key_version, team.rotation_required()).await?;
     Ok(len)
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn apply_effects(
-    txn: &DatabaseTransaction,
+    txn: &Tx,
     account_id: &str,
     e: &LogEntry,
     before: &TeamState,
@@ -447,8 +378,7 @@ async fn apply_effects(
 ) -> Result<(), ApiError> {
     match &e.body {
         EntryBody::MemberAdded { member, role } => {
-            let m = membership::Entity::find_by_id((account_id.to_owned(), member.user_id.clone()))
-                .one(txn)
+            accounts::membership(txn, account_id, &member.user_id)
                 .await?
                 .filter(|m| m.status == MembershipStatus::Accepted)
                 .ok_or_else(|| {
@@ -458,32 +388,17 @@ async fn apply_effects(
             if current != *member {
                 return Err(ApiError::bad("member.key_mismatch", "the entry does not carry the user's current keys"));
             }
-            let mut am: membership::ActiveModel = m.into();
-            am.status = Set(MembershipStatus::Active);
-            am.role = Set(member_role(*role));
-            am.updated_at = Set(now);
-            am.update(txn).await?;
+            let (role, status) = (Some(member_role(*role)), Some(MembershipStatus::Active));
+            accounts::set_membership(txn, account_id, &member.user_id, role, status, now).await?;
         }
         EntryBody::RoleChanged { user_id, role } => {
-            membership::Entity::update_many()
-                .col_expr(membership::Column::Role, sea_orm::sea_query::Expr::value(role.as_str()))
-                .col_expr(membership::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
-                .filter(membership::Column::AccountId.eq(account_id))
-                .filter(membership::Column::UserId.eq(user_id))
-                .exec(txn)
-                .await?;
+            accounts::set_membership(txn, account_id, user_id, Some(member_role(*role)), None, now).await?;
         }
         EntryBody::MemberRemoved { user_id } => {
-            membership::Entity::delete_by_id((account_id.to_owned(), user_id.clone())).exec(txn).await?;
-            sealed_key::Entity::delete_many()
-                .filter(sealed_key::Column::AccountId.eq(account_id))
-                .filter(sealed_key::Column::RecipientId.eq(user_id))
-                .exec(txn)
-                .await?;
+            accounts::remove_member(txn, account_id, user_id).await?;
         }
         EntryBody::WorkerGranted { worker: w, access } => {
-            let row = worker::Entity::find_by_id(w.user_id.clone())
-                .one(txn)
+            let row = workers::by_id(txn, &w.user_id)
                 .await?
                 .filter(|r| r.account_id == account_id && r.status == WorkerStatus::Pending)
                 .ok_or_else(|| {
@@ -492,37 +407,19 @@ async fn apply_effects(
             if row.public_keys != w.keys_to_bytes() {
                 return Err(ApiError::bad("worker.key_mismatch", "the grant does not carry the registered keys"));
             }
-            let mut am: worker::ActiveModel = row.into();
-            am.status = Set(WorkerStatus::Active);
-            am.access = Set(match access {
+            let access = match access {
                 vouchsafe_crypto::log::WorkerAccess::Read => WorkerAccess::Read,
                 vouchsafe_crypto::log::WorkerAccess::ReadWrite => WorkerAccess::ReadWrite,
-            });
-            am.update(txn).await?;
+            };
+            workers::grant(txn, &row.id, access).await?;
         }
         EntryBody::WorkerRevoked { worker_id } => {
-            worker::Entity::update_many()
-                .col_expr(worker::Column::Status, sea_orm::sea_query::Expr::value(WorkerStatus::Revoked.as_str()))
-                .filter(worker::Column::Id.eq(worker_id))
-                .exec(txn)
-                .await?;
-            sealed_key::Entity::delete_many()
-                .filter(sealed_key::Column::AccountId.eq(account_id))
-                .filter(sealed_key::Column::RecipientId.eq(worker_id))
-                .exec(txn)
-                .await?;
+            workers::revoke(txn, worker_id).await?;
+            accounts::drop_sealed_keys(txn, account_id, worker_id).await?;
         }
         EntryBody::ResetAnnounced { new_identity, .. } => {
-            membership::Entity::update_many()
-                .col_expr(
-                    membership::Column::Status,
-                    sea_orm::sea_query::Expr::value(MembershipStatus::AwaitingVouch.as_str()),
-                )
-                .col_expr(membership::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
-                .filter(membership::Column::AccountId.eq(account_id))
-                .filter(membership::Column::UserId.eq(&new_identity.user_id))
-                .exec(txn)
-                .await?;
+            let status = Some(MembershipStatus::AwaitingVouch);
+            accounts::set_membership(txn, account_id, &new_identity.user_id, None, status, now).await?;
         }
         EntryBody::KeySealed { recipient, generation, key_version, sealed_hash, .. } => {
             let idx = uploads
@@ -557,16 +454,16 @@ async fn apply_effects(
                 .ok_or_else(|| ApiError::bad("log.rejected", "unknown sealer key"))?;
             verify_master_key_seal(sealed, account_id, *key_version, target, sealer)
                 .map_err(|err| ApiError::bad("log.bad_seal", err.to_string()))?;
-            let row = sealed_key::ActiveModel {
-                account_id: Set(account_id.to_owned()),
-                key_version: Set(i32::try_from(*key_version).unwrap_or(i32::MAX)),
-                recipient_id: Set(recipient.clone()),
-                recipient_generation: Set(i32::try_from(*generation).unwrap_or(i32::MAX)),
-                sealer_id: Set(e.author.clone()),
-                sealer_generation: Set(i32::try_from(e.author_generation).unwrap_or(i32::MAX)),
-                blob: Set(sealed.to_bytes()),
-                log_seq: Set(i64::try_from(e.seq).unwrap_or(i64::MAX)),
-                created_at: Set(now),
+            let row = sealed_key::Model {
+                account_id: account_id.to_owned(),
+                key_version: i32::try_from(*key_version).unwrap_or(i32::MAX),
+                recipient_id: recipient.clone(),
+                recipient_generation: i32::try_from(*generation).unwrap_or(i32::MAX),
+                sealer_id: e.author.clone(),
+                sealer_generation: i32::try_from(e.author_generation).unwrap_or(i32::MAX),
+                blob: sealed.to_bytes(),
+                log_seq: i64::try_from(e.seq).unwrap_or(i64::MAX),
+                created_at: now,
             };
             let was_awaiting = matches!(
                 before.member(recipient).map(|m| &m.status),
@@ -577,24 +474,7 @@ async fn apply_effects(
             {
                 reactivate(txn, account_id, recipient, mail, now).await?;
             }
-            sealed_key::Entity::insert(row)
-                .on_conflict(
-                    sea_orm::sea_query::OnConflict::columns([
-                        sealed_key::Column::AccountId,
-                        sealed_key::Column::KeyVersion,
-                        sealed_key::Column::RecipientId,
-                        sealed_key::Column::RecipientGeneration,
-                    ])
-                    .update_columns([
-                        sealed_key::Column::Blob,
-                        sealed_key::Column::SealerId,
-                        sealed_key::Column::SealerGeneration,
-                        sealed_key::Column::LogSeq,
-                    ])
-                    .to_owned(),
-                )
-                .exec(txn)
-                .await?;
+            accounts::put_sealed_key(txn, row).await?;
         }
         _ => {}
     }
@@ -603,28 +483,16 @@ async fn apply_effects(
 
 /// A reseal after vouching: the membership is active again and the member is told by email —
 /// unless the member answered "this was not me" to the reset.
-async fn reactivate(
-    txn: &DatabaseTransaction,
-    account_id: &str,
-    user_id: &str,
-    mail: &Templates,
-    now: i64,
-) -> Result<(), ApiError> {
-    let u = user::Entity::find_by_id(user_id.to_owned()).one(txn).await?.ok_or_else(not_found)?;
+async fn reactivate(txn: &Tx, account_id: &str, user_id: &str, mail: &Templates, now: i64) -> Result<(), ApiError> {
+    let u = users::by_id(txn, user_id).await?.ok_or_else(not_found)?;
     if u.reset_vetoed_at.is_some() {
         return Err(ApiError::Forbidden {
             code: "reset.vetoed",
             message: "the member said the reset was not theirs; no reseal until they reset again".into(),
         });
     }
-    membership::Entity::update_many()
-        .col_expr(membership::Column::Status, sea_orm::sea_query::Expr::value(MembershipStatus::Active.as_str()))
-        .col_expr(membership::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
-        .filter(membership::Column::AccountId.eq(account_id))
-        .filter(membership::Column::UserId.eq(user_id))
-        .exec(txn)
-        .await?;
-    let a = account::Entity::find_by_id(account_id.to_owned()).one(txn).await?.ok_or_else(not_found)?;
+    accounts::set_membership(txn, account_id, user_id, None, Some(MembershipStatus::Active), now).await?;
+    let a = accounts::by_id(txn, account_id).await?.ok_or_else(not_found)?;
     let msg = mail.message("access_restored", &[("account", &a.name)])?;
     crate::mail::enqueue(txn, &u.email, &format!("Your access to {} is restored", a.name), msg, now).await
 }
@@ -634,13 +502,8 @@ pub async fn my_keys(state: &AppState, account_id: &str, user_id: &str) -> Resul
     let m = active_member(&state.db, account_id, user_id).await?;
     let generation =
         if m.role == MemberRole::Worker { 1 } else { user_identity(&state.db, user_id).await?.1.generation };
-    let rows = sealed_key::Entity::find()
-        .filter(sealed_key::Column::AccountId.eq(account_id))
-        .filter(sealed_key::Column::RecipientId.eq(user_id))
-        .filter(sealed_key::Column::RecipientGeneration.eq(i32::try_from(generation).unwrap_or(i32::MAX)))
-        .order_by_asc(sealed_key::Column::KeyVersion)
-        .all(&state.db)
-        .await?;
+    let generation = i32::try_from(generation).unwrap_or(i32::MAX);
+    let rows = accounts::sealed_keys_for(&state.db, account_id, user_id, generation).await?;
     Ok(rows
         .into_iter()
         .map(|r| SealedKeyWire {
@@ -657,15 +520,10 @@ pub async fn my_keys(state: &AppState, account_id: &str, user_id: &str) -> Resul
 /// Members and accepted invitees, with their current public keys.
 pub async fn members(state: &AppState, account_id: &str, user_id: &str) -> Result<Vec<MemberInfo>, ApiError> {
     active_member(&state.db, account_id, user_id).await?;
-    let ms = membership::Entity::find()
-        .filter(membership::Column::AccountId.eq(account_id))
-        .order_by_asc(membership::Column::CreatedAt)
-        .order_by_asc(membership::Column::UserId)
-        .all(&state.db)
-        .await?;
+    let ms = accounts::members(&state.db, account_id).await?;
     let mut out = Vec::with_capacity(ms.len());
     for m in ms {
-        let u = user::Entity::find_by_id(m.user_id.clone()).one(&state.db).await?;
+        let u = users::by_id(&state.db, &m.user_id).await?;
         if let Some(u) = u {
             out.push(MemberInfo {
                 user_id: m.user_id,
@@ -678,13 +536,7 @@ pub async fn members(state: &AppState, account_id: &str, user_id: &str) -> Resul
         }
     }
     // Workers are listed too, marked as such.
-    for w in worker::Entity::find()
-        .filter(worker::Column::AccountId.eq(account_id))
-        .filter(worker::Column::Status.ne(WorkerStatus::Revoked))
-        .order_by_asc(worker::Column::CreatedAt)
-        .all(&state.db)
-        .await?
-    {
+    for w in workers::of_account(&state.db, account_id, false).await? {
         out.push(MemberInfo {
             user_id: w.id,
             email: w.name,
@@ -712,12 +564,12 @@ pub async fn invite(
         return Err(forbidden("only owners invite owners"));
     }
     let email = normalize_email(&req.email)?;
-    if let Some(u) = user::Entity::find().filter(user::Column::Email.eq(&email)).one(&state.db).await?
-        && membership::Entity::find_by_id((account_id.to_owned(), u.id)).one(&state.db).await?.is_some()
+    if let Some(u) = users::by_email(&state.db, &email).await?
+        && accounts::membership(&state.db, account_id, &u.id).await?.is_some()
     {
         return Err(ApiError::conflict("invitation.already_member", "this person is already in the account"));
     }
-    let a = account::Entity::find_by_id(account_id.to_owned()).one(&state.db).await?.ok_or_else(not_found)?;
+    let a = accounts::by_id(&state.db, account_id).await?.ok_or_else(not_found)?;
     let (inviter, _) = user_identity(&state.db, user_id).await?;
     let (hash, expires, msg, subject) = invitation_mail(state, &inviter.email, &a.name, role.as_str(), now)?;
     let inv = invitation::Model {
@@ -733,16 +585,14 @@ pub async fn invite(
         expires_at: expires,
         accepted_at: None,
     };
-    let row: invitation::ActiveModel = inv.clone().into();
-    state
-        .db
-        .transaction::<_, (), ApiError>(move |txn| {
-            Box::pin(async move {
-                row.insert(txn).await?;
-                crate::mail::enqueue(txn, &email, &subject, msg, now).await
-            })
+    let row = inv.clone();
+    crate::store::transaction(&state.db, move |txn| {
+        Box::pin(async move {
+            accounts::insert_invitation(txn, row).await?;
+            crate::mail::enqueue(txn, &email, &subject, msg, now).await
         })
-        .await?;
+    })
+    .await?;
     state.mail_wakeup.notify_one();
     Ok(to_invitation(inv, now))
 }
@@ -779,28 +629,24 @@ pub async fn resend_invitation(
     invitation_id: &str,
     now: i64,
 ) -> Result<(InvitationInfo, String), ApiError> {
-    let inv = invitation::Entity::find_by_id(invitation_id.to_owned())
-        .one(&state.db)
+    let inv = accounts::invitation(&state.db, invitation_id)
         .await?
         .filter(|i| i.status == InvitationStatus::Pending)
         .ok_or_else(|| ApiError::not_found("invitation.not_found", "no such pending invitation"))?;
-    let a = account::Entity::find_by_id(inv.account_id.clone()).one(&state.db).await?.ok_or_else(not_found)?;
-    let inviter = user::Entity::find_by_id(inv.invited_by.clone()).one(&state.db).await?;
+    let a = accounts::by_id(&state.db, &inv.account_id).await?.ok_or_else(not_found)?;
+    let inviter = users::by_id(&state.db, &inv.invited_by).await?;
     let inviter = inviter.map_or_else(|| "A team admin".to_owned(), |u| u.email);
     let (hash, expires, msg, subject) = invitation_mail(state, &inviter, &a.name, inv.role.as_str(), now)?;
-    let mut row: invitation::ActiveModel = inv.clone().into();
-    row.token_hash = Set(hash.to_vec());
-    row.expires_at = Set(expires);
-    let email = inv.email.clone();
-    state
-        .db
-        .transaction::<_, (), ApiError>(move |txn| {
-            Box::pin(async move {
-                row.update(txn).await?;
-                crate::mail::enqueue(txn, &email, &subject, msg, now).await
-            })
+    let (id, email) = (inv.id.clone(), inv.email.clone());
+    crate::store::transaction(&state.db, move |txn| {
+        Box::pin(async move {
+            if !accounts::reissue_invitation(txn, &id, hash, expires).await? {
+                return Err(ApiError::not_found("invitation.not_found", "no such pending invitation"));
+            }
+            crate::mail::enqueue(txn, &email, &subject, msg, now).await
         })
-        .await?;
+    })
+    .await?;
     state.mail_wakeup.notify_one();
     Ok((to_invitation(invitation::Model { token_hash: hash.to_vec(), expires_at: expires, ..inv }, now), a.name))
 }
@@ -828,12 +674,7 @@ pub async fn invitations(
     now: i64,
 ) -> Result<Vec<InvitationInfo>, ApiError> {
     active_admin(&state.db, account_id, user_id).await?;
-    let rows = invitation::Entity::find()
-        .filter(invitation::Column::AccountId.eq(account_id))
-        .order_by_asc(invitation::Column::CreatedAt)
-        .order_by_asc(invitation::Column::Id)
-        .all(&state.db)
-        .await?;
+    let rows = accounts::invitations(&state.db, account_id).await?;
     Ok(rows.into_iter().map(|i| to_invitation(i, now)).collect())
 }
 
@@ -845,14 +686,7 @@ pub async fn revoke_invitation(
     invitation_id: &str,
 ) -> Result<(), ApiError> {
     active_admin(&state.db, account_id, user_id).await?;
-    let res = invitation::Entity::update_many()
-        .col_expr(invitation::Column::Status, sea_orm::sea_query::Expr::value(InvitationStatus::Revoked.as_str()))
-        .filter(invitation::Column::Id.eq(invitation_id))
-        .filter(invitation::Column::AccountId.eq(account_id))
-        .filter(invitation::Column::Status.eq(InvitationStatus::Pending))
-        .exec(&state.db)
-        .await?;
-    if res.rows_affected != 1 {
+    if !accounts::revoke_invitation(&state.db, account_id, invitation_id).await? {
         return Err(ApiError::not_found("invitation.not_found", "no such pending invitation"));
     }
     Ok(())
@@ -870,57 +704,223 @@ pub async fn accept(
     if token.len() > 64 {
         return Err(invalid());
     }
-    let hash = hash_token(token).to_vec();
+    let hash = hash_token(token);
     let (me, _) = user_identity(&state.db, user_id).await?;
     let uid = user_id.to_owned();
-    state
-        .db
-        .transaction::<_, AcceptInvitationResponse, ApiError>(move |txn| {
-            Box::pin(async move {
-                // Claim first (a write: SQLite's write lock before any read). A wrong user rolls
-                // the claim back with the transaction.
-                let claimed = invitation::Entity::update_many()
-                    .col_expr(
-                        invitation::Column::Status,
-                        sea_orm::sea_query::Expr::value(InvitationStatus::Accepted.as_str()),
-                    )
-                    .col_expr(invitation::Column::AcceptedBy, sea_orm::sea_query::Expr::value(uid.clone()))
-                    .col_expr(invitation::Column::AcceptedAt, sea_orm::sea_query::Expr::value(now))
-                    .filter(invitation::Column::TokenHash.eq(hash.clone()))
-                    .filter(invitation::Column::Status.eq(InvitationStatus::Pending))
-                    .filter(invitation::Column::ExpiresAt.gt(now))
-                    .exec(txn)
-                    .await?;
-                if claimed.rows_affected != 1 {
-                    return Err(invalid());
-                }
-                let inv = invitation::Entity::find()
-                    .filter(invitation::Column::TokenHash.eq(hash))
-                    .one(txn)
-                    .await?
-                    .ok_or_else(invalid)?;
-                if inv.email != me.email {
-                    return Err(ApiError::Forbidden {
-                        code: "invitation.wrong_user",
-                        message: "this invitation is for another email address; sign in as that user".into(),
-                    });
-                }
-                if membership::Entity::find_by_id((inv.account_id.clone(), uid.clone())).one(txn).await?.is_some() {
-                    return Err(ApiError::conflict("invitation.already_member", "you are already in this account"));
-                }
-                membership::ActiveModel {
-                    account_id: Set(inv.account_id.clone()),
-                    user_id: Set(uid),
-                    role: Set(inv.role),
-                    status: Set(MembershipStatus::Accepted),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                }
-                .insert(txn)
-                .await?;
-                Ok(AcceptInvitationResponse { account_id: inv.account_id })
-            })
+    crate::store::transaction(&state.db, move |txn| {
+        Box::pin(async move {
+            // Claim first (a write: SQLite's write lock before any read). A wrong user rolls the
+            // claim back with the transaction.
+            let inv = accounts::claim_invitation(txn, hash, &uid, now).await?.ok_or_else(invalid)?;
+            if inv.email != me.email {
+                return Err(ApiError::Forbidden {
+                    code: "invitation.wrong_user",
+                    message: "this invitation is for another email address; sign in as that user".into(),
+                });
+            }
+            if accounts::membership(txn, &inv.account_id, &uid).await?.is_some() {
+                return Err(ApiError::conflict("invitation.already_member", "you are already in this account"));
+            }
+            let row = membership::Model {
+                account_id: inv.account_id.clone(),
+                user_id: uid,
+                role: inv.role,
+                status: MembershipStatus::Accepted,
+                created_at: now,
+                updated_at: now,
+            };
+            accounts::insert_membership(txn, row).await?;
+            Ok(AcceptInvitationResponse { account_id: inv.account_id })
         })
-        .await
-        .map_err(Into::into)
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{Person, TestState, signed_up};
+    use vouchsafe_crypto::log::LogHead;
+    use vouchsafe_crypto::seal::{MasterKey, seal_master_key};
+
+    type Test = Result<(), Box<dyn std::error::Error>>;
+
+    fn code<T>(r: Result<T, ApiError>) -> &'static str {
+        r.err().map_or("accepted", |e| e.code())
+    }
+
+    /// What a client sends to create an account `creator` names as its creator, signed by
+    /// `signer`, and the genesis entry.
+    fn creation(
+        signer: &Person,
+        creator: &Person,
+        now: i64,
+    ) -> Result<(CreateAccountRequest, LogEntry), Box<dyn std::error::Error>> {
+        let mut rng = vouchsafe_crypto::os_rng();
+        let account_id = vouchsafe_crypto::random_id();
+        let genesis = LogEntry::create(
+            &account_id,
+            None,
+            &signer.keyring,
+            u64::try_from(now)?,
+            EntryBody::Genesis { creator: creator.keyring.public(), policy: Default::default() },
+        )?;
+        let mk = MasterKey::generate(1, &mut rng)?;
+        let sealed = seal_master_key(&mk, &account_id, &signer.keyring.public(), &signer.keyring, &mut rng)?;
+        let req = CreateAccountRequest {
+            account_id,
+            name: "  Support  ".into(),
+            genesis: b64::encode(&genesis.to_bytes()),
+            sealed_key: b64::encode(&sealed.to_bytes()),
+        };
+        Ok((req, genesis))
+    }
+
+    /// An invitation of `email` to the account whose link token is returned, as `invite` would
+    /// have e-mailed it.
+    async fn invitation_for(t: &TestState, account_id: &str, by: &str, email: &str) -> Result<String, ApiError> {
+        let (token, hash) = new_opaque_token()?;
+        let row = invitation::Model {
+            id: new_id()?,
+            account_id: account_id.into(),
+            email: email.into(),
+            role: MemberRole::Member,
+            token_hash: hash.to_vec(),
+            invited_by: by.into(),
+            status: InvitationStatus::Pending,
+            accepted_by: None,
+            created_at: t.now(),
+            expires_at: t.now() + 3600,
+            accepted_at: None,
+        };
+        accounts::insert_invitation(&t.state.db, row).await?;
+        Ok(token.to_string())
+    }
+
+    #[actix_web::test]
+    async fn an_account_starts_from_a_genesis_naming_its_caller() -> Test {
+        let t = TestState::new().await?;
+        let (ann, _) = signed_up(&t, "ann@example.com").await?;
+        let (bob, _) = signed_up(&t, "bob@example.com").await?;
+        let (for_bob, _) = creation(&ann, &bob, t.now())?;
+        assert_eq!(code(create(&t.state, &ann.user_id, for_bob, t.now()).await), "log.rejected");
+        let (req, _) = creation(&ann, &ann, t.now() - MAX_CLOCK_SKEW_SECS - 1)?;
+        assert_eq!(code(create(&t.state, &ann.user_id, req, t.now()).await), "log.stale_timestamp");
+        let (req, _) = creation(&ann, &ann, t.now())?;
+        let info = create(&t.state, &ann.user_id, req.clone(), t.now()).await?;
+        assert_eq!((info.name.as_str(), info.role.as_str(), info.log_len), ("Support", "owner", 1));
+        assert_eq!(code(create(&t.state, &ann.user_id, req.clone(), t.now()).await), "account.exists");
+        // A stranger sees nothing: the same 404 as for an account that does not exist.
+        assert_eq!(code(info_of(&t, &req.account_id, &bob.user_id).await), "account.not_found");
+        assert_eq!(code(info_of(&t, "no-such-account-0000", &bob.user_id).await), "account.not_found");
+        assert_eq!(my_keys(&t.state, &req.account_id, &ann.user_id).await?.len(), 1);
+        Ok(())
+    }
+
+    async fn info_of(t: &TestState, account_id: &str, user_id: &str) -> Result<AccountInfo, ApiError> {
+        info(&t.state, account_id, user_id).await
+    }
+
+    #[actix_web::test]
+    async fn an_invitation_is_for_its_address_and_used_once() -> Test {
+        let t = TestState::new().await?;
+        let (ann, _) = signed_up(&t, "ann@example.com").await?;
+        let (bob, _) = signed_up(&t, "bob@example.com").await?;
+        let (eve, _) = signed_up(&t, "eve@example.com").await?;
+        let (req, _) = creation(&ann, &ann, t.now())?;
+        let account_id = req.account_id.clone();
+        create(&t.state, &ann.user_id, req, t.now()).await?;
+        let token = invitation_for(&t, &account_id, &ann.user_id, &bob.email).await?;
+        // Someone else holding the link is refused, and the refusal does not use it up.
+        assert_eq!(code(accept(&t.state, &eve.user_id, &token, t.now()).await), "invitation.wrong_user");
+        assert_eq!(accept(&t.state, &bob.user_id, &token, t.now()).await?.account_id, account_id);
+        assert_eq!(code(accept(&t.state, &bob.user_id, &token, t.now()).await), "invitation.invalid");
+        // Accepted is not active: no keys, no members list, until an admin confirms.
+        assert_eq!(membership_of(&t.state.db, &account_id, &bob.user_id).await?.status, MembershipStatus::Accepted);
+        assert_eq!(code(members(&t.state, &account_id, &bob.user_id).await), "account.forbidden");
+        assert_eq!(code(my_keys(&t.state, &account_id, &bob.user_id).await), "account.forbidden");
+        // An expired link is refused like a used one.
+        let late = invitation_for(&t, &account_id, &ann.user_id, &eve.email).await?;
+        t.clock.advance(3600);
+        assert_eq!(code(accept(&t.state, &eve.user_id, &late, t.now()).await), "invitation.invalid");
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn only_admins_invite_and_revoke_and_a_revoked_link_is_dead() -> Test {
+        let t = TestState::new().await?;
+        let (ann, _) = signed_up(&t, "ann@example.com").await?;
+        let (bob, _) = signed_up(&t, "bob@example.com").await?;
+        let (req, _) = creation(&ann, &ann, t.now())?;
+        let account_id = req.account_id.clone();
+        create(&t.state, &ann.user_id, req, t.now()).await?;
+        let invite_req = |email: &str, role: &str| InviteRequest { email: email.into(), role: role.into() };
+        assert_eq!(
+            code(invite(&t.state, &account_id, &bob.user_id, invite_req("x@example.com", "member"), t.now()).await),
+            "account.not_found"
+        );
+        assert_eq!(
+            code(invite(&t.state, &account_id, &ann.user_id, invite_req("ann@example.com", "member"), t.now()).await),
+            "invitation.already_member"
+        );
+        assert_eq!(
+            code(invite(&t.state, &account_id, &ann.user_id, invite_req("x@example.com", "worker"), t.now()).await),
+            "invitation.invalid_role"
+        );
+        let inv = invite(&t.state, &account_id, &ann.user_id, invite_req("Bob@Example.com", "admin"), t.now()).await?;
+        assert_eq!((inv.email.as_str(), inv.status.as_str()), ("bob@example.com", "pending"));
+        revoke_invitation(&t.state, &account_id, &ann.user_id, &inv.id).await?;
+        assert_eq!(code(revoke_invitation(&t.state, &account_id, &ann.user_id, &inv.id).await), "invitation.not_found");
+        let listed = invitations(&t.state, &account_id, &ann.user_id, t.now()).await?;
+        assert_eq!(listed.iter().map(|i| i.status.as_str()).collect::<Vec<_>>(), ["revoked"]);
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn appends_extend_the_verified_head_and_apply_their_effects() -> Test {
+        let t = TestState::new().await?;
+        let (ann, _) = signed_up(&t, "ann@example.com").await?;
+        let (bob, _) = signed_up(&t, "bob@example.com").await?;
+        let (req, genesis) = creation(&ann, &ann, t.now())?;
+        let account_id = req.account_id.clone();
+        create(&t.state, &ann.user_id, req, t.now()).await?;
+        let head = LogHead { seq: 0, hash: genesis.hash() };
+        let ts = u64::try_from(t.now())?;
+        let add = |who: &Person| {
+            LogEntry::create(
+                &account_id,
+                Some(head),
+                &ann.keyring,
+                ts,
+                EntryBody::MemberAdded { member: who.keyring.public(), role: Role::Member },
+            )
+        };
+        let append_req =
+            |e: &LogEntry| AppendRequest { entries: vec![b64::encode(&e.to_bytes())], sealed_keys: vec![] };
+        // Bob has not accepted an invitation: he cannot be added.
+        let entry = add(&bob)?;
+        assert_eq!(
+            code(append(&t.state, &account_id, &ann.user_id, append_req(&entry), t.now()).await),
+            "member.not_accepted"
+        );
+        let token = invitation_for(&t, &account_id, &ann.user_id, &bob.email).await?;
+        accept(&t.state, &bob.user_id, &token, t.now()).await?;
+        // Entries must be the caller's: Bob cannot append what Ann signed.
+        assert_eq!(
+            code(append(&t.state, &account_id, &bob.user_id, append_req(&entry), t.now()).await),
+            "log.rejected"
+        );
+        let len = append(&t.state, &account_id, &ann.user_id, append_req(&entry), t.now()).await?.log_len;
+        assert_eq!(len, 2);
+        assert_eq!(membership_of(&t.state.db, &account_id, &bob.user_id).await?.status, MembershipStatus::Active);
+        // The same position again: the log has moved on.
+        let again = add(&bob)?;
+        assert_eq!(
+            code(append(&t.state, &account_id, &ann.user_id, append_req(&again), t.now()).await),
+            "log.conflict"
+        );
+        let page = read_log(&t.state, &account_id, &bob.user_id, Some(0), 10).await?;
+        assert_eq!((page.entries.len(), page.log_len), (1, 2));
+        Ok(())
+    }
 }

@@ -1,8 +1,5 @@
 //! Sign-up, login, refresh-token rotation with reuse detection, sessions, password change.
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
 use vouchsafe_client::types::*;
 use vouchsafe_crypto::b64;
 use vouchsafe_crypto::identity::{PublicIdentity, WrappedKeyring};
@@ -12,7 +9,10 @@ use zeroize::Zeroizing;
 use crate::auth::{self, hash_token, new_id, new_opaque_token};
 use crate::error::ApiError;
 use crate::state::AppState;
-use entity::{refresh_token, session, user};
+use crate::store::counters;
+use crate::store::sessions::{self, Refresh};
+use crate::store::users::{self, Credentials};
+use entity::{session, user};
 
 /// Normalises and checks an email address (trim, lower-case, basic shape, ≤ 254 bytes).
 pub fn normalize_email(email: &str) -> Result<String, ApiError> {
@@ -27,16 +27,6 @@ pub fn normalize_email(email: &str) -> Result<String, ApiError> {
         return Err(bad());
     }
     Ok(e)
-}
-
-/// The user an e-mailed link (reset, recovery) may go to: one with this address who is not
-/// disabled.
-pub async fn user_for_links<C: ConnectionTrait>(db: &C, email: &str) -> Result<Option<user::Model>, ApiError> {
-    Ok(user::Entity::find()
-        .filter(user::Column::Email.eq(email))
-        .filter(user::Column::DisabledAt.is_null())
-        .one(db)
-        .await?)
 }
 
 fn decode_exact<const N: usize>(field: &'static str, v: &str) -> Result<[u8; N], ApiError> {
@@ -57,19 +47,6 @@ fn validate_wrapped(v: &str) -> Result<Vec<u8>, ApiError> {
     Ok(bytes)
 }
 
-/// A new password's server-side material, validated: verifier (Argon2id of the auth key), salt,
-/// KDF parameters (JSON) and the keyring wrapped under the new KEK.
-pub struct NewCredentials {
-    /// PHC verifier.
-    pub verifier: String,
-    /// KDF salt.
-    pub salt: [u8; 16],
-    /// KDF parameters as stored.
-    pub params: String,
-    /// Wrapped keyring.
-    pub wrapped: Vec<u8>,
-}
-
 /// Validates and prepares a new password (change, reset, recovery); Argon2 runs off the executor.
 pub async fn new_credentials(
     state: &AppState,
@@ -77,34 +54,14 @@ pub async fn new_credentials(
     salt: &str,
     params: &KdfParams,
     wrapped: &str,
-) -> Result<NewCredentials, ApiError> {
+) -> Result<Credentials, ApiError> {
     let key = Zeroizing::new(decode_exact::<32>("new_auth_key", auth_key)?);
     let salt = decode_exact::<16>("new_kdf_salt", salt)?;
     validate_kdf(params)?;
     let wrapped = validate_wrapped(wrapped)?;
     let params = serde_json::to_string(params).map_err(|e| ApiError::Internal(e.to_string()))?;
     let verifier = argon(state, move |m| auth::hash_auth_key(m, &key[..])).await?;
-    Ok(NewCredentials { verifier, salt, params, wrapped })
-}
-
-/// Ends every live session of a user (except `keep`), recording why.
-pub async fn end_sessions<C: ConnectionTrait>(
-    db: &C,
-    user_id: &str,
-    keep: Option<&str>,
-    reason: &str,
-    now: i64,
-) -> Result<(), ApiError> {
-    let mut q = session::Entity::update_many()
-        .col_expr(session::Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
-        .col_expr(session::Column::RevokeReason, sea_orm::sea_query::Expr::value(reason))
-        .filter(session::Column::UserId.eq(user_id))
-        .filter(session::Column::RevokedAt.is_null());
-    if let Some(k) = keep {
-        q = q.filter(session::Column::Id.ne(k));
-    }
-    q.exec(db).await?;
-    Ok(())
+    Ok(Credentials { verifier, salt, params, wrapped })
 }
 
 /// Runs Argon2 on a blocking thread, holding one of the bounded slots.
@@ -154,38 +111,33 @@ pub async fn register(state: &AppState, req: RegisterRequest, now: i64) -> Resul
     }
     let wrapped = validate_wrapped(&req.wrapped_keyring)?;
     let already = || ApiError::conflict("auth.already_registered", "this email (or id) is already registered");
-    if user::Entity::find().filter(user::Column::Email.eq(&email)).one(&state.db).await?.is_some() {
+    if users::by_email(&state.db, &email).await?.is_some() {
         return Err(already());
     }
     let verifier = argon(state, move |m| auth::hash_auth_key(m, &auth_key[..])).await?;
-    let model = user::ActiveModel {
-        id: Set(req.user_id.clone()),
-        email: Set(email),
-        auth_hash: Set(verifier),
-        kdf_salt: Set(salt.to_vec()),
-        kdf_params: Set(serde_json::to_string(&req.kdf_params).map_err(|e| ApiError::Internal(e.to_string()))?),
-        generation: Set(1),
-        public_keys: Set(pk_bytes),
-        wrapped_keyring: Set(wrapped),
-        created_at: Set(now),
-        updated_at: Set(now),
-        reset_vetoed_at: Set(None),
-        disabled_at: Set(None),
+    let row = user::Model {
+        id: req.user_id.clone(),
+        email,
+        auth_hash: verifier,
+        kdf_salt: salt.to_vec(),
+        kdf_params: serde_json::to_string(&req.kdf_params).map_err(|e| ApiError::Internal(e.to_string()))?,
+        generation: 1,
+        public_keys: pk_bytes,
+        wrapped_keyring: wrapped,
+        created_at: now,
+        updated_at: now,
+        reset_vetoed_at: None,
+        disabled_at: None,
     };
     // A concurrent registration of the same email or id loses on the unique constraint.
-    match model.insert(&state.db).await {
-        Ok(_) => Ok(RegisterResponse { user_id: req.user_id }),
-        Err(e) if is_unique_violation(&e) => Err(already()),
-        Err(e) => Err(e.into()),
+    if !users::insert(&state.db, row).await? {
+        return Err(already());
     }
+    Ok(RegisterResponse { user_id: req.user_id })
 }
 
-fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
-    matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
-}
-
-async fn create_session<C: ConnectionTrait>(
-    db: &C,
+/// A new session's tokens: the access token and the first refresh token.
+async fn open_session(
     state: &AppState,
     user_id: &str,
     user_agent: Option<String>,
@@ -193,32 +145,27 @@ async fn create_session<C: ConnectionTrait>(
 ) -> Result<TokenResponse, ApiError> {
     let sid = new_id()?;
     let expires = now + i64::try_from(state.config.session_ttl_secs).unwrap_or(30 * 24 * 3600);
-    session::ActiveModel {
-        id: Set(sid.clone()),
-        user_id: Set(user_id.to_owned()),
-        created_at: Set(now),
-        last_used_at: Set(now),
-        expires_at: Set(expires),
-        revoked_at: Set(None),
-        revoke_reason: Set(None),
-        user_agent: Set(user_agent.map(|u| u.chars().take(255).collect())),
-    }
-    .insert(db)
-    .await?;
+    let row = session::Model {
+        id: sid.clone(),
+        user_id: user_id.to_owned(),
+        created_at: now,
+        last_used_at: now,
+        expires_at: expires,
+        revoked_at: None,
+        revoke_reason: None,
+        user_agent: user_agent.map(|u| u.chars().take(255).collect()),
+    };
     let (refresh, hash) = new_opaque_token()?;
-    refresh_token::ActiveModel {
-        token_hash: Set(hash.to_vec()),
-        session_id: Set(sid.clone()),
-        created_at: Set(now),
-        used_at: Set(None),
-    }
-    .insert(db)
-    .await?;
+    sessions::open(&state.db, row, hash).await?;
+    tokens(state, user_id, sid, &refresh, now)
+}
+
+fn tokens(state: &AppState, user_id: &str, sid: String, refresh: &str, now: i64) -> Result<TokenResponse, ApiError> {
     Ok(TokenResponse {
         access_token: state.tokens.issue(user_id, &sid, now)?,
         token_type: "Bearer".into(),
         expires_in: state.tokens.ttl(),
-        refresh_token: refresh.to_string(),
+        refresh_token: refresh.to_owned(),
         session_id: sid,
     })
 }
@@ -234,17 +181,16 @@ pub async fn login(
     let invalid = || ApiError::unauthorized("auth.invalid_credentials", "email or password is wrong");
     let email = normalize_email(&req.email).map_err(|_| invalid())?;
     let auth_key = Zeroizing::new(decode_exact::<32>("auth_key", &req.auth_key)?);
-    let found = user::Entity::find().filter(user::Column::Email.eq(&email)).one(&state.db).await?;
+    let found = users::by_email(&state.db, &email).await?;
     let rl = &state.config.rate_limits;
     let fail_key = auth::email_key("login-fail", &email);
-    if auth::current_count(&state.db, &fail_key, rl.window_secs, now).await? >= i64::from(rl.login_failures_per_account)
-    {
+    if counters::current(&state.db, &fail_key, rl.window_secs, now).await? >= i64::from(rl.login_failures_per_account) {
         return Err(ApiError::RateLimited { retry_after: auth::retry_after(rl.window_secs, now) });
     }
     let verifier = found.as_ref().map_or_else(|| state.dummy_verifier.as_str().to_owned(), |u| u.auth_hash.clone());
     let ok = argon(state, move |m| auth::verify_auth_key(m, &verifier, &auth_key[..])).await?;
     let Some(u) = found.filter(|_| ok) else {
-        auth::bump(&state.db, &fail_key, rl.window_secs, now).await?;
+        counters::bump(&state.db, &fail_key, rl.window_secs, now).await?;
         return Err(invalid());
     };
     // Said only to someone who knows the password.
@@ -254,7 +200,7 @@ pub async fn login(
             message: "this user is disabled; ask the server's operator".into(),
         });
     }
-    let tokens = create_session(&state.db, state, &u.id, user_agent, now).await?;
+    let tokens = open_session(state, &u.id, user_agent, now).await?;
     Ok(LoginResponse { tokens, keyring: keyring_of(u)? })
 }
 
@@ -268,102 +214,45 @@ pub async fn refresh(state: &AppState, token: &str, now: i64) -> Result<TokenRes
     let hash = hash_token(token);
     let st = state.clone();
     // The inner Result lets a detected reuse commit its revocation and still answer 401.
-    state
-        .db
-        .transaction::<_, Result<TokenResponse, ApiError>, ApiError>(move |txn| {
-            Box::pin(async move {
-                // Claim first (a write, so SQLite takes its write lock before any read): the
-                // token is single-use even under concurrent refreshes.
-                let claimed = refresh_token::Entity::update_many()
-                    .col_expr(refresh_token::Column::UsedAt, sea_orm::sea_query::Expr::value(now))
-                    .filter(refresh_token::Column::TokenHash.eq(hash.to_vec()))
-                    .filter(refresh_token::Column::UsedAt.is_null())
-                    .exec(txn)
-                    .await?;
-                let Some(rt) = refresh_token::Entity::find_by_id(hash.to_vec()).one(txn).await? else {
-                    return Ok(Err(invalid()));
-                };
-                let Some(sess) = session::Entity::find_by_id(rt.session_id.clone()).one(txn).await? else {
-                    return Ok(Err(invalid()));
-                };
-                if sess.revoked_at.is_some() || sess.expires_at <= now {
-                    return Ok(Err(invalid()));
-                }
-                if claimed.rows_affected != 1 {
-                    tracing::warn!(session = %sess.id, "refresh token reuse: revoking the session");
-                    revoke(txn, &sess.id, "refresh_token_reuse", now).await?;
+    crate::store::transaction(&state.db, move |txn| {
+        Box::pin(async move {
+            // Claim first (a write, so SQLite takes its write lock before any read): the token
+            // is single-use even under concurrent refreshes.
+            let sess = match sessions::claim_refresh(txn, hash, now).await? {
+                Refresh::Unknown => return Ok(Err(invalid())),
+                Refresh::Claimed(s) | Refresh::Reused(s) if !sessions::is_live(&s, now) => return Ok(Err(invalid())),
+                Refresh::Reused(s) => {
+                    tracing::warn!(session = %s.id, "refresh token reuse: revoking the session");
+                    sessions::end(txn, &s.id, "refresh_token_reuse", now).await?;
                     return Ok(Err(ApiError::unauthorized(
                         "auth.refresh_token_reused",
                         "refresh token was already used; the session has been ended",
                     )));
                 }
-                let (new_token, new_hash) = new_opaque_token()?;
-                refresh_token::ActiveModel {
-                    token_hash: Set(new_hash.to_vec()),
-                    session_id: Set(sess.id.clone()),
-                    created_at: Set(now),
-                    used_at: Set(None),
-                }
-                .insert(txn)
-                .await?;
-                let mut s: session::ActiveModel = sess.clone().into();
-                s.last_used_at = Set(now);
-                s.update(txn).await?;
-                Ok(Ok(TokenResponse {
-                    access_token: st.tokens.issue(&sess.user_id, &sess.id, now)?,
-                    token_type: "Bearer".into(),
-                    expires_in: st.tokens.ttl(),
-                    refresh_token: new_token.to_string(),
-                    session_id: sess.id,
-                }))
-            })
+                Refresh::Claimed(s) => s,
+            };
+            let (new_token, new_hash) = new_opaque_token()?;
+            sessions::rotate(txn, &sess.id, new_hash, now).await?;
+            Ok(tokens(&st, &sess.user_id, sess.id, &new_token, now))
         })
-        .await?
-}
-
-async fn revoke<C: ConnectionTrait>(db: &C, session_id: &str, reason: &str, now: i64) -> Result<(), ApiError> {
-    session::Entity::update_many()
-        .col_expr(session::Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
-        .col_expr(session::Column::RevokeReason, sea_orm::sea_query::Expr::value(reason))
-        .filter(session::Column::Id.eq(session_id))
-        .filter(session::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
-    Ok(())
+    })
+    .await?
 }
 
 /// Whether a session is live (not revoked, not expired) and belongs to `user_id`.
 pub async fn session_is_live(state: &AppState, user_id: &str, session_id: &str, now: i64) -> Result<bool, ApiError> {
-    Ok(session::Entity::find().filter(live_session(user_id, session_id, now)).one(&state.db).await?.is_some())
-}
-
-/// What makes a session live — this user's, not revoked, not expired — as a condition on the
-/// sessions table, behind [`session_is_live`]; the item store states the same in SQL
-/// (`crate::store::items`).
-pub fn live_session(user_id: &str, session_id: &str, now: i64) -> sea_orm::Condition {
-    sea_orm::Condition::all()
-        .add(session::Column::Id.eq(session_id))
-        .add(session::Column::UserId.eq(user_id))
-        .add(session::Column::RevokedAt.is_null())
-        .add(session::Column::ExpiresAt.gt(now))
+    sessions::is_live_of(&state.db, user_id, session_id, now).await
 }
 
 /// Ends the calling session.
 pub async fn logout(state: &AppState, session_id: &str, now: i64) -> Result<(), ApiError> {
-    revoke(&state.db, session_id, "logout", now).await
+    sessions::end(&state.db, session_id, "logout", now).await
 }
 
 /// The user's live sessions, newest first.
 pub async fn sessions(state: &AppState, user_id: &str, current: &str, now: i64) -> Result<Vec<SessionInfo>, ApiError> {
-    let rows = session::Entity::find()
-        .filter(session::Column::UserId.eq(user_id))
-        .filter(session::Column::RevokedAt.is_null())
-        .filter(session::Column::ExpiresAt.gt(now))
-        .order_by_desc(session::Column::CreatedAt)
-        .order_by_asc(session::Column::Id)
-        .all(&state.db)
-        .await?;
-    Ok(rows
+    Ok(sessions::live_of(&state.db, user_id, now)
+        .await?
         .into_iter()
         .map(|s| SessionInfo {
             current: s.id == current,
@@ -378,21 +267,24 @@ pub async fn sessions(state: &AppState, user_id: &str, current: &str, now: i64) 
 
 /// Ends one of the user's sessions; another user's session id is a 404.
 pub async fn revoke_session(state: &AppState, user_id: &str, session_id: &str, now: i64) -> Result<(), ApiError> {
-    let found = session::Entity::find_by_id(session_id.to_owned()).one(&state.db).await?;
-    match found {
+    match sessions::by_id(&state.db, session_id).await? {
         Some(s) if s.user_id == user_id && s.revoked_at.is_none() => {
-            revoke(&state.db, session_id, "revoked_by_user", now).await
+            sessions::end(&state.db, session_id, "revoked_by_user", now).await
         }
         _ => Err(ApiError::not_found("auth.session_not_found", "no such session")),
     }
 }
 
+/// The signed-in user (a user removed meanwhile: the token is no longer good).
+async fn signed_in(state: &AppState, user_id: &str) -> Result<user::Model, ApiError> {
+    users::by_id(&state.db, user_id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("auth.invalid_token", "user no longer exists"))
+}
+
 /// The signed-in user.
 pub async fn me(state: &AppState, user_id: &str) -> Result<MeResponse, ApiError> {
-    let u = user::Entity::find_by_id(user_id.to_owned())
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("auth.invalid_token", "user no longer exists"))?;
+    let u = signed_in(state, user_id).await?;
     let identity = PublicIdentity::keys_from_bytes(&u.id, &u.public_keys)
         .map_err(|e| ApiError::Internal(format!("stored keys: {e}")))?;
     Ok(MeResponse {
@@ -407,17 +299,13 @@ pub async fn me(state: &AppState, user_id: &str) -> Result<MeResponse, ApiError>
 
 /// The signed-in user's wrapped keyring and KDF parameters.
 pub async fn my_keyring(state: &AppState, user_id: &str) -> Result<KeyringResponse, ApiError> {
-    let u = user::Entity::find_by_id(user_id.to_owned())
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("auth.invalid_token", "user no longer exists"))?;
-    keyring_of(u)
+    keyring_of(signed_in(state, user_id).await?)
 }
 
 fn keyring_of(u: user::Model) -> Result<KeyringResponse, ApiError> {
     Ok(KeyringResponse {
         user_id: u.id,
-        generation: u32::try_from(u.generation).unwrap_or(0),
+        generation: u32::try_from(u.generation).map_err(|_| ApiError::Internal("stored generation".into()))?,
         public_keys: b64::encode(&u.public_keys),
         wrapped_keyring: b64::encode(&u.wrapped_keyring),
         kdf_salt: b64::encode(&u.kdf_salt),
@@ -435,10 +323,7 @@ pub async fn change_password(
     now: i64,
 ) -> Result<(), ApiError> {
     let current = Zeroizing::new(decode_exact::<32>("current_auth_key", &req.current_auth_key)?);
-    let u = user::Entity::find_by_id(user_id.to_owned())
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("auth.invalid_token", "user no longer exists"))?;
+    let u = signed_in(state, user_id).await?;
     let stored = u.auth_hash.clone();
     if !argon(state, move |m| auth::verify_auth_key(m, &stored, &current[..])).await? {
         // Not a 401: the session is fine, the re-authentication failed (and `invalid_credentials`
@@ -452,23 +337,161 @@ pub async fn change_password(
         new_credentials(state, &req.new_auth_key, &req.new_kdf_salt, &req.new_kdf_params, &req.new_wrapped_keyring)
             .await?;
     let (uid, sid, end_others) = (user_id.to_owned(), session_id.to_owned(), req.end_other_sessions);
-    state
-        .db
-        .transaction::<_, (), ApiError>(move |txn| {
-            Box::pin(async move {
-                let mut m: user::ActiveModel = u.into();
-                m.auth_hash = Set(new.verifier);
-                m.kdf_salt = Set(new.salt.to_vec());
-                m.kdf_params = Set(new.params);
-                m.wrapped_keyring = Set(new.wrapped);
-                m.updated_at = Set(now);
-                m.update(txn).await?;
-                if end_others {
-                    end_sessions(txn, &uid, Some(&sid), "password_changed", now).await?;
-                }
-                Ok(())
-            })
+    crate::store::transaction(&state.db, move |txn| {
+        Box::pin(async move {
+            users::set_credentials(txn, &uid, new, None, now).await?;
+            if end_others {
+                sessions::end_all(txn, &uid, Some(&sid), "password_changed", now).await?;
+            }
+            Ok(())
         })
-        .await?;
-    Ok(())
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{TestState, cheap_kdf, credentials, person, signed_up};
+
+    type Test = Result<(), Box<dyn std::error::Error>>;
+
+    /// The code a refused call gets ("accepted" if it was not refused).
+    fn code<T>(r: Result<T, ApiError>) -> &'static str {
+        r.err().map_or("accepted", |e| e.code())
+    }
+
+    fn login_req(email: &str, auth_key: &str) -> LoginRequest {
+        LoginRequest { email: email.into(), auth_key: auth_key.into() }
+    }
+
+    #[actix_web::test]
+    async fn a_refresh_token_works_once_and_its_replay_ends_the_session() -> Test {
+        let t = TestState::new().await?;
+        let (p, first) = signed_up(&t, "ann@example.com").await?;
+        let second = refresh(&t.state, &first.refresh_token, t.now()).await?;
+        assert_ne!(second.refresh_token, first.refresh_token);
+        assert_eq!(second.session_id, first.session_id);
+        assert!(session_is_live(&t.state, &p.user_id, &second.session_id, t.now()).await?);
+        // The first token again: someone holds a copy; the whole session ends.
+        assert_eq!(code(refresh(&t.state, &first.refresh_token, t.now()).await), "auth.refresh_token_reused");
+        assert!(!session_is_live(&t.state, &p.user_id, &second.session_id, t.now()).await?);
+        assert_eq!(code(refresh(&t.state, &second.refresh_token, t.now()).await), "auth.invalid_refresh_token");
+        assert_eq!(code(refresh(&t.state, "not-a-token", t.now()).await), "auth.invalid_refresh_token");
+        assert_eq!(code(refresh(&t.state, &"x".repeat(65), t.now()).await), "auth.invalid_refresh_token");
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn a_session_past_its_end_cannot_be_refreshed() -> Test {
+        let t = TestState::new().await?;
+        let (p, tokens) = signed_up(&t, "ann@example.com").await?;
+        t.clock.advance(i64::try_from(t.state.config.session_ttl_secs)? + 1);
+        assert!(!session_is_live(&t.state, &p.user_id, &tokens.session_id, t.now()).await?);
+        assert_eq!(code(refresh(&t.state, &tokens.refresh_token, t.now()).await), "auth.invalid_refresh_token");
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn unknown_email_and_wrong_key_look_the_same_and_failures_are_counted() -> Test {
+        let t = TestState::new().await?;
+        let (p, _) = signed_up(&t, "ann@example.com").await?;
+        let wrong = b64::encode(&[7u8; 32]);
+        assert_eq!(
+            code(login(&t.state, login_req("nobody@example.com", &wrong), None, t.now()).await),
+            "auth.invalid_credentials"
+        );
+        let allowed = t.state.config.rate_limits.login_failures_per_account;
+        for _ in 0..allowed {
+            assert_eq!(
+                code(login(&t.state, login_req(&p.email, &wrong), None, t.now()).await),
+                "auth.invalid_credentials"
+            );
+        }
+        // The account's budget is spent: even the right key waits for the window.
+        assert_eq!(code(login(&t.state, login_req(&p.email, &p.auth_key), None, t.now()).await), "rate_limited");
+        t.clock.advance(i64::try_from(t.state.config.rate_limits.window_secs)?);
+        assert_eq!(code(login(&t.state, login_req(&p.email, &p.auth_key), None, t.now()).await), "accepted");
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn sign_up_refuses_a_taken_email_or_id_and_a_short_id() -> Test {
+        let t = TestState::new().await?;
+        let (p, _) = signed_up(&t, "ann@example.com").await?;
+        let again = person("ANN@example.com ")?;
+        assert_eq!(code(register(&t.state, again.registration, t.now()).await), "auth.already_registered");
+        let mut same_id = person("bob@example.com")?;
+        same_id.registration.user_id = p.user_id.clone();
+        // Keys name their user: the id must match them, so a copied id is refused as a field.
+        assert_ne!(code(register(&t.state, same_id.registration, t.now()).await), "accepted");
+        let mut short = person("carol@example.com")?;
+        short.registration.user_id = "short".into();
+        assert_eq!(code(register(&t.state, short.registration, t.now()).await), "auth.invalid_user_id");
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn a_password_change_needs_the_current_one_and_may_end_the_other_sessions() -> Test {
+        let t = TestState::new().await?;
+        let (p, here) = signed_up(&t, "ann@example.com").await?;
+        let elsewhere = login(&t.state, login_req(&p.email, &p.auth_key), None, t.now()).await?.tokens;
+        let (new_auth_key, new_kdf_salt, new_wrapped_keyring) = credentials(&p.keyring, "a new long password")?;
+        let change = |current: &str| PasswordChangeRequest {
+            current_auth_key: current.into(),
+            new_auth_key: new_auth_key.clone(),
+            new_kdf_salt: new_kdf_salt.clone(),
+            new_kdf_params: cheap_kdf(),
+            new_wrapped_keyring: new_wrapped_keyring.clone(),
+            end_other_sessions: true,
+        };
+        let wrong = b64::encode(&[1u8; 32]);
+        assert_eq!(
+            code(change_password(&t.state, &p.user_id, &here.session_id, change(&wrong), t.now()).await),
+            "auth.wrong_password"
+        );
+        assert!(session_is_live(&t.state, &p.user_id, &elsewhere.session_id, t.now()).await?);
+        change_password(&t.state, &p.user_id, &here.session_id, change(&p.auth_key), t.now()).await?;
+        assert!(session_is_live(&t.state, &p.user_id, &here.session_id, t.now()).await?);
+        assert!(!session_is_live(&t.state, &p.user_id, &elsewhere.session_id, t.now()).await?);
+        assert_eq!(
+            code(login(&t.state, login_req(&p.email, &p.auth_key), None, t.now()).await),
+            "auth.invalid_credentials"
+        );
+        let k = login(&t.state, login_req(&p.email, &new_auth_key), None, t.now()).await?.keyring;
+        assert_eq!(k.wrapped_keyring, new_wrapped_keyring);
+        assert_eq!(k.kdf_salt, new_kdf_salt);
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn a_member_ends_only_their_own_sessions() -> Test {
+        let t = TestState::new().await?;
+        let (ann, ann_s) = signed_up(&t, "ann@example.com").await?;
+        let (bob, bob_s) = signed_up(&t, "bob@example.com").await?;
+        assert_eq!(
+            code(revoke_session(&t.state, &ann.user_id, &bob_s.session_id, t.now()).await),
+            "auth.session_not_found"
+        );
+        assert!(session_is_live(&t.state, &bob.user_id, &bob_s.session_id, t.now()).await?);
+        let listed = sessions(&t.state, &ann.user_id, &ann_s.session_id, t.now()).await?;
+        assert_eq!(listed.len(), 1);
+        assert!(listed[0].current);
+        revoke_session(&t.state, &ann.user_id, &ann_s.session_id, t.now()).await?;
+        assert!(sessions(&t.state, &ann.user_id, &ann_s.session_id, t.now()).await?.is_empty());
+        assert_eq!(
+            code(revoke_session(&t.state, &ann.user_id, &ann_s.session_id, t.now()).await),
+            "auth.session_not_found"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn emails_are_normalized_and_checked() {
+        assert_eq!(normalize_email("  Ann@Example.COM ").ok().as_deref(), Some("ann@example.com"));
+        for bad in ["", "ann", "ann@", "@example.com", "ann@example", "ann@.example.com", "a n@example.com"] {
+            assert!(normalize_email(bad).is_err(), "{bad:?}");
+        }
+        assert!(normalize_email(&format!("{}@example.com", "a".repeat(250))).is_err());
+    }
 }

@@ -192,7 +192,7 @@ async fn audit_read(
 ) -> Result<(), ApiError> {
     if who.is_worker() {
         let count = u64::try_from(count).unwrap_or(u64::MAX);
-        crate::service::workers::audit(&state.db, account_id, who.id(), "worker", "items.read", count, now).await?;
+        crate::service::workers::audit(&state.db, account_id, who.id(), who.kind(), "items.read", count, now).await?;
     }
     Ok(())
 }

@@ -2,7 +2,6 @@
 //! token — sealed to the recovering client's ephemeral key —, guardian releases, and completion
 //! (a new password for the *same* keys; the used kit is deleted).
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 use vouchsafe_client::types::*;
 use vouchsafe_crypto::b64;
 use vouchsafe_crypto::identity::WrappedKeyring;
@@ -14,9 +13,14 @@ use zeroize::Zeroizing;
 
 use crate::auth::{hash_token, new_id, new_opaque_token};
 use crate::error::ApiError;
-use crate::service::auth::{end_sessions, new_credentials};
+use crate::service::auth::new_credentials;
 use crate::state::AppState;
-use entity::{guardian_share, recovery_kit, recovery_session, released_share, user};
+use crate::store::{recovery, sessions, users};
+use entity::values::RecoveryState;
+use entity::{guardian_share, recovery_kit, recovery_session, released_share};
+
+/// Who released a share the server held.
+const RELEASED_BY_SERVER: &str = "server";
 
 fn invalid() -> ApiError {
     ApiError::not_found("recovery.invalid", "this recovery link or session is invalid, used or expired")
@@ -36,7 +40,7 @@ pub async fn put_kit(state: &AppState, user_id: &str, req: PutKitRequest, now: i
     }
     let wrapped = b64::decode(&req.wrapped_keyring, 200).map_err(|_| bad("wrapped_keyring"))?;
     WrappedKeyring::from_bytes(&wrapped).map_err(|e| bad(&format!("wrapped_keyring: {e}")))?;
-    let u = user::Entity::find_by_id(user_id.to_owned()).one(&state.db).await?.ok_or_else(invalid)?;
+    let u = users::by_id(&state.db, user_id).await?.ok_or_else(invalid)?;
     if i64::from(req.generation) != i64::from(u.generation) {
         return Err(bad("the kit must wrap the current key generation"));
     }
@@ -65,49 +69,39 @@ pub async fn put_kit(state: &AppState, user_id: &str, req: PutKitRequest, now: i
             return Err(bad("guardian share index"));
         }
         vouchsafe_crypto::validate_id(&g.guardian_id).map_err(|e| bad(&e.to_string()))?;
-        if g.guardian_id == user_id || user::Entity::find_by_id(g.guardian_id.clone()).one(&state.db).await?.is_none() {
+        if g.guardian_id == user_id || users::by_id(&state.db, &g.guardian_id).await?.is_none() {
             return Err(bad("a guardian must be another existing user"));
         }
-        guardians.push(guardian_share::ActiveModel {
-            user_id: Set(user_id.to_owned()),
-            idx: Set(i32::from(g.index)),
-            guardian_id: Set(g.guardian_id.clone()),
-            guardian_generation: Set(i32::try_from(g.guardian_generation).unwrap_or(i32::MAX)),
-            sealed: Set(sealed),
+        guardians.push(guardian_share::Model {
+            user_id: user_id.to_owned(),
+            idx: i32::from(g.index),
+            guardian_id: g.guardian_id.clone(),
+            guardian_generation: i32::try_from(g.guardian_generation)
+                .map_err(|_| bad("guardian_generation out of range"))?,
+            sealed,
         });
     }
-    let uid = user_id.to_owned();
-    let kit = recovery_kit::ActiveModel {
-        user_id: Set(uid.clone()),
-        kit_id: Set(kit_id.to_vec()),
-        threshold: Set(i32::from(req.threshold)),
-        share_count: Set(i32::from(req.share_count)),
-        generation: Set(i32::try_from(req.generation).unwrap_or(i32::MAX)),
-        wrapped_keyring: Set(wrapped),
-        server_share_index: Set(server_index),
-        server_share: Set(server_blob),
-        created_at: Set(now),
+    let kit = recovery_kit::Model {
+        user_id: user_id.to_owned(),
+        kit_id: kit_id.to_vec(),
+        threshold: i32::from(req.threshold),
+        share_count: i32::from(req.share_count),
+        generation: i32::try_from(req.generation).map_err(|_| bad("generation out of range"))?,
+        wrapped_keyring: wrapped,
+        server_share_index: server_index,
+        server_share: server_blob,
+        created_at: now,
     };
-    state
-        .db
-        .transaction::<_, (), ApiError>(move |txn| {
-            Box::pin(async move {
-                guardian_share::Entity::delete_many().filter(guardian_share::Column::UserId.eq(&uid)).exec(txn).await?;
-                recovery_kit::Entity::delete_by_id(uid.clone()).exec(txn).await?;
-                kit.insert(txn).await?;
-                for g in guardians {
-                    g.insert(txn).await?;
-                }
-                Ok(())
-            })
-        })
-        .await?;
+    crate::store::transaction(&state.db, move |txn| {
+        Box::pin(async move { recovery::put_kit(txn, kit, guardians).await })
+    })
+    .await?;
     kit_status(state, user_id).await
 }
 
 /// The caller's kit, without secrets.
 pub async fn kit_status(state: &AppState, user_id: &str) -> Result<KitStatus, ApiError> {
-    let Some(k) = recovery_kit::Entity::find_by_id(user_id.to_owned()).one(&state.db).await? else {
+    let Some(k) = recovery::kit(&state.db, user_id).await? else {
         return Ok(KitStatus {
             exists: false,
             threshold: 0,
@@ -117,7 +111,7 @@ pub async fn kit_status(state: &AppState, user_id: &str) -> Result<KitStatus, Ap
             created_at: 0,
         });
     };
-    let gs = guardian_share::Entity::find().filter(guardian_share::Column::UserId.eq(user_id)).all(&state.db).await?;
+    let gs = recovery::guardians_of(&state.db, user_id).await?;
     Ok(KitStatus {
         exists: true,
         threshold: u8::try_from(k.threshold).unwrap_or(0),
@@ -131,10 +125,10 @@ pub async fn kit_status(state: &AppState, user_id: &str) -> Result<KitStatus, Ap
 /// Emails a recovery link if the email has a user with a kit. Runs after the 202.
 pub async fn request(state: &AppState, email: &str, now: i64) -> Result<(), ApiError> {
     // A disabled user gets no links (the answer is the same 202 either way).
-    let Some(u) = crate::service::auth::user_for_links(&state.db, email).await? else {
+    let Some(u) = users::for_links(&state.db, email).await? else {
         return Ok(());
     };
-    if recovery_kit::Entity::find_by_id(u.id.clone()).one(&state.db).await?.is_none() {
+    if recovery::kit(&state.db, &u.id).await?.is_none() {
         return Ok(());
     }
     let (token, hash) = new_opaque_token()?;
@@ -143,26 +137,24 @@ pub async fn request(state: &AppState, email: &str, now: i64) -> Result<(), ApiE
     let msg = state
         .templates
         .message("recover", &[("email", &u.email), ("link", &link), ("minutes", &minutes.to_string())])?;
-    let row = recovery_session::ActiveModel {
-        id: Set(new_id()?),
-        user_id: Set(u.id.clone()),
-        token_hash: Set(hash.to_vec()),
-        secret_hash: Set(None),
-        ephemeral_pk: Set(None),
-        state: Set("emailed".into()),
-        created_at: Set(now),
-        expires_at: Set(now + i64::try_from(minutes * 60).unwrap_or(900)),
+    let row = recovery_session::Model {
+        id: new_id()?,
+        user_id: u.id,
+        token_hash: hash.to_vec(),
+        secret_hash: None,
+        ephemeral_pk: None,
+        state: RecoveryState::Emailed,
+        created_at: now,
+        expires_at: now + i64::try_from(minutes * 60).unwrap_or(900),
     };
-    let to = u.email.clone();
-    state
-        .db
-        .transaction::<_, (), ApiError>(move |txn| {
-            Box::pin(async move {
-                row.insert(txn).await?;
-                crate::mail::enqueue(txn, &to, "Recover your Vouchsafe keys", msg, now).await
-            })
+    let to = u.email;
+    crate::store::transaction(&state.db, move |txn| {
+        Box::pin(async move {
+            recovery::insert_session(txn, row).await?;
+            crate::mail::enqueue(txn, &to, "Recover your Vouchsafe keys", msg, now).await
         })
-        .await?;
+    })
+    .await?;
     state.mail_wakeup.notify_one();
     Ok(())
 }
@@ -176,78 +168,52 @@ pub async fn begin(state: &AppState, req: RecoveryBeginRequest, now: i64) -> Res
     let eph = b64::decode_array::<32>(&req.ephemeral_public_key)
         .map_err(|_| ApiError::bad("request.invalid_field", "ephemeral_public_key: 32 bytes"))?;
     let (secret, secret_hash) = new_opaque_token()?;
-    let hash = hash_token(&req.token).to_vec();
+    let hash = hash_token(&req.token);
     let key = share_key(state);
     let guardian_ttl = now + 7 * 24 * 3600;
     let templates = state.templates.clone();
     let link = format!("{}/guardian", state.config.public_url);
-    let (sess, kit, released, guardians) = state
-        .db
-        .transaction::<_, _, ApiError>(move |txn| {
-            Box::pin(async move {
-                let claimed = recovery_session::Entity::update_many()
-                    .col_expr(recovery_session::Column::State, sea_orm::sea_query::Expr::value("open"))
-                    .col_expr(
-                        recovery_session::Column::SecretHash,
-                        sea_orm::sea_query::Expr::value(secret_hash.to_vec()),
-                    )
-                    .col_expr(recovery_session::Column::EphemeralPk, sea_orm::sea_query::Expr::value(eph.to_vec()))
-                    .col_expr(recovery_session::Column::ExpiresAt, sea_orm::sea_query::Expr::value(guardian_ttl))
-                    .filter(recovery_session::Column::TokenHash.eq(hash.clone()))
-                    .filter(recovery_session::Column::State.eq("emailed"))
-                    .filter(recovery_session::Column::ExpiresAt.gt(now))
-                    .exec(txn)
-                    .await?;
-                if claimed.rows_affected != 1 {
-                    return Err(invalid());
+    let (sess, kit, released, guardians) = crate::store::transaction(&state.db, move |txn| {
+        Box::pin(async move {
+            let sess = recovery::open(txn, hash, secret_hash, eph, guardian_ttl, now).await?.ok_or_else(invalid)?;
+            let kit = recovery::kit(txn, &sess.user_id).await?.ok_or_else(invalid)?;
+            let mut released = Vec::new();
+            if let (Some(blob), Some(_)) = (&kit.server_share, kit.server_share_index) {
+                let kit_id: [u8; 4] =
+                    kit.kit_id.as_slice().try_into().map_err(|_| ApiError::Internal("kit id".into()))?;
+                let share = decrypt_server_share(&key, &sess.user_id, kit_id, blob)
+                    .map_err(|e| ApiError::Internal(format!("server share: {e}")))?;
+                let sealed = release_share(&share, &sess.user_id, &eph, &mut vouchsafe_crypto::os_rng())
+                    .map_err(|e| ApiError::bad("request.invalid_field", format!("ephemeral_public_key: {e}")))?;
+                let row = released_share::Model {
+                    session_id: sess.id.clone(),
+                    idx: i32::from(share.index()),
+                    sealed: sealed.to_bytes(),
+                    released_by: RELEASED_BY_SERVER.into(),
+                    created_at: now,
+                };
+                recovery::release(txn, row).await?;
+                released.push(ReleasedShare {
+                    index: share.index(),
+                    sealed: b64::encode(&sealed.to_bytes()),
+                    released_by: RELEASED_BY_SERVER.into(),
+                });
+            }
+            let guardians = recovery::guardians_of(txn, &sess.user_id).await?;
+            // Tell each guardian, in the same transaction (the outbox delivers it).
+            if !guardians.is_empty() {
+                let owner = users::by_id(txn, &sess.user_id).await?.ok_or_else(invalid)?;
+                let ids: Vec<String> = guardians.iter().map(|g| g.guardian_id.clone()).collect();
+                let msg = templates.message("guardian", &[("owner", &owner.email), ("link", &link)])?;
+                for g in users::by_ids(txn, ids).await? {
+                    let subject = format!("{} asks for your help to recover their keys", owner.email);
+                    crate::mail::enqueue(txn, &g.email, &subject, msg.clone(), now).await?;
                 }
-                let sess = recovery_session::Entity::find()
-                    .filter(recovery_session::Column::TokenHash.eq(hash))
-                    .one(txn)
-                    .await?
-                    .ok_or_else(invalid)?;
-                let kit = recovery_kit::Entity::find_by_id(sess.user_id.clone()).one(txn).await?.ok_or_else(invalid)?;
-                let mut released = Vec::new();
-                if let (Some(blob), Some(_)) = (&kit.server_share, kit.server_share_index) {
-                    let kit_id: [u8; 4] =
-                        kit.kit_id.as_slice().try_into().map_err(|_| ApiError::Internal("kit id".into()))?;
-                    let share = decrypt_server_share(&key, &sess.user_id, kit_id, blob)
-                        .map_err(|e| ApiError::Internal(format!("server share: {e}")))?;
-                    let sealed = release_share(&share, &sess.user_id, &eph, &mut vouchsafe_crypto::os_rng())
-                        .map_err(|e| ApiError::bad("request.invalid_field", format!("ephemeral_public_key: {e}")))?;
-                    released_share::ActiveModel {
-                        session_id: Set(sess.id.clone()),
-                        idx: Set(i32::from(share.index())),
-                        sealed: Set(sealed.to_bytes()),
-                        released_by: Set("server".into()),
-                        created_at: Set(now),
-                    }
-                    .insert(txn)
-                    .await?;
-                    released.push(ReleasedShare {
-                        index: share.index(),
-                        sealed: b64::encode(&sealed.to_bytes()),
-                        released_by: "server".into(),
-                    });
-                }
-                let guardians = guardian_share::Entity::find()
-                    .filter(guardian_share::Column::UserId.eq(&sess.user_id))
-                    .all(txn)
-                    .await?;
-                // Tell each guardian, in the same transaction (the outbox delivers it).
-                if !guardians.is_empty() {
-                    let owner = user::Entity::find_by_id(sess.user_id.clone()).one(txn).await?.ok_or_else(invalid)?;
-                    let ids: Vec<String> = guardians.iter().map(|g| g.guardian_id.clone()).collect();
-                    let msg = templates.message("guardian", &[("owner", &owner.email), ("link", &link)])?;
-                    for g in user::Entity::find().filter(user::Column::Id.is_in(ids)).all(txn).await? {
-                        let subject = format!("{} asks for your help to recover their keys", owner.email);
-                        crate::mail::enqueue(txn, &g.email, &subject, msg.clone(), now).await?;
-                    }
-                }
-                Ok((sess, kit, released, guardians))
-            })
+            }
+            Ok((sess, kit, released, guardians))
         })
-        .await?;
+    })
+    .await?;
     Ok(RecoveryBeginResponse {
         session_id: sess.id,
         session_secret: secret.to_string(),
@@ -265,20 +231,16 @@ async fn open_session(state: &AppState, id: &str, secret: &str, now: i64) -> Res
     if secret.len() > 64 {
         return Err(invalid());
     }
-    recovery_session::Entity::find_by_id(id.to_owned())
-        .one(&state.db)
+    recovery::open_session(&state.db, id, now)
         .await?
-        .filter(|s| {
-            s.state == "open" && s.expires_at > now && s.secret_hash.as_deref() == Some(&hash_token(secret)[..])
-        })
+        .filter(|s| s.secret_hash.as_deref() == Some(&hash_token(secret)[..]))
         .ok_or_else(invalid)
 }
 
 /// Shares released to a session so far.
 pub async fn shares(state: &AppState, req: &RecoverySessionRequest, now: i64) -> Result<Vec<ReleasedShare>, ApiError> {
     let s = open_session(state, &req.session_id, &req.session_secret, now).await?;
-    let rows =
-        released_share::Entity::find().filter(released_share::Column::SessionId.eq(&s.id)).all(&state.db).await?;
+    let rows = recovery::released(&state.db, &s.id).await?;
     Ok(rows
         .into_iter()
         .map(|r| ReleasedShare {
@@ -291,18 +253,12 @@ pub async fn shares(state: &AppState, req: &RecoverySessionRequest, now: i64) ->
 
 /// Open recoveries for which the caller holds a guardian share.
 pub async fn guardian_requests(state: &AppState, user_id: &str, now: i64) -> Result<Vec<GuardianRequest>, ApiError> {
-    let held =
-        guardian_share::Entity::find().filter(guardian_share::Column::GuardianId.eq(user_id)).all(&state.db).await?;
+    let held = recovery::held_by(&state.db, user_id).await?;
     let mut out = Vec::new();
     for g in held {
-        let sessions = recovery_session::Entity::find()
-            .filter(recovery_session::Column::UserId.eq(&g.user_id))
-            .filter(recovery_session::Column::State.eq("open"))
-            .filter(recovery_session::Column::ExpiresAt.gt(now))
-            .all(&state.db)
-            .await?;
-        let Some(owner) = user::Entity::find_by_id(g.user_id.clone()).one(&state.db).await? else { continue };
-        let Some(kit) = recovery_kit::Entity::find_by_id(g.user_id.clone()).one(&state.db).await? else { continue };
+        let sessions = recovery::open_sessions_of(&state.db, &g.user_id, now).await?;
+        let Some(owner) = users::by_id(&state.db, &g.user_id).await? else { continue };
+        let Some(kit) = recovery::kit(&state.db, &g.user_id).await? else { continue };
         for s in sessions {
             out.push(GuardianRequest {
                 session_id: s.id,
@@ -323,33 +279,25 @@ pub async fn guardian_requests(state: &AppState, user_id: &str, now: i64) -> Res
 pub async fn release(state: &AppState, user_id: &str, req: ReleaseShareRequest, now: i64) -> Result<(), ApiError> {
     let sealed = b64::decode(&req.sealed, 2048).map_err(|_| ApiError::bad("request.invalid_field", "sealed"))?;
     Sealed::from_bytes(&sealed).map_err(|e| ApiError::bad("request.invalid_field", format!("sealed: {e}")))?;
-    let s = recovery_session::Entity::find_by_id(req.session_id.clone())
-        .one(&state.db)
-        .await?
-        .filter(|s| s.state == "open" && s.expires_at > now)
-        .ok_or_else(invalid)?;
-    guardian_share::Entity::find_by_id((s.user_id.clone(), i32::from(req.index)))
-        .one(&state.db)
+    let s = recovery::open_session(&state.db, &req.session_id, now).await?.ok_or_else(invalid)?;
+    recovery::guardian_share(&state.db, &s.user_id, i32::from(req.index))
         .await?
         .filter(|g| g.guardian_id == user_id)
         .ok_or_else(|| ApiError::Forbidden {
-            code: "recovery.not_guardian",
-            message: "you hold no share of this kit at that index".into(),
-        })?;
-    let row = released_share::ActiveModel {
-        session_id: Set(s.id),
-        idx: Set(i32::from(req.index)),
-        sealed: Set(sealed),
-        released_by: Set(user_id.to_owned()),
-        created_at: Set(now),
+        code: "recovery.not_guardian",
+        message: "you hold no share of this kit at that index".into(),
+    })?;
+    let row = released_share::Model {
+        session_id: s.id,
+        idx: i32::from(req.index),
+        sealed,
+        released_by: user_id.to_owned(),
+        created_at: now,
     };
-    match row.insert(&state.db).await {
-        Ok(_) => Ok(()),
-        Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
-            Err(ApiError::conflict("recovery.already_released", "this share was already released"))
-        }
-        Err(e) => Err(e.into()),
+    if !recovery::release(&state.db, row).await? {
+        return Err(ApiError::conflict("recovery.already_released", "this share was already released"));
     }
+    Ok(())
 }
 
 /// Sets a new password for the recovered (same) keys: sessions ended, the kit deleted (it is
@@ -359,44 +307,150 @@ pub async fn complete(state: &AppState, req: RecoveryCompleteRequest, now: i64) 
     let new =
         new_credentials(state, &req.new_auth_key, &req.new_kdf_salt, &req.new_kdf_params, &req.new_wrapped_keyring)
             .await?;
-    let sid = s.id.clone();
-    state
-        .db
-        .transaction::<_, (), ApiError>(move |txn| {
-            Box::pin(async move {
-                let claimed = recovery_session::Entity::update_many()
-                    .col_expr(recovery_session::Column::State, sea_orm::sea_query::Expr::value("done"))
-                    .filter(recovery_session::Column::Id.eq(&sid))
-                    .filter(recovery_session::Column::State.eq("open"))
-                    .exec(txn)
-                    .await?;
-                if claimed.rows_affected != 1 {
-                    return Err(invalid());
-                }
-                let u = user::Entity::find_by_id(s.user_id.clone()).one(txn).await?.ok_or_else(invalid)?;
-                let mut am: user::ActiveModel = u.into();
-                am.auth_hash = Set(new.verifier);
-                am.kdf_salt = Set(new.salt.to_vec());
-                am.kdf_params = Set(new.params);
-                am.wrapped_keyring = Set(new.wrapped);
-                am.updated_at = Set(now);
-                am.update(txn).await?;
-                end_sessions(txn, &s.user_id, None, "recovered", now).await?;
-                guardian_share::Entity::delete_many()
-                    .filter(guardian_share::Column::UserId.eq(&s.user_id))
-                    .exec(txn)
-                    .await?;
-                recovery_kit::Entity::delete_by_id(s.user_id.clone()).exec(txn).await?;
-                // Other open sessions of this kit are dead too.
-                recovery_session::Entity::update_many()
-                    .col_expr(recovery_session::Column::State, sea_orm::sea_query::Expr::value("done"))
-                    .filter(recovery_session::Column::UserId.eq(&s.user_id))
-                    .filter(recovery_session::Column::State.is_in(["emailed", "open"]))
-                    .exec(txn)
-                    .await?;
-                Ok(())
-            })
+    crate::store::transaction(&state.db, move |txn| {
+        Box::pin(async move {
+            if !recovery::finish(txn, &s.id, &s.user_id).await? {
+                return Err(invalid());
+            }
+            if !users::set_credentials(txn, &s.user_id, new, None, now).await? {
+                return Err(invalid());
+            }
+            sessions::end_all(txn, &s.user_id, None, "recovered", now).await?;
+            recovery::delete_kit(txn, &s.user_id).await
         })
-        .await?;
-    Ok(())
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{TestState, cheap_kdf, credentials, signed_up};
+    use vouchsafe_crypto::recovery::{create_kit, open_released_share};
+    use vouchsafe_crypto::seal::EphemeralKey;
+
+    type Test = Result<(), Box<dyn std::error::Error>>;
+
+    fn code<T>(r: Result<T, ApiError>) -> &'static str {
+        r.err().map_or("accepted", |e| e.code())
+    }
+
+    /// A 2-of-2 kit of `keyring`: share 1 stays with the member (returned), share 2 goes to
+    /// the server.
+    fn kit_request(
+        keyring: &vouchsafe_crypto::identity::Keyring,
+    ) -> Result<(PutKitRequest, RecoveryShare), Box<dyn std::error::Error>> {
+        let kit = create_kit(keyring, 2, 2, &mut vouchsafe_crypto::os_rng())?;
+        let req = PutKitRequest {
+            kit_id: b64::encode(&kit.kit_id),
+            threshold: 2,
+            share_count: 2,
+            generation: 1,
+            wrapped_keyring: b64::encode(kit.wrapped_keyring.as_bytes()),
+            server_share: Some(b64::encode(&kit.shares[1].expose_bytes())),
+            guardians: vec![],
+        };
+        let mine = RecoveryShare::from_bytes(&kit.shares[0].expose_bytes())?;
+        Ok((req, mine))
+    }
+
+    #[actix_web::test]
+    async fn a_kit_is_checked_before_it_is_stored() -> Test {
+        let t = TestState::new().await?;
+        let (ann, _) = signed_up(&t, "ann@example.com").await?;
+        let (good, _) = kit_request(&ann.keyring)?;
+        let stale = PutKitRequest { generation: 2, ..good.clone() };
+        assert_eq!(code(put_kit(&t.state, &ann.user_id, stale, t.now()).await), "recovery.invalid_kit");
+        let too_many = PutKitRequest { threshold: 3, ..good.clone() };
+        assert_eq!(code(put_kit(&t.state, &ann.user_id, too_many, t.now()).await), "recovery.invalid_kit");
+        // A share of another kit is not this kit's server share.
+        let (other, _) = kit_request(&ann.keyring)?;
+        let mixed = PutKitRequest { server_share: other.server_share, ..good.clone() };
+        assert_eq!(code(put_kit(&t.state, &ann.user_id, mixed, t.now()).await), "recovery.invalid_kit");
+        assert!(!kit_status(&t.state, &ann.user_id).await?.exists);
+        let status = put_kit(&t.state, &ann.user_id, good, t.now()).await?;
+        assert!(status.exists && status.server_share);
+        assert_eq!((status.threshold, status.share_count), (2, 2));
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn a_recovery_link_opens_once_releases_the_server_share_to_its_key_and_completes_once() -> Test {
+        let t = TestState::new().await?;
+        let (ann, tokens) = signed_up(&t, "ann@example.com").await?;
+        let (req, _) = kit_request(&ann.keyring)?;
+        let kit_id = b64::decode_array::<4>(&req.kit_id)?;
+        put_kit(&t.state, &ann.user_id, req, t.now()).await?;
+        // The link's token, as the e-mail would carry it.
+        let (token, hash) = new_opaque_token()?;
+        let row = recovery_session::Model {
+            id: new_id()?,
+            user_id: ann.user_id.clone(),
+            token_hash: hash.to_vec(),
+            secret_hash: None,
+            ephemeral_pk: None,
+            state: RecoveryState::Emailed,
+            created_at: t.now(),
+            expires_at: t.now() + 600,
+        };
+        recovery::insert_session(&t.state.db, row).await?;
+        let mut raw = [0u8; 32];
+        getrandom::fill(&mut raw)?;
+        let eph = EphemeralKey::from_bytes(raw);
+        let begin_req =
+            || RecoveryBeginRequest { token: token.to_string(), ephemeral_public_key: b64::encode(&eph.public()) };
+        let opened = begin(&t.state, begin_req(), t.now()).await?;
+        assert_eq!(code(begin(&t.state, begin_req(), t.now()).await), "recovery.invalid");
+        let [released] = &opened.released[..] else { return Err("one share released".into()) };
+        let sealed = Sealed::from_bytes(&b64::decode(&released.sealed, 2048)?)?;
+        let share = open_released_share(&sealed, &ann.user_id, kit_id, released.index, &eph)?;
+        assert_eq!(share.index(), 2);
+        // The session's secret is what proves the client; a wrong one is refused.
+        let (new_auth_key, new_kdf_salt, new_wrapped_keyring) = credentials(&ann.keyring, "a new long password")?;
+        let complete_req = |secret: &str| RecoveryCompleteRequest {
+            session_id: opened.session_id.clone(),
+            session_secret: secret.into(),
+            new_auth_key: new_auth_key.clone(),
+            new_kdf_salt: new_kdf_salt.clone(),
+            new_kdf_params: cheap_kdf(),
+            new_wrapped_keyring: new_wrapped_keyring.clone(),
+        };
+        assert_eq!(code(complete(&t.state, complete_req("wrong"), t.now()).await), "recovery.invalid");
+        complete(&t.state, complete_req(&opened.session_secret), t.now()).await?;
+        assert_eq!(code(complete(&t.state, complete_req(&opened.session_secret), t.now()).await), "recovery.invalid");
+        // The kit is spent, every session ended, the new password signs in.
+        assert!(!kit_status(&t.state, &ann.user_id).await?.exists);
+        assert!(!crate::service::auth::session_is_live(&t.state, &ann.user_id, &tokens.session_id, t.now()).await?);
+        let login = LoginRequest { email: ann.email.clone(), auth_key: new_auth_key.clone() };
+        crate::service::auth::login(&t.state, login, None, t.now()).await?;
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn only_a_guardian_of_the_index_releases_a_share() -> Test {
+        let t = TestState::new().await?;
+        let (ann, _) = signed_up(&t, "ann@example.com").await?;
+        let (bob, _) = signed_up(&t, "bob@example.com").await?;
+        let (req, _) = kit_request(&ann.keyring)?;
+        put_kit(&t.state, &ann.user_id, req, t.now()).await?;
+        let s = recovery_session::Model {
+            id: new_id()?,
+            user_id: ann.user_id.clone(),
+            token_hash: new_opaque_token()?.1.to_vec(),
+            secret_hash: Some(new_opaque_token()?.1.to_vec()),
+            ephemeral_pk: Some(vec![9; 32]),
+            state: RecoveryState::Open,
+            created_at: t.now(),
+            expires_at: t.now() + 600,
+        };
+        recovery::insert_session(&t.state.db, s.clone()).await?;
+        // A well-formed seal of some share: who may release is checked first.
+        let eph = EphemeralKey::from_bytes([9; 32]).public();
+        let seal = release_share(&kit_request(&bob.keyring)?.1, &ann.user_id, &eph, &mut vouchsafe_crypto::os_rng())?;
+        let blob = b64::encode(&seal.to_bytes());
+        let release_req = ReleaseShareRequest { session_id: s.id.clone(), index: 1, sealed: blob };
+        assert_eq!(code(release(&t.state, &bob.user_id, release_req, t.now()).await), "recovery.not_guardian");
+        assert!(guardian_requests(&t.state, &bob.user_id, t.now()).await?.is_empty());
+        Ok(())
+    }
 }

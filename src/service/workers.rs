@@ -2,7 +2,6 @@
 //! short-lived worker token, and the audit trail of their reads. Granting and revoking happen in
 //! the team log (admin-signed entries), see [`crate::service::accounts::append`].
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use vouchsafe_client::types::*;
 use vouchsafe_crypto::b64;
 use vouchsafe_crypto::identity::PublicIdentity;
@@ -11,8 +10,14 @@ use crate::auth::new_id;
 use crate::error::ApiError;
 use crate::service::accounts::{active_admin, active_member};
 use crate::state::AppState;
-use entity::values::{WorkerAccess, WorkerStatus};
-use entity::{audit_event, user, worker, worker_challenge};
+use crate::store::{Conn, users, workers};
+use entity::values::{ActorKind, WorkerAccess, WorkerStatus};
+use entity::{audit_event, worker, worker_challenge};
+
+/// Most events an audit trail answers with.
+const AUDIT_TRAIL_MAX: u64 = 1000;
+/// How long a worker's login challenge may be answered.
+const CHALLENGE_TTL_SECS: i64 = 120;
 
 fn to_info(w: worker::Model) -> WorkerInfo {
     WorkerInfo {
@@ -28,7 +33,7 @@ fn to_info(w: worker::Model) -> WorkerInfo {
 
 /// The worker `id` if it is granted (active).
 async fn granted(state: &AppState, id: &str) -> Result<Option<worker::Model>, ApiError> {
-    Ok(worker::Entity::find_by_id(id.to_owned()).one(&state.db).await?.filter(|w| w.status == WorkerStatus::Active))
+    Ok(workers::by_id(&state.db, id).await?.filter(|w| w.status == WorkerStatus::Active))
 }
 
 /// Whether `id` is a granted (active) worker.
@@ -37,27 +42,25 @@ pub async fn is_active(state: &AppState, id: &str) -> Result<bool, ApiError> {
 }
 
 /// Records an audit event.
-pub async fn audit<C: ConnectionTrait>(
+pub async fn audit<C: Conn>(
     db: &C,
     account_id: &str,
     actor: &str,
-    kind: &str,
+    kind: ActorKind,
     action: &str,
     count: u64,
     now: i64,
 ) -> Result<(), ApiError> {
-    audit_event::ActiveModel {
-        id: Set(new_id()?),
-        account_id: Set(account_id.to_owned()),
-        actor_id: Set(actor.to_owned()),
-        actor_kind: Set(kind.to_owned()),
-        action: Set(action.to_owned()),
-        item_count: Set(i64::try_from(count).unwrap_or(i64::MAX)),
-        created_at: Set(now),
-    }
-    .insert(db)
-    .await?;
-    Ok(())
+    let row = audit_event::Model {
+        id: new_id()?,
+        account_id: account_id.to_owned(),
+        actor_id: actor.to_owned(),
+        actor_kind: kind,
+        action: action.to_owned(),
+        item_count: i64::try_from(count).unwrap_or(i64::MAX),
+        created_at: now,
+    };
+    workers::audit(db, row).await
 }
 
 /// Registers a worker's public keys (admins). It reads nothing until granted in the log.
@@ -82,7 +85,7 @@ pub async fn register(
     if identity.generation != 1 {
         return Err(ApiError::bad("request.invalid_field", "worker keys are generation 1"));
     }
-    if user::Entity::find_by_id(req.worker_id.clone()).one(&state.db).await?.is_some() {
+    if users::by_id(&state.db, &req.worker_id).await?.is_some() {
         return Err(ApiError::conflict("worker.exists", "this id is taken"));
     }
     let row = worker::Model {
@@ -95,41 +98,27 @@ pub async fn register(
         created_by: user_id.to_owned(),
         created_at: now,
     };
-    match worker::ActiveModel::from(row.clone()).insert(&state.db).await {
-        Ok(_) => Ok(to_info(row)),
-        Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
-            Err(ApiError::conflict("worker.exists", "this id is taken"))
-        }
-        Err(e) => Err(e.into()),
+    if !workers::insert(&state.db, row.clone()).await? {
+        return Err(ApiError::conflict("worker.exists", "this id is taken"));
     }
+    Ok(to_info(row))
 }
 
 /// Workers of an account (members).
 pub async fn list(state: &AppState, account_id: &str, user_id: &str) -> Result<Vec<WorkerInfo>, ApiError> {
     active_member(&state.db, account_id, user_id).await?;
-    Ok(worker::Entity::find()
-        .filter(worker::Column::AccountId.eq(account_id))
-        .order_by_asc(worker::Column::CreatedAt)
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(to_info)
-        .collect())
+    Ok(workers::of_account(&state.db, account_id, true).await?.into_iter().map(to_info).collect())
 }
 
 /// The audit trail (admins), newest first.
 pub async fn audit_trail(state: &AppState, account_id: &str, user_id: &str) -> Result<Vec<AuditEvent>, ApiError> {
     active_admin(&state.db, account_id, user_id).await?;
-    Ok(audit_event::Entity::find()
-        .filter(audit_event::Column::AccountId.eq(account_id))
-        .order_by_desc(audit_event::Column::CreatedAt)
-        .limit(1000)
-        .all(&state.db)
+    Ok(workers::audit_trail(&state.db, account_id, AUDIT_TRAIL_MAX)
         .await?
         .into_iter()
         .map(|e| AuditEvent {
             actor_id: e.actor_id,
-            actor_kind: e.actor_kind,
+            actor_kind: e.actor_kind.as_str().to_owned(),
             action: e.action,
             item_count: u64::try_from(e.item_count).unwrap_or(0),
             created_at: e.created_at,
@@ -147,15 +136,14 @@ pub async fn challenge(state: &AppState, worker_id: &str, now: i64) -> Result<Wo
     let mut nonce = [0u8; 32];
     getrandom::fill(&mut nonce).map_err(|e| ApiError::Internal(format!("getrandom: {e}")))?;
     let id = new_id()?;
-    worker_challenge::ActiveModel {
-        id: Set(id.clone()),
-        worker_id: Set(worker_id.to_owned()),
-        nonce: Set(nonce.to_vec()),
-        expires_at: Set(now + 120),
-        used: Set(false),
-    }
-    .insert(&state.db)
-    .await?;
+    let row = worker_challenge::Model {
+        id: id.clone(),
+        worker_id: worker_id.to_owned(),
+        nonce: nonce.to_vec(),
+        expires_at: now + CHALLENGE_TTL_SECS,
+        used: false,
+    };
+    workers::insert_challenge(&state.db, row).await?;
     Ok(WorkerChallengeResponse { challenge_id: id, nonce: b64::encode(&nonce) })
 }
 
@@ -163,23 +151,8 @@ pub async fn challenge(state: &AppState, worker_id: &str, now: i64) -> Result<Wo
 pub async fn token(state: &AppState, req: &WorkerTokenRequest, now: i64) -> Result<WorkerTokenResponse, ApiError> {
     let sig = b64::decode_array::<64>(&req.signature)
         .map_err(|_| ApiError::bad("request.invalid_field", "signature: 64 bytes"))?;
-    let claimed = worker_challenge::Entity::update_many()
-        .col_expr(worker_challenge::Column::Used, sea_orm::sea_query::Expr::value(true))
-        .filter(worker_challenge::Column::Id.eq(&req.challenge_id))
-        .filter(worker_challenge::Column::Used.eq(false))
-        .filter(worker_challenge::Column::ExpiresAt.gt(now))
-        .exec(&state.db)
-        .await?;
-    if claimed.rows_affected != 1 {
-        return Err(auth_failed());
-    }
-    let ch =
-        worker_challenge::Entity::find_by_id(req.challenge_id.clone()).one(&state.db).await?.ok_or_else(auth_failed)?;
-    let w = worker::Entity::find_by_id(ch.worker_id.clone())
-        .one(&state.db)
-        .await?
-        .filter(|w| w.status == WorkerStatus::Active)
-        .ok_or_else(auth_failed)?;
+    let ch = workers::claim_challenge(&state.db, &req.challenge_id, now).await?.ok_or_else(auth_failed)?;
+    let w = granted(state, &ch.worker_id).await?.ok_or_else(auth_failed)?;
     let identity = PublicIdentity::keys_from_bytes(&w.id, &w.public_keys)
         .map_err(|e| ApiError::Internal(format!("stored keys: {e}")))?;
     identity.verify(&worker_auth_message(&w.id, &ch.id, &ch.nonce), &sig).map_err(|_| auth_failed())?;
@@ -188,4 +161,115 @@ pub async fn token(state: &AppState, req: &WorkerTokenRequest, now: i64) -> Resu
         expires_in: state.tokens.ttl(),
         account_id: w.account_id,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{TestState, signed_up};
+    use vouchsafe_crypto::identity::Keyring;
+
+    type Test = Result<(), Box<dyn std::error::Error>>;
+
+    fn code<T>(r: Result<T, ApiError>) -> &'static str {
+        r.err().map_or("accepted", |e| e.code())
+    }
+
+    fn registration(keys: &Keyring, id: &str) -> RegisterWorkerRequest {
+        RegisterWorkerRequest {
+            worker_id: id.into(),
+            name: "indexer".into(),
+            public_keys: b64::encode(&keys.public().keys_to_bytes()),
+        }
+    }
+
+    /// A worker registered (pending) in a fresh account of Ann's: (state, worker keys, account).
+    async fn registered() -> Result<(TestState, Keyring, String, String), Box<dyn std::error::Error>> {
+        let t = TestState::new().await?;
+        let (ann, _) = signed_up(&t, "ann@example.com").await?;
+        let account_id = vouchsafe_crypto::random_id();
+        let mut rng = vouchsafe_crypto::os_rng();
+        let genesis = vouchsafe_crypto::log::LogEntry::create(
+            &account_id,
+            None,
+            &ann.keyring,
+            u64::try_from(t.now())?,
+            vouchsafe_crypto::log::EntryBody::Genesis { creator: ann.keyring.public(), policy: Default::default() },
+        )?;
+        let mk = vouchsafe_crypto::seal::MasterKey::generate(1, &mut rng)?;
+        let sealed =
+            vouchsafe_crypto::seal::seal_master_key(&mk, &account_id, &ann.keyring.public(), &ann.keyring, &mut rng)?;
+        let req = CreateAccountRequest {
+            account_id: account_id.clone(),
+            name: "Support".into(),
+            genesis: b64::encode(&genesis.to_bytes()),
+            sealed_key: b64::encode(&sealed.to_bytes()),
+        };
+        crate::service::accounts::create(&t.state, &ann.user_id, req, t.now()).await?;
+        let id = vouchsafe_crypto::random_id();
+        let keys = Keyring::generate(&id, 1, &mut rng)?;
+        register(&t.state, &account_id, &ann.user_id, registration(&keys, &id), t.now()).await?;
+        Ok((t, keys, account_id, ann.user_id))
+    }
+
+    #[actix_web::test]
+    async fn only_an_admin_registers_a_worker_under_a_free_id() -> Test {
+        let (t, keys, account_id, ann) = registered().await?;
+        let (bob, _) = signed_up(&t, "bob@example.com").await?;
+        let other = Keyring::generate(&bob.user_id, 1, &mut vouchsafe_crypto::os_rng())?;
+        // Not a member: the account does not exist for Bob.
+        assert_eq!(
+            code(register(&t.state, &account_id, &bob.user_id, registration(&other, &bob.user_id), t.now()).await),
+            "account.not_found"
+        );
+        // A person's id is not a worker's.
+        assert_eq!(
+            code(register(&t.state, &account_id, &ann, registration(&other, &bob.user_id), t.now()).await),
+            "worker.exists"
+        );
+        let taken = keys.public().user_id.clone();
+        assert_eq!(
+            code(register(&t.state, &account_id, &ann, registration(&keys, &taken), t.now()).await),
+            "worker.exists"
+        );
+        let listed = list(&t.state, &account_id, &ann).await?;
+        assert_eq!(
+            listed.iter().map(|w| (w.status.as_str(), w.access.as_str())).collect::<Vec<_>>(),
+            [("pending", "none")]
+        );
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn a_challenge_is_answered_once_in_time_by_a_granted_worker() -> Test {
+        let (t, keys, _, _) = registered().await?;
+        let id = keys.public().user_id.clone();
+        let answer =
+            |c: &WorkerChallengeResponse, k: &Keyring| -> Result<WorkerTokenRequest, Box<dyn std::error::Error>> {
+                let nonce = b64::decode(&c.nonce, 32)?;
+                let sig = k.sign(&worker_auth_message(&id, &c.challenge_id, &nonce));
+                Ok(WorkerTokenRequest { challenge_id: c.challenge_id.clone(), signature: b64::encode(&sig) })
+            };
+        // Registered is not granted.
+        let c = challenge(&t.state, &id, t.now()).await?;
+        assert_eq!(code(token(&t.state, &answer(&c, &keys)?, t.now()).await), "worker.auth_failed");
+        workers::grant(&t.state.db, &id, WorkerAccess::Read).await?;
+        assert!(is_active(&t.state, &id).await?);
+        // A used challenge (even by a refused answer) is gone.
+        assert_eq!(code(token(&t.state, &answer(&c, &keys)?, t.now()).await), "worker.auth_failed");
+        let c = challenge(&t.state, &id, t.now()).await?;
+        let impostor = Keyring::generate(&id, 1, &mut vouchsafe_crypto::os_rng())?;
+        assert_eq!(code(token(&t.state, &answer(&c, &impostor)?, t.now()).await), "worker.auth_failed");
+        let c = challenge(&t.state, &id, t.now()).await?;
+        t.clock.advance(CHALLENGE_TTL_SECS);
+        assert_eq!(code(token(&t.state, &answer(&c, &keys)?, t.now()).await), "worker.auth_failed");
+        let c = challenge(&t.state, &id, t.now()).await?;
+        let granted = token(&t.state, &answer(&c, &keys)?, t.now()).await?;
+        assert!(!granted.access_token.is_empty());
+        assert_eq!(code(token(&t.state, &answer(&c, &keys)?, t.now()).await), "worker.auth_failed");
+        workers::revoke(&t.state.db, &id).await?;
+        let c = challenge(&t.state, &id, t.now()).await?;
+        assert_eq!(code(token(&t.state, &answer(&c, &keys)?, t.now()).await), "worker.auth_failed");
+        Ok(())
+    }
 }

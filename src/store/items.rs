@@ -134,6 +134,11 @@ impl Pg {
         let creates = Batcher::spawn(CREATE_BATCH, CREATES_IN_FLIGHT, move |asks| create_batch(p.clone(), asks));
         Self { pool, reads, creates }
     }
+
+    /// [`Pg::new`] over the pool of a PostgreSQL connection.
+    pub fn over(db: &super::Db) -> Self {
+        Self::new(db.get_postgres_connection_pool().clone())
+    }
 }
 
 /// A member's read, queued for a batch.
