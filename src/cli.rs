@@ -200,9 +200,9 @@ pub fn signed_in(profile: &mut Profile) -> Result<Client, String> {
     let rt = profile.refresh_token.clone().ok_or("not signed in: run `vouchsafe login`")?;
     let mut client = Client::new(&profile.server);
     let t = client.refresh(&rt).map_err(|e| format!("session ended, sign in again: {}", explain(e)))?;
-    profile.refresh_token = Some(t.refresh_token.clone());
+    profile.refresh_token = Some(t.refresh_token.clone().expose().to_owned());
     profile.save()?;
-    client.set_access_token(Some(t.access_token));
+    client.set_access_token(Some(t.access_token.expose().to_owned()));
     Ok(client)
 }
 
@@ -222,7 +222,7 @@ pub fn login(server: &str, email: &str, password: &str) -> Result<(), String> {
         server: server.to_owned(),
         email: Some(email.to_owned()),
         user_id: Some(s.user_id.clone()),
-        refresh_token: Some(s.tokens.refresh_token.clone()),
+        refresh_token: Some(s.tokens.refresh_token.clone().expose().to_owned()),
         public_keys: Some(vouchsafe_crypto::b64::encode(&s.keyring.public().keys_to_bytes())),
         checkpoints: Default::default(),
     };
@@ -311,7 +311,7 @@ pub fn password_change(current: &str, new: &str, end_others: bool, params: KdfPa
     client.logout().ok();
     let mut fresh = Client::new(&p.server);
     let s2 = flows::login(&mut fresh, &email, new).map_err(explain)?;
-    p.refresh_token = Some(s2.tokens.refresh_token.clone());
+    p.refresh_token = Some(s2.tokens.refresh_token.clone().expose().to_owned());
     p.public_keys = Some(vouchsafe_crypto::b64::encode(&s2.keyring.public().keys_to_bytes()));
     p.save()?;
     println!("password changed{}", if end_others { "; other sessions ended" } else { "" });

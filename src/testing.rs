@@ -83,7 +83,7 @@ pub fn person(email: &str) -> Result<Person, Box<dyn std::error::Error>> {
     let registration = vouchsafe_client::types::RegisterRequest {
         user_id: user_id.clone(),
         email: email.into(),
-        auth_key: auth_key.clone(),
+        auth_key: auth_key.clone().into(),
         kdf_salt,
         kdf_params: cheap_kdf(),
         public_keys: b64::encode(&keyring.public().keys_to_bytes()),
@@ -99,7 +99,7 @@ pub async fn signed_up(
 ) -> Result<(Person, vouchsafe_client::types::TokenResponse), Box<dyn std::error::Error>> {
     let p = person(email)?;
     crate::service::auth::register(&t.state, p.registration.clone(), t.now()).await?;
-    let login = vouchsafe_client::types::LoginRequest { email: p.email.clone(), auth_key: p.auth_key.clone() };
+    let login = vouchsafe_client::types::LoginRequest { email: p.email.clone(), auth_key: p.auth_key.clone().into() };
     let tokens = crate::service::auth::login(&t.state, login, None, t.now()).await?.tokens;
     Ok((p, tokens))
 }

@@ -96,7 +96,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let (lat, err, el) = phase(threads, secs, |t| {
         let c = vouchsafe_client::Client::new(&url);
-        c.login(&LoginRequest { email: users[t].0.clone(), auth_key: users[t].1.clone() }).is_ok()
+        c.login(&LoginRequest { email: users[t].0.clone(), auth_key: users[t].1.clone().into() }).is_ok()
     });
     report("login", lat, err, el);
 
@@ -104,8 +104,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .iter()
         .map(|(email, key)| {
             let mut c = vouchsafe_client::Client::new(&url);
-            let r = c.login(&LoginRequest { email: email.clone(), auth_key: key.clone() });
-            c.set_access_token(r.ok().map(|r| r.tokens.access_token));
+            let r = c.login(&LoginRequest { email: email.clone(), auth_key: key.clone().into() });
+            c.set_access_token(r.ok().map(|r| r.tokens.access_token.expose().to_owned()));
             c
         })
         .collect();

@@ -41,7 +41,7 @@ pub fn register(client: &Client, email: &str, password: &str, params: KdfParams)
     let out = client.register(&RegisterRequest {
         user_id,
         email: email.into(),
-        auth_key: b64::encode(keys.auth_key.expose_secret()),
+        auth_key: b64::encode(keys.auth_key.expose_secret()).into(),
         kdf_salt: b64::encode(salt.expose_secret()),
         kdf_params: params,
         public_keys: b64::encode(&keyring.public().keys_to_bytes()),
@@ -66,9 +66,9 @@ fn auth_key_for(
 /// Logs in and unwraps the keyring, checking it matches the public keys the server returned.
 pub fn login(client: &mut Client, email: &str, password: &str) -> Result<Session, ClientError> {
     let (auth_key, keys) = auth_key_for(client, email, password)?;
-    let resp = client.login(&LoginRequest { email: email.into(), auth_key })?;
+    let resp = client.login(&LoginRequest { email: email.into(), auth_key: auth_key.into() })?;
     let keyring = open_keyring(&resp.keyring, &keys.kek)?;
-    client.set_access_token(Some(resp.tokens.access_token.clone()));
+    client.set_access_token(Some(resp.tokens.access_token.expose().to_owned()));
     Ok(Session { user_id: resp.keyring.user_id, tokens: resp.tokens, keyring })
 }
 
@@ -87,8 +87,8 @@ pub fn change_password(
     let salt = new_salt(&mut rng);
     let keys = derive_password_keys(new_password.as_bytes(), &salt, &params)?;
     client.change_password(&PasswordChangeRequest {
-        current_auth_key,
-        new_auth_key: b64::encode(keys.auth_key.expose_secret()),
+        current_auth_key: current_auth_key.into(),
+        new_auth_key: b64::encode(keys.auth_key.expose_secret()).into(),
         new_kdf_salt: b64::encode(salt.expose_secret()),
         new_kdf_params: params,
         new_wrapped_keyring: b64::encode(keyring.wrap(&keys.kek, &mut rng).as_bytes()),
@@ -147,7 +147,7 @@ pub fn reset_with_token(
     }
     client.reset_complete(&ResetCompleteRequest {
         token: token.into(),
-        new_auth_key: b64::encode(keys.auth_key.expose_secret()),
+        new_auth_key: b64::encode(keys.auth_key.expose_secret()).into(),
         new_kdf_salt: b64::encode(salt.expose_secret()),
         new_kdf_params: params,
         new_public_keys: b64::encode(&keyring.public().keys_to_bytes()),

@@ -55,7 +55,7 @@ pub fn setup(
         share_count: n,
         generation: keyring.generation(),
         wrapped_keyring: b64::encode(kit.wrapped_keyring.as_bytes()),
-        server_share: (!code_only).then(|| b64::encode(&kit.shares[1].expose_bytes())),
+        server_share: (!code_only).then(|| b64::encode(&kit.shares[1].expose_bytes()).into()),
         guardians: uploads,
     })?;
     Ok(NewKit { code: kit.shares[0].to_code(), status })
@@ -185,7 +185,7 @@ impl Recovery {
         client.recovery_complete(&RecoveryCompleteRequest {
             session_id: self.begin.session_id.clone(),
             session_secret: self.begin.session_secret.clone(),
-            new_auth_key: b64::encode(keys.auth_key.expose_secret()),
+            new_auth_key: b64::encode(keys.auth_key.expose_secret()).into(),
             new_kdf_salt: b64::encode(salt.expose_secret()),
             new_kdf_params: params,
             new_wrapped_keyring: b64::encode(keyring.wrap(&keys.kek, &mut rng).as_bytes()),

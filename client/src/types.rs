@@ -26,6 +26,49 @@ pub struct PreloginResponse {
     pub kdf_params: KdfParams,
 }
 
+/// A secret string on the wire — an auth key, a token, a session secret: sent as itself, never
+/// shown by `Debug` (`<redacted>`), wiped from memory when dropped. Every wire type's secret is
+/// one of these, so no hand-written `Debug` can forget a field.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(zeroize::Zeroizing<String>);
+
+impl Secret {
+    /// The secret itself, for the one place that uses it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Self(zeroize::Zeroizing::new(s))
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Self::from(s.to_owned())
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Self::from)
+    }
+}
+
 /// `POST /api/v1/auth/register`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -39,7 +82,7 @@ pub struct RegisterRequest {
     pub email: String,
     /// 32-byte auth key derived from the password, base64url. The server stores only Argon2id of it.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Bytes32))]
-    pub auth_key: String,
+    pub auth_key: Secret,
     /// 16-byte KDF salt, base64url.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Bytes16))]
     pub kdf_salt: String,
@@ -63,7 +106,7 @@ pub struct RegisterResponse {
 }
 
 /// `POST /api/v1/auth/login`.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
@@ -72,35 +115,25 @@ pub struct LoginRequest {
     pub email: String,
     /// Auth key, base64url.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Bytes32))]
-    pub auth_key: String,
-}
-
-impl std::fmt::Debug for LoginRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoginRequest").field("email", &self.email).field("auth_key", &"<redacted>").finish()
-    }
+    pub auth_key: Secret,
 }
 
 /// Tokens of a session.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     /// Short-lived JWT for `Authorization: Bearer`.
-    pub access_token: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub access_token: Secret,
     /// Always `Bearer`.
     pub token_type: String,
     /// Access token lifetime, seconds.
     pub expires_in: i64,
     /// Opaque 256-bit refresh token; single use, rotated on every refresh.
-    pub refresh_token: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub refresh_token: Secret,
     /// Session id.
     pub session_id: String,
-}
-
-impl std::fmt::Debug for TokenResponse {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenResponse").field("session_id", &self.session_id).finish_non_exhaustive()
-    }
 }
 
 /// Login result: tokens plus what the client needs to unwrap its keyring.
@@ -116,19 +149,13 @@ pub struct LoginResponse {
 }
 
 /// `POST /api/v1/auth/refresh`.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     /// The current refresh token.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Token))]
-    pub refresh_token: String,
-}
-
-impl std::fmt::Debug for RefreshRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RefreshRequest(<redacted>)")
-    }
+    pub refresh_token: Secret,
 }
 
 /// One session of the signed-in user.
@@ -169,16 +196,16 @@ pub struct MeResponse {
 }
 
 /// `POST /api/v1/auth/password`.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChangeRequest {
     /// Auth key from the current password.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Bytes32))]
-    pub current_auth_key: String,
+    pub current_auth_key: Secret,
     /// Auth key from the new password.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Bytes32))]
-    pub new_auth_key: String,
+    pub new_auth_key: Secret,
     /// New KDF salt.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Bytes16))]
     pub new_kdf_salt: String,
@@ -191,14 +218,6 @@ pub struct PasswordChangeRequest {
     /// End every other session.
     #[serde(default)]
     pub end_other_sessions: bool,
-}
-
-impl std::fmt::Debug for PasswordChangeRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PasswordChangeRequest")
-            .field("end_other_sessions", &self.end_other_sessions)
-            .finish_non_exhaustive()
-    }
 }
 
 /// The JSON error body of every 4xx/5xx.
@@ -386,19 +405,13 @@ pub struct InvitationInfo {
 }
 
 /// `POST /api/v1/invitations/accept` (signed in).
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AcceptInvitationRequest {
     /// The token from the link's fragment.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Token))]
-    pub token: String,
-}
-
-impl std::fmt::Debug for AcceptInvitationRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AcceptInvitationRequest(<redacted>)")
-    }
+    pub token: Secret,
 }
 
 /// After accepting.
@@ -518,19 +531,13 @@ pub struct ResetRequest {
 }
 
 /// A token from a reset email (`/reset#token=…`) or its "this was not me" link.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ResetTokenRequest {
     /// The token.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Token))]
-    pub token: String,
-}
-
-impl std::fmt::Debug for ResetTokenRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ResetTokenRequest(<redacted>)")
-    }
+    pub token: Secret,
 }
 
 /// Where each of the member's team logs stands, so the client can sign its announcements.
@@ -573,16 +580,16 @@ pub struct ResetAnnouncement {
 }
 
 /// `POST /api/v1/auth/reset/complete`.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ResetCompleteRequest {
     /// The emailed token.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Token))]
-    pub token: String,
+    pub token: Secret,
     /// New auth key.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Bytes32))]
-    pub new_auth_key: String,
+    pub new_auth_key: Secret,
     /// New KDF salt.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Bytes16))]
     pub new_kdf_salt: String,
@@ -598,12 +605,6 @@ pub struct ResetCompleteRequest {
     /// One announcement per account of the member.
     #[cfg_attr(feature = "openapi", schema(max_items = 500))]
     pub announcements: Vec<ResetAnnouncement>,
-}
-
-impl std::fmt::Debug for ResetCompleteRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResetCompleteRequest").field("announcements", &self.announcements.len()).finish_non_exhaustive()
-    }
 }
 
 // ------------------------------------------------------------------ recovery kits
@@ -627,7 +628,7 @@ pub struct GuardianShareUpload {
 }
 
 /// `PUT /api/v1/recovery/kit`: replaces the caller's kit.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PutKitRequest {
@@ -648,20 +649,11 @@ pub struct PutKitRequest {
     /// The server's share (one share: alone it reveals nothing), base64url; absent for a kit
     /// without a server share.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::Share>))]
-    pub server_share: Option<String>,
+    pub server_share: Option<Secret>,
     /// Guardian shares.
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(max_items = 16))]
     pub guardians: Vec<GuardianShareUpload>,
-}
-
-impl std::fmt::Debug for PutKitRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PutKitRequest")
-            .field("threshold", &self.threshold)
-            .field("share_count", &self.share_count)
-            .finish_non_exhaustive()
-    }
 }
 
 /// The caller's kit, without secrets.
@@ -683,22 +675,16 @@ pub struct KitStatus {
 }
 
 /// `POST /api/v1/recovery/begin`.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RecoveryBeginRequest {
     /// The emailed token.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Token))]
-    pub token: String,
+    pub token: Secret,
     /// The recovering client's ephemeral X25519 public key, base64url.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Bytes32))]
     pub ephemeral_public_key: String,
-}
-
-impl std::fmt::Debug for RecoveryBeginRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RecoveryBeginRequest(<redacted>)")
-    }
 }
 
 /// A share released to the session's ephemeral key.
@@ -714,13 +700,14 @@ pub struct ReleasedShare {
 }
 
 /// The opened recovery session.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecoveryBeginResponse {
     /// Session id.
     pub session_id: String,
     /// Secret for the session's later calls (sent in bodies only).
-    pub session_secret: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub session_secret: Secret,
     /// User id.
     pub user_id: String,
     /// Kit id, base64url.
@@ -737,14 +724,8 @@ pub struct RecoveryBeginResponse {
     pub released: Vec<ReleasedShare>,
 }
 
-impl std::fmt::Debug for RecoveryBeginResponse {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RecoveryBeginResponse").field("session_id", &self.session_id).finish_non_exhaustive()
-    }
-}
-
 /// Session id + secret (`POST /api/v1/recovery/shares`).
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RecoverySessionRequest {
@@ -753,17 +734,11 @@ pub struct RecoverySessionRequest {
     pub session_id: String,
     /// Session secret.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Token))]
-    pub session_secret: String,
-}
-
-impl std::fmt::Debug for RecoverySessionRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RecoverySessionRequest").field("session_id", &self.session_id).finish_non_exhaustive()
-    }
+    pub session_secret: Secret,
 }
 
 /// `POST /api/v1/recovery/complete`: the same keys, a new password.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RecoveryCompleteRequest {
@@ -772,10 +747,10 @@ pub struct RecoveryCompleteRequest {
     pub session_id: String,
     /// Session secret.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Token))]
-    pub session_secret: String,
+    pub session_secret: Secret,
     /// New auth key.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Bytes32))]
-    pub new_auth_key: String,
+    pub new_auth_key: Secret,
     /// New KDF salt.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Bytes16))]
     pub new_kdf_salt: String,
@@ -785,12 +760,6 @@ pub struct RecoveryCompleteRequest {
     /// The recovered keyring wrapped under the new KEK.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::WrappedKeyring))]
     pub new_wrapped_keyring: String,
-}
-
-impl std::fmt::Debug for RecoveryCompleteRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RecoveryCompleteRequest").field("session_id", &self.session_id).finish_non_exhaustive()
-    }
 }
 
 /// An open recovery a guardian can help with.
@@ -905,21 +874,16 @@ pub struct WorkerTokenRequest {
 }
 
 /// A short-lived access token with the worker role.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkerTokenResponse {
     /// Bearer token.
-    pub access_token: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub access_token: Secret,
     /// Lifetime in seconds.
     pub expires_in: i64,
     /// The account the worker belongs to.
     pub account_id: String,
-}
-
-impl std::fmt::Debug for WorkerTokenResponse {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WorkerTokenResponse").field("account_id", &self.account_id).finish_non_exhaustive()
-    }
 }
 
 /// One audit event.

@@ -124,7 +124,7 @@ impl Worker {
         let sig = key.keyring.sign(&worker_auth_message(key.worker_id(), &ch.challenge_id, &nonce));
         let t =
             client.worker_token(&WorkerTokenRequest { challenge_id: ch.challenge_id, signature: b64::encode(&sig) })?;
-        client.set_access_token(Some(t.access_token));
+        client.set_access_token(Some(t.access_token.expose().to_owned()));
         Ok(Self { vault: Vault::from_keyring(client, key.keyring), account_id: t.account_id })
     }
 

@@ -331,7 +331,7 @@ fn main() {
     reports.push(hammer("prelogin, known e-mail (raw)", 64, http::Work::Post(&known), None));
     let auth = auth_key(&c, &small_email);
     reports.push(run("login (Argon2id m=19MiB t=2)", 16, secs, probe, |_, _| {
-        c.login(&LoginRequest { email: small_email.clone(), auth_key: auth.clone() }).is_ok()
+        c.login(&LoginRequest { email: small_email.clone(), auth_key: auth.clone().into() }).is_ok()
     }));
     let ids = &small.ids;
     let token = c.access_token().unwrap_or_default().to_owned();
@@ -365,7 +365,7 @@ fn main() {
         let stop = &stop;
         s.spawn(move || {
             while !stop.load(Ordering::Relaxed) {
-                let _ = cc.login(&LoginRequest { email: small_email.clone(), auth_key: auth.clone() });
+                let _ = cc.login(&LoginRequest { email: small_email.clone(), auth_key: auth.clone().into() });
             }
         });
         reports.push(hammer("read one item while logins run", 64, http::Work::Get(&item_paths), Some(&token)));

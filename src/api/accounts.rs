@@ -208,7 +208,8 @@ pub async fn accept(
     body: Body<AcceptInvitationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
-    Ok(HttpResponse::Ok().json(svc::accept(&state, &u.user_id, &body.into_inner()?.token, state.clock.now()).await?))
+    Ok(HttpResponse::Ok()
+        .json(svc::accept(&state, &u.user_id, body.into_inner()?.token.expose(), state.clock.now()).await?))
 }
 
 /// Lists items.

@@ -149,7 +149,7 @@ pub async fn refresh(
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     limit(&state, &req, "refresh", state.config.rate_limits.refresh_per_ip)?;
-    let out = svc::refresh(&state, &body.refresh_token, state.clock.now()).await?;
+    let out = svc::refresh(&state, body.refresh_token.expose(), state.clock.now()).await?;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(out))
 }
 

@@ -70,7 +70,7 @@ pub async fn begin(
     per_ip(&state, &req).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .json(svc::begin(&state, &body.token, state.clock.now()).await?))
+        .json(svc::begin(&state, body.token.expose(), state.clock.now()).await?))
 }
 
 /// Completes the reset: new password and key generation, sessions ended, announcements logged.
@@ -95,6 +95,6 @@ pub async fn cancel(
     body: web::Json<ResetTokenRequest>,
 ) -> Result<HttpResponse, ApiError> {
     per_ip(&state, &req).await?;
-    svc::cancel(&state, &body.token, state.clock.now()).await?;
+    svc::cancel(&state, body.token.expose(), state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -99,7 +99,7 @@ pub async fn register(state: &AppState, req: RegisterRequest, now: i64) -> Resul
         return Err(ApiError::bad("auth.invalid_user_id", "user_id must be a random id of 16 to 64 characters"));
     }
     vouchsafe_crypto::validate_id(&req.user_id).map_err(|e| ApiError::bad("auth.invalid_user_id", e.to_string()))?;
-    let auth_key = Zeroizing::new(decode_exact::<32>("auth_key", &req.auth_key)?);
+    let auth_key = Zeroizing::new(decode_exact::<32>("auth_key", req.auth_key.expose())?);
     let salt = decode_exact::<16>("kdf_salt", &req.kdf_salt)?;
     validate_kdf(&req.kdf_params)?;
     let pk_bytes = b64::decode(&req.public_keys, 100)
@@ -162,10 +162,10 @@ async fn open_session(
 
 fn tokens(state: &AppState, user_id: &str, sid: String, refresh: &str, now: i64) -> Result<TokenResponse, ApiError> {
     Ok(TokenResponse {
-        access_token: state.tokens.issue(user_id, &sid, now)?,
+        access_token: state.tokens.issue(user_id, &sid, now)?.into(),
         token_type: "Bearer".into(),
         expires_in: state.tokens.ttl(),
-        refresh_token: refresh.to_owned(),
+        refresh_token: refresh.to_owned().into(),
         session_id: sid,
     })
 }
@@ -180,7 +180,7 @@ pub async fn login(
 ) -> Result<LoginResponse, ApiError> {
     let invalid = || ApiError::unauthorized("auth.invalid_credentials", "email or password is wrong");
     let email = normalize_email(&req.email).map_err(|_| invalid())?;
-    let auth_key = Zeroizing::new(decode_exact::<32>("auth_key", &req.auth_key)?);
+    let auth_key = Zeroizing::new(decode_exact::<32>("auth_key", req.auth_key.expose())?);
     let found = users::by_email(&state.db, &email).await?;
     let rl = &state.config.rate_limits;
     let fail_key = auth::email_key("login-fail", &email);
@@ -322,7 +322,7 @@ pub async fn change_password(
     req: PasswordChangeRequest,
     now: i64,
 ) -> Result<(), ApiError> {
-    let current = Zeroizing::new(decode_exact::<32>("current_auth_key", &req.current_auth_key)?);
+    let current = Zeroizing::new(decode_exact::<32>("current_auth_key", req.current_auth_key.expose())?);
     let u = signed_in(state, user_id).await?;
     let stored = u.auth_hash.clone();
     if !argon(state, move |m| auth::verify_auth_key(m, &stored, &current[..])).await? {
@@ -333,9 +333,14 @@ pub async fn change_password(
             message: "the current password is wrong".into(),
         });
     }
-    let new =
-        new_credentials(state, &req.new_auth_key, &req.new_kdf_salt, &req.new_kdf_params, &req.new_wrapped_keyring)
-            .await?;
+    let new = new_credentials(
+        state,
+        req.new_auth_key.expose(),
+        &req.new_kdf_salt,
+        &req.new_kdf_params,
+        &req.new_wrapped_keyring,
+    )
+    .await?;
     let (uid, sid, end_others) = (user_id.to_owned(), session_id.to_owned(), req.end_other_sessions);
     crate::store::transaction(&state.db, move |txn| {
         Box::pin(async move {
@@ -369,14 +374,14 @@ mod tests {
     async fn a_refresh_token_works_once_and_its_replay_ends_the_session() -> Test {
         let t = TestState::new().await?;
         let (p, first) = signed_up(&t, "ann@example.com").await?;
-        let second = refresh(&t.state, &first.refresh_token, t.now()).await?;
+        let second = refresh(&t.state, first.refresh_token.expose(), t.now()).await?;
         assert_ne!(second.refresh_token, first.refresh_token);
         assert_eq!(second.session_id, first.session_id);
         assert!(session_is_live(&t.state, &p.user_id, &second.session_id, t.now()).await?);
         // The first token again: someone holds a copy; the whole session ends.
-        assert_eq!(code(refresh(&t.state, &first.refresh_token, t.now()).await), "auth.refresh_token_reused");
+        assert_eq!(code(refresh(&t.state, first.refresh_token.expose(), t.now()).await), "auth.refresh_token_reused");
         assert!(!session_is_live(&t.state, &p.user_id, &second.session_id, t.now()).await?);
-        assert_eq!(code(refresh(&t.state, &second.refresh_token, t.now()).await), "auth.invalid_refresh_token");
+        assert_eq!(code(refresh(&t.state, second.refresh_token.expose(), t.now()).await), "auth.invalid_refresh_token");
         assert_eq!(code(refresh(&t.state, "not-a-token", t.now()).await), "auth.invalid_refresh_token");
         assert_eq!(code(refresh(&t.state, &"x".repeat(65), t.now()).await), "auth.invalid_refresh_token");
         Ok(())
@@ -388,7 +393,7 @@ mod tests {
         let (p, tokens) = signed_up(&t, "ann@example.com").await?;
         t.clock.advance(i64::try_from(t.state.config.session_ttl_secs)? + 1);
         assert!(!session_is_live(&t.state, &p.user_id, &tokens.session_id, t.now()).await?);
-        assert_eq!(code(refresh(&t.state, &tokens.refresh_token, t.now()).await), "auth.invalid_refresh_token");
+        assert_eq!(code(refresh(&t.state, tokens.refresh_token.expose(), t.now()).await), "auth.invalid_refresh_token");
         Ok(())
     }
 
@@ -439,7 +444,7 @@ mod tests {
         let (new_auth_key, new_kdf_salt, new_wrapped_keyring) = credentials(&p.keyring, "a new long password")?;
         let change = |current: &str| PasswordChangeRequest {
             current_auth_key: current.into(),
-            new_auth_key: new_auth_key.clone(),
+            new_auth_key: new_auth_key.clone().into(),
             new_kdf_salt: new_kdf_salt.clone(),
             new_kdf_params: cheap_kdf(),
             new_wrapped_keyring: new_wrapped_keyring.clone(),

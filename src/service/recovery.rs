@@ -47,7 +47,7 @@ pub async fn put_kit(state: &AppState, user_id: &str, req: PutKitRequest, now: i
     let mut server_index = None;
     let mut server_blob = None;
     if let Some(s) = &req.server_share {
-        let bytes = Zeroizing::new(b64::decode(s, 64).map_err(|_| bad("server_share"))?);
+        let bytes = Zeroizing::new(b64::decode(s.expose(), 64).map_err(|_| bad("server_share"))?);
         let share = RecoveryShare::from_bytes(&bytes).map_err(|e| bad(&format!("server_share: {e}")))?;
         if share.kit_id() != kit_id || share.threshold() != req.threshold || share.index() > req.share_count {
             return Err(bad("server_share does not belong to this kit"));
@@ -162,13 +162,13 @@ pub async fn request(state: &AppState, email: &str, now: i64) -> Result<(), ApiE
 /// Redeems the emailed token (once): opens a session bound to the client's ephemeral key and
 /// releases the server share sealed to that key. The link itself carries no share.
 pub async fn begin(state: &AppState, req: RecoveryBeginRequest, now: i64) -> Result<RecoveryBeginResponse, ApiError> {
-    if req.token.len() > 64 {
+    if req.token.expose().len() > 64 {
         return Err(invalid());
     }
     let eph = b64::decode_array::<32>(&req.ephemeral_public_key)
         .map_err(|_| ApiError::bad("request.invalid_field", "ephemeral_public_key: 32 bytes"))?;
     let (secret, secret_hash) = new_opaque_token()?;
-    let hash = hash_token(&req.token);
+    let hash = hash_token(req.token.expose());
     let key = share_key(state);
     let guardian_ttl = now + 7 * 24 * 3600;
     let templates = state.templates.clone();
@@ -216,7 +216,7 @@ pub async fn begin(state: &AppState, req: RecoveryBeginRequest, now: i64) -> Res
     .await?;
     Ok(RecoveryBeginResponse {
         session_id: sess.id,
-        session_secret: secret.to_string(),
+        session_secret: secret.to_string().into(),
         user_id: sess.user_id,
         kit_id: b64::encode(&kit.kit_id),
         threshold: u8::try_from(kit.threshold).unwrap_or(0),
@@ -239,7 +239,7 @@ async fn open_session(state: &AppState, id: &str, secret: &str, now: i64) -> Res
 
 /// Shares released to a session so far.
 pub async fn shares(state: &AppState, req: &RecoverySessionRequest, now: i64) -> Result<Vec<ReleasedShare>, ApiError> {
-    let s = open_session(state, &req.session_id, &req.session_secret, now).await?;
+    let s = open_session(state, &req.session_id, req.session_secret.expose(), now).await?;
     let rows = recovery::released(&state.db, &s.id).await?;
     Ok(rows
         .into_iter()
@@ -303,10 +303,15 @@ pub async fn release(state: &AppState, user_id: &str, req: ReleaseShareRequest, 
 /// Sets a new password for the recovered (same) keys: sessions ended, the kit deleted (it is
 /// spent), the recovery session closed. Memberships are untouched: nothing is resealed.
 pub async fn complete(state: &AppState, req: RecoveryCompleteRequest, now: i64) -> Result<(), ApiError> {
-    let s = open_session(state, &req.session_id, &req.session_secret, now).await?;
-    let new =
-        new_credentials(state, &req.new_auth_key, &req.new_kdf_salt, &req.new_kdf_params, &req.new_wrapped_keyring)
-            .await?;
+    let s = open_session(state, &req.session_id, req.session_secret.expose(), now).await?;
+    let new = new_credentials(
+        state,
+        req.new_auth_key.expose(),
+        &req.new_kdf_salt,
+        &req.new_kdf_params,
+        &req.new_wrapped_keyring,
+    )
+    .await?;
     crate::store::transaction(&state.db, move |txn| {
         Box::pin(async move {
             if !recovery::finish(txn, &s.id, &s.user_id).await? {
@@ -347,7 +352,7 @@ mod tests {
             share_count: 2,
             generation: 1,
             wrapped_keyring: b64::encode(kit.wrapped_keyring.as_bytes()),
-            server_share: Some(b64::encode(&kit.shares[1].expose_bytes())),
+            server_share: Some(b64::encode(&kit.shares[1].expose_bytes()).into()),
             guardians: vec![],
         };
         let mine = RecoveryShare::from_bytes(&kit.shares[0].expose_bytes())?;
@@ -397,8 +402,10 @@ mod tests {
         let mut raw = [0u8; 32];
         getrandom::fill(&mut raw)?;
         let eph = EphemeralKey::from_bytes(raw);
-        let begin_req =
-            || RecoveryBeginRequest { token: token.to_string(), ephemeral_public_key: b64::encode(&eph.public()) };
+        let begin_req = || RecoveryBeginRequest {
+            token: token.to_string().into(),
+            ephemeral_public_key: b64::encode(&eph.public()),
+        };
         let opened = begin(&t.state, begin_req(), t.now()).await?;
         assert_eq!(code(begin(&t.state, begin_req(), t.now()).await), "recovery.invalid");
         let [released] = &opened.released[..] else { return Err("one share released".into()) };
@@ -410,18 +417,21 @@ mod tests {
         let complete_req = |secret: &str| RecoveryCompleteRequest {
             session_id: opened.session_id.clone(),
             session_secret: secret.into(),
-            new_auth_key: new_auth_key.clone(),
+            new_auth_key: new_auth_key.clone().into(),
             new_kdf_salt: new_kdf_salt.clone(),
             new_kdf_params: cheap_kdf(),
             new_wrapped_keyring: new_wrapped_keyring.clone(),
         };
         assert_eq!(code(complete(&t.state, complete_req("wrong"), t.now()).await), "recovery.invalid");
-        complete(&t.state, complete_req(&opened.session_secret), t.now()).await?;
-        assert_eq!(code(complete(&t.state, complete_req(&opened.session_secret), t.now()).await), "recovery.invalid");
+        complete(&t.state, complete_req(opened.session_secret.expose()), t.now()).await?;
+        assert_eq!(
+            code(complete(&t.state, complete_req(opened.session_secret.expose()), t.now()).await),
+            "recovery.invalid"
+        );
         // The kit is spent, every session ended, the new password signs in.
         assert!(!kit_status(&t.state, &ann.user_id).await?.exists);
         assert!(!crate::service::auth::session_is_live(&t.state, &ann.user_id, &tokens.session_id, t.now()).await?);
-        let login = LoginRequest { email: ann.email.clone(), auth_key: new_auth_key.clone() };
+        let login = LoginRequest { email: ann.email.clone(), auth_key: new_auth_key.clone().into() };
         crate::service::auth::login(&t.state, login, None, t.now()).await?;
         Ok(())
     }

@@ -101,7 +101,7 @@ pub async fn begin(state: &AppState, token: &str, now: i64) -> Result<ResetBegin
 /// generation), every session ended, each membership awaiting vouch with a "reset announced"
 /// entry signed by the new key, and emails to the member and the accounts' admins.
 pub async fn complete(state: &AppState, req: ResetCompleteRequest, now: i64) -> Result<(), ApiError> {
-    if req.token.len() > 64 || req.announcements.len() > 500 {
+    if req.token.expose().len() > 64 || req.announcements.len() > 500 {
         return Err(invalid());
     }
     let keys = b64::decode(&req.new_public_keys, 100)
@@ -115,10 +115,15 @@ pub async fn complete(state: &AppState, req: ResetCompleteRequest, now: i64) -> 
             LogEntry::from_bytes(&bytes).map_err(|e| ApiError::bad("log.malformed", e.to_string()))?,
         ));
     }
-    let new =
-        new_credentials(state, &req.new_auth_key, &req.new_kdf_salt, &req.new_kdf_params, &req.new_wrapped_keyring)
-            .await?;
-    let hash = hash_token(&req.token);
+    let new = new_credentials(
+        state,
+        req.new_auth_key.expose(),
+        &req.new_kdf_salt,
+        &req.new_kdf_params,
+        &req.new_wrapped_keyring,
+    )
+    .await?;
+    let hash = hash_token(req.token.expose());
     let templates = state.templates.clone();
     crate::store::transaction(&state.db, move |txn| {
         Box::pin(async move {
@@ -247,7 +252,7 @@ mod tests {
         let (new_auth_key, new_kdf_salt, new_wrapped_keyring) = credentials(keys, "a new long password")?;
         Ok(ResetCompleteRequest {
             token: token.into(),
-            new_auth_key,
+            new_auth_key: new_auth_key.into(),
             new_kdf_salt,
             new_kdf_params: cheap_kdf(),
             new_public_keys: b64::encode(&keys.public().keys_to_bytes()),

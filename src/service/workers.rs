@@ -157,7 +157,7 @@ pub async fn token(state: &AppState, req: &WorkerTokenRequest, now: i64) -> Resu
         .map_err(|e| ApiError::Internal(format!("stored keys: {e}")))?;
     identity.verify(&worker_auth_message(&w.id, &ch.id, &ch.nonce), &sig).map_err(|_| auth_failed())?;
     Ok(WorkerTokenResponse {
-        access_token: state.tokens.issue_worker(&w.id, now)?,
+        access_token: state.tokens.issue_worker(&w.id, now)?.into(),
         expires_in: state.tokens.ttl(),
         account_id: w.account_id,
     })
@@ -265,7 +265,7 @@ mod tests {
         assert_eq!(code(token(&t.state, &answer(&c, &keys)?, t.now()).await), "worker.auth_failed");
         let c = challenge(&t.state, &id, t.now()).await?;
         let granted = token(&t.state, &answer(&c, &keys)?, t.now()).await?;
-        assert!(!granted.access_token.is_empty());
+        assert!(!granted.access_token.expose().is_empty());
         assert_eq!(code(token(&t.state, &answer(&c, &keys)?, t.now()).await), "worker.auth_failed");
         workers::revoke(&t.state.db, &id).await?;
         let c = challenge(&t.state, &id, t.now()).await?;

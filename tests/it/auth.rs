@@ -79,15 +79,15 @@ fn refresh_rotates_and_reuse_revokes_the_family() {
     let s = flows::login(&mut c, "dave@example.com", PW).unwrap();
     let first = s.tokens.refresh_token.clone();
     srv.clock.advance(10);
-    let second = c.refresh(&first).unwrap();
+    let second = c.refresh(first.expose()).unwrap();
     assert_ne!(second.refresh_token, first);
     assert_eq!(second.session_id, s.tokens.session_id);
-    c.set_access_token(Some(second.access_token.clone()));
+    c.set_access_token(Some(second.access_token.clone().expose().to_owned()));
     c.me().unwrap();
     // The rotated token is presented again: a thief or a replay. The whole session ends.
-    let e = c.refresh(&first).unwrap_err();
+    let e = c.refresh(first.expose()).unwrap_err();
     assert_eq!(e.code(), Some("auth.refresh_token_reused"));
-    assert_eq!(c.refresh(&second.refresh_token).unwrap_err().code(), Some("auth.invalid_refresh_token"));
+    assert_eq!(c.refresh(second.refresh_token.expose()).unwrap_err().code(), Some("auth.invalid_refresh_token"));
     assert_eq!(c.me().unwrap_err().code(), Some("auth.session_ended"));
     assert_eq!(c.refresh("not-a-token").unwrap_err().status(), Some(401));
 }
@@ -116,12 +116,12 @@ fn access_tokens_expire_and_sessions_end_at_once() {
     // Expiry follows the server clock.
     srv.clock.advance(901);
     assert_eq!(a.me().unwrap_err().code(), Some("auth.invalid_token"));
-    let t = a.refresh(&sa.tokens.refresh_token).unwrap();
-    a.set_access_token(Some(t.access_token));
+    let t = a.refresh(sa.tokens.refresh_token.expose()).unwrap();
+    a.set_access_token(Some(t.access_token.expose().to_owned()));
     a.me().unwrap();
     a.logout().unwrap();
     assert_eq!(a.me().unwrap_err().code(), Some("auth.session_ended"));
-    assert_eq!(a.refresh(&t.refresh_token).unwrap_err().status(), Some(401));
+    assert_eq!(a.refresh(t.refresh_token.expose()).unwrap_err().status(), Some(401));
 }
 
 #[test]

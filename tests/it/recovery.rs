@@ -50,7 +50,7 @@ fn code_plus_server_share_restores_the_same_keys() {
     assert_eq!(r.released(&c).unwrap().len(), 1);
     assert_eq!(
         c.recovery_begin(&vouchsafe_client::types::RecoveryBeginRequest {
-            token: token.clone(),
+            token: token.clone().into(),
             ephemeral_public_key: vouchsafe_crypto::b64::encode(&[9; 32])
         })
         .unwrap_err()

@@ -193,8 +193,8 @@ fn reset_tokens_expire_are_single_use_and_cancellable() {
     let keys = vouchsafe_crypto::kdf::derive_password_keys(NEW_PW.as_bytes(), &salt, &fast_kdf()).unwrap();
     let b64 = vouchsafe_crypto::b64::encode;
     let req = vouchsafe_client::types::ResetCompleteRequest {
-        token: token.clone(),
-        new_auth_key: b64(keys.auth_key.expose_secret()),
+        token: token.clone().into(),
+        new_auth_key: b64(keys.auth_key.expose_secret()).into(),
         new_kdf_salt: b64(salt.expose_secret()),
         new_kdf_params: fast_kdf(),
         new_public_keys: b64(&keyring.public().keys_to_bytes()),

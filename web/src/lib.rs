@@ -144,7 +144,7 @@ pub enum Op {
 struct SignedIn {
     vault: Vault,
     email: String,
-    refresh: Zeroizing<String>,
+    refresh: vouchsafe_client::types::Secret,
     /// When to rotate the access token before it expires (Unix seconds).
     refresh_at: u64,
 }
@@ -253,10 +253,10 @@ pub fn dispatch(request: &str, progress: &mut dyn FnMut(u64, u64)) -> Result<Str
 
 fn refresh(st: &mut State) -> Result<(), Failure> {
     let signed = st.signed.as_mut().ok_or_else(|| Failure::new("client.signed_out", "please sign in"))?;
-    match signed.vault.client.refresh(&signed.refresh) {
+    match signed.vault.client.refresh(signed.refresh.expose()) {
         Ok(t) => {
-            signed.vault.client.set_access_token(Some(t.access_token));
-            signed.refresh = Zeroizing::new(t.refresh_token);
+            signed.vault.client.set_access_token(Some(t.access_token.expose().to_owned()));
+            signed.refresh = t.refresh_token;
             signed.refresh_at = refresh_at(t.expires_in);
             Ok(())
         }
@@ -279,7 +279,7 @@ fn login(
 ) -> Res {
     let mut client = Client::new(&st.base);
     let session = flows::login(&mut client, email, password.as_str())?;
-    let refresh = Zeroizing::new(session.tokens.refresh_token.clone());
+    let refresh = session.tokens.refresh_token.clone();
     let at = refresh_at(session.tokens.expires_in);
     let mut vault = Vault::new(client, session);
     for (account, (seq, hash)) in trust.get(vault.user_id()).into_iter().flatten() {
