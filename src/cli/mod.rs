@@ -4,8 +4,20 @@
 //! team-log head per account and the highest item revisions seen — lives beside it in
 //! `trust.json`, per (server, user), and survives logins, logouts and profile rewrites: a server
 //! that forces a new sign-in cannot then roll a team's history back.
+//!
+//! One module per command group holds the group's arguments and actions together ([`server`],
+//! [`session`], [`team`], [`items`], [`recovery`], [`workers`]); this module holds what they
+//! share: the profile, the prompts ([`read_password`], [`read_new_password`], [`read_line`]),
+//! `--json` output, and opening the vault.
 
 use std::path::PathBuf;
+
+pub mod items;
+pub mod recovery;
+pub mod server;
+pub mod session;
+pub mod team;
+pub mod workers;
 
 use serde::{Deserialize, Serialize};
 use vouchsafe_client::flows;
@@ -720,4 +732,48 @@ pub fn warn_reset_not_made_here(v: &Vault, state: &vouchsafe_crypto::log::TeamSt
     if v.resets_not_made_here(state).is_some() {
         reset_warning(account, v.user_id());
     }
+}
+
+// ---------------------------------------------------------------- helpers of the command groups
+
+/// KDF parameters for new passwords: defaults, or `VOUCHSAFE_KDF_M_KIB`/`_T`/`_P` (never below the floor).
+pub fn kdf_params() -> KdfParams {
+    let mut p = KdfParams::default();
+    let get = |n: &str| std::env::var(n).ok().and_then(|v| v.parse::<u32>().ok());
+    if let Some(m) = get("VOUCHSAFE_KDF_M_KIB") {
+        p.m_kib = m;
+    }
+    if let Some(t) = get("VOUCHSAFE_KDF_T") {
+        p.t = t;
+    }
+    if let Some(pp) = get("VOUCHSAFE_KDF_P") {
+        p.p = pp;
+    }
+    p
+}
+
+/// The token from a link (`…#token=XYZ`) or the bare token.
+pub fn token_of(s: &str) -> &str {
+    s.rsplit("token=").next().unwrap_or(s).trim()
+}
+
+pub fn password() -> Result<zeroize::Zeroizing<String>, String> {
+    read_password("Password (to unlock your keys): ", None, "VOUCHSAFE_PASSWORD")
+}
+
+/// `YYYY-MM-DD HH:MM` UTC from Unix seconds (no time-zone database needed).
+pub fn when(t: i64) -> String {
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", secs / 3600, secs % 3600 / 60)
 }

@@ -1,0 +1,393 @@
+//! `vouchsafe account`, `invite`, `invitations`, `accept`, `members`, `confirm`, `role`, `remove`,
+//! `rotate`, `log`, `policy` and `audit`: accounts, their people, keys and log.
+
+use clap::Subcommand;
+
+use super::token_of;
+
+/// The commands of this group (flattened into `vouchsafe`'s own).
+#[derive(Subcommand)]
+pub enum Command {
+    /// Team accounts.
+    Account {
+        #[command(subcommand)]
+        op: AccountOp,
+    },
+    /// Invite an email to an account.
+    Invite {
+        /// Account id.
+        #[arg(allow_hyphen_values = true)]
+        account: String,
+        /// Email.
+        email: String,
+        /// owner, admin or member.
+        #[arg(long, default_value = "member")]
+        role: String,
+    },
+    /// List (or revoke) an account's invitations.
+    Invitations {
+        /// Account id.
+        #[arg(allow_hyphen_values = true)]
+        account: String,
+        /// Revoke this invitation id.
+        #[arg(long)]
+        revoke: Option<String>,
+    },
+    /// Accept an invitation with the token from the email link (the part after `#token=`).
+    Accept {
+        /// The token, or the whole link.
+        #[arg(allow_hyphen_values = true)]
+        token: String,
+    },
+    /// List members as the verified team log describes them (rows the log does not endorse
+    /// are marked); needs no password.
+    Members {
+        /// Account id.
+        #[arg(allow_hyphen_values = true)]
+        account: String,
+    },
+    /// Confirm an accepted invitee after comparing verification codes with them.
+    Confirm {
+        /// Account id.
+        #[arg(allow_hyphen_values = true)]
+        account: String,
+        /// The invitee's user id.
+        #[arg(allow_hyphen_values = true)]
+        user: String,
+        /// The role you grant (owner, admin or member); otherwise you are asked. It is what the
+        /// signed log records, whatever the server's list says.
+        #[arg(long)]
+        role: Option<String>,
+        /// The code the person read to you (otherwise you are asked).
+        #[arg(long)]
+        code: Option<String>,
+    },
+    /// Change a member's role.
+    Role {
+        /// Account id.
+        #[arg(allow_hyphen_values = true)]
+        account: String,
+        /// User id.
+        #[arg(allow_hyphen_values = true)]
+        user: String,
+        /// owner, admin or member.
+        role: String,
+    },
+    /// Remove a member (then run `rotate`).
+    Remove {
+        /// Account id.
+        #[arg(allow_hyphen_values = true)]
+        account: String,
+        /// User id.
+        #[arg(allow_hyphen_values = true)]
+        user: String,
+    },
+    /// Rotate the account key and re-encrypt every item (resumes if interrupted).
+    Rotate {
+        /// Account id.
+        #[arg(allow_hyphen_values = true)]
+        account: String,
+        /// Make a new key version even if no removal requires it.
+        #[arg(long)]
+        force: bool,
+    },
+    /// The signed team log.
+    Log {
+        #[command(subcommand)]
+        op: LogOp,
+    },
+    /// The account's recovery policy.
+    Policy {
+        #[command(subcommand)]
+        op: PolicyOp,
+    },
+    /// The audit trail of an account (admins).
+    Audit {
+        /// Account id.
+        #[arg(allow_hyphen_values = true)]
+        account: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AccountOp {
+    /// Create an account (you become its owner).
+    Create {
+        /// Name.
+        name: String,
+    },
+    /// List your accounts.
+    List,
+    /// Show one account.
+    Show {
+        /// Account id.
+        #[arg(allow_hyphen_values = true)]
+        account: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum LogOp {
+    /// Verify the whole team log and print its state.
+    Verify {
+        /// Account id.
+        #[arg(allow_hyphen_values = true)]
+        account: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum PolicyOp {
+    /// Show the policy (from the verified log).
+    Show {
+        /// Account id.
+        #[arg(allow_hyphen_values = true)]
+        account: String,
+    },
+    /// Change it.
+    Set {
+        /// Account id.
+        #[arg(allow_hyphen_values = true)]
+        account: String,
+        /// Distinct vouches needed.
+        #[arg(long)]
+        quorum: Option<u8>,
+        /// Waiting period in seconds.
+        #[arg(long)]
+        waiting_secs: Option<u64>,
+        /// Only admins may vouch.
+        #[arg(long)]
+        admins_only: Option<bool>,
+    },
+}
+
+/// Runs a command of this group.
+pub fn run(cmd: Command) -> Result<(), String> {
+    use super::explain_err as e;
+    let mut p = super::Profile::load();
+    match &cmd {
+        Command::Account { op: AccountOp::List } => {
+            use super::clean;
+            let accounts = super::signed_in(&mut p)?.accounts().map_err(e)?;
+            if super::json() {
+                return super::print_json(&accounts);
+            }
+            for a in accounts {
+                println!("{}  {}  ({}, {})", clean(&a.id), clean(&a.name), clean(&a.role), clean(&a.status));
+            }
+            return Ok(());
+        }
+        Command::Account { op: AccountOp::Show { account } } => {
+            let a = super::signed_in(&mut p)?.account(account).map_err(e)?;
+            use super::clean;
+            println!(
+                "{}  {} (name as the server stores it)\nyour role: {} ({})\nkey version {}{}\nlog entries {} \
+                 (as the server reports them; `vouchsafe log verify` checks them)",
+                clean(&a.id),
+                clean(&a.name),
+                clean(&a.role),
+                clean(&a.status),
+                a.key_version,
+                if a.rotation_required || a.items_to_rotate > 0 {
+                    format!(" — rotation needed ({} items under older keys)", a.items_to_rotate)
+                } else {
+                    String::new()
+                },
+                a.log_len
+            );
+            return Ok(());
+        }
+        Command::Invite { account, email, role } => {
+            super::role(role)?;
+            let i = super::signed_in(&mut p)?.invite(account, email, role).map_err(e)?;
+            use super::clean;
+            println!(
+                "invited {} as {} (invitation {}, expires at {})",
+                clean(&i.email),
+                clean(&i.role),
+                clean(&i.id),
+                i.expires_at
+            );
+            return Ok(());
+        }
+        Command::Invitations { account, revoke } => {
+            let c = super::signed_in(&mut p)?;
+            if let Some(id) = revoke {
+                c.revoke_invitation(account, id).map_err(e)?;
+                println!("invitation {id} revoked");
+            } else {
+                use super::clean;
+                let invitations = c.invitations(account).map_err(e)?;
+                if super::json() {
+                    return super::print_json(&invitations);
+                }
+                for i in invitations {
+                    println!(
+                        "{}  {}  {}  {}{}",
+                        clean(&i.id),
+                        clean(&i.email),
+                        clean(&i.role),
+                        clean(&i.status),
+                        i.accepted_by.map(|u| format!(" by {}", clean(&u))).unwrap_or_default()
+                    );
+                }
+            }
+            return Ok(());
+        }
+        Command::Accept { token } => {
+            let t = token_of(token);
+            let mine = p.identity()?;
+            let c = super::signed_in(&mut p)?;
+            let r = c.accept_invitation(t).map_err(e)?;
+            // The code comes from the keys this device unlocked at sign-in, not from the server.
+            println!(
+                "accepted: account {}. Read this code to the admin who confirms you:\n  {}",
+                super::clean(&r.account_id),
+                mine.verification_code()
+            );
+            if let Ok(me) = c.me() {
+                super::warn_if_server_disagrees(&me, &mine);
+            }
+            return Ok(());
+        }
+        Command::Members { account } => {
+            let c = super::signed_in(&mut p)?;
+            let listed = c.members(account).map_err(e)?;
+            return super::print_judged(
+                &p,
+                &c,
+                account,
+                |state| vouchsafe_client::vault::judge_members(state, &listed),
+                true,
+            );
+        }
+        Command::Audit { account } => {
+            use super::clean;
+            let events = super::signed_in(&mut p)?.audit(account).map_err(e)?;
+            if super::json() {
+                return super::print_json(&events);
+            }
+            for a in events {
+                println!(
+                    "{}  {} {}  {}  {} items",
+                    a.created_at,
+                    clean(&a.actor_kind),
+                    clean(&a.actor_id),
+                    clean(&a.action),
+                    a.item_count
+                );
+            }
+            return Ok(());
+        }
+        _ => {}
+    }
+    let mut v = super::vault(&mut p, super::password)?;
+    let result = match cmd {
+        Command::Account { op: AccountOp::Create { name } } => {
+            v.create_account(&name).map(|a| println!("created account {} ({})", a.id, a.name)).map_err(e)
+        }
+        Command::Confirm { account, user, role, code } => (|| {
+            use super::clean;
+            let (info, _) = v.pending_identity(&account, &user).map_err(e)?;
+            // The role signed into the log is the admin's choice; the server's list only suggests.
+            let role = match role {
+                Some(r) => super::role(&r)?,
+                None => {
+                    println!(
+                        "Confirm {} ({}). The server says they were invited as {}; type the role you grant \
+                         (owner, admin or member):",
+                        clean(&info.email),
+                        clean(&info.user_id),
+                        clean(&info.role)
+                    );
+                    super::role(super::read_line()?.trim())?
+                }
+            };
+            let code = match code {
+                Some(c) => c,
+                None => {
+                    println!("Ask them to read their verification code to you (call or in person), and type it:");
+                    super::read_line()?
+                }
+            };
+            v.confirm(&account, &user, role, &code).map_err(e)?;
+            println!(
+                "confirmed {} as {}: the account key is sealed to their verified keys",
+                clean(&info.email),
+                role.as_str()
+            );
+            Ok(())
+        })(),
+        Command::Role { account, user, role } => {
+            v.set_role(&account, &user, super::role(&role)?).map(|_| println!("role changed")).map_err(e)
+        }
+        Command::Remove { account, user } => {
+            v.remove(&account, &user).map(|_| println!("removed; now run `vouchsafe rotate {account}`")).map_err(e)
+        }
+        Command::Rotate { account, force } => v
+            .rotate(&account, force, 100, super::progress_bar)
+            .map(|r| {
+                println!(
+                    "key version {}{}; {} items re-encrypted",
+                    r.key_version,
+                    if r.new_version { " (new)" } else { "" },
+                    r.items_reencrypted
+                )
+            })
+            .map_err(e),
+        Command::Log { op: LogOp::Verify { account } } => v
+            .verified_log(&account)
+            .map(|(entries, state)| {
+                println!(
+                    "{} entries verified (chain, signatures, authority); key version {}",
+                    entries.len(),
+                    state.key_version()
+                );
+                for (id, m) in state.members() {
+                    println!(
+                        "  {}  {}  gen {}  {}",
+                        super::clean(id),
+                        m.role.as_str(),
+                        m.identity.generation,
+                        m.identity.verification_code()
+                    );
+                }
+                super::warn_reset_not_made_here(&v, &state, &account);
+            })
+            .map_err(e),
+        Command::Policy { op: PolicyOp::Show { account } } => v
+            .policy(&account)
+            .map(|p| {
+                println!(
+                    "vouch quorum {}; waiting period {} s; vouchers: {}; admin signatures for policy and workers: {}",
+                    p.vouch_quorum,
+                    p.waiting_period_secs,
+                    if p.vouchers == vouchsafe_crypto::log::VoucherRule::AdminsOnly { "admins" } else { "any member" },
+                    p.admin_approvals
+                )
+            })
+            .map_err(e),
+        Command::Policy { op: PolicyOp::Set { account, quorum, waiting_secs, admins_only } } => (|| {
+            let mut p = v.policy(&account).map_err(e)?;
+            if let Some(q) = quorum {
+                p.vouch_quorum = q;
+            }
+            if let Some(w) = waiting_secs {
+                p.waiting_period_secs = w;
+            }
+            if let Some(a) = admins_only {
+                p.vouchers = if a {
+                    vouchsafe_crypto::log::VoucherRule::AdminsOnly
+                } else {
+                    vouchsafe_crypto::log::VoucherRule::AnyMember
+                };
+            }
+            v.set_policy(&account, p).map_err(e)?;
+            println!("policy changed");
+            Ok(())
+        })(),
+        _ => Err("unknown command".into()),
+    };
+    super::save_checkpoints(&mut p, &v)?;
+    result
+}
