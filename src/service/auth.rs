@@ -83,13 +83,26 @@ pub async fn prelogin(state: &AppState, email: &str) -> Result<PreloginResponse,
     mac.update(b"vouchsafe/prelogin-fake-salt\0");
     mac.update(email.as_bytes());
     let fake = mac.finalize().into_bytes();
-    Ok(match found {
-        Some(u) => PreloginResponse {
-            kdf_salt: b64::encode(&u.salt),
-            kdf_params: serde_json::from_str(&u.params).map_err(|e| ApiError::Internal(format!("kdf params: {e}")))?,
-        },
-        None => PreloginResponse { kdf_salt: b64::encode(&fake[..16]), kdf_params: KdfParams::default() },
+    // One path for both: the stored salt and parameters or the fake ones, then the same
+    // encoding and parsing, so the two answers cost the same.
+    let (salt, params): (&[u8], &str) = match &found {
+        Some(u) => (&u.salt, &u.params),
+        None => (&fake[..16], default_kdf_json()?),
+    };
+    Ok(PreloginResponse {
+        kdf_salt: b64::encode(salt),
+        kdf_params: serde_json::from_str(params).map_err(|e| ApiError::Internal(format!("kdf params: {e}")))?,
     })
+}
+
+/// The default KDF parameters as stored (JSON), what an unknown e-mail's answer is parsed from.
+fn default_kdf_json() -> Result<&'static str, ApiError> {
+    static JSON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(j) = JSON.get() {
+        return Ok(j);
+    }
+    let j = serde_json::to_string(&KdfParams::default()).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(JSON.get_or_init(|| j))
 }
 
 /// Creates a user. Duplicate email or id → 409 `auth.already_registered`.
@@ -488,6 +501,22 @@ mod tests {
             code(revoke_session(&t.state, &ann.user_id, &ann_s.session_id, t.now()).await),
             "auth.session_not_found"
         );
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn prelogin_answers_an_unknown_address_like_a_known_one() -> Test {
+        let t = TestState::new().await?;
+        let (p, _) = signed_up(&t, "ann@example.com").await?;
+        let known = prelogin(&t.state, " ANN@example.com").await?;
+        assert_eq!(known.kdf_salt, p.registration.kdf_salt);
+        assert_eq!(known.kdf_params, cheap_kdf());
+        let unknown = prelogin(&t.state, "nobody@example.com").await?;
+        // Stable for the same address (asking twice reveals nothing), different per address.
+        assert_eq!(unknown.kdf_salt, prelogin(&t.state, "Nobody@Example.com").await?.kdf_salt);
+        assert_ne!(unknown.kdf_salt, prelogin(&t.state, "nobody2@example.com").await?.kdf_salt);
+        assert_eq!(b64::decode(&unknown.kdf_salt, 16)?.len(), 16);
+        assert_eq!(unknown.kdf_params, KdfParams::default());
         Ok(())
     }
 

@@ -7,7 +7,7 @@
 //!   checking the caller's rights in the same statement (one definition of access).
 //! - [`users`], [`sessions`], [`resets`], [`recovery`], [`accounts`], [`workers`]: the rest of
 //!   the schema, one module per group of tables. A single-use token is claimed in one
-//!   `UPDATE … RETURNING` ([`claim`]), so two concurrent redemptions cannot both win.
+//!   `UPDATE … RETURNING` (one private `claim`), so two concurrent redemptions cannot both win.
 //! - [`sqlite`]: SQLite without sqlx — reads on the calling thread's connection, writes
 //!   group-committed on one writer thread.
 
