@@ -9,6 +9,45 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::state::{AppState, ManualClock};
 
+/// What a test returns: `?` on any error fails it with the error.
+pub type Test = Result<(), Box<dyn std::error::Error>>;
+
+/// The code a refused call gets ("accepted" if it was not refused).
+pub fn code<T>(r: Result<T, crate::error::ApiError>) -> &'static str {
+    r.err().map_or("accepted", |e| e.code())
+}
+
+/// What a client sends to create an account, signed by `signer`, whose genesis names
+/// `creator` (the caller, unless a test forges it), stamped `now`; and the genesis entry.
+pub fn account_request(
+    signer: &Person,
+    creator: &Person,
+    now: i64,
+) -> Result<(vouchsafe_client::types::CreateAccountRequest, vouchsafe_crypto::log::LogEntry), Box<dyn std::error::Error>>
+{
+    use vouchsafe_crypto::b64;
+    use vouchsafe_crypto::log::{EntryBody, LogEntry};
+    let mut rng = vouchsafe_crypto::os_rng();
+    let account_id = vouchsafe_crypto::random_id();
+    let genesis = LogEntry::create(
+        &account_id,
+        None,
+        &signer.keyring,
+        u64::try_from(now)?,
+        EntryBody::Genesis { creator: creator.keyring.public(), policy: Default::default() },
+    )?;
+    let mk = vouchsafe_crypto::seal::MasterKey::generate(1, &mut rng)?;
+    let sealed =
+        vouchsafe_crypto::seal::seal_master_key(&mk, &account_id, &signer.keyring.public(), &signer.keyring, &mut rng)?;
+    let req = vouchsafe_client::types::CreateAccountRequest {
+        account_id,
+        name: "  Support  ".into(),
+        genesis: b64::encode(&genesis.to_bytes()),
+        sealed_key: b64::encode(&sealed.to_bytes()),
+    };
+    Ok((req, genesis))
+}
+
 /// A test's server state; its directory is removed when it is dropped.
 pub struct TestState {
     /// The state services take.

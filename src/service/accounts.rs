@@ -739,42 +739,8 @@ pub async fn accept(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{Person, TestState, signed_up};
+    use crate::testing::{Person, Test, TestState, account_request, code, signed_up};
     use vouchsafe_crypto::log::LogHead;
-    use vouchsafe_crypto::seal::{MasterKey, seal_master_key};
-
-    type Test = Result<(), Box<dyn std::error::Error>>;
-
-    fn code<T>(r: Result<T, ApiError>) -> &'static str {
-        r.err().map_or("accepted", |e| e.code())
-    }
-
-    /// What a client sends to create an account `creator` names as its creator, signed by
-    /// `signer`, and the genesis entry.
-    fn creation(
-        signer: &Person,
-        creator: &Person,
-        now: i64,
-    ) -> Result<(CreateAccountRequest, LogEntry), Box<dyn std::error::Error>> {
-        let mut rng = vouchsafe_crypto::os_rng();
-        let account_id = vouchsafe_crypto::random_id();
-        let genesis = LogEntry::create(
-            &account_id,
-            None,
-            &signer.keyring,
-            u64::try_from(now)?,
-            EntryBody::Genesis { creator: creator.keyring.public(), policy: Default::default() },
-        )?;
-        let mk = MasterKey::generate(1, &mut rng)?;
-        let sealed = seal_master_key(&mk, &account_id, &signer.keyring.public(), &signer.keyring, &mut rng)?;
-        let req = CreateAccountRequest {
-            account_id,
-            name: "  Support  ".into(),
-            genesis: b64::encode(&genesis.to_bytes()),
-            sealed_key: b64::encode(&sealed.to_bytes()),
-        };
-        Ok((req, genesis))
-    }
 
     /// An invitation of `email` to the account whose link token is returned, as `invite` would
     /// have e-mailed it.
@@ -802,11 +768,11 @@ mod tests {
         let t = TestState::new().await?;
         let (ann, _) = signed_up(&t, "ann@example.com").await?;
         let (bob, _) = signed_up(&t, "bob@example.com").await?;
-        let (for_bob, _) = creation(&ann, &bob, t.now())?;
+        let (for_bob, _) = account_request(&ann, &bob, t.now())?;
         assert_eq!(code(create(&t.state, &ann.user_id, for_bob, t.now()).await), "log.rejected");
-        let (req, _) = creation(&ann, &ann, t.now() - MAX_CLOCK_SKEW_SECS - 1)?;
+        let (req, _) = account_request(&ann, &ann, t.now() - MAX_CLOCK_SKEW_SECS - 1)?;
         assert_eq!(code(create(&t.state, &ann.user_id, req, t.now()).await), "log.stale_timestamp");
-        let (req, _) = creation(&ann, &ann, t.now())?;
+        let (req, _) = account_request(&ann, &ann, t.now())?;
         let info = create(&t.state, &ann.user_id, req.clone(), t.now()).await?;
         assert_eq!((info.name.as_str(), info.role.as_str(), info.log_len), ("Support", "owner", 1));
         assert_eq!(code(create(&t.state, &ann.user_id, req.clone(), t.now()).await), "account.exists");
@@ -827,7 +793,7 @@ mod tests {
         let (ann, _) = signed_up(&t, "ann@example.com").await?;
         let (bob, _) = signed_up(&t, "bob@example.com").await?;
         let (eve, _) = signed_up(&t, "eve@example.com").await?;
-        let (req, _) = creation(&ann, &ann, t.now())?;
+        let (req, _) = account_request(&ann, &ann, t.now())?;
         let account_id = req.account_id.clone();
         create(&t.state, &ann.user_id, req, t.now()).await?;
         let token = invitation_for(&t, &account_id, &ann.user_id, &bob.email).await?;
@@ -851,7 +817,7 @@ mod tests {
         let t = TestState::new().await?;
         let (ann, _) = signed_up(&t, "ann@example.com").await?;
         let (bob, _) = signed_up(&t, "bob@example.com").await?;
-        let (req, _) = creation(&ann, &ann, t.now())?;
+        let (req, _) = account_request(&ann, &ann, t.now())?;
         let account_id = req.account_id.clone();
         create(&t.state, &ann.user_id, req, t.now()).await?;
         let invite_req = |email: &str, role: &str| InviteRequest { email: email.into(), role: role.into() };
@@ -881,7 +847,7 @@ mod tests {
         let t = TestState::new().await?;
         let (ann, _) = signed_up(&t, "ann@example.com").await?;
         let (bob, _) = signed_up(&t, "bob@example.com").await?;
-        let (req, genesis) = creation(&ann, &ann, t.now())?;
+        let (req, genesis) = account_request(&ann, &ann, t.now())?;
         let account_id = req.account_id.clone();
         create(&t.state, &ann.user_id, req, t.now()).await?;
         let head = LogHead { seq: 0, hash: genesis.hash() };

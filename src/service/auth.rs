@@ -370,14 +370,7 @@ pub async fn change_password(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{TestState, cheap_kdf, credentials, person, signed_up};
-
-    type Test = Result<(), Box<dyn std::error::Error>>;
-
-    /// The code a refused call gets ("accepted" if it was not refused).
-    fn code<T>(r: Result<T, ApiError>) -> &'static str {
-        r.err().map_or("accepted", |e| e.code())
-    }
+    use crate::testing::{Test, TestState, cheap_kdf, code, credentials, person, signed_up};
 
     fn login_req(email: &str, auth_key: &str) -> LoginRequest {
         LoginRequest { email: email.into(), auth_key: auth_key.into() }

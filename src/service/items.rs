@@ -293,9 +293,8 @@ pub async fn update_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{Test, code};
     use vouchsafe_crypto::field::{FieldKey, ItemBinding};
-
-    type Test = Result<(), Box<dyn std::error::Error>>;
 
     fn blob(version: u32) -> Result<String, vouchsafe_crypto::Error> {
         let mk = vouchsafe_crypto::seal::MasterKey::generate(version, &mut vouchsafe_crypto::os_rng())?;
@@ -312,26 +311,21 @@ mod tests {
         })
     }
 
-    /// The code a refused request gets ("accepted" if it was not refused).
-    fn refusal<T>(r: Result<T, ApiError>) -> &'static str {
-        r.err().map_or("accepted", |e| e.code())
-    }
-
     #[test]
     fn writes_are_checked_before_any_database_work() -> Test {
         let id = "abcdefghijklmnop";
-        assert_eq!(refusal(prepare_put(id, put(1)?)), "accepted");
-        assert_eq!(refusal(prepare_put("short", put(1)?)), "request.invalid_id");
+        assert_eq!(code(prepare_put(id, put(1)?)), "accepted");
+        assert_eq!(code(prepare_put("short", put(1)?)), "request.invalid_id");
         let mut empty = put(1)?;
         empty.fields.clear();
-        assert_eq!(refusal(prepare_put(id, empty)), "item.no_fields");
+        assert_eq!(code(prepare_put(id, empty)), "item.no_fields");
         let mut claims_two = put(1)?;
         claims_two.key_version = 2;
-        assert_eq!(refusal(prepare_put(id, claims_two)), "item.bad_key_version", "blob under v1");
+        assert_eq!(code(prepare_put(id, claims_two)), "item.bad_key_version", "blob under v1");
         let mut bad_name = put(1)?;
         let v = bad_name.fields.remove("n").ok_or("field n")?;
         bad_name.fields.insert(String::new(), v);
-        assert_eq!(refusal(prepare_put(id, bad_name)), "item.invalid_field_name");
+        assert_eq!(code(prepare_put(id, bad_name)), "item.invalid_field_name");
         Ok(())
     }
 
@@ -340,16 +334,16 @@ mod tests {
         let fields = put(1)?.fields;
         let u = |id: &str| BatchItemUpdate { id: id.to_owned(), revision: 1, key_version: 1, fields: fields.clone() };
         let ok = prepare_batch(BatchUpdateRequest { items: vec![u("a-item-000000001"), u("a-item-000000002")] });
-        assert_eq!(refusal(ok), "accepted");
+        assert_eq!(code(ok), "accepted");
         let twice = prepare_batch(BatchUpdateRequest { items: vec![u("a-item-000000001"), u("a-item-000000001")] });
-        assert_eq!(refusal(twice), "item.duplicate_id");
+        assert_eq!(code(twice), "item.duplicate_id");
         Ok(())
     }
 
     #[test]
     fn key_versions_and_refusals_say_what_is_wrong() {
-        assert_eq!(refusal(check_key_version(3, 2)), "item.bad_key_version");
-        assert_eq!(refusal(check_key_version(1, 2)), "item.retired_key_version");
+        assert_eq!(code(check_key_version(3, 2)), "item.bad_key_version");
+        assert_eq!(code(check_key_version(1, 2)), "item.retired_key_version");
         assert!(check_key_version(2, 2).is_ok());
         let member = Principal::Member { user_id: "u".into(), session_id: "s".into() };
         let worker = Principal::Worker { worker_id: "w".into() };

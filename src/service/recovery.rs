@@ -330,15 +330,9 @@ pub async fn complete(state: &AppState, req: RecoveryCompleteRequest, now: i64) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{TestState, cheap_kdf, credentials, signed_up};
+    use crate::testing::{Test, TestState, cheap_kdf, code, credentials, signed_up};
     use vouchsafe_crypto::recovery::{create_kit, open_released_share};
     use vouchsafe_crypto::seal::EphemeralKey;
-
-    type Test = Result<(), Box<dyn std::error::Error>>;
-
-    fn code<T>(r: Result<T, ApiError>) -> &'static str {
-        r.err().map_or("accepted", |e| e.code())
-    }
 
     /// A 2-of-2 kit of `keyring`: share 1 stays with the member (returned), share 2 goes to
     /// the server.

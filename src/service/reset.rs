@@ -221,14 +221,8 @@ pub fn request_email(email: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{TestState, cheap_kdf, credentials, signed_up};
+    use crate::testing::{Test, TestState, cheap_kdf, code, credentials, signed_up};
     use vouchsafe_crypto::identity::Keyring;
-
-    type Test = Result<(), Box<dyn std::error::Error>>;
-
-    fn code<T>(r: Result<T, ApiError>) -> &'static str {
-        r.err().map_or("accepted", |e| e.code())
-    }
 
     /// A reset of `user_id` as `request` starts it: (link token, "not me" token).
     async fn reset_link(t: &TestState, user_id: &str) -> Result<(String, String), ApiError> {

@@ -166,14 +166,8 @@ pub async fn token(state: &AppState, req: &WorkerTokenRequest, now: i64) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{TestState, signed_up};
+    use crate::testing::{Test, TestState, account_request, code, signed_up};
     use vouchsafe_crypto::identity::Keyring;
-
-    type Test = Result<(), Box<dyn std::error::Error>>;
-
-    fn code<T>(r: Result<T, ApiError>) -> &'static str {
-        r.err().map_or("accepted", |e| e.code())
-    }
 
     fn registration(keys: &Keyring, id: &str) -> RegisterWorkerRequest {
         RegisterWorkerRequest {
@@ -187,27 +181,11 @@ mod tests {
     async fn registered() -> Result<(TestState, Keyring, String, String), Box<dyn std::error::Error>> {
         let t = TestState::new().await?;
         let (ann, _) = signed_up(&t, "ann@example.com").await?;
-        let account_id = vouchsafe_crypto::random_id();
-        let mut rng = vouchsafe_crypto::os_rng();
-        let genesis = vouchsafe_crypto::log::LogEntry::create(
-            &account_id,
-            None,
-            &ann.keyring,
-            u64::try_from(t.now())?,
-            vouchsafe_crypto::log::EntryBody::Genesis { creator: ann.keyring.public(), policy: Default::default() },
-        )?;
-        let mk = vouchsafe_crypto::seal::MasterKey::generate(1, &mut rng)?;
-        let sealed =
-            vouchsafe_crypto::seal::seal_master_key(&mk, &account_id, &ann.keyring.public(), &ann.keyring, &mut rng)?;
-        let req = CreateAccountRequest {
-            account_id: account_id.clone(),
-            name: "Support".into(),
-            genesis: b64::encode(&genesis.to_bytes()),
-            sealed_key: b64::encode(&sealed.to_bytes()),
-        };
+        let (req, _) = account_request(&ann, &ann, t.now())?;
+        let account_id = req.account_id.clone();
         crate::service::accounts::create(&t.state, &ann.user_id, req, t.now()).await?;
         let id = vouchsafe_crypto::random_id();
-        let keys = Keyring::generate(&id, 1, &mut rng)?;
+        let keys = Keyring::generate(&id, 1, &mut vouchsafe_crypto::os_rng())?;
         register(&t.state, &account_id, &ann.user_id, registration(&keys, &id), t.now()).await?;
         Ok((t, keys, account_id, ann.user_id))
     }
