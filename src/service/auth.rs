@@ -510,6 +510,16 @@ mod tests {
         assert_ne!(unknown.kdf_salt, prelogin(&t.state, "nobody2@example.com").await?.kdf_salt);
         assert_eq!(b64::decode(&unknown.kdf_salt, 16)?.len(), 16);
         assert_eq!(unknown.kdf_params, KdfParams::default());
+        // The lookup reads a neighbour row for a miss: before, between and after the users in
+        // e-mail order, and a prefix of a user's address, are all misses.
+        let (bob, _) = signed_up(&t, "bob@example.com").await?;
+        for miss in ["aaa@example.com", "ann@example.co", "azz@example.com", "zzz@example.com"] {
+            let answer = prelogin(&t.state, miss).await?;
+            assert_eq!(answer.kdf_params, KdfParams::default(), "{miss}");
+            assert_ne!(answer.kdf_salt, p.registration.kdf_salt, "{miss}");
+            assert_ne!(answer.kdf_salt, bob.registration.kdf_salt, "{miss}");
+        }
+        assert_eq!(prelogin(&t.state, "bob@example.com").await?.kdf_salt, bob.registration.kdf_salt);
         Ok(())
     }
 

@@ -15,24 +15,34 @@ pub struct Kdf {
     pub params: String,
 }
 
+/// The KDF lookup of a sign-in's first step. It reads one row whether or not the address has a
+/// user — the row at or after the address in e-mail order, else the first one — and only then
+/// says whether that row is the address's: a miss does the same index descents and row read as
+/// a hit, so the answer's timing does not tell them apart. (No row at all: no users yet.)
+const KDF_OF: &str = "SELECT kdf_salt, kdf_params, email = $1 FROM ( \
+     SELECT * FROM (SELECT kdf_salt, kdf_params, email, 0 AS o FROM users WHERE email >= $1 ORDER BY email LIMIT 1) a \
+     UNION ALL \
+     SELECT * FROM (SELECT kdf_salt, kdf_params, email, 1 AS o FROM users ORDER BY email LIMIT 1) b \
+     ) x ORDER BY o LIMIT 1";
+
 impl Store {
-    /// The KDF of the user with this (normalized) e-mail, if there is one: one primary-key-like
-    /// lookup (the address is unique), on SQLite on the calling thread's connection.
+    /// The KDF of the user with this (normalized) e-mail, if there is one ([`KDF_OF`]: the same
+    /// work for a miss), on SQLite on the calling thread's connection.
     pub async fn kdf_of(&self, email: &str) -> Result<Option<Kdf>, ApiError> {
-        match self {
+        let row = match self {
             Store::Sqlite(hot) => hot.read(|c| {
-                Ok(c.prepare_cached("SELECT kdf_salt, kdf_params FROM users WHERE email = ?1")?
-                    .query_row([email], |r| Ok(Kdf { salt: r.get(0)?, params: r.get(1)? }))
+                static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| KDF_OF.replace("$1", "?1"));
+                Ok(c.prepare_cached(&SQL)?
+                    .query_row([email], |r| Ok((Kdf { salt: r.get(0)?, params: r.get(1)? }, r.get::<_, bool>(2)?)))
                     .optional()?)
-            }),
+            })?,
             Store::Postgres(pg) => {
-                let row = sqlx::query("SELECT kdf_salt, kdf_params FROM users WHERE email = $1")
-                    .bind(email)
-                    .fetch_optional(&pg.pool)
-                    .await?;
-                Ok(row.map(|r| Ok::<_, sqlx::Error>(Kdf { salt: r.try_get(0)?, params: r.try_get(1)? })).transpose()?)
+                let row = sqlx::query(KDF_OF).bind(email).fetch_optional(&pg.pool).await?;
+                row.map(|r| Ok::<_, sqlx::Error>((Kdf { salt: r.try_get(0)?, params: r.try_get(1)? }, r.try_get(2)?)))
+                    .transpose()?
             }
-        }
+        };
+        Ok(row.and_then(|(kdf, mine)| mine.then_some(kdf)))
     }
 }
 
