@@ -220,12 +220,16 @@ impl Default for Config {
 #[error("configuration: {0}")]
 pub struct ConfigError(pub String);
 
-fn env_var(name: &str) -> Option<String> {
-    std::env::var(format!("VOUCHSAFE_{name}")).ok().filter(|v| !v.is_empty())
+/// Where the environment's values come from: the process's environment, or a test's map.
+type EnvSource<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// `VOUCHSAFE_<name>`, if set and not empty.
+fn env_var(env: EnvSource<'_>, name: &str) -> Option<String> {
+    env(&format!("VOUCHSAFE_{name}")).filter(|v| !v.is_empty())
 }
 
-fn parse_env<T: std::str::FromStr>(name: &str) -> Result<Option<T>, ConfigError> {
-    match env_var(name) {
+fn parse_env<T: std::str::FromStr>(env: EnvSource<'_>, name: &str) -> Result<Option<T>, ConfigError> {
+    match env_var(env, name) {
         None => Ok(None),
         Some(v) => v.parse().map(Some).map_err(|_| ConfigError(format!("VOUCHSAFE_{name}={v:?} is not a valid value"))),
     }
@@ -234,6 +238,12 @@ fn parse_env<T: std::str::FromStr>(name: &str) -> Result<Option<T>, ConfigError>
 impl Config {
     /// Defaults, then `file` (if given), then the environment (`VOUCHSAFE_*`, plus `DATABASE_URL`).
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_with(file, &|k| std::env::var(k).ok())
+    }
+
+    /// [`Config::load`] with the environment read from `env`: the one merge — defaults, then the
+    /// file, then the environment — that both the server and the tests run.
+    fn load_with(file: Option<&Path>, env: EnvSource<'_>) -> Result<Self, ConfigError> {
         let mut c = Self::default();
         if let Some(path) = file {
             let text = std::fs::read_to_string(path)
@@ -241,17 +251,16 @@ impl Config {
             let f: FileConfig = toml::from_str(&text).map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
             c.apply(f);
         }
-        let env = FileConfig {
-            bind: parse_env("BIND")?,
-            public_url: env_var("PUBLIC_URL"),
-            data_dir: env_var("DATA_DIR").map(PathBuf::from),
-            database_url: env_var("DATABASE_URL")
-                .or_else(|| std::env::var("DATABASE_URL").ok().filter(|v| !v.is_empty())),
-            migrate_on_start: parse_env("MIGRATE_ON_START")?,
-            access_token_ttl_secs: parse_env("ACCESS_TOKEN_TTL_SECS")?,
-            session_ttl_secs: parse_env("SESSION_TTL_SECS")?,
-            reset_token_ttl_mins: parse_env("RESET_TOKEN_TTL_MINS")?,
-            trusted_proxies: match env_var("TRUSTED_PROXIES") {
+        let from_env = FileConfig {
+            bind: parse_env(env, "BIND")?,
+            public_url: env_var(env, "PUBLIC_URL"),
+            data_dir: env_var(env, "DATA_DIR").map(PathBuf::from),
+            database_url: env_var(env, "DATABASE_URL").or_else(|| env("DATABASE_URL").filter(|v| !v.is_empty())),
+            migrate_on_start: parse_env(env, "MIGRATE_ON_START")?,
+            access_token_ttl_secs: parse_env(env, "ACCESS_TOKEN_TTL_SECS")?,
+            session_ttl_secs: parse_env(env, "SESSION_TTL_SECS")?,
+            reset_token_ttl_mins: parse_env(env, "RESET_TOKEN_TTL_MINS")?,
+            trusted_proxies: match env_var(env, "TRUSTED_PROXIES") {
                 None => None,
                 Some(v) => Some(
                     v.split(',')
@@ -263,30 +272,30 @@ impl Config {
                         .collect::<Result<_, _>>()?,
                 ),
             },
-            log_format: match env_var("LOG_FORMAT").as_deref() {
+            log_format: match env_var(env, "LOG_FORMAT").as_deref() {
                 None => None,
                 Some("json") => Some(LogFormat::Json),
                 Some("text") => Some(LogFormat::Text),
                 Some(v) => return Err(ConfigError(format!("VOUCHSAFE_LOG_FORMAT={v:?}: use text or json"))),
             },
-            argon2_concurrency: parse_env("ARGON2_CONCURRENCY")?,
-            max_body_bytes: parse_env("MAX_BODY_BYTES")?,
-            metrics_bind: parse_env("METRICS_BIND")?,
-            token_key_file: env_var("TOKEN_KEY_FILE").map(PathBuf::from),
-            prelogin_secret_file: env_var("PRELOGIN_SECRET_FILE").map(PathBuf::from),
-            server_share_key_file: env_var("SERVER_SHARE_KEY_FILE").map(PathBuf::from),
-            outbox_key_file: env_var("OUTBOX_KEY_FILE").map(PathBuf::from),
+            argon2_concurrency: parse_env(env, "ARGON2_CONCURRENCY")?,
+            max_body_bytes: parse_env(env, "MAX_BODY_BYTES")?,
+            metrics_bind: parse_env(env, "METRICS_BIND")?,
+            token_key_file: env_var(env, "TOKEN_KEY_FILE").map(PathBuf::from),
+            prelogin_secret_file: env_var(env, "PRELOGIN_SECRET_FILE").map(PathBuf::from),
+            server_share_key_file: env_var(env, "SERVER_SHARE_KEY_FILE").map(PathBuf::from),
+            outbox_key_file: env_var(env, "OUTBOX_KEY_FILE").map(PathBuf::from),
             mail: None,
             rate_limits: None,
         };
-        c.apply(env);
-        if let Some(t) = env_var("MAIL_TRANSPORT") {
+        c.apply(from_env);
+        if let Some(t) = env_var(env, "MAIL_TRANSPORT") {
             c.mail.transport = Some(t);
         }
-        if let Some(d) = env_var("MAIL_OUTBOX_DIR") {
+        if let Some(d) = env_var(env, "MAIL_OUTBOX_DIR") {
             c.mail.outbox_dir = Some(PathBuf::from(d));
         }
-        if let Some(d) = env_var("MAIL_TEMPLATES_DIR") {
+        if let Some(d) = env_var(env, "MAIL_TEMPLATES_DIR") {
             c.mail.templates_dir = Some(PathBuf::from(d));
         }
         for (name, slot) in [
@@ -295,14 +304,14 @@ impl Config {
             ("SMTP_USERNAME", &mut c.mail.smtp_username),
             ("MAIL_FROM", &mut c.mail.from),
         ] {
-            if let Some(v) = env_var(name) {
+            if let Some(v) = env_var(env, name) {
                 *slot = Some(v);
             }
         }
-        if let Some(p) = parse_env("SMTP_PORT")? {
+        if let Some(p) = parse_env(env, "SMTP_PORT")? {
             c.mail.smtp_port = Some(p);
         }
-        if let Some(f) = env_var("SMTP_PASSWORD_FILE") {
+        if let Some(f) = env_var(env, "SMTP_PASSWORD_FILE") {
             c.mail.smtp_password_file = Some(PathBuf::from(f));
         }
         c.finish()?;
@@ -510,6 +519,79 @@ login_per_ip = 7
         assert_eq!(c.outbox_key_file, Some(PathBuf::from("/k/outbox")));
         assert_eq!(c.mail.transport.as_deref(), Some("smtp"));
         assert_eq!(c.rate_limits.login_per_ip, 7);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn every_environment_key_is_applied_over_the_file() {
+        let dir = std::env::temp_dir().join(format!("vs-config-env-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("c.toml");
+        std::fs::write(&p, "bind = \"127.0.0.1:9\"\nreset_token_ttl_mins = 7\n[mail]\ntransport = \"outbox\"\n")
+            .unwrap();
+        let vars: std::collections::HashMap<&str, &str> = [
+            ("VOUCHSAFE_BIND", "127.0.0.1:10"),
+            ("VOUCHSAFE_PUBLIC_URL", "https://env.example.com/"),
+            ("VOUCHSAFE_DATA_DIR", "/env/data"),
+            ("VOUCHSAFE_DATABASE_URL", "postgres://u@env/vs"),
+            ("VOUCHSAFE_MIGRATE_ON_START", "false"),
+            ("VOUCHSAFE_ACCESS_TOKEN_TTL_SECS", "700"),
+            ("VOUCHSAFE_SESSION_TTL_SECS", "7200"),
+            ("VOUCHSAFE_RESET_TOKEN_TTL_MINS", "8"),
+            ("VOUCHSAFE_TRUSTED_PROXIES", "10.0.0.1, 10.0.0.2"),
+            ("VOUCHSAFE_LOG_FORMAT", "json"),
+            ("VOUCHSAFE_ARGON2_CONCURRENCY", "5"),
+            ("VOUCHSAFE_MAX_BODY_BYTES", "200000"),
+            ("VOUCHSAFE_METRICS_BIND", "127.0.0.1:9091"),
+            ("VOUCHSAFE_TOKEN_KEY_FILE", "/e/token"),
+            ("VOUCHSAFE_PRELOGIN_SECRET_FILE", "/e/prelogin"),
+            ("VOUCHSAFE_SERVER_SHARE_KEY_FILE", "/e/share"),
+            ("VOUCHSAFE_OUTBOX_KEY_FILE", "/e/outbox"),
+            ("VOUCHSAFE_MAIL_TRANSPORT", "smtp"),
+            ("VOUCHSAFE_MAIL_OUTBOX_DIR", "/e/outbox-dir"),
+            ("VOUCHSAFE_MAIL_TEMPLATES_DIR", "/e/templates"),
+            ("VOUCHSAFE_SMTP_HOST", "smtp.example.com"),
+            ("VOUCHSAFE_SMTP_SECURITY", "tls"),
+            ("VOUCHSAFE_SMTP_USERNAME", "mailer"),
+            ("VOUCHSAFE_MAIL_FROM", "Vault <v@example.com>"),
+            ("VOUCHSAFE_SMTP_PORT", "2525"),
+            ("VOUCHSAFE_SMTP_PASSWORD_FILE", "/e/smtp-password"),
+        ]
+        .into_iter()
+        .collect();
+        let env = |k: &str| vars.get(k).map(|v| (*v).to_owned());
+        let c = Config::load_with(Some(&p), &env).unwrap();
+        assert_eq!(c.bind.port(), 10, "the environment wins over the file");
+        assert_eq!(c.public_url, "https://env.example.com");
+        assert_eq!(c.data_dir, PathBuf::from("/env/data"));
+        assert_eq!(c.database_url, "postgres://u@env/vs");
+        assert!(!c.migrate_on_start);
+        assert_eq!((c.access_token_ttl_secs, c.session_ttl_secs, c.reset_token_ttl_mins), (700, 7200, 8));
+        assert_eq!(c.trusted_proxies.len(), 2);
+        assert!(matches!(c.log_format, LogFormat::Json));
+        assert_eq!((c.argon2_concurrency, c.max_body_bytes), (5, 200_000));
+        assert_eq!(c.metrics_bind, Some("127.0.0.1:9091".parse().unwrap()));
+        assert_eq!(c.token_key_file, Some(PathBuf::from("/e/token")));
+        assert_eq!(c.prelogin_secret_file, Some(PathBuf::from("/e/prelogin")));
+        assert_eq!(c.server_share_key_file, Some(PathBuf::from("/e/share")));
+        assert_eq!(c.outbox_key_file, Some(PathBuf::from("/e/outbox")));
+        let m = &c.mail;
+        assert_eq!(m.transport.as_deref(), Some("smtp"));
+        assert_eq!(m.outbox_dir, Some(PathBuf::from("/e/outbox-dir")));
+        assert_eq!(m.templates_dir, Some(PathBuf::from("/e/templates")));
+        assert_eq!(m.smtp_host.as_deref(), Some("smtp.example.com"));
+        assert_eq!(m.smtp_security.as_deref(), Some("tls"));
+        assert_eq!(m.smtp_username.as_deref(), Some("mailer"));
+        assert_eq!(m.from.as_deref(), Some("Vault <v@example.com>"));
+        assert_eq!(m.smtp_port, Some(2525));
+        assert_eq!(m.smtp_password_file, Some(PathBuf::from("/e/smtp-password")));
+        // The bare `DATABASE_URL` counts when `VOUCHSAFE_DATABASE_URL` is not set; a bad value
+        // is refused with its name.
+        let bare = |k: &str| (k == "DATABASE_URL").then(|| "postgres://u@bare/vs".to_owned());
+        assert_eq!(Config::load_with(None, &bare).unwrap().database_url, "postgres://u@bare/vs");
+        let bad = |k: &str| (k == "VOUCHSAFE_SMTP_PORT").then(|| "many".to_owned());
+        let e = Config::load_with(None, &bad).unwrap_err().to_string();
+        assert!(e.contains("VOUCHSAFE_SMTP_PORT"), "{e}");
         std::fs::remove_dir_all(&dir).ok();
     }
 }
