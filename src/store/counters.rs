@@ -64,8 +64,12 @@ pub async fn current<C: Conn>(db: &C, key: &str, window: u64, now: i64) -> Resul
 }
 
 /// In one transaction, adds each key's pending hits to its window's row (or, with none pending,
-/// only reads it): `(key, window start, pending)` in, `(key, pending, total)` out.
-pub async fn reconcile(db: &super::Db, due: Vec<(String, i64, i64)>) -> Result<Vec<(String, i64, i64)>, ApiError> {
+/// only reads it): `(key, window start, pending)` in, `(key, pending, total)` out. The writes
+/// come first: on SQLite a transaction that has read cannot start writing once another
+/// connection has committed (`SQLITE_BUSY` at once, without the busy timeout — seen as a failed
+/// reconciliation in the browser suite), while one that writes first waits for the lock.
+pub async fn reconcile(db: &super::Db, mut due: Vec<(String, i64, i64)>) -> Result<Vec<(String, i64, i64)>, ApiError> {
+    due.sort_by_key(|(_, _, pending)| *pending == 0);
     super::transaction(db, move |txn| {
         Box::pin(async move {
             let mut totals = Vec::with_capacity(due.len());
