@@ -8,8 +8,12 @@
 //! - [`users`], [`sessions`], [`resets`], [`recovery`], [`accounts`], [`workers`]: the rest of
 //!   the schema, one module per group of tables. A single-use token is claimed in one
 //!   `UPDATE … RETURNING` (one private `claim`), so two concurrent redemptions cannot both win.
+//! - [`counters`] (rate limits), [`outbox`] (queued e-mail), [`operator`] (what `vouchsafe
+//!   admin` reads and removes), [`pool`] (connecting, migrations, closing) and [`backup`] (SQLite
+//!   snapshots and restores).
 //! - [`sqlite`]: SQLite without sqlx — reads on the calling thread's connection, writes
-//!   group-committed on one writer thread.
+//!   group-committed on one writer thread; [`batch`]: PostgreSQL's coalescing of concurrent
+//!   reads and creates.
 
 pub mod accounts;
 pub mod backup;

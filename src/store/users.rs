@@ -26,7 +26,7 @@ const KDF_OF: &str = "SELECT kdf_salt, kdf_params, email = $1 FROM ( \
      ) x ORDER BY o LIMIT 1";
 
 impl Store {
-    /// The KDF of the user with this (normalized) e-mail, if there is one ([`KDF_OF`]: the same
+    /// The KDF of the user with this (normalized) e-mail, if there is one (`KDF_OF`: the same
     /// work for a miss), on SQLite on the calling thread's connection.
     pub async fn kdf_of(&self, email: &str) -> Result<Option<Kdf>, ApiError> {
         let row = match self {
