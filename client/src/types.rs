@@ -951,3 +951,20 @@ pub struct BatchUpdateResponse {
     /// Outcome per item, in request order.
     pub results: Vec<String>,
 }
+
+#[cfg(test)]
+mod secret_tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_goes_on_the_wire_as_itself_and_never_into_debug() {
+        let s = Secret::from("tok-SECRET-123");
+        assert_eq!(serde_json::to_string(&s).ok().as_deref(), Some("\"tok-SECRET-123\""));
+        let back: Secret = serde_json::from_str("\"tok-SECRET-123\"").unwrap_or_default();
+        assert_eq!(back.expose(), "tok-SECRET-123");
+        assert_eq!(format!("{s:?}"), "<redacted>");
+        let req = LoginRequest { email: "a@example.com".into(), auth_key: "AUTHKEY-SECRET".into() };
+        let shown = format!("{req:?}");
+        assert!(!shown.contains("AUTHKEY-SECRET") && shown.contains("a@example.com"), "{shown}");
+    }
+}
