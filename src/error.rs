@@ -141,6 +141,10 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &actix_web::Htt
     let api = match &err {
         J::OverflowKnownLength { .. } | J::Overflow { .. } => ApiError::PayloadTooLarge,
         J::ContentType => ApiError::UnsupportedMediaType("expected Content-Type: application/json".into()),
+        // An id member that breaks the rule is refused with the code a bad path id gets.
+        J::Deserialize(e) if e.to_string().starts_with(vouchsafe_client::types::Id::RULE) => {
+            ApiError::bad("request.invalid_id", sanitize(&e.to_string()))
+        }
         J::Deserialize(e) => {
             ApiError::bad("request.invalid_json", format!("invalid request body: {}", sanitize(&e.to_string())))
         }
@@ -149,9 +153,10 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &actix_web::Htt
     api.into()
 }
 
-/// Maps path extractor failures.
+/// Maps path extractor failures: every path parameter is an [`Id`](vouchsafe_client::types::Id),
+/// so a bad one gets the one code of a bad id.
 pub fn path_error(_err: actix_web::error::PathError, _req: &actix_web::HttpRequest) -> actix_web::Error {
-    ApiError::bad("request.invalid_path", "invalid path parameter").into()
+    ApiError::bad("request.invalid_id", vouchsafe_client::types::Id::RULE).into()
 }
 
 /// Maps query extractor failures.

@@ -28,7 +28,7 @@ pub fn account_request(
     use vouchsafe_crypto::b64;
     use vouchsafe_crypto::log::{EntryBody, LogEntry};
     let mut rng = vouchsafe_crypto::os_rng();
-    let account_id = vouchsafe_crypto::random_id();
+    let account_id = vouchsafe_client::types::Id::random();
     let genesis = LogEntry::create(
         &account_id,
         None,
@@ -120,7 +120,7 @@ pub fn person(email: &str) -> Result<Person, Box<dyn std::error::Error>> {
     let keyring = vouchsafe_crypto::identity::Keyring::generate(&user_id, 1, &mut vouchsafe_crypto::os_rng())?;
     let (auth_key, kdf_salt, wrapped_keyring) = credentials(&keyring, "correct horse battery")?;
     let registration = vouchsafe_client::types::RegisterRequest {
-        user_id: user_id.clone(),
+        user_id: vouchsafe_client::types::Id::parse(user_id.as_str())?,
         email: email.into(),
         auth_key: auth_key.clone().into(),
         kdf_salt,

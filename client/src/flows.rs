@@ -33,7 +33,7 @@ pub fn check_new_password(password: &str) -> Result<(), String> {
 /// Creates an account: random user id, salt, keys (generation 1), wrapped keyring.
 pub fn register(client: &Client, email: &str, password: &str, params: KdfParams) -> Result<String, ClientError> {
     let mut rng = vouchsafe_crypto::os_rng();
-    let user_id = vouchsafe_crypto::random_id();
+    let user_id = Id::random();
     let salt = new_salt(&mut rng);
     let keys = derive_password_keys(password.as_bytes(), &salt, &params)?;
     let keyring = Keyring::generate(&user_id, 1, &mut rng)?;

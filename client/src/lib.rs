@@ -19,6 +19,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use types::*;
 
+impl From<InvalidId> for ClientError {
+    fn from(e: InvalidId) -> Self {
+        ClientError::Protocol(e.to_string())
+    }
+}
+
 /// What can go wrong talking to a server.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -298,7 +304,11 @@ impl Client {
     }
     /// `POST /api/v1/workers/challenge`.
     pub fn worker_challenge(&self, worker_id: &str) -> Result<WorkerChallengeResponse, ClientError> {
-        self.call("POST", "/api/v1/workers/challenge", Some(&WorkerChallengeRequest { worker_id: worker_id.into() }))
+        self.call(
+            "POST",
+            "/api/v1/workers/challenge",
+            Some(&WorkerChallengeRequest { worker_id: Id::parse(worker_id)? }),
+        )
     }
     /// `POST /api/v1/workers/token`.
     pub fn worker_token(&self, req: &WorkerTokenRequest) -> Result<WorkerTokenResponse, ClientError> {

@@ -44,7 +44,7 @@ pub fn setup(
         let sealed = seal_guardian_share(share, keyring, g, &mut rng)?;
         uploads.push(GuardianShareUpload {
             index: share.index(),
-            guardian_id: g.user_id.clone(),
+            guardian_id: Id::parse(g.user_id.as_str())?,
             guardian_generation: g.generation,
             sealed: b64::encode(&sealed.to_bytes()),
         });
@@ -105,7 +105,7 @@ impl Recovery {
     /// Opens every share released to this device so far (server, guardians).
     pub fn released(&self, client: &Client) -> Result<Vec<RecoveryShare>, ClientError> {
         let list = client.recovery_shares(&RecoverySessionRequest {
-            session_id: self.begin.session_id.clone(),
+            session_id: Id::parse(self.begin.session_id.as_str())?,
             session_secret: self.begin.session_secret.clone(),
         })?;
         let mut out = Vec::new();
@@ -183,7 +183,7 @@ impl Recovery {
         let salt = new_salt(&mut rng);
         let keys = derive_password_keys(new_password.as_bytes(), &salt, &params)?;
         client.recovery_complete(&RecoveryCompleteRequest {
-            session_id: self.begin.session_id.clone(),
+            session_id: Id::parse(self.begin.session_id.as_str())?,
             session_secret: self.begin.session_secret.clone(),
             new_auth_key: b64::encode(keys.auth_key.expose_secret()).into(),
             new_kdf_salt: b64::encode(salt.expose_secret()),
@@ -284,7 +284,7 @@ pub fn release_as_guardian(
     let share = open_guardian_share(&sealed, owner, kit_id, req.index, me)?;
     let released = release_share(&share, &req.owner_id, &eph, &mut vouchsafe_crypto::os_rng())?;
     client.release_share(&ReleaseShareRequest {
-        session_id: req.session_id.clone(),
+        session_id: Id::parse(req.session_id.as_str())?,
         index: req.index,
         sealed: b64::encode(&released.to_bytes()),
     })

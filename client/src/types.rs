@@ -69,6 +69,99 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
+/// A random id — of a user, an account, an item, an invitation, a session, a worker: 16 to 64
+/// characters of `[A-Za-z0-9_-]` (clients make them from 16 random bytes, 22 characters).
+/// Checked once, when it is read ([`Id::parse`], or deserialization); everything after holds a
+/// valid one. A bad id is refused with one message everywhere ([`Id::RULE`]), which the server
+/// answers with `400 request.invalid_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Id(String);
+
+impl Id {
+    /// Fewest characters of a random id (16 random bytes make 22).
+    pub const MIN_LEN: usize = 16;
+    /// The rule, as every refusal states it (the server recognises it in a body's parse error).
+    pub const RULE: &'static str = "an id must be 16 to 64 characters of A-Z, a-z, 0-9, '-' and '_'";
+
+    /// `s` if it is a valid id.
+    pub fn parse(s: impl Into<String>) -> Result<Self, InvalidId> {
+        let s = s.into();
+        if s.len() < Self::MIN_LEN || vouchsafe_crypto::validate_id(&s).is_err() {
+            return Err(InvalidId);
+        }
+        Ok(Self(s))
+    }
+
+    /// A fresh random id (16 random bytes).
+    pub fn random() -> Self {
+        Self(vouchsafe_crypto::random_id())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Id {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <crate::schema::Id as utoipa::PartialSchema>::schema()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Id {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("Id")
+    }
+}
+
+/// An id that breaks [`Id::RULE`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{}", Id::RULE)]
+pub struct InvalidId;
+
+impl TryFrom<String> for Id {
+    type Error = InvalidId;
+    fn try_from(s: String) -> Result<Self, InvalidId> {
+        Self::parse(s)
+    }
+}
+
+impl From<Id> for String {
+    fn from(id: Id) -> String {
+        id.0
+    }
+}
+
+impl std::ops::Deref for Id {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Id {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Id {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::str::FromStr for Id {
+    type Err = InvalidId;
+    fn from_str(s: &str) -> Result<Self, InvalidId> {
+        Self::parse(s)
+    }
+}
+
 /// `POST /api/v1/auth/register`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -76,7 +169,7 @@ impl<'de> Deserialize<'de> for Secret {
 pub struct RegisterRequest {
     /// Client-chosen random id (16–64 characters of `[A-Za-z0-9_-]`); bound into the keyring wrap.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Id))]
-    pub user_id: String,
+    pub user_id: Id,
     /// Email.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Email))]
     pub email: String,
@@ -245,7 +338,7 @@ pub struct ErrorDetail {
 pub struct CreateAccountRequest {
     /// Client-chosen random id (16–64 characters); bound into the log and every AAD.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Id))]
-    pub account_id: String,
+    pub account_id: Id,
     /// Display name (metadata the server can read; keep customer data out of it).
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Name))]
     pub name: String,
@@ -318,7 +411,7 @@ pub struct LogPage {
 pub struct SealedKeyUpload {
     /// Recipient user or worker id.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Id))]
-    pub recipient_id: String,
+    pub recipient_id: Id,
     /// Recipient key generation.
     pub recipient_generation: u32,
     /// Master key version.
@@ -619,7 +712,7 @@ pub struct GuardianShareUpload {
     pub index: u8,
     /// Guardian user id.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Id))]
-    pub guardian_id: String,
+    pub guardian_id: Id,
     /// Guardian key generation.
     pub guardian_generation: u32,
     /// Signed seal of the share to the guardian, base64url.
@@ -730,8 +823,8 @@ pub struct RecoveryBeginResponse {
 #[serde(deny_unknown_fields)]
 pub struct RecoverySessionRequest {
     /// Session id.
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Token))]
-    pub session_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Id))]
+    pub session_id: Id,
     /// Session secret.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Token))]
     pub session_secret: Secret,
@@ -743,8 +836,8 @@ pub struct RecoverySessionRequest {
 #[serde(deny_unknown_fields)]
 pub struct RecoveryCompleteRequest {
     /// Session id.
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Token))]
-    pub session_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Id))]
+    pub session_id: Id,
     /// Session secret.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Token))]
     pub session_secret: Secret,
@@ -790,8 +883,8 @@ pub struct GuardianRequest {
 #[serde(deny_unknown_fields)]
 pub struct ReleaseShareRequest {
     /// Session id.
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Token))]
-    pub session_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Id))]
+    pub session_id: Id,
     /// Share index.
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 16))]
     pub index: u8,
@@ -810,7 +903,7 @@ pub struct ReleaseShareRequest {
 pub struct RegisterWorkerRequest {
     /// The worker's random id (made by `vouchsafe worker init`).
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Id))]
-    pub worker_id: String,
+    pub worker_id: Id,
     /// A name for people.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Name))]
     pub name: String,
@@ -845,8 +938,8 @@ pub struct WorkerInfo {
 #[serde(deny_unknown_fields)]
 pub struct WorkerChallengeRequest {
     /// Worker id.
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Token))]
-    pub worker_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Id))]
+    pub worker_id: Id,
 }
 
 /// A single-use challenge to sign.
@@ -866,8 +959,8 @@ pub struct WorkerChallengeResponse {
 #[serde(deny_unknown_fields)]
 pub struct WorkerTokenRequest {
     /// Challenge id.
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Token))]
-    pub challenge_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Id))]
+    pub challenge_id: Id,
     /// Signature, base64url.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Signature))]
     pub signature: String,
@@ -892,15 +985,107 @@ pub struct WorkerTokenResponse {
 pub struct AuditEvent {
     /// Who.
     pub actor_id: String,
-    /// `worker`, `member`, or `operator` (a server operator's `vouchsafe admin`; `actor_id` is
-    /// then what they acted on: a user or an invitation).
+    /// `worker`, `member`, `api_token`, or `operator` (a server operator's `vouchsafe admin`;
+    /// `actor_id` is then what they acted on: a user or an invitation).
     pub actor_kind: String,
+    /// The API token's name, for `api_token` events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_name: Option<String>,
     /// What (`items.read`, `items.write`).
     pub action: String,
     /// How many items.
     pub item_count: u64,
     /// Unix seconds.
     pub created_at: i64,
+}
+
+/// What an API token may do, each on its own documented routes of its one account. No scope
+/// reaches items, keys, the log or anything of a person's session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Scope {
+    /// Invite (as `member` or `admin`, never `owner`), list and revoke invitations.
+    #[serde(rename = "invitations:write")]
+    InvitationsWrite,
+    /// List members (ids, e-mails, roles, statuses; public keys included, as members see them).
+    #[serde(rename = "members:read")]
+    MembersRead,
+    /// Deprovision a member: no more reads at once, the account marked for rotation.
+    #[serde(rename = "members:deprovision")]
+    MembersDeprovision,
+    /// The SCIM 2.0 service under `/scim/v2/{account_id}/`.
+    #[serde(rename = "scim")]
+    Scim,
+}
+
+impl Scope {
+    /// Every scope.
+    pub const ALL: [Scope; 4] = [Scope::InvitationsWrite, Scope::MembersRead, Scope::MembersDeprovision, Scope::Scim];
+
+    /// The scope as written on the wire and stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::InvitationsWrite => "invitations:write",
+            Scope::MembersRead => "members:read",
+            Scope::MembersDeprovision => "members:deprovision",
+            Scope::Scim => "scim",
+        }
+    }
+
+    /// The scope written `s`, if any.
+    pub fn parse(s: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// `POST /api/v1/accounts/{id}/tokens` (admins, in a person's session).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiTokenRequest {
+    /// What the token is for ("Okta", "HR sync"): shown in the list and the audit trail.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
+    pub name: String,
+    /// At least one scope.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 4))]
+    pub scopes: Vec<Scope>,
+    /// Days until it stops working (1–3650); none: until revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
+    pub expires_in_days: Option<u32>,
+}
+
+/// An API token as admins see it (never its secret).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApiTokenInfo {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Scopes.
+    pub scopes: Vec<Scope>,
+    /// The admin who created it.
+    pub created_by: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds; none: until revoked.
+    pub expires_at: Option<i64>,
+    /// Unix seconds of the last use.
+    pub last_used_at: Option<i64>,
+    /// Unix seconds; set once revoked.
+    pub revoked_at: Option<i64>,
+}
+
+/// A new API token: its secret, shown this once (`vst_` and 43 characters: 256 random bits).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreatedApiToken {
+    /// The secret, for `Authorization: Bearer …`; the server keeps only its SHA-256.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub token: Secret,
+    /// The token.
+    pub info: ApiTokenInfo,
 }
 
 /// The bytes a worker signs to log in.
@@ -921,7 +1106,7 @@ pub fn worker_auth_message(worker_id: &str, challenge_id: &str, nonce: &[u8]) ->
 pub struct BatchItemUpdate {
     /// Item id.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Id))]
-    pub id: String,
+    pub id: Id,
     /// The revision read.
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 9223372036854775807_i64))]
     pub revision: u64,

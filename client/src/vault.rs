@@ -204,7 +204,7 @@ impl Vault {
     /// Creates an account: master key v1 sealed to ourselves, genesis entry.
     pub fn create_account(&mut self, name: &str) -> Result<AccountInfo, ClientError> {
         let mut rng = vouchsafe_crypto::os_rng();
-        let account_id = vouchsafe_crypto::random_id();
+        let account_id = Id::random();
         let mk = MasterKey::generate(1, &mut rng)?;
         let genesis = LogEntry::create(
             &account_id,
@@ -220,8 +220,8 @@ impl Vault {
             genesis: b64::encode(&genesis.to_bytes()),
             sealed_key: b64::encode(&sealed.to_bytes()),
         })?;
-        self.checkpoints.insert(account_id.clone(), LogHead { seq: 0, hash: genesis.hash() });
-        self.masters.insert((account_id, 1), mk);
+        self.checkpoints.insert(account_id.to_string(), LogHead { seq: 0, hash: genesis.hash() });
+        self.masters.insert((account_id.into(), 1), mk);
         Ok(info)
     }
 
@@ -475,7 +475,7 @@ impl Vault {
         )?;
         next.apply(&e).map_err(|err| refused(err.to_string()))?;
         let upload = SealedKeyUpload {
-            recipient_id: to.user_id.clone(),
+            recipient_id: Id::parse(to.user_id.as_str())?,
             recipient_generation: to.generation,
             key_version: mk.version,
             blob: b64::encode(&sealed.to_bytes()),
@@ -634,7 +634,7 @@ impl Vault {
         let item = self.decrypt(account_id, w)?;
         let next = item.revision.checked_add(1).ok_or_else(|| refused("revision out of range"))?;
         let fields = encrypt_fields(self.field_key(account_id, target)?, &item.id, next, &item.fields)?;
-        Ok(BatchItemUpdate { id: item.id, revision: item.revision, key_version: target, fields })
+        Ok(BatchItemUpdate { id: Id::parse(item.id)?, revision: item.revision, key_version: target, fields })
     }
 
     /// Sends updates in batches that stay well under the server's default body limit (256 KiB).
@@ -938,7 +938,7 @@ impl Vault {
             self.client.register_worker(
                 account_id,
                 &RegisterWorkerRequest {
-                    worker_id: worker.user_id.clone(),
+                    worker_id: Id::parse(worker.user_id.as_str())?,
                     name: name.into(),
                     public_keys: b64::encode(&worker.keys_to_bytes()),
                 },

@@ -122,8 +122,10 @@ impl Worker {
         let ch = client.worker_challenge(key.worker_id())?;
         let nonce = b64::decode(&ch.nonce, 32)?;
         let sig = key.keyring.sign(&worker_auth_message(key.worker_id(), &ch.challenge_id, &nonce));
-        let t =
-            client.worker_token(&WorkerTokenRequest { challenge_id: ch.challenge_id, signature: b64::encode(&sig) })?;
+        let t = client.worker_token(&WorkerTokenRequest {
+            challenge_id: Id::parse(ch.challenge_id)?,
+            signature: b64::encode(&sig),
+        })?;
         client.set_access_token(Some(t.access_token.expose().to_owned()));
         Ok(Self { vault: Vault::from_keyring(client, key.keyring), account_id: t.account_id })
     }

@@ -2,6 +2,7 @@
 //! types in the server, so a client can never set a column it must not.
 
 pub mod account;
+pub mod api_token;
 pub mod audit_event;
 pub mod guardian_share;
 pub mod invitation;

@@ -55,6 +55,9 @@ closed_set! {
         Active = "active",
         /// Reset their password: awaits colleagues' vouches for the new keys.
         AwaitingVouch = "awaiting_vouch",
+        /// Removed by a provisioning client (an API token or SCIM): reads nothing, holds no
+        /// sealed key; an admin's client removes them from the log and rotates the key.
+        Deprovisioned = "deprovisioned",
     }
 }
 
@@ -129,5 +132,7 @@ closed_set! {
         Worker = "worker",
         /// The server's operator (`vouchsafe admin`).
         Operator = "operator",
+        /// An account's API token (a provisioning client).
+        ApiToken = "api_token",
     }
 }

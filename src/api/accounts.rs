@@ -82,11 +82,7 @@ pub async fn list(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResp
 /// One account.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}", security(("bearer" = [])),
     responses((status = 200, body = AccountInfo), (status = 404, body = ErrorBody)))]
-pub async fn show(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn show(state: web::Data<AppState>, bearer: Bearer, path: web::Path<Id>) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
     Ok(HttpResponse::Ok().json(svc::info(&state, &path, &u.user_id).await?))
 }
@@ -97,7 +93,7 @@ pub async fn show(
 pub async fn rename(
     state: web::Data<AppState>,
     bearer: Bearer,
-    path: web::Path<String>,
+    path: web::Path<Id>,
     body: Body<RenameAccountRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
@@ -111,7 +107,7 @@ pub async fn rename(
 pub async fn read_log(
     state: web::Data<AppState>,
     bearer: Bearer,
-    path: web::Path<String>,
+    path: web::Path<Id>,
     q: web::Query<LogQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
@@ -128,7 +124,7 @@ pub async fn read_log(
 pub async fn append(
     state: web::Data<AppState>,
     bearer: Bearer,
-    path: web::Path<String>,
+    path: web::Path<Id>,
     body: Body<AppendRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
@@ -139,11 +135,7 @@ pub async fn append(
 /// Master keys sealed to the caller.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/keys", security(("bearer" = [])),
     responses((status = 200, body = [SealedKeyWire]), (status = 404, body = ErrorBody)))]
-pub async fn keys(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn keys(state: web::Data<AppState>, bearer: Bearer, path: web::Path<Id>) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
     Ok(HttpResponse::Ok().json(svc::my_keys(&state, &path, &u.user_id).await?))
 }
@@ -154,7 +146,7 @@ pub async fn keys(
 pub async fn members(
     state: web::Data<AppState>,
     bearer: Bearer,
-    path: web::Path<String>,
+    path: web::Path<Id>,
 ) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
     Ok(HttpResponse::Ok().json(svc::members(&state, &path, &u.user_id).await?))
@@ -166,7 +158,7 @@ pub async fn members(
 pub async fn invite(
     state: web::Data<AppState>,
     bearer: Bearer,
-    path: web::Path<String>,
+    path: web::Path<Id>,
     body: Body<InviteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
@@ -180,7 +172,7 @@ pub async fn invite(
 pub async fn invitations(
     state: web::Data<AppState>,
     bearer: Bearer,
-    path: web::Path<String>,
+    path: web::Path<Id>,
 ) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
     Ok(HttpResponse::Ok().json(svc::invitations(&state, &path, &u.user_id, state.clock.now()).await?))
@@ -192,7 +184,7 @@ pub async fn invitations(
 pub async fn revoke_invitation(
     state: web::Data<AppState>,
     bearer: Bearer,
-    path: web::Path<(String, String)>,
+    path: web::Path<(Id, Id)>,
 ) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
     svc::revoke_invitation(&state, &path.0, &u.user_id, &path.1).await?;
@@ -218,7 +210,7 @@ pub async fn accept(
 pub async fn list_items(
     state: web::Data<AppState>,
     bearer: Bearer,
-    path: web::Path<String>,
+    path: web::Path<Id>,
     q: web::Query<ItemQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
@@ -245,7 +237,7 @@ fn json_body(body: Vec<u8>) -> HttpResponse {
 pub async fn get_item(
     state: web::Data<AppState>,
     bearer: Bearer,
-    path: web::Path<(String, String)>,
+    path: web::Path<(Id, Id)>,
 ) -> Result<HttpResponse, ApiError> {
     let who = bearer.principal()?;
     Ok(json_body(items::get(&state, &path.0, &who, &path.1, state.clock.now()).await?))
@@ -267,7 +259,7 @@ async fn refuse_body(state: &AppState, account_id: &str, bearer: Bearer, body_er
 pub async fn put_item(
     state: web::Data<AppState>,
     bearer: Bearer,
-    path: web::Path<(String, String)>,
+    path: web::Path<(Id, Id)>,
     body: Body<PutItemRequest>,
 ) -> Result<HttpResponse, ApiError> {
     // Field checks (no database work), then rights, key version and write in one statement of
@@ -286,7 +278,7 @@ pub async fn put_item(
 pub async fn delete_item(
     state: web::Data<AppState>,
     bearer: Bearer,
-    path: web::Path<(String, String)>,
+    path: web::Path<(Id, Id)>,
 ) -> Result<HttpResponse, ApiError> {
     let who = bearer.principal()?;
     items::delete(&state, &path.0, &who, &path.1, state.clock.now()).await?;
@@ -300,7 +292,7 @@ pub async fn delete_item(
 pub async fn update_items(
     state: web::Data<AppState>,
     bearer: Bearer,
-    path: web::Path<String>,
+    path: web::Path<Id>,
     body: Body<BatchUpdateRequest>,
 ) -> Result<HttpResponse, ApiError> {
     // As for single writes.

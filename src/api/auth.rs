@@ -177,7 +177,7 @@ pub async fn sessions(state: web::Data<AppState>, bearer: Bearer) -> Result<Http
 pub async fn revoke_session(
     state: web::Data<AppState>,
     bearer: Bearer,
-    path: web::Path<String>,
+    path: web::Path<Id>,
 ) -> Result<HttpResponse, ApiError> {
     let user = bearer.check_person(&state).await?;
     svc::revoke_session(&state, &user.user_id, &path, state.clock.now()).await?;

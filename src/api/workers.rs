@@ -14,7 +14,7 @@ use crate::state::AppState;
 pub async fn register(
     state: web::Data<AppState>,
     bearer: Bearer,
-    path: web::Path<String>,
+    path: web::Path<Id>,
     body: crate::api::Body<RegisterWorkerRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
@@ -25,11 +25,7 @@ pub async fn register(
 /// Workers of an account.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/workers", security(("bearer" = [])),
     responses((status = 200, body = [WorkerInfo]), (status = 404, body = ErrorBody)))]
-pub async fn list(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list(state: web::Data<AppState>, bearer: Bearer, path: web::Path<Id>) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
     Ok(HttpResponse::Ok().json(svc::list(&state, &path, &u.user_id).await?))
 }
@@ -37,11 +33,7 @@ pub async fn list(
 /// The audit trail (admins).
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/audit", security(("bearer" = [])),
     responses((status = 200, body = [AuditEvent]), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn audit(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn audit(state: web::Data<AppState>, bearer: Bearer, path: web::Path<Id>) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
     Ok(HttpResponse::Ok().json(svc::audit_trail(&state, &path, &u.user_id).await?))
 }

@@ -53,13 +53,6 @@ fn validate_name(name: &str) -> Result<String, ApiError> {
     Ok(n.to_owned())
 }
 
-fn validate_client_id(what: &'static str, id: &str) -> Result<(), ApiError> {
-    if id.len() < 16 {
-        return Err(ApiError::bad("request.invalid_id", format!("{what} must be a random id of 16 to 64 characters")));
-    }
-    vouchsafe_crypto::validate_id(id).map_err(|e| ApiError::bad("request.invalid_id", format!("{what}: {e}")))
-}
-
 /// The caller's membership, or 404 (also for a nonexistent account: the two look the same).
 pub async fn membership_of<C: Conn>(db: &C, account_id: &str, user_id: &str) -> Result<membership::Model, ApiError> {
     // A granted worker of the account counts as an active member with the role `worker`.
@@ -124,7 +117,6 @@ pub async fn create(
     req: CreateAccountRequest,
     now: i64,
 ) -> Result<AccountInfo, ApiError> {
-    validate_client_id("account_id", &req.account_id)?;
     let name = validate_name(&req.name)?;
     let genesis = decode_entry(&req.genesis)?;
     let sealed = decode_sealed(&req.sealed_key)?;
@@ -142,7 +134,7 @@ pub async fn create(
         .map_err(|e| ApiError::bad("log.bad_seal", e.to_string()))?;
     let generation = i32::try_from(me.generation).map_err(|_| ApiError::Internal("generation".into()))?;
     let account = account::Model {
-        id: req.account_id.clone(),
+        id: req.account_id.to_string(),
         name,
         created_by: user_id.to_owned(),
         key_version: 1,
@@ -151,7 +143,7 @@ pub async fn create(
         created_at: now,
     };
     let owner = membership::Model {
-        account_id: req.account_id.clone(),
+        account_id: req.account_id.to_string(),
         user_id: user_id.to_owned(),
         role: MemberRole::Owner,
         status: MembershipStatus::Active,
@@ -159,7 +151,7 @@ pub async fn create(
         updated_at: now,
     };
     let key = sealed_key::Model {
-        account_id: req.account_id.clone(),
+        account_id: req.account_id.to_string(),
         key_version: 1,
         recipient_id: user_id.to_owned(),
         recipient_generation: generation,
@@ -311,7 +303,7 @@ pub async fn append(
     let entries = req.entries.iter().map(|e| decode_entry(e)).collect::<Result<Vec<_>, _>>()?;
     let mut uploads = Vec::with_capacity(req.sealed_keys.len());
     for s in &req.sealed_keys {
-        uploads.push((s.recipient_id.clone(), s.recipient_generation, s.key_version, decode_sealed(&s.blob)?));
+        uploads.push((s.recipient_id.to_string(), s.recipient_generation, s.key_version, decode_sealed(&s.blob)?));
     }
     let (aid, uid, templates) = (account_id.to_owned(), user_id.to_owned(), state.templates.clone());
     let len = crate::store::transaction(&state.db, move |txn| {
@@ -794,7 +786,7 @@ mod tests {
         let (bob, _) = signed_up(&t, "bob@example.com").await?;
         let (eve, _) = signed_up(&t, "eve@example.com").await?;
         let (req, _) = account_request(&ann, &ann, t.now())?;
-        let account_id = req.account_id.clone();
+        let account_id = req.account_id.to_string();
         create(&t.state, &ann.user_id, req, t.now()).await?;
         let token = invitation_for(&t, &account_id, &ann.user_id, &bob.email).await?;
         // Someone else holding the link is refused, and the refusal does not use it up.
@@ -818,7 +810,7 @@ mod tests {
         let (ann, _) = signed_up(&t, "ann@example.com").await?;
         let (bob, _) = signed_up(&t, "bob@example.com").await?;
         let (req, _) = account_request(&ann, &ann, t.now())?;
-        let account_id = req.account_id.clone();
+        let account_id = req.account_id.to_string();
         create(&t.state, &ann.user_id, req, t.now()).await?;
         let invite_req = |email: &str, role: &str| InviteRequest { email: email.into(), role: role.into() };
         assert_eq!(
@@ -848,7 +840,7 @@ mod tests {
         let (ann, _) = signed_up(&t, "ann@example.com").await?;
         let (bob, _) = signed_up(&t, "bob@example.com").await?;
         let (req, genesis) = account_request(&ann, &ann, t.now())?;
-        let account_id = req.account_id.clone();
+        let account_id = req.account_id.to_string();
         create(&t.state, &ann.user_id, req, t.now()).await?;
         let head = LogHead { seq: 0, hash: genesis.hash() };
         let ts = u64::try_from(t.now())?;

@@ -118,13 +118,6 @@ fn check_key_version(key_version: i32, current: i32) -> Result<(), ApiError> {
     }
 }
 
-fn checked_id(id: &str) -> Result<(), ApiError> {
-    if id.len() < 16 {
-        return Err(ApiError::bad("request.invalid_id", "item ids are random ids of 16 to 64 characters"));
-    }
-    vouchsafe_crypto::validate_id(id).map_err(|e| ApiError::bad("request.invalid_id", e.to_string()))
-}
-
 fn revision(rev: u64) -> Result<i64, ApiError> {
     i64::try_from(rev).map_err(|_| ApiError::bad("item.bad_revision", "revision out of range"))
 }
@@ -142,11 +135,11 @@ pub struct PreparedPut {
     fields: Fields,
 }
 
-/// Checks a create or replace before any database work (ids, field shapes and sizes).
-pub fn prepare_put(item_id: &str, req: PutItemRequest) -> Result<PreparedPut, ApiError> {
-    checked_id(item_id)?;
+/// Checks a create or replace before any database work (field shapes and sizes; the id was
+/// checked when it was read).
+pub fn prepare_put(item_id: &Id, req: PutItemRequest) -> Result<PreparedPut, ApiError> {
     let fields = fields(&req.fields, req.key_version)?;
-    Ok(PreparedPut { item_id: item_id.to_owned(), revision: req.revision.map(revision).transpose()?, fields })
+    Ok(PreparedPut { item_id: item_id.to_string(), revision: req.revision.map(revision).transpose()?, fields })
 }
 
 /// Creates (`revision` absent) or replaces (`revision` = current) an item: rights, key version
@@ -248,14 +241,13 @@ pub fn prepare_batch(req: BatchUpdateRequest) -> Result<PreparedBatch, ApiError>
     let mut newest = 0;
     let mut oldest = i32::MAX;
     for u in req.items {
-        vouchsafe_crypto::validate_id(&u.id).map_err(|e| ApiError::bad("request.invalid_id", e.to_string()))?;
         if !seen.insert(u.id.clone()) {
             return Err(ApiError::bad("item.duplicate_id", format!("item {:?} appears twice in the batch", u.id)));
         }
         let fields = fields(&u.fields, u.key_version)?;
         newest = newest.max(fields.key_version);
         oldest = oldest.min(fields.key_version);
-        items.push(Replacement { id: u.id, rev: revision(u.revision)?, fields });
+        items.push(Replacement { id: u.id.into(), rev: revision(u.revision)?, fields });
     }
     if items.is_empty() {
         oldest = newest;
@@ -313,9 +305,12 @@ mod tests {
 
     #[test]
     fn writes_are_checked_before_any_database_work() -> Test {
-        let id = "abcdefghijklmnop";
+        let id = &Id::parse("abcdefghijklmnop")?;
         assert_eq!(code(prepare_put(id, put(1)?)), "accepted");
-        assert_eq!(code(prepare_put("short", put(1)?)), "request.invalid_id");
+        assert!(Id::parse("abcdefghijklmno").is_err(), "15 characters are too few");
+        assert!(Id::parse("abcdefghijklmno+").is_err(), "not base64url");
+        assert!(Id::parse("a".repeat(65)).is_err(), "65 characters are too many");
+        assert!(Id::parse("a".repeat(64)).is_ok());
         let mut empty = put(1)?;
         empty.fields.clear();
         assert_eq!(code(prepare_put(id, empty)), "item.no_fields");
@@ -332,10 +327,12 @@ mod tests {
     #[test]
     fn a_batch_names_each_item_once() -> Test {
         let fields = put(1)?.fields;
-        let u = |id: &str| BatchItemUpdate { id: id.to_owned(), revision: 1, key_version: 1, fields: fields.clone() };
-        let ok = prepare_batch(BatchUpdateRequest { items: vec![u("a-item-000000001"), u("a-item-000000002")] });
+        let u = |id: &str| -> Result<BatchItemUpdate, InvalidId> {
+            Ok(BatchItemUpdate { id: Id::parse(id)?, revision: 1, key_version: 1, fields: fields.clone() })
+        };
+        let ok = prepare_batch(BatchUpdateRequest { items: vec![u("a-item-000000001")?, u("a-item-000000002")?] });
         assert_eq!(code(ok), "accepted");
-        let twice = prepare_batch(BatchUpdateRequest { items: vec![u("a-item-000000001"), u("a-item-000000001")] });
+        let twice = prepare_batch(BatchUpdateRequest { items: vec![u("a-item-000000001")?, u("a-item-000000001")?] });
         assert_eq!(code(twice), "item.duplicate_id");
         Ok(())
     }

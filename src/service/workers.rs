@@ -89,7 +89,7 @@ pub async fn register(
         return Err(ApiError::conflict("worker.exists", "this id is taken"));
     }
     let row = worker::Model {
-        id: req.worker_id,
+        id: req.worker_id.into(),
         account_id: account_id.to_owned(),
         name: name.to_owned(),
         public_keys: keys,
@@ -113,10 +113,14 @@ pub async fn list(state: &AppState, account_id: &str, user_id: &str) -> Result<V
 /// The audit trail (admins), newest first.
 pub async fn audit_trail(state: &AppState, account_id: &str, user_id: &str) -> Result<Vec<AuditEvent>, ApiError> {
     active_admin(&state.db, account_id, user_id).await?;
+    // API tokens are never deleted (revoking keeps the row), so each event's token has a name.
+    let names: std::collections::HashMap<String, String> =
+        crate::store::tokens::of_account(&state.db, account_id).await?.into_iter().map(|t| (t.id, t.name)).collect();
     Ok(workers::audit_trail(&state.db, account_id, AUDIT_TRAIL_MAX)
         .await?
         .into_iter()
         .map(|e| AuditEvent {
+            actor_name: (e.actor_kind == ActorKind::ApiToken).then(|| names.get(&e.actor_id).cloned()).flatten(),
             actor_id: e.actor_id,
             actor_kind: e.actor_kind.as_str().to_owned(),
             action: e.action,
@@ -132,7 +136,6 @@ fn auth_failed() -> ApiError {
 
 /// A single-use challenge (an unknown worker gets one too, so the answer reveals nothing).
 pub async fn challenge(state: &AppState, worker_id: &str, now: i64) -> Result<WorkerChallengeResponse, ApiError> {
-    vouchsafe_crypto::validate_id(worker_id).map_err(|e| ApiError::bad("request.invalid_id", e.to_string()))?;
     let mut nonce = [0u8; 32];
     getrandom::fill(&mut nonce).map_err(|e| ApiError::Internal(format!("getrandom: {e}")))?;
     let id = new_id()?;
@@ -169,12 +172,12 @@ mod tests {
     use crate::testing::{Test, TestState, account_request, code, signed_up};
     use vouchsafe_crypto::identity::Keyring;
 
-    fn registration(keys: &Keyring, id: &str) -> RegisterWorkerRequest {
-        RegisterWorkerRequest {
-            worker_id: id.into(),
+    fn registration(keys: &Keyring, id: &str) -> Result<RegisterWorkerRequest, InvalidId> {
+        Ok(RegisterWorkerRequest {
+            worker_id: Id::parse(id)?,
             name: "indexer".into(),
             public_keys: b64::encode(&keys.public().keys_to_bytes()),
-        }
+        })
     }
 
     /// A worker registered (pending) in a fresh account of Ann's: (state, worker keys, account).
@@ -182,11 +185,11 @@ mod tests {
         let t = TestState::new().await?;
         let (ann, _) = signed_up(&t, "ann@example.com").await?;
         let (req, _) = account_request(&ann, &ann, t.now())?;
-        let account_id = req.account_id.clone();
+        let account_id = req.account_id.to_string();
         crate::service::accounts::create(&t.state, &ann.user_id, req, t.now()).await?;
         let id = vouchsafe_crypto::random_id();
         let keys = Keyring::generate(&id, 1, &mut vouchsafe_crypto::os_rng())?;
-        register(&t.state, &account_id, &ann.user_id, registration(&keys, &id), t.now()).await?;
+        register(&t.state, &account_id, &ann.user_id, registration(&keys, &id)?, t.now()).await?;
         Ok((t, keys, account_id, ann.user_id))
     }
 
@@ -197,17 +200,17 @@ mod tests {
         let other = Keyring::generate(&bob.user_id, 1, &mut vouchsafe_crypto::os_rng())?;
         // Not a member: the account does not exist for Bob.
         assert_eq!(
-            code(register(&t.state, &account_id, &bob.user_id, registration(&other, &bob.user_id), t.now()).await),
+            code(register(&t.state, &account_id, &bob.user_id, registration(&other, &bob.user_id)?, t.now()).await),
             "account.not_found"
         );
         // A person's id is not a worker's.
         assert_eq!(
-            code(register(&t.state, &account_id, &ann, registration(&other, &bob.user_id), t.now()).await),
+            code(register(&t.state, &account_id, &ann, registration(&other, &bob.user_id)?, t.now()).await),
             "worker.exists"
         );
         let taken = keys.public().user_id.clone();
         assert_eq!(
-            code(register(&t.state, &account_id, &ann, registration(&keys, &taken), t.now()).await),
+            code(register(&t.state, &account_id, &ann, registration(&keys, &taken)?, t.now()).await),
             "worker.exists"
         );
         let listed = list(&t.state, &account_id, &ann).await?;
@@ -222,12 +225,13 @@ mod tests {
     async fn a_challenge_is_answered_once_in_time_by_a_granted_worker() -> Test {
         let (t, keys, _, _) = registered().await?;
         let id = keys.public().user_id.clone();
-        let answer =
-            |c: &WorkerChallengeResponse, k: &Keyring| -> Result<WorkerTokenRequest, Box<dyn std::error::Error>> {
-                let nonce = b64::decode(&c.nonce, 32)?;
-                let sig = k.sign(&worker_auth_message(&id, &c.challenge_id, &nonce));
-                Ok(WorkerTokenRequest { challenge_id: c.challenge_id.clone(), signature: b64::encode(&sig) })
-            };
+        let answer = |c: &WorkerChallengeResponse,
+                      k: &Keyring|
+         -> Result<WorkerTokenRequest, Box<dyn std::error::Error>> {
+            let nonce = b64::decode(&c.nonce, 32)?;
+            let sig = k.sign(&worker_auth_message(&id, &c.challenge_id, &nonce));
+            Ok(WorkerTokenRequest { challenge_id: Id::parse(c.challenge_id.as_str())?, signature: b64::encode(&sig) })
+        };
         // Registered is not granted.
         let c = challenge(&t.state, &id, t.now()).await?;
         assert_eq!(code(token(&t.state, &answer(&c, &keys)?, t.now()).await), "worker.auth_failed");

@@ -431,7 +431,7 @@ fn batch_updates_compare_and_set_each_item() {
     // b moves on before the batch lands.
     alice.update_item(&acct, &b.id, b.revision, &fields(&[("n", "b2")])).unwrap();
     let upd = |w: &vouchsafe_client::types::ItemWire, id: &str| vouchsafe_client::types::BatchItemUpdate {
-        id: id.to_owned(),
+        id: id.parse().unwrap(),
         revision: w.revision,
         key_version: 1,
         fields: w.fields.clone(),

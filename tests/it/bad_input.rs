@@ -130,7 +130,7 @@ fn bad_inputs_get_4xx_json() {
             Some(("application/json", reg(&k32, &k16, ok_params, &good_keys, &wrapped, "short", "n8@example.com"))),
             vec![],
             400,
-            "auth.invalid_user_id",
+            "request.invalid_id",
         ),
         (
             "POST",
@@ -141,7 +141,7 @@ fn bad_inputs_get_4xx_json() {
             )),
             vec![],
             400,
-            "auth.invalid_user_id",
+            "request.invalid_id",
         ),
         (
             "POST",
@@ -197,7 +197,45 @@ fn bad_inputs_get_4xx_json() {
             405,
             "route.method_not_allowed",
         ),
-        ("DELETE", "/api/v1/auth/sessions/..%2F..", None, vec![], 404, "auth.session_not_found"),
+        // A bad id gets one answer wherever it is: in a path, or as a body's member.
+        ("DELETE", "/api/v1/auth/sessions/..%2F..", None, vec![], 400, "request.invalid_id"),
+        ("DELETE", "/api/v1/auth/sessions/abcdefghijklmnopqrstuv", None, vec![], 404, "auth.session_not_found"),
+        ("GET", "/api/v1/accounts/short", None, vec![], 400, "request.invalid_id"),
+        (
+            "GET",
+            "/api/v1/accounts/acct0000000000000000/items/not%20an%20id%20at%20all",
+            None,
+            vec![],
+            400,
+            "request.invalid_id",
+        ),
+        (
+            "POST",
+            "/api/v1/accounts/acct0000000000000000/workers",
+            Some(("application/json", "{}".into())),
+            vec![],
+            404,
+            "account.not_found",
+        ),
+        (
+            "POST",
+            "/api/v1/accounts",
+            Some((
+                "application/json",
+                r#"{"account_id":"short","name":"n","genesis":"AAAA","sealed_key":"AAAA"}"#.into(),
+            )),
+            vec![],
+            400,
+            "request.invalid_id",
+        ),
+        (
+            "POST",
+            "/api/v1/workers/challenge",
+            Some(("application/json", format!(r#"{{"worker_id":"{}"}}"#, "w".repeat(65)))),
+            vec![],
+            400,
+            "request.invalid_id",
+        ),
         // The token before the body on every secured route: a bad body without one is a 401.
         (
             "POST",

@@ -317,7 +317,7 @@ fn writes_use_the_logs_key_version_and_retired_versions_are_refused() {
     assert_eq!(e.unwrap_err().code(), Some("item.retired_key_version"));
     let batch = BatchUpdateRequest {
         items: vec![BatchItemUpdate {
-            id: old.id.clone(),
+            id: old.id.parse().unwrap(),
             revision: cur.revision,
             key_version: 1,
             fields: v1(&old.id, cur.revision + 1),

@@ -81,7 +81,7 @@ fn ungranted_or_revoked_workers_read_nothing_new() {
         .register_worker(
             &acct,
             &vouchsafe_client::types::RegisterWorkerRequest {
-                worker_id: key.worker_id().into(),
+                worker_id: key.worker_id().parse().unwrap(),
                 name: "pending".into(),
                 public_keys: vouchsafe_crypto::b64::encode(&key.public().keys_to_bytes()),
             },
