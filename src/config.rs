@@ -101,6 +101,8 @@ pub struct RateLimits {
     pub reset_per_email: u32,
     /// Failed logins per account and window before logins to it are refused.
     pub login_failures_per_account: u32,
+    /// Requests per API token and window (SCIM clients sync in bursts).
+    pub api_token_per_window: u32,
 }
 
 impl Default for RateLimits {
@@ -114,6 +116,7 @@ impl Default for RateLimits {
             reset_per_ip: 60,
             reset_per_email: 5,
             login_failures_per_account: 10,
+            api_token_per_window: 3000,
         }
     }
 }
@@ -497,6 +500,7 @@ outbox_key_file = "/k/outbox"
 transport = "smtp"
 [rate_limits]
 login_per_ip = 7
+api_token_per_window = 11
 "#,
         )
         .unwrap();
@@ -518,7 +522,7 @@ login_per_ip = 7
         assert_eq!(c.server_share_key_file, Some(PathBuf::from("/k/share")));
         assert_eq!(c.outbox_key_file, Some(PathBuf::from("/k/outbox")));
         assert_eq!(c.mail.transport.as_deref(), Some("smtp"));
-        assert_eq!(c.rate_limits.login_per_ip, 7);
+        assert_eq!((c.rate_limits.login_per_ip, c.rate_limits.api_token_per_window), (7, 11));
         std::fs::remove_dir_all(&dir).ok();
     }
 

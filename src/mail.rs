@@ -28,6 +28,7 @@ const BUILTIN: &[(&str, &str, &str)] = &[
     ("reset_admin", include_str!("../templates/reset_admin.txt"), include_str!("../templates/reset_admin.html")),
     ("recover", include_str!("../templates/recover.txt"), include_str!("../templates/recover.html")),
     ("guardian", include_str!("../templates/guardian.txt"), include_str!("../templates/guardian.html")),
+    ("deprovisioned", include_str!("../templates/deprovisioned.txt"), include_str!("../templates/deprovisioned.html")),
     (
         "access_restored",
         include_str!("../templates/access_restored.txt"),

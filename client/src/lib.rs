@@ -384,6 +384,36 @@ impl Client {
         )
         .map(|_| ())
     }
+    /// `DELETE /api/v1/accounts/{id}/members/{user_id}`: deprovisions a member.
+    pub fn deprovision(&self, id: &str, user_id: &str) -> Result<(), ClientError> {
+        self.authed()?;
+        self.call::<Option<serde_json::Value>>(
+            "DELETE",
+            &format!("/api/v1/accounts/{}/members/{}", seg(id), seg(user_id)),
+            None::<&()>,
+        )
+        .map(|_| ())
+    }
+    /// `POST /api/v1/accounts/{id}/tokens`.
+    pub fn create_token(&self, id: &str, req: &CreateApiTokenRequest) -> Result<CreatedApiToken, ClientError> {
+        self.authed()?;
+        self.call("POST", &format!("/api/v1/accounts/{}/tokens", seg(id)), Some(req))
+    }
+    /// `GET /api/v1/accounts/{id}/tokens`.
+    pub fn tokens(&self, id: &str) -> Result<Vec<ApiTokenInfo>, ClientError> {
+        self.authed()?;
+        self.call("GET", &format!("/api/v1/accounts/{}/tokens", seg(id)), None::<&()>)
+    }
+    /// `DELETE /api/v1/accounts/{id}/tokens/{token_id}`.
+    pub fn revoke_token(&self, id: &str, token_id: &str) -> Result<(), ClientError> {
+        self.authed()?;
+        self.call::<Option<serde_json::Value>>(
+            "DELETE",
+            &format!("/api/v1/accounts/{}/tokens/{}", seg(id), seg(token_id)),
+            None::<&()>,
+        )
+        .map(|_| ())
+    }
     /// `POST /api/v1/invitations/accept`.
     pub fn accept_invitation(&self, token: &str) -> Result<AcceptInvitationResponse, ClientError> {
         self.authed()?;

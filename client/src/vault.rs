@@ -39,7 +39,7 @@ pub struct Item {
 }
 
 /// What a rotation did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RotationReport {
     /// The key version now current.
     pub key_version: u32,
@@ -47,6 +47,9 @@ pub struct RotationReport {
     pub new_version: bool,
     /// Items re-encrypted by this call.
     pub items_reencrypted: u64,
+    /// Members this call removed from the log because a provisioning client deprovisioned them
+    /// (user ids; see [`Vault::remove_deprovisioned`]).
+    pub removed: Vec<String>,
 }
 
 fn refused(msg: impl Into<String>) -> ClientError {
@@ -553,10 +556,35 @@ impl Vault {
         Ok(report)
     }
 
-    /// First half of a rotation: the new key version and its seals (one log append).
-    pub fn rotate_key(&mut self, account_id: &str, force: bool) -> Result<RotationReport, ClientError> {
+    /// Removes from the log the members the server says a provisioning client (an API token,
+    /// SCIM) deprovisioned, when this client is an active admin; returns their user ids. The
+    /// server's word is enough here and only here: it can make us *remove* someone the log
+    /// names (which the signed log then shows, with us as its author), never add or reseal to
+    /// anyone, so the worst a lying server gets is a member out of a team.
+    pub fn remove_deprovisioned(&mut self, account_id: &str) -> Result<Vec<String>, ClientError> {
+        let listed = self.client.members(account_id)?;
         let (_, state) = self.verified_log(account_id)?;
-        let mut report = RotationReport { key_version: state.key_version(), ..Default::default() };
+        let me = self.keyring.user_id().to_owned();
+        let admin = state.member(&me).is_some_and(|m| m.role.is_admin() && m.status == MemberStatus::Active);
+        let mut removed = Vec::new();
+        if !admin {
+            return Ok(removed);
+        }
+        for m in listed.iter().filter(|m| m.status == "deprovisioned" && m.user_id != me) {
+            if state.member(&m.user_id).is_some() && !removed.contains(&m.user_id) {
+                self.remove(account_id, &m.user_id)?;
+                removed.push(m.user_id.clone());
+            }
+        }
+        Ok(removed)
+    }
+
+    /// First half of a rotation: removes deprovisioned members ([`Self::remove_deprovisioned`]),
+    /// then makes the new key version and its seals (one log append).
+    pub fn rotate_key(&mut self, account_id: &str, force: bool) -> Result<RotationReport, ClientError> {
+        let removed = self.remove_deprovisioned(account_id)?;
+        let (_, state) = self.verified_log(account_id)?;
+        let mut report = RotationReport { key_version: state.key_version(), removed, ..Default::default() };
         if state.rotation_required() || force {
             let mut rng = vouchsafe_crypto::os_rng();
             let new = MasterKey::generate(state.key_version() + 1, &mut rng)?;

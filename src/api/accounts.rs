@@ -7,7 +7,7 @@ use vouchsafe_client::types::*;
 use crate::api::Body;
 use crate::api::auth::Bearer;
 use crate::error::{ApiError, ErrorBody};
-use crate::service::{accounts as svc, items};
+use crate::service::{accounts as svc, items, tokens};
 use crate::state::AppState;
 
 /// `?after=&limit=` of the log.
@@ -142,52 +142,115 @@ pub async fn keys(state: web::Data<AppState>, bearer: Bearer, path: web::Path<Id
 
 /// Members and accepted invitees.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/members", security(("bearer" = [])),
-    responses((status = 200, body = [MemberInfo]), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = [MemberInfo]), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn members(
     state: web::Data<AppState>,
     bearer: Bearer,
     path: web::Path<Id>,
 ) -> Result<HttpResponse, ApiError> {
-    let u = bearer.check(&state).await?;
-    Ok(HttpResponse::Ok().json(svc::members(&state, &path, &u.user_id).await?))
+    let c = bearer.caller(&state, &path, Scope::MembersRead).await?;
+    let members = svc::members(&state, &path, c.actor()).await?;
+    c.record(&state, "members.list", members.len() as u64).await?;
+    Ok(HttpResponse::Ok().json(members))
 }
 
 /// Invites an email (admins).
 #[utoipa::path(post, path = "/api/v1/accounts/{id}/invitations", security(("bearer" = [])), request_body = InviteRequest,
-    responses((status = 201, body = InvitationInfo), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, body = InvitationInfo), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn invite(
     state: web::Data<AppState>,
     bearer: Bearer,
     path: web::Path<Id>,
     body: Body<InviteRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let u = bearer.check(&state).await?;
-    let body = body.for_member(&state, &path, &u.user_id).await?;
-    Ok(HttpResponse::Created().json(svc::invite(&state, &path, &u.user_id, body, state.clock.now()).await?))
+    let c = bearer.caller(&state, &path, Scope::InvitationsWrite).await?;
+    let body = c.body(&state, &path, body).await?;
+    let invitation = svc::invite(&state, &path, c.actor(), body, state.clock.now()).await?;
+    c.record(&state, "invitations.create", 1).await?;
+    Ok(HttpResponse::Created().json(invitation))
 }
 
 /// Invitations (admins).
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/invitations", security(("bearer" = [])),
-    responses((status = 200, body = [InvitationInfo]), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = [InvitationInfo]), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn invitations(
     state: web::Data<AppState>,
     bearer: Bearer,
     path: web::Path<Id>,
 ) -> Result<HttpResponse, ApiError> {
-    let u = bearer.check(&state).await?;
-    Ok(HttpResponse::Ok().json(svc::invitations(&state, &path, &u.user_id, state.clock.now()).await?))
+    let c = bearer.caller(&state, &path, Scope::InvitationsWrite).await?;
+    let invitations = svc::invitations(&state, &path, c.actor(), state.clock.now()).await?;
+    c.record(&state, "invitations.list", invitations.len() as u64).await?;
+    Ok(HttpResponse::Ok().json(invitations))
 }
 
 /// Revokes a pending invitation (admins).
 #[utoipa::path(delete, path = "/api/v1/accounts/{id}/invitations/{invitation_id}", security(("bearer" = [])),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn revoke_invitation(
     state: web::Data<AppState>,
     bearer: Bearer,
     path: web::Path<(Id, Id)>,
 ) -> Result<HttpResponse, ApiError> {
-    let u = bearer.check(&state).await?;
-    svc::revoke_invitation(&state, &path.0, &u.user_id, &path.1).await?;
+    let c = bearer.caller(&state, &path.0, Scope::InvitationsWrite).await?;
+    svc::revoke_invitation(&state, &path.0, c.actor(), &path.1).await?;
+    c.record(&state, "invitations.revoke", 1).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Deprovisions a member (admins; API tokens with `members:deprovision`): no more reads at
+/// once, no sealed key left, the account marked for rotation, the other admins e-mailed. The
+/// log still names them until an admin's client removes them and rotates the key.
+#[utoipa::path(delete, path = "/api/v1/accounts/{id}/members/{user_id}", security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn deprovision(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<(Id, Id)>,
+) -> Result<HttpResponse, ApiError> {
+    let c = bearer.caller(&state, &path.0, Scope::MembersDeprovision).await?;
+    svc::deprovision(&state, &path.0, c.actor(), &path.1, state.clock.now()).await?;
+    c.record(&state, "members.deprovision", 1).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Creates an API token (admins, in a person's session); the secret is in this answer only.
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/tokens", security(("bearer" = [])), request_body = CreateApiTokenRequest,
+    responses((status = 201, body = CreatedApiToken), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn create_token(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<Id>,
+    body: Body<CreateApiTokenRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let u = bearer.check_person(&state).await?;
+    let body = body.for_member(&state, &path, &u.user_id).await?;
+    let created = tokens::create(&state, &path, &u.user_id, body, state.clock.now()).await?;
+    Ok(HttpResponse::Created().insert_header(("Cache-Control", "no-store")).json(created))
+}
+
+/// The account's API tokens (admins), revoked ones included; never a secret.
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/tokens", security(("bearer" = [])),
+    responses((status = 200, body = [ApiTokenInfo]), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list_tokens(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<Id>,
+) -> Result<HttpResponse, ApiError> {
+    let u = bearer.check_person(&state).await?;
+    Ok(HttpResponse::Ok().json(tokens::list(&state, &path, &u.user_id).await?))
+}
+
+/// Revokes an API token (admins): it stops working at once.
+#[utoipa::path(delete, path = "/api/v1/accounts/{id}/tokens/{token_id}", security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn revoke_token(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<(Id, Id)>,
+) -> Result<HttpResponse, ApiError> {
+    let u = bearer.check_person(&state).await?;
+    tokens::revoke(&state, &path.0, &u.user_id, &path.1, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -9,6 +9,7 @@ use crate::auth::client_ip;
 use crate::error::{ApiError, ErrorBody};
 use crate::principal::Principal;
 use crate::service::auth as svc;
+use crate::service::tokens;
 use crate::state::AppState;
 
 /// The signed-in user of a request: a valid access token whose session is still live.
@@ -20,9 +21,58 @@ pub struct AuthUser {
     pub session_id: String,
 }
 
-/// Bearer token, verified (signature, issuer, audience, expiry) but not yet checked against
-/// the database: the request's [`Principal`], resolved once.
-pub struct Bearer(Result<Principal, ApiError>);
+/// The bearer secret a request presented, verified as far as it can be without the database:
+/// an access token's signature, issuer, audience and expiry (the request's [`Principal`],
+/// resolved once), or an API token's shape (checked against its hash by [`Bearer::caller`]).
+pub struct Bearer(Result<Presented, ApiError>);
+
+enum Presented {
+    Access(Principal),
+    ApiToken(zeroize::Zeroizing<String>),
+}
+
+/// Who is calling a route an API token may use.
+pub enum Caller {
+    /// A person (session checked; the service checks their membership).
+    Person(AuthUser),
+    /// An API token, checked for the account and the route's scope.
+    Token(tokens::Grant),
+}
+
+impl Caller {
+    /// The caller as services take it.
+    pub fn actor(&self) -> tokens::Actor<'_> {
+        match self {
+            Caller::Person(u) => tokens::Actor::Person(&u.user_id),
+            Caller::Token(g) => tokens::Actor::Token(g),
+        }
+    }
+
+    /// A request body as this caller may see it refused: a person who is not a member gets the
+    /// account's 404 instead (see [`crate::api::Body::for_member`]); a token was checked for
+    /// the account already.
+    pub async fn body<T>(&self, state: &AppState, account_id: &str, body: crate::api::Body<T>) -> Result<T, ApiError> {
+        match self {
+            Caller::Person(u) => body.for_member(state, account_id, &u.user_id).await,
+            Caller::Token(_) => body.into_inner(),
+        }
+    }
+
+    /// Records a token's use in the account's audit trail (a person's use is not an event).
+    pub async fn record(&self, state: &AppState, action: &str, count: u64) -> Result<(), ApiError> {
+        match self {
+            Caller::Person(_) => Ok(()),
+            Caller::Token(g) => tokens::record(&state.db, g, action, count, state.clock.now()).await,
+        }
+    }
+}
+
+fn token_not_allowed() -> ApiError {
+    ApiError::Forbidden {
+        code: "auth.api_token_not_allowed",
+        message: "an API token works only on the invitation and member routes its scopes name".into(),
+    }
+}
 
 impl FromRequest for Bearer {
     type Error = actix_web::Error;
@@ -35,29 +85,36 @@ impl FromRequest for Bearer {
             let state =
                 req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::Internal("state missing".into()))?;
             let h = req.headers().get("authorization").ok_or_else(missing)?.to_str().map_err(|_| missing())?;
-            let token = h.strip_prefix("Bearer ").ok_or_else(missing)?;
-            let c = state.tokens.verify(token.trim(), state.clock.now())?;
-            Ok(if c.typ == "worker" {
+            let token = h.strip_prefix("Bearer ").ok_or_else(missing)?.trim();
+            if tokens::is_api_token(token) {
+                return Ok(Presented::ApiToken(zeroize::Zeroizing::new(token.to_owned())));
+            }
+            let c = state.tokens.verify(token, state.clock.now())?;
+            Ok(Presented::Access(if c.typ == "worker" {
                 Principal::Worker { worker_id: c.sub }
             } else {
                 Principal::Member { user_id: c.sub, session_id: c.sid }
-            })
+            }))
         })();
         ready(Ok(Bearer(res)))
     }
 }
 
 impl Bearer {
-    /// The principal of a verified token; whether its session (or grant) is still live is not
-    /// checked yet — the item store checks it in the same statement as the data.
+    /// The principal of a verified access token; whether its session (or grant) is still live
+    /// is not checked yet — the item store checks it in the same statement as the data. An API
+    /// token has none: 403.
     pub fn principal(self) -> Result<Principal, ApiError> {
-        self.0
+        match self.0? {
+            Presented::Access(p) => Ok(p),
+            Presented::ApiToken(_) => Err(token_not_allowed()),
+        }
     }
 
     /// [`Self::check`] for a person's own routes (sessions, password, keyring, recovery kit):
     /// a worker's token is refused there with 403, not looked up as if it were a user.
     pub async fn check_person(self, state: &AppState) -> Result<AuthUser, ApiError> {
-        if matches!(&self.0, Ok(Principal::Worker { .. })) {
+        if matches!(&self.0, Ok(Presented::Access(Principal::Worker { .. }))) {
             return Err(ApiError::Forbidden {
                 code: "auth.person_only",
                 message: "a worker's token cannot use a person's routes".into(),
@@ -67,8 +124,9 @@ impl Bearer {
     }
 
     /// Checks the session in the database: ending a session kills its access tokens at once.
+    /// An API token is refused (403): this is not one of its routes.
     pub async fn check(self, state: &AppState) -> Result<AuthUser, ApiError> {
-        match self.0? {
+        match self.principal()? {
             Principal::Worker { worker_id } => {
                 // A worker has no session: its token lives while the worker is granted.
                 if !crate::service::workers::is_active(state, &worker_id).await? {
@@ -85,6 +143,17 @@ impl Bearer {
                 }
                 Ok(AuthUser { user_id, session_id })
             }
+        }
+    }
+
+    /// For a route an API token may use with `scope` on `account_id`: the token, checked
+    /// ([`tokens::resolve`]), or a person or worker as [`Self::check`] checks them.
+    pub async fn caller(self, state: &AppState, account_id: &str, scope: Scope) -> Result<Caller, ApiError> {
+        match self.0 {
+            Ok(Presented::ApiToken(t)) => {
+                Ok(Caller::Token(tokens::resolve(state, &t, account_id, scope, state.clock.now()).await?))
+            }
+            other => Ok(Caller::Person(Bearer(other).check(state).await?)),
         }
     }
 }

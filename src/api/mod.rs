@@ -146,6 +146,19 @@ pub fn configure(max_body: usize) -> impl FnOnce(&mut web::ServiceConfig) {
                         resource("/accounts/{id}/invitations/{invitation_id}", "DELETE")
                             .route(web::delete().to(accounts::revoke_invitation)),
                     )
+                    .service(
+                        resource("/accounts/{id}/members/{user_id}", "DELETE")
+                            .route(web::delete().to(accounts::deprovision)),
+                    )
+                    .service(
+                        resource("/accounts/{id}/tokens", "POST, GET")
+                            .route(web::post().to(accounts::create_token))
+                            .route(web::get().to(accounts::list_tokens)),
+                    )
+                    .service(
+                        resource("/accounts/{id}/tokens/{token_id}", "DELETE")
+                            .route(web::delete().to(accounts::revoke_token)),
+                    )
                     .service(resource("/accounts/{id}/items", "GET").route(web::get().to(accounts::list_items)))
                     .service(
                         resource("/accounts/{id}/items/batch", "POST").route(web::post().to(accounts::update_items)),

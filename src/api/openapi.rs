@@ -22,7 +22,8 @@ use super::{accounts, auth, health, recovery, reset, workers};
         accounts::accept, accounts::list_items, reset::request, reset::begin, reset::complete, reset::cancel,
         recovery::put_kit, recovery::kit, recovery::request, recovery::begin, recovery::shares, recovery::complete,
         recovery::guardian_requests, recovery::release, workers::register, workers::list, workers::audit,
-        workers::challenge, workers::token, accounts::get_item, accounts::put_item, accounts::delete_item, accounts::update_items
+        workers::challenge, workers::token, accounts::get_item, accounts::put_item, accounts::delete_item, accounts::update_items,
+        accounts::deprovision, accounts::create_token, accounts::list_tokens, accounts::revoke_token
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, vouchsafe_client::schema::Id)),
     modifiers(&BearerAuth, &CommonResponses)
@@ -37,7 +38,16 @@ impl utoipa::Modify for BearerAuth {
         if let Some(c) = openapi.components.as_mut() {
             c.add_security_scheme(
                 "bearer",
-                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .bearer_format("JWT")
+                        .description(Some(
+                            "An access token (a JWT from login, refresh or a worker's challenge), or on the invitation and \
+                             member routes an account's API token (`vst_…`) with the scope the route names.",
+                        ))
+                        .build(),
+                ),
             );
         }
     }

@@ -1,5 +1,6 @@
 //! `vouchsafe account`, `invite`, `invitations`, `accept`, `members`, `confirm`, `role`, `remove`,
-//! `rotate`, `log`, `policy` and `audit`: accounts, their people, keys and log.
+//! `rotate`, `log`, `policy`, `audit`, `deprovision` and `token`: accounts, their people, keys,
+//! log and provisioning tokens.
 
 use clap::Subcommand;
 
@@ -106,6 +107,55 @@ pub enum Command {
         /// Account id.
         #[arg(allow_hyphen_values = true)]
         account: String,
+    },
+    /// Deprovision a member at once, as a provisioning client would (admins): no more reads,
+    /// no sealed key; the next `rotate` removes them from the log and rotates the key.
+    Deprovision {
+        /// Account id.
+        #[arg(allow_hyphen_values = true)]
+        account: String,
+        /// User id.
+        #[arg(allow_hyphen_values = true)]
+        user: String,
+    },
+    /// API tokens for provisioning clients (admins): SCIM connectors, HR systems, scripts.
+    Token {
+        #[command(subcommand)]
+        op: TokenOp,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TokenOp {
+    /// Create a token; its secret is printed once.
+    Create {
+        /// Account id.
+        #[arg(allow_hyphen_values = true)]
+        account: String,
+        /// What it is for ("Okta", "HR sync").
+        #[arg(long)]
+        name: String,
+        /// A scope (repeat for more): invitations:write, members:read, members:deprovision, scim.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// Days until it stops working (default: until revoked).
+        #[arg(long)]
+        expires_days: Option<u32>,
+    },
+    /// List the account's tokens (never their secrets).
+    List {
+        /// Account id.
+        #[arg(allow_hyphen_values = true)]
+        account: String,
+    },
+    /// Revoke a token: it stops working at once.
+    Revoke {
+        /// Account id.
+        #[arg(allow_hyphen_values = true)]
+        account: String,
+        /// Token id.
+        #[arg(allow_hyphen_values = true)]
+        token: String,
     },
 }
 
@@ -269,16 +319,23 @@ pub fn run(cmd: Command) -> Result<(), String> {
             }
             for a in events {
                 println!(
-                    "{}  {} {}  {}  {} items",
+                    "{}  {} {}{}  {}  {} items",
                     a.created_at,
                     clean(&a.actor_kind),
                     clean(&a.actor_id),
+                    a.actor_name.map(|n| format!(" ({})", clean(&n))).unwrap_or_default(),
                     clean(&a.action),
                     a.item_count
                 );
             }
             return Ok(());
         }
+        Command::Deprovision { account, user } => {
+            super::signed_in(&mut p)?.deprovision(account, user).map_err(e)?;
+            println!("{user} deprovisioned; run `vouchsafe rotate {account}` to remove them from the log and rotate");
+            return Ok(());
+        }
+        Command::Token { op } => return token(&mut p, op),
         _ => {}
     }
     let mut v = super::vault(&mut p, super::password)?;
@@ -327,6 +384,9 @@ pub fn run(cmd: Command) -> Result<(), String> {
         Command::Rotate { account, force } => v
             .rotate(&account, force, 100, super::progress_bar)
             .map(|r| {
+                for user_id in &r.removed {
+                    println!("removed {user_id} from the team log (deprovisioned by a provisioning client)");
+                }
                 println!(
                     "key version {}{}; {} items re-encrypted",
                     r.key_version,
@@ -390,4 +450,50 @@ pub fn run(cmd: Command) -> Result<(), String> {
     };
     super::save_checkpoints(&mut p, &v)?;
     result
+}
+
+fn token(p: &mut super::Profile, op: &TokenOp) -> Result<(), String> {
+    use super::{clean, explain_err as e};
+    use vouchsafe_client::types::{CreateApiTokenRequest, Scope};
+    let c = super::signed_in(p)?;
+    match op {
+        TokenOp::Create { account, name, scopes, expires_days } => {
+            let scopes = scopes
+                .iter()
+                .map(|s| {
+                    Scope::parse(s).ok_or_else(|| {
+                        format!("unknown scope {s:?}: invitations:write, members:read, members:deprovision or scim")
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let req = CreateApiTokenRequest { name: name.clone(), scopes, expires_in_days: *expires_days };
+            let t = c.create_token(account, &req).map_err(e)?;
+            if super::json() {
+                return super::print_json(&t);
+            }
+            eprintln!("token {} created; its secret is shown this once:", clean(&t.info.id));
+            println!("{}", t.token.expose());
+        }
+        TokenOp::List { account } => {
+            let tokens = c.tokens(account).map_err(e)?;
+            if super::json() {
+                return super::print_json(&tokens);
+            }
+            for t in tokens {
+                let scopes: Vec<&str> = t.scopes.iter().map(|s| s.as_str()).collect();
+                let state = match (t.revoked_at, t.expires_at) {
+                    (Some(at), _) => format!("revoked at {at}"),
+                    (None, Some(at)) => format!("expires at {at}"),
+                    (None, None) => "no expiry".to_owned(),
+                };
+                let used = t.last_used_at.map_or_else(|| "never used".to_owned(), |at| format!("last used at {at}"));
+                println!("{}  {}  [{}]  {state}, {used}", clean(&t.id), clean(&t.name), scopes.join(" "));
+            }
+        }
+        TokenOp::Revoke { account, token } => {
+            c.revoke_token(account, token).map_err(e)?;
+            println!("token {token} revoked");
+        }
+    }
+    Ok(())
 }

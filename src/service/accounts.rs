@@ -15,6 +15,7 @@ use crate::auth::{hash_token, new_id, new_opaque_token};
 use crate::error::ApiError;
 use crate::mail::Templates;
 use crate::service::auth::normalize_email;
+use crate::service::tokens::Actor;
 use crate::state::AppState;
 use crate::store::{Conn, Tx, accounts, users, workers};
 use entity::values::{InvitationStatus, MemberRole, MembershipStatus, WorkerAccess, WorkerStatus};
@@ -198,17 +199,20 @@ pub async fn info(state: &AppState, account_id: &str, user_id: &str) -> Result<A
     let m = membership_of(&state.db, account_id, user_id).await?;
     let a = accounts::by_id(&state.db, account_id).await?.ok_or_else(not_found)?;
     let items_to_rotate = accounts::items_below(&state.db, account_id, a.key_version).await?;
-    Ok(to_info(a, &m, items_to_rotate))
+    let deprovisioned = accounts::has_deprovisioned(&state.db, account_id).await?;
+    Ok(to_info(a, &m, items_to_rotate, deprovisioned))
 }
 
-fn to_info(a: account::Model, m: &membership::Model, items_to_rotate: u64) -> AccountInfo {
+/// `deprovisioned`: a member was deprovisioned and is still in the log, so the key must rotate
+/// (the log alone cannot say so: provisioning clients do not sign entries).
+fn to_info(a: account::Model, m: &membership::Model, items_to_rotate: u64, deprovisioned: bool) -> AccountInfo {
     AccountInfo {
         id: a.id,
         name: a.name,
         role: m.role.as_str().to_owned(),
         status: m.status.as_str().to_owned(),
         key_version: u32::try_from(a.key_version).unwrap_or(0),
-        rotation_required: a.rotation_required,
+        rotation_required: a.rotation_required || deprovisioned,
         items_to_rotate,
         log_len: u64::try_from(a.log_len).unwrap_or(0),
         created_at: a.created_at,
@@ -221,7 +225,8 @@ pub async fn list(state: &AppState, user_id: &str) -> Result<Vec<AccountInfo>, A
     let mut out = Vec::with_capacity(ms.len());
     for m in ms {
         if let Some(a) = accounts::by_id(&state.db, &m.account_id).await? {
-            out.push(to_info(a, &m, 0));
+            let deprovisioned = accounts::has_deprovisioned(&state.db, &a.id).await?;
+            out.push(to_info(a, &m, 0, deprovisioned));
         }
     }
     Ok(out)
@@ -368,6 +373,24 @@ async fn apply_effects(
     mail: &Templates,
     now: i64,
 ) -> Result<(), ApiError> {
+    // A deprovisioned member gets nothing more from the log (no key, no role, no reset, no
+    // vouch) until an admin's entry removes them.
+    let subject = match &e.body {
+        EntryBody::RoleChanged { user_id, .. } | EntryBody::Vouch { user_id, .. } => Some(user_id),
+        EntryBody::KeySealed { recipient, .. } => Some(recipient),
+        EntryBody::ResetAnnounced { new_identity, .. } => Some(&new_identity.user_id),
+        _ => None,
+    };
+    if let Some(user_id) = subject
+        && accounts::membership(txn, account_id, user_id)
+            .await?
+            .is_some_and(|m| m.status == MembershipStatus::Deprovisioned)
+    {
+        return Err(ApiError::bad(
+            "member.deprovisioned",
+            "this member was deprovisioned: remove them from the log (then rotate the key) first",
+        ));
+    }
     match &e.body {
         EntryBody::MemberAdded { member, role } => {
             accounts::membership(txn, account_id, &member.user_id)
@@ -509,9 +532,23 @@ pub async fn my_keys(state: &AppState, account_id: &str, user_id: &str) -> Resul
         .collect())
 }
 
-/// Members and accepted invitees, with their current public keys.
-pub async fn members(state: &AppState, account_id: &str, user_id: &str) -> Result<Vec<MemberInfo>, ApiError> {
-    active_member(&state.db, account_id, user_id).await?;
+/// The caller may manage the account's members: an active owner or admin, or an API token
+/// (checked for the account and its scope by [`crate::service::tokens::resolve`]).
+async fn may_manage<C: Conn>(db: &C, account_id: &str, actor: Actor<'_>) -> Result<(), ApiError> {
+    match actor {
+        Actor::Person(user_id) => active_admin(db, account_id, user_id).await.map(drop),
+        Actor::Token(g) if g.account_id == account_id => Ok(()),
+        Actor::Token(_) => Err(not_found()),
+    }
+}
+
+/// Members and accepted invitees, with their current public keys (members; tokens with
+/// `members:read`).
+pub async fn members(state: &AppState, account_id: &str, actor: Actor<'_>) -> Result<Vec<MemberInfo>, ApiError> {
+    match actor {
+        Actor::Person(user_id) => active_member(&state.db, account_id, user_id).await.map(drop)?,
+        Actor::Token(_) => may_manage(&state.db, account_id, actor).await?,
+    }
     let ms = accounts::members(&state.db, account_id).await?;
     let mut out = Vec::with_capacity(ms.len());
     for m in ms {
@@ -545,15 +582,21 @@ pub async fn members(state: &AppState, account_id: &str, user_id: &str) -> Resul
 pub async fn invite(
     state: &AppState,
     account_id: &str,
-    user_id: &str,
+    actor: Actor<'_>,
     req: InviteRequest,
     now: i64,
 ) -> Result<InvitationInfo, ApiError> {
-    let me = active_admin(&state.db, account_id, user_id).await?;
+    may_manage(&state.db, account_id, actor).await?;
     let role = Role::parse(&req.role)
         .ok_or_else(|| ApiError::bad("invitation.invalid_role", "role must be owner, admin or member"))?;
-    if role == Role::Owner && me.role != MemberRole::Owner {
-        return Err(forbidden("only owners invite owners"));
+    if role == Role::Owner {
+        let owner = match actor {
+            Actor::Person(user_id) => active_admin(&state.db, account_id, user_id).await?.role == MemberRole::Owner,
+            Actor::Token(_) => false,
+        };
+        if !owner {
+            return Err(forbidden("only owners invite owners (an API token never does)"));
+        }
     }
     let email = normalize_email(&req.email)?;
     if let Some(u) = users::by_email(&state.db, &email).await?
@@ -562,15 +605,18 @@ pub async fn invite(
         return Err(ApiError::conflict("invitation.already_member", "this person is already in the account"));
     }
     let a = accounts::by_id(&state.db, account_id).await?.ok_or_else(not_found)?;
-    let (inviter, _) = user_identity(&state.db, user_id).await?;
-    let (hash, expires, msg, subject) = invitation_mail(state, &inviter.email, &a.name, role.as_str(), now)?;
+    let (inviter, invited_by) = match actor {
+        Actor::Person(user_id) => (user_identity(&state.db, user_id).await?.0.email, user_id.to_owned()),
+        Actor::Token(g) => (format!("{} (an API token of the team)", g.name), g.id.clone()),
+    };
+    let (hash, expires, msg, subject) = invitation_mail(state, &inviter, &a.name, role.as_str(), now)?;
     let inv = invitation::Model {
         id: new_id()?,
         account_id: account_id.to_owned(),
         email: email.clone(),
         role: member_role(role),
         token_hash: hash.to_vec(),
-        invited_by: user_id.to_owned(),
+        invited_by,
         status: InvitationStatus::Pending,
         accepted_by: None,
         created_at: now,
@@ -658,29 +704,86 @@ fn to_invitation(i: invitation::Model, now: i64) -> InvitationInfo {
     }
 }
 
-/// Invitations of an account (admins).
+/// Invitations of an account (admins; tokens with `invitations:write`).
 pub async fn invitations(
     state: &AppState,
     account_id: &str,
-    user_id: &str,
+    actor: Actor<'_>,
     now: i64,
 ) -> Result<Vec<InvitationInfo>, ApiError> {
-    active_admin(&state.db, account_id, user_id).await?;
+    may_manage(&state.db, account_id, actor).await?;
     let rows = accounts::invitations(&state.db, account_id).await?;
     Ok(rows.into_iter().map(|i| to_invitation(i, now)).collect())
 }
 
-/// Revokes a pending invitation (admins).
+/// Revokes a pending invitation (admins; tokens with `invitations:write`).
 pub async fn revoke_invitation(
     state: &AppState,
     account_id: &str,
-    user_id: &str,
+    actor: Actor<'_>,
     invitation_id: &str,
 ) -> Result<(), ApiError> {
-    active_admin(&state.db, account_id, user_id).await?;
+    may_manage(&state.db, account_id, actor).await?;
     if !accounts::revoke_invitation(&state.db, account_id, invitation_id).await? {
         return Err(ApiError::not_found("invitation.not_found", "no such pending invitation"));
     }
+    Ok(())
+}
+
+/// Deprovisions a member (admins; tokens with `members:deprovision`): at once they read
+/// nothing (their membership is no longer active) and hold no sealed key on the server, their
+/// pending invitations to the account are revoked, the account is marked for rotation, and the
+/// other admins are e-mailed. The log still names them: only an admin's client can sign their
+/// removal, which it does before it rotates the key. The last active owner or admin cannot be
+/// deprovisioned (nobody could rotate). Deprovisioning a deprovisioned member is a no-op.
+pub async fn deprovision(
+    state: &AppState,
+    account_id: &str,
+    actor: Actor<'_>,
+    member_id: &str,
+    now: i64,
+) -> Result<(), ApiError> {
+    may_manage(&state.db, account_id, actor).await?;
+    let no_member = || ApiError::not_found("member.not_found", "no such member of this account");
+    let target = accounts::membership(&state.db, account_id, member_id).await?.ok_or_else(no_member)?;
+    if target.status == MembershipStatus::Deprovisioned {
+        return Ok(());
+    }
+    let admins = accounts::admins(&state.db, account_id).await?;
+    if admins.iter().all(|m| m.user_id == member_id) {
+        return Err(ApiError::conflict(
+            "member.last_admin",
+            "this is the account's last active owner or admin: nobody else could rotate its key",
+        ));
+    }
+    let a = accounts::by_id(&state.db, account_id).await?.ok_or_else(not_found)?;
+    let member = users::by_id(&state.db, member_id).await?.ok_or_else(no_member)?;
+    let by = match actor {
+        Actor::Person(user_id) => user_identity(&state.db, user_id).await?.0.email,
+        Actor::Token(g) => format!("the API token \"{}\"", g.name),
+    };
+    let mut notices = Vec::new();
+    for m in admins.iter().filter(|m| m.user_id != member_id) {
+        if let Some(u) = users::by_id(&state.db, &m.user_id).await? {
+            let vars = [("member", member.email.as_str()), ("account", a.name.as_str()), ("by", by.as_str())];
+            notices.push((u.email, state.templates.message("deprovisioned", &vars)?));
+        }
+    }
+    let subject = format!("{} was deprovisioned from {}", member.email, a.name);
+    let (aid, uid, email) = (account_id.to_owned(), member_id.to_owned(), member.email.clone());
+    crate::store::transaction(&state.db, move |txn| {
+        Box::pin(async move {
+            accounts::set_membership(txn, &aid, &uid, None, Some(MembershipStatus::Deprovisioned), now).await?;
+            accounts::drop_sealed_keys(txn, &aid, &uid).await?;
+            accounts::revoke_invitations_to(txn, &aid, &email).await?;
+            for (to, msg) in notices {
+                crate::mail::enqueue(txn, &to, &subject, msg, now).await?;
+            }
+            Ok(())
+        })
+    })
+    .await?;
+    state.mail_wakeup.notify_one();
     Ok(())
 }
 
@@ -795,7 +898,7 @@ mod tests {
         assert_eq!(code(accept(&t.state, &bob.user_id, &token, t.now()).await), "invitation.invalid");
         // Accepted is not active: no keys, no members list, until an admin confirms.
         assert_eq!(membership_of(&t.state.db, &account_id, &bob.user_id).await?.status, MembershipStatus::Accepted);
-        assert_eq!(code(members(&t.state, &account_id, &bob.user_id).await), "account.forbidden");
+        assert_eq!(code(members(&t.state, &account_id, Actor::Person(&bob.user_id)).await), "account.forbidden");
         assert_eq!(code(my_keys(&t.state, &account_id, &bob.user_id).await), "account.forbidden");
         // An expired link is refused like a used one.
         let late = invitation_for(&t, &account_id, &ann.user_id, &eve.email).await?;
@@ -814,22 +917,54 @@ mod tests {
         create(&t.state, &ann.user_id, req, t.now()).await?;
         let invite_req = |email: &str, role: &str| InviteRequest { email: email.into(), role: role.into() };
         assert_eq!(
-            code(invite(&t.state, &account_id, &bob.user_id, invite_req("x@example.com", "member"), t.now()).await),
+            code(
+                invite(
+                    &t.state,
+                    &account_id,
+                    Actor::Person(&bob.user_id),
+                    invite_req("x@example.com", "member"),
+                    t.now()
+                )
+                .await
+            ),
             "account.not_found"
         );
         assert_eq!(
-            code(invite(&t.state, &account_id, &ann.user_id, invite_req("ann@example.com", "member"), t.now()).await),
+            code(
+                invite(
+                    &t.state,
+                    &account_id,
+                    Actor::Person(&ann.user_id),
+                    invite_req("ann@example.com", "member"),
+                    t.now()
+                )
+                .await
+            ),
             "invitation.already_member"
         );
         assert_eq!(
-            code(invite(&t.state, &account_id, &ann.user_id, invite_req("x@example.com", "worker"), t.now()).await),
+            code(
+                invite(
+                    &t.state,
+                    &account_id,
+                    Actor::Person(&ann.user_id),
+                    invite_req("x@example.com", "worker"),
+                    t.now()
+                )
+                .await
+            ),
             "invitation.invalid_role"
         );
-        let inv = invite(&t.state, &account_id, &ann.user_id, invite_req("Bob@Example.com", "admin"), t.now()).await?;
+        let inv =
+            invite(&t.state, &account_id, Actor::Person(&ann.user_id), invite_req("Bob@Example.com", "admin"), t.now())
+                .await?;
         assert_eq!((inv.email.as_str(), inv.status.as_str()), ("bob@example.com", "pending"));
-        revoke_invitation(&t.state, &account_id, &ann.user_id, &inv.id).await?;
-        assert_eq!(code(revoke_invitation(&t.state, &account_id, &ann.user_id, &inv.id).await), "invitation.not_found");
-        let listed = invitations(&t.state, &account_id, &ann.user_id, t.now()).await?;
+        revoke_invitation(&t.state, &account_id, Actor::Person(&ann.user_id), &inv.id).await?;
+        assert_eq!(
+            code(revoke_invitation(&t.state, &account_id, Actor::Person(&ann.user_id), &inv.id).await),
+            "invitation.not_found"
+        );
+        let listed = invitations(&t.state, &account_id, Actor::Person(&ann.user_id), t.now()).await?;
         assert_eq!(listed.iter().map(|i| i.status.as_str()).collect::<Vec<_>>(), ["revoked"]);
         Ok(())
     }

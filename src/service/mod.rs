@@ -5,4 +5,5 @@ pub mod auth;
 pub mod items;
 pub mod recovery;
 pub mod reset;
+pub mod tokens;
 pub mod workers;

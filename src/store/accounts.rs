@@ -152,6 +152,17 @@ pub async fn admins<C: Conn>(db: &C, account_id: &str) -> Result<Vec<membership:
         .await?)
 }
 
+/// Whether an account has a member a provisioning client deprovisioned (whom an admin's client
+/// has yet to remove from the log: the account needs a key rotation).
+pub async fn has_deprovisioned<C: Conn>(db: &C, account_id: &str) -> Result<bool, ApiError> {
+    Ok(membership::Entity::find()
+        .filter(membership::Column::AccountId.eq(account_id))
+        .filter(membership::Column::Status.eq(MembershipStatus::Deprovisioned))
+        .one(db)
+        .await?
+        .is_some())
+}
+
 /// Sets a membership's role and status.
 pub async fn set_membership<C: Conn>(
     db: &C,
@@ -282,6 +293,18 @@ pub async fn revoke_invitation<C: Conn>(db: &C, account_id: &str, id: &str) -> R
         .exec(db)
         .await?;
     Ok(res.rows_affected == 1)
+}
+
+/// Revokes every pending invitation of the account to `email`; how many there were.
+pub async fn revoke_invitations_to<C: Conn>(db: &C, account_id: &str, email: &str) -> Result<u64, ApiError> {
+    let res = invitation::Entity::update_many()
+        .col_expr(invitation::Column::Status, Expr::value(InvitationStatus::Revoked.as_str()))
+        .filter(invitation::Column::AccountId.eq(account_id))
+        .filter(invitation::Column::Email.eq(email))
+        .filter(invitation::Column::Status.eq(InvitationStatus::Pending))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
 }
 
 /// Redeems an invitation for `user_id` (once): `None` if the token is not a pending,

@@ -861,3 +861,48 @@ fn a_forged_extra_share_does_not_block_or_steer_a_recovery() {
     let keys = r.finish(&c, Some(&code), None, "recovered password", fast_kdf()).unwrap();
     assert_eq!(keys.public(), bob_keys, "the same keys, whatever the forged share said");
 }
+
+// ------------------------------------------------------------------ provisioning
+
+/// A server that lies about who was deprovisioned can make an admin's client remove a member
+/// the log names — in a signed entry every member sees — and nothing else: a made-up user gets
+/// no entry, and the rotation that follows seals the new key to nobody the log does not keep.
+#[test]
+fn a_lie_about_deprovisioning_can_only_remove_and_the_removal_is_signed_and_seen() {
+    let srv = TestServer::start();
+    let proxy = HostileProxy::start(&srv.url);
+    let (mut alice, bob, acct) = pair(&srv, &proxy, Role::Member);
+    let ghost = "ghost-user-00000000001";
+    let bob_id = bob.user_id().to_owned();
+    proxy.on("GET", "/members".into(), move |_, ans| {
+        let mut v = ans.json();
+        if let Some(list) = v.as_array_mut() {
+            for m in list.iter_mut() {
+                if m["user_id"] == json!(bob_id) {
+                    m["status"] = json!("deprovisioned");
+                }
+            }
+            let mut fake = list[0].clone();
+            fake["user_id"] = json!(ghost);
+            fake["status"] = json!("deprovisioned");
+            list.push(fake);
+        }
+        ans.set_json(&v);
+    });
+    proxy.clear_seen();
+    let report = alice.rotate(&acct, false, 100, |_, _| {}).unwrap();
+    assert_eq!(report.removed, vec![bob.user_id().to_owned()], "the ghost is not in the log: nothing to remove");
+    proxy.honest();
+    let appended: Vec<String> =
+        proxy.seen().into_iter().filter(|s| s.method == "POST" && s.path.ends_with("/log")).map(|s| s.body).collect();
+    assert!(appended.iter().all(|b| !b.contains(ghost)), "no entry names the ghost");
+    assert!(appended.iter().all(|b| !b.contains(&format!("\"recipient_id\":\"{}\"", bob.user_id()))), "no seal to bob");
+    // The removal is in the signed log, with alice as its author, for every member to see.
+    let (entries, state) = alice.verified_log(&acct).unwrap();
+    let removal = entries
+        .iter()
+        .find(|e| matches!(&e.body, EntryBody::MemberRemoved { user_id } if user_id == bob.user_id()))
+        .unwrap();
+    assert_eq!(removal.author, alice.user_id());
+    assert!(state.member(bob.user_id()).is_none() && state.key_version() == 2);
+}

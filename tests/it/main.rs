@@ -18,4 +18,5 @@ mod proxy;
 mod recovery;
 mod reset;
 mod smtp;
+mod tokens;
 mod workers;

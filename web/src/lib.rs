@@ -584,7 +584,7 @@ fn run(st: &mut State, op: &Op, progress: &mut dyn FnMut(u64, u64)) -> Res {
 /// Rotates (new key version if the log requires it, or `force`), re-encrypting items in pages.
 fn rotate(v: &mut Vault, account_id: &str, force: bool, progress: &mut dyn FnMut(u64, u64)) -> Res {
     let r = v.rotate(account_id, force, 200, progress)?;
-    Ok(json!({"key_version": r.key_version, "items_reencrypted": r.items_reencrypted}))
+    Ok(json!({"key_version": r.key_version, "items_reencrypted": r.items_reencrypted, "removed": r.removed}))
 }
 
 fn recovery_status(st: &mut State) -> Res {
