@@ -85,3 +85,20 @@ pub struct AppState {
     /// The address `/metrics` was bound to (known once the server is bound).
     pub metrics_addr: Arc<std::sync::OnceLock<std::net::SocketAddr>>,
 }
+
+/// The UTC calendar date and time of unix seconds `t`: (year, month, day, hour, minute,
+/// second) — Howard Hinnant's civil-from-days.
+pub fn civil(t: i64) -> (i64, i64, i64, i64, i64, i64) {
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d, secs / 3600, secs % 3600 / 60, secs % 60)
+}

@@ -17,6 +17,7 @@ pub mod recovery_session;
 pub mod refresh_token;
 pub mod released_share;
 pub mod reset_token;
+pub mod scim_user;
 pub mod sealed_key;
 pub mod session;
 pub mod user;

@@ -7,6 +7,7 @@ pub mod health;
 pub mod openapi;
 pub mod recovery;
 pub mod reset;
+pub mod scim;
 pub mod workers;
 
 use actix_web::{FromRequest, web};
@@ -82,6 +83,7 @@ pub fn configure(max_body: usize) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(resource("/healthz", "GET").route(web::get().to(health::healthz)))
             .service(resource("/readyz", "GET").route(web::get().to(health::readyz)))
             .service(resource("/api/openapi.json", "GET").route(web::get().to(openapi_json)))
+            .configure(scim::configure)
             .service(
                 web::scope("/api/v1")
                     .service(resource("/auth/prelogin", "POST").route(web::post().to(auth::prelogin)))

@@ -5,5 +5,6 @@ pub mod auth;
 pub mod items;
 pub mod recovery;
 pub mod reset;
+pub mod scim;
 pub mod tokens;
 pub mod workers;

@@ -8,7 +8,7 @@
 //! - [`users`], [`sessions`], [`resets`], [`recovery`], [`accounts`], [`workers`]: the rest of
 //!   the schema, one module per group of tables. A single-use token is claimed in one
 //!   `UPDATE … RETURNING` (one private `claim`), so two concurrent redemptions cannot both win.
-//! - [`tokens`]: API tokens (hashes, scopes, last use).
+//! - [`tokens`]: API tokens (hashes, scopes, last use); [`scim`]: SCIM `User` resources.
 //! - [`counters`] (rate limits), [`outbox`] (queued e-mail), [`operator`] (what `vouchsafe
 //!   admin` reads and removes), [`pool`] (connecting, migrations, closing) and [`backup`] (SQLite
 //!   snapshots and restores).
@@ -26,6 +26,7 @@ pub mod outbox;
 pub mod pool;
 pub mod recovery;
 pub mod resets;
+pub mod scim;
 pub mod sessions;
 pub mod sqlite;
 pub mod tokens;

@@ -17,6 +17,7 @@ mod migrations;
 mod proxy;
 mod recovery;
 mod reset;
+mod scim;
 mod smtp;
 mod tokens;
 mod workers;

@@ -54,7 +54,7 @@ fn a_token_does_what_its_scopes_say_on_its_own_account_and_nothing_else() {
 
     // A recognisable secret of 256 random bits, kept only as its hash.
     assert!(inviter.starts_with("vst_") && inviter.len() == 47, "{inviter}");
-    let rows = srv.query("SELECT id, name, scopes, hex(token_hash) FROM api_tokens", 4);
+    let rows = srv.query("SELECT id, name, scopes, created_by FROM api_tokens", 4);
     assert_eq!(rows.len(), 3);
     for row in &rows {
         for cell in row {
