@@ -1044,7 +1044,7 @@ impl Scope {
 #[serde(deny_unknown_fields)]
 pub struct CreateApiTokenRequest {
     /// What the token is for ("Okta", "HR sync"): shown in the list and the audit trail.
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Name))]
     pub name: String,
     /// At least one scope.
     #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 4))]

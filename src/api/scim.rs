@@ -346,21 +346,32 @@ pub async fn unsupported() -> Res {
     Err(ScimError(ApiError::not_found("scim.not_found", "not offered here (Users only; no Groups, Bulk or /Me)")))
 }
 
+/// A path of the SCIM service: its routes, and a SCIM 405 (with `Allow`) for other methods.
+fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move || async move {
+        Err::<HttpResponse, _>(ScimError(ApiError::MethodNotAllowed { allow }))
+    }))
+}
+
 /// Registers the SCIM service.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/scim/v2/{account_id}")
-            .route("/ServiceProviderConfig", web::get().to(service_provider_config))
-            .route("/ResourceTypes", web::get().to(resource_types))
-            .route("/ResourceTypes/{name}", web::get().to(resource_type))
-            .route("/Schemas", web::get().to(all_schemas))
-            .route("/Schemas/{urn}", web::get().to(one_schema))
-            .route("/Users", web::get().to(list_users))
-            .route("/Users", web::post().to(create_user))
-            .route("/Users/{id}", web::get().to(get_user))
-            .route("/Users/{id}", web::put().to(replace_user))
-            .route("/Users/{id}", web::patch().to(patch_user))
-            .route("/Users/{id}", web::delete().to(delete_user))
+            .service(resource("/ServiceProviderConfig", "GET").route(web::get().to(service_provider_config)))
+            .service(resource("/ResourceTypes", "GET").route(web::get().to(resource_types)))
+            .service(resource("/ResourceTypes/{name}", "GET").route(web::get().to(resource_type)))
+            .service(resource("/Schemas", "GET").route(web::get().to(all_schemas)))
+            .service(resource("/Schemas/{urn}", "GET").route(web::get().to(one_schema)))
+            .service(
+                resource("/Users", "GET, POST").route(web::get().to(list_users)).route(web::post().to(create_user)),
+            )
+            .service(
+                resource("/Users/{id}", "GET, PUT, PATCH, DELETE")
+                    .route(web::get().to(get_user))
+                    .route(web::put().to(replace_user))
+                    .route(web::patch().to(patch_user))
+                    .route(web::delete().to(delete_user)),
+            )
             .default_service(web::to(unsupported)),
     );
 }

@@ -16,7 +16,7 @@ use entity::values::ActorKind;
 
 /// What every token's secret begins with, so that scanners and people recognise one.
 pub const PREFIX: &str = "vst_";
-const MAX_NAME: usize = 100;
+const MAX_NAME: usize = 200;
 const MAX_DAYS: u32 = 3650;
 
 /// A token, resolved and checked for one request on its account.
@@ -72,11 +72,8 @@ pub async fn create(
 ) -> Result<CreatedApiToken, ApiError> {
     active_admin(&state.db, account_id, user_id).await?;
     let name = req.name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
-        return Err(ApiError::bad(
-            "token.invalid_name",
-            "name a token in 1 to 100 characters, without control characters",
-        ));
+    if name.is_empty() || name.len() > MAX_NAME || name.chars().any(char::is_control) {
+        return Err(ApiError::bad("token.invalid_name", "name a token in 1 to 200 bytes, without control characters"));
     }
     let mut scopes = req.scopes;
     scopes.sort();
