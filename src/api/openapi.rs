@@ -92,12 +92,33 @@ impl CommonResponses {
     }
 }
 
+impl CommonResponses {
+    /// Declares every `{name}` of the path that the operation does not (an `Id` path
+    /// parameter: the handlers read them as `web::Path<Id>`, which utoipa cannot see through).
+    fn declare_path_ids(path: &str, op: &mut Operation) {
+        use utoipa::openapi::Required;
+        use utoipa::openapi::path::ParameterBuilder;
+        for name in path.split('{').skip(1).filter_map(|s| s.split_once('}').map(|(n, _)| n)) {
+            let params = op.parameters.get_or_insert_with(Vec::new);
+            let declared = params
+                .iter()
+                .any(|p| matches!(p, RefOr::T(p) if p.name == name && p.parameter_in == ParameterIn::Path));
+            if !declared {
+                params.push(RefOr::T(
+                    ParameterBuilder::new().name(name).parameter_in(ParameterIn::Path).required(Required::True).build(),
+                ));
+            }
+        }
+    }
+}
+
 impl utoipa::Modify for CommonResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in openapi.paths.paths.iter_mut() {
             for op in
                 [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
             {
+                Self::declare_path_ids(path, op);
                 Self::complete(op);
             }
         }
