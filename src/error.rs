@@ -26,6 +26,9 @@ pub enum ApiError {
     /// 405: the path exists, the method does not; `allow` lists the methods that do.
     #[error("method not allowed here; allowed: {allow}")]
     MethodNotAllowed { allow: &'static str },
+    /// 412: an `If-Match` that names another version than the current one.
+    #[error("{0}")]
+    PreconditionFailed(String),
     /// 413.
     #[error("request body too large")]
     PayloadTooLarge,
@@ -69,6 +72,7 @@ impl ApiError {
             | Self::NotFound { code, .. }
             | Self::Conflict { code, .. } => code,
             Self::MethodNotAllowed { .. } => "route.method_not_allowed",
+            Self::PreconditionFailed(_) => "request.precondition_failed",
             Self::PayloadTooLarge => "request.too_large",
             Self::UnsupportedMediaType(_) => "request.unsupported_media_type",
             Self::RateLimited { .. } => "rate_limited",
@@ -103,6 +107,7 @@ impl ResponseError for ApiError {
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -116,7 +116,6 @@ pub async fn service_provider_config(state: web::Data<AppState>, bearer: Bearer,
         StatusCode::OK,
         &json!({
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
-            "documentationUri": "https://github.com/vouchsafe/vouchsafe/blob/main/README.md#provisioning-from-an-identity-provider-scim-20",
             "patch": { "supported": true },
             "bulk": { "supported": false, "maxOperations": 0, "maxPayloadSize": 0 },
             "filter": { "supported": true, "maxResults": svc::MAX_RESULTS },
@@ -301,9 +300,15 @@ pub async fn get_user(state: web::Data<AppState>, bearer: Bearer, path: web::Pat
     Ok(with_etag(StatusCode::OK, svc::get(&state, &g, &path.1, state.clock.now()).await?))
 }
 
+/// The request's `If-Match`, if any.
+fn if_match(req: &HttpRequest) -> Option<&str> {
+    req.headers().get(actix_web::http::header::IF_MATCH).and_then(|v| v.to_str().ok())
+}
+
 /// `PUT /Users/{id}`.
 pub async fn replace_user(
     state: web::Data<AppState>,
+    req: HttpRequest,
     bearer: Bearer,
     path: web::Path<(String, String)>,
     bytes: Result<web::Bytes, actix_web::Error>,
@@ -311,7 +316,7 @@ pub async fn replace_user(
     let acct = account(&path.0)?;
     let g = grant(&state, bearer, &acct).await?;
     let now = state.clock.now();
-    let out = svc::replace(&state, &g, &path.1, &body(&bytes)?, now).await?;
+    let out = svc::replace(&state, &g, &path.1, &body(&bytes)?, if_match(&req), now).await?;
     crate::service::tokens::record(&state.db, &g, "scim.users.replace", 1, now).await?;
     Ok(with_etag(StatusCode::OK, out))
 }
@@ -319,6 +324,7 @@ pub async fn replace_user(
 /// `PATCH /Users/{id}`.
 pub async fn patch_user(
     state: web::Data<AppState>,
+    req: HttpRequest,
     bearer: Bearer,
     path: web::Path<(String, String)>,
     bytes: Result<web::Bytes, actix_web::Error>,
@@ -326,17 +332,22 @@ pub async fn patch_user(
     let acct = account(&path.0)?;
     let g = grant(&state, bearer, &acct).await?;
     let now = state.clock.now();
-    let out = svc::patch(&state, &g, &path.1, &body(&bytes)?, now).await?;
+    let out = svc::patch(&state, &g, &path.1, &body(&bytes)?, if_match(&req), now).await?;
     crate::service::tokens::record(&state.db, &g, "scim.users.patch", 1, now).await?;
     Ok(with_etag(StatusCode::OK, out))
 }
 
 /// `DELETE /Users/{id}`.
-pub async fn delete_user(state: web::Data<AppState>, bearer: Bearer, path: web::Path<(String, String)>) -> Res {
+pub async fn delete_user(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    bearer: Bearer,
+    path: web::Path<(String, String)>,
+) -> Res {
     let acct = account(&path.0)?;
     let g = grant(&state, bearer, &acct).await?;
     let now = state.clock.now();
-    svc::delete(&state, &g, &path.1, now).await?;
+    svc::delete(&state, &g, &path.1, if_match(&req), now).await?;
     crate::service::tokens::record(&state.db, &g, "scim.users.delete", 1, now).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -324,6 +324,15 @@ pub async fn list(
     }))
 }
 
+/// Refuses a write whose `If-Match` names another version than `row`'s (`*` matches any).
+fn check_match(row: &scim_user::Model, if_match: Option<&str>) -> Result<(), ApiError> {
+    match if_match.map(str::trim) {
+        None | Some("*") => Ok(()),
+        Some(tags) if tags.split(',').any(|t| t.trim() == etag(row)) => Ok(()),
+        Some(_) => Err(ApiError::PreconditionFailed(format!("the User is at version {}; read it again", etag(row)))),
+    }
+}
+
 /// Stores `p` over `row` (unless the resource moved on meanwhile: 409) and reconciles.
 async fn replace_with(
     state: &AppState,
@@ -372,10 +381,12 @@ pub async fn replace(
     grant: &Grant,
     id: &str,
     body: &Value,
+    if_match: Option<&str>,
     now: i64,
 ) -> Result<(Value, String), ApiError> {
     let p = parse(body)?;
     let row = scim::by_id(&state.db, &grant.account_id, id).await?.ok_or_else(not_found)?;
+    check_match(&row, if_match)?;
     replace_with(state, grant, row, p, now).await
 }
 
@@ -519,6 +530,7 @@ pub async fn patch(
     grant: &Grant,
     id: &str,
     body: &Value,
+    if_match: Option<&str>,
     now: i64,
 ) -> Result<(Value, String), ApiError> {
     let obj = body.as_object().ok_or_else(|| scim_bad("scim.invalid_syntax", "a PatchOp is a JSON object"))?;
@@ -531,6 +543,7 @@ pub async fn patch(
         return Err(scim_bad("scim.invalid_syntax", "at most 100 operations"));
     }
     let row = scim::by_id(&state.db, &grant.account_id, id).await?.ok_or_else(not_found)?;
+    check_match(&row, if_match)?;
     let mut target = match writable(&row) {
         Value::Object(m) => m,
         _ => Map::new(),
@@ -544,8 +557,15 @@ pub async fn patch(
 
 /// `DELETE /Users/{id}`: deprovisions the person (or revokes their invitation) and forgets the
 /// resource.
-pub async fn delete(state: &AppState, grant: &Grant, id: &str, now: i64) -> Result<(), ApiError> {
+pub async fn delete(
+    state: &AppState,
+    grant: &Grant,
+    id: &str,
+    if_match: Option<&str>,
+    now: i64,
+) -> Result<(), ApiError> {
     let row = scim::by_id(&state.db, &grant.account_id, id).await?.ok_or_else(not_found)?;
+    check_match(&row, if_match)?;
     let gone = scim_user::Model { active: false, ..row };
     reconcile(state, grant, &gone, now).await?;
     scim::delete(&state.db, &grant.account_id, id).await?;

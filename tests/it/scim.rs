@@ -16,7 +16,13 @@ struct Scim<'a> {
 
 impl Scim<'_> {
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.call_with(method, path, body, &[])
+    }
+
+    fn call_with(&self, method: &str, path: &str, body: Option<Value>, extra: &[(&str, &str)]) -> (u16, Value) {
         let auth = format!("Bearer {}", self.token);
+        let mut headers = vec![("Authorization", auth.as_str())];
+        headers.extend_from_slice(extra);
         let text = body.map(|b| b.to_string());
         let r = self
             .srv
@@ -25,7 +31,7 @@ impl Scim<'_> {
                 method,
                 &format!("{}{path}", self.base),
                 text.as_deref().map(|t| ("application/scim+json", t)),
-                &[("Authorization", auth.as_str())],
+                &headers,
             )
             .unwrap();
         (r.status, serde_json::from_str(&r.body).unwrap_or(Value::Null))
@@ -130,6 +136,14 @@ fn an_identity_provider_invites_updates_and_deprovisions_and_never_grants_a_key(
         Some(json!({"userName": "carol@example.com", "externalId": "00u-carol", "active": true})),
     );
     assert_eq!((s, put["externalId"].clone()), (200, json!("00u-carol")));
+    // If-Match: a write against a version that moved on is refused (412); the current one goes.
+    let stale = carol["meta"]["version"].as_str().unwrap().to_owned();
+    let current = put["meta"]["version"].as_str().unwrap().to_owned();
+    let again = json!({"userName": "carol@example.com", "externalId": "00u-carol2", "active": true});
+    let answer = scim.call_with("PUT", &format!("/Users/{carol_id}"), Some(again.clone()), &[("If-Match", &stale)]);
+    scim_error(answer, 412, None);
+    let (s, _) = scim.call_with("PUT", &format!("/Users/{carol_id}"), Some(again), &[("If-Match", &current)]);
+    assert_eq!(s, 200);
     let (s, _) = scim.call("DELETE", &format!("/Users/{carol_id}"), None);
     assert_eq!(s, 204);
     scim_error(scim.call("GET", &format!("/Users/{carol_id}"), None), 404, None);
