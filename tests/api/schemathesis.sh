@@ -19,33 +19,13 @@ if [ ! -x "$venv/bin/schemathesis" ] || ! "$venv/bin/schemathesis" --version | g
   "$venv/bin/pip" install -q --disable-pip-version-check -r tests/api/requirements.txt
 fi
 
-pg_db=""
+source tests/lib/server.sh
+mode=""
 if [ "${1:-}" = "--postgres" ]; then
+  mode="--postgres"
   shift
-  pg_db="vouchsafe_schemathesis_$$"
-  psql -h 127.0.0.1 -U postgres -d test -qc "CREATE DATABASE $pg_db" >/dev/null
-  export VOUCHSAFE_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$pg_db"
 fi
-work="$(mktemp -d)"
-port="${SCHEMATHESIS_PORT:-18931}"
-url="http://127.0.0.1:$port"
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-  if [ -n "$pg_db" ]; then psql -h 127.0.0.1 -U postgres -d test -qc "DROP DATABASE IF EXISTS $pg_db" >/dev/null; fi
-}
-trap cleanup EXIT
-
-export VOUCHSAFE_BIND="127.0.0.1:$port" VOUCHSAFE_PUBLIC_URL="$url" VOUCHSAFE_DATA_DIR="$work/data"
-export VOUCHSAFE_MAIL_OUTBOX_DIR="$work/outbox" VOUCHSAFE_ARGON2_CONCURRENCY=2
-"$bin" serve >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do
-  curl -fsS "$url/readyz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-curl -fsS "$url/readyz" >/dev/null
+vs_serve schemathesis "${SCHEMATHESIS_PORT:-18931}" $mode
 
 # A real user with a real account and item, made by the CLI, so that the operations have
 # something to find; the access token comes from the profile's refresh token.

@@ -15,31 +15,8 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import scim2_client, 
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check -r tests/scim/requirements.txt
 fi
-pg_db=""
-if [ "${1:-}" = "--postgres" ]; then
-  pg_db="vouchsafe_scim_$$"
-  psql -h 127.0.0.1 -U postgres -d test -qc "CREATE DATABASE $pg_db" >/dev/null
-  export VOUCHSAFE_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$pg_db"
-fi
-work="$(mktemp -d)"
-port="${SCIM_PORT:-18941}"
-url="http://127.0.0.1:$port"
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-  if [ -n "$pg_db" ]; then psql -h 127.0.0.1 -U postgres -d test -qc "DROP DATABASE IF EXISTS $pg_db" >/dev/null; fi
-}
-trap cleanup EXIT
-export VOUCHSAFE_BIND="127.0.0.1:$port" VOUCHSAFE_PUBLIC_URL="$url" VOUCHSAFE_DATA_DIR="$work/data"
-export VOUCHSAFE_MAIL_OUTBOX_DIR="$work/outbox" VOUCHSAFE_ARGON2_CONCURRENCY=2
-"$bin" serve >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do
-  curl -fsS "$url/readyz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-curl -fsS "$url/readyz" >/dev/null
+source tests/lib/server.sh
+vs_serve scim "${SCIM_PORT:-18941}" "${1:-}"
 # An admin with an account, and an API token with the scim scope, made by the CLI.
 export VOUCHSAFE_SERVER="$url" VOUCHSAFE_PROFILE="$work/profile.json" VOUCHSAFE_PASSWORD="scim correct horse battery"
 "$bin" register --email admin@example.com >/dev/null
