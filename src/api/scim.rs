@@ -313,12 +313,7 @@ pub async fn replace_user(
     path: web::Path<(String, String)>,
     bytes: Result<web::Bytes, actix_web::Error>,
 ) -> Res {
-    let acct = account(&path.0)?;
-    let g = grant(&state, bearer, &acct).await?;
-    let now = state.clock.now();
-    let out = svc::replace(&state, &g, &path.1, &body(&bytes)?, if_match(&req), now).await?;
-    crate::service::tokens::record(&state.db, &g, "scim.users.replace", 1, now).await?;
-    Ok(with_etag(StatusCode::OK, out))
+    write_user(state, req, bearer, path, bytes, svc::Write::Replace).await
 }
 
 /// `PATCH /Users/{id}`.
@@ -329,11 +324,22 @@ pub async fn patch_user(
     path: web::Path<(String, String)>,
     bytes: Result<web::Bytes, actix_web::Error>,
 ) -> Res {
+    write_user(state, req, bearer, path, bytes, svc::Write::Patch).await
+}
+
+async fn write_user(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    bearer: Bearer,
+    path: web::Path<(String, String)>,
+    bytes: Result<web::Bytes, actix_web::Error>,
+    kind: svc::Write,
+) -> Res {
     let acct = account(&path.0)?;
     let g = grant(&state, bearer, &acct).await?;
     let now = state.clock.now();
-    let out = svc::patch(&state, &g, &path.1, &body(&bytes)?, if_match(&req), now).await?;
-    crate::service::tokens::record(&state.db, &g, "scim.users.patch", 1, now).await?;
+    let out = svc::write(&state, &g, &path.1, kind, &body(&bytes)?, if_match(&req), now).await?;
+    crate::service::tokens::record(&state.db, &g, kind.action(), 1, now).await?;
     Ok(with_etag(StatusCode::OK, out))
 }
 

@@ -375,23 +375,8 @@ async fn replace_with(
     Ok((resource(state, &next, now).await?, etag(&next)))
 }
 
-/// `PUT /Users/{id}`: replaces the writable attributes.
-pub async fn replace(
-    state: &AppState,
-    grant: &Grant,
-    id: &str,
-    body: &Value,
-    if_match: Option<&str>,
-    now: i64,
-) -> Result<(Value, String), ApiError> {
-    let p = parse(body)?;
-    let row = scim::by_id(&state.db, &grant.account_id, id).await?.ok_or_else(not_found)?;
-    check_match(&row, if_match)?;
-    replace_with(state, grant, row, p, now).await
-}
-
 /// The writable attributes of a resource, as a PATCH edits them.
-fn writable(row: &scim_user::Model) -> Value {
+fn writable(row: &scim_user::Model) -> Map<String, Value> {
     let mut v = match serde_json::from_str::<Value>(&row.attributes) {
         Ok(Value::Object(m)) => m,
         _ => Map::new(),
@@ -401,7 +386,7 @@ fn writable(row: &scim_user::Model) -> Value {
     if let Some(e) = &row.external_id {
         v.insert("externalId".into(), json!(e));
     }
-    Value::Object(v)
+    v
 }
 
 /// Sets `value` at `attr[.sub]` of `target` (a missing parent is made).
@@ -524,15 +509,27 @@ fn apply(target: &mut Map<String, Value>, op: &Value) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// `PATCH /Users/{id}`: applies the operations, then stores the result as a PUT would.
-pub async fn patch(
-    state: &AppState,
-    grant: &Grant,
-    id: &str,
-    body: &Value,
-    if_match: Option<&str>,
-    now: i64,
-) -> Result<(Value, String), ApiError> {
+/// How a write states the User: whole (`PUT`) or as operations on the current one (`PATCH`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Write {
+    /// `PUT /Users/{id}`: the writable attributes, replaced.
+    Replace,
+    /// `PATCH /Users/{id}`: a PatchOp's operations, applied.
+    Patch,
+}
+
+impl Write {
+    /// The audit trail's name for it.
+    pub fn action(self) -> &'static str {
+        match self {
+            Write::Replace => "scim.users.replace",
+            Write::Patch => "scim.users.patch",
+        }
+    }
+}
+
+/// A PatchOp's operations (at most 100), checked before anything is read.
+fn operations(body: &Value) -> Result<&Vec<Value>, ApiError> {
     let obj = body.as_object().ok_or_else(|| scim_bad("scim.invalid_syntax", "a PatchOp is a JSON object"))?;
     let ops = obj
         .iter()
@@ -542,16 +539,36 @@ pub async fn patch(
     if ops.len() > 100 {
         return Err(scim_bad("scim.invalid_syntax", "at most 100 operations"));
     }
+    Ok(ops)
+}
+
+/// `PUT` or `PATCH /Users/{id}`: the new User (a PATCH's operations applied to the current
+/// one), stored as [`replace_with`] stores it, if `If-Match` names the current version.
+pub async fn write(
+    state: &AppState,
+    grant: &Grant,
+    id: &str,
+    kind: Write,
+    body: &Value,
+    if_match: Option<&str>,
+    now: i64,
+) -> Result<(Value, String), ApiError> {
+    let (whole, ops) = match kind {
+        Write::Replace => (Some(parse(body)?), None),
+        Write::Patch => (None, Some(operations(body)?)),
+    };
     let row = scim::by_id(&state.db, &grant.account_id, id).await?.ok_or_else(not_found)?;
     check_match(&row, if_match)?;
-    let mut target = match writable(&row) {
-        Value::Object(m) => m,
-        _ => Map::new(),
+    let p = match (whole, ops) {
+        (Some(p), _) => p,
+        (None, ops) => {
+            let mut target = writable(&row);
+            for op in ops.into_iter().flatten() {
+                apply(&mut target, op)?;
+            }
+            parse(&Value::Object(target))?
+        }
     };
-    for op in ops {
-        apply(&mut target, op)?;
-    }
-    let p = parse(&Value::Object(target))?;
     replace_with(state, grant, row, p, now).await
 }
 
