@@ -29,6 +29,7 @@ pub mod log;
 pub mod recovery;
 pub mod seal;
 pub mod testing;
+pub mod witness;
 
 pub use encoding::{MAX_ID_LEN, validate_id};
 pub use rand_core::CryptoRng;

@@ -14,6 +14,7 @@ use vouchsafe_crypto::seal::{
     MasterKey, MasterKeyBytes, Sealed, open_master_key, seal_master_key, verify_master_key_seal,
 };
 use vouchsafe_crypto::testing::DeterministicRng;
+use vouchsafe_crypto::witness::{Checkpoint, HistoryCode, Witness};
 
 fn seed(n: u8) -> [u8; 32] {
     [n; 32]
@@ -57,6 +58,9 @@ fn generate() -> Value {
     // Made last, so the vectors above keep their values.
     let binding = ItemBinding::new(3, ["email", "name"]);
     let field_v2 = fk.seal_field("item1", "email", b"jane@example.com", &binding, &mut rng).unwrap();
+    let mut two = state.clone();
+    two.apply(&added).unwrap();
+    let checkpoint = Checkpoint::sign("acct1", two.head(), 1_767_225_700, &bob).unwrap();
 
     json!({
         "comment": "Vouchsafe v1 test vectors. Binary values are unpadded base64url. See docs/PROTOCOL.md.",
@@ -101,6 +105,14 @@ fn generate() -> Value {
             "genesis_hash": b64::encode(&genesis.hash()),
             "member_added": b64::encode(&added.to_bytes()),
             "member_added_hash": b64::encode(&added.hash()),
+        },
+        "witness": {
+            "comment": "bob's checkpoint of the log above (genesis, member_added), and its history code",
+            "seq": 1,
+            "head_hash": b64::encode(&two.head().hash),
+            "time": 1_767_225_700,
+            "checkpoint": b64::encode(&checkpoint.to_bytes()),
+            "history_code": HistoryCode::of("acct1", two.head()).as_str(),
         },
         "recovery": {
             "threshold": 2,
@@ -158,6 +170,10 @@ fn vectors_match() {
         .collect();
     let st = TeamState::replay("acct1", &entries).unwrap();
     assert_eq!(st.member("bob").unwrap().identity, bob.public());
+    let cp = Checkpoint::from_bytes(&b64::decode(s(v, &["witness", "checkpoint"]), 400).unwrap()).unwrap();
+    cp.verify(st.checkpoint_signer("bob", 1).unwrap()).unwrap();
+    assert_eq!(st.witness(cp.head), Witness::OnOurChain);
+    assert_eq!(HistoryCode::of("acct1", st.head()).as_str(), s(v, &["witness", "history_code"]));
     let code = RecoveryShare::from_code(s(v, &["recovery", "code_share_1"])).unwrap();
     let share3 =
         RecoveryShare::from_bytes(&b64::decode(v["recovery"]["shares"][2].as_str().unwrap(), 100).unwrap()).unwrap();
