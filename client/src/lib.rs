@@ -350,6 +350,17 @@ impl Client {
         self.authed()?;
         self.call("POST", &format!("/api/v1/accounts/{}/log", seg(id)), Some(req))
     }
+    /// `GET /api/v1/accounts/{id}/checkpoints`.
+    pub fn checkpoints(&self, id: &str) -> Result<Vec<CheckpointWire>, ClientError> {
+        self.authed()?;
+        self.call("GET", &format!("/api/v1/accounts/{}/checkpoints", seg(id)), None::<&()>)
+    }
+    /// `PUT /api/v1/accounts/{id}/checkpoints`.
+    pub fn put_checkpoint(&self, id: &str, req: &PutCheckpointRequest) -> Result<(), ClientError> {
+        self.authed()?;
+        self.call::<Option<serde_json::Value>>("PUT", &format!("/api/v1/accounts/{}/checkpoints", seg(id)), Some(req))
+            .map(|_| ())
+    }
     /// `GET /api/v1/accounts/{id}/keys`.
     pub fn sealed_keys(&self, id: &str) -> Result<Vec<SealedKeyWire>, ClientError> {
         self.authed()?;

@@ -444,6 +444,32 @@ pub struct AppendResponse {
     pub log_len: u64,
 }
 
+/// `PUT /api/v1/accounts/{id}/checkpoints`: the caller's signed checkpoint of the log
+/// (PROTOCOL.md §5.6).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PutCheckpointRequest {
+    /// The encoded, signed checkpoint, base64url.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Checkpoint))]
+    pub checkpoint: String,
+}
+
+/// One member's (or worker's) latest checkpoint, as the server keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CheckpointWire {
+    /// The signer.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Id))]
+    pub user_id: Id,
+    /// The encoded, signed checkpoint, base64url; absent if they never sent one.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::Checkpoint>))]
+    pub checkpoint: Option<String>,
+    /// When the server last saw them active (a session refreshed), Unix seconds: the server's
+    /// claim, used only to decide whether a missing or old checkpoint is worth a warning.
+    pub last_active_at: Option<i64>,
+}
+
 /// A master key sealed to the caller.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

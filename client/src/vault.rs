@@ -10,11 +10,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use vouchsafe_crypto::b64;
 use vouchsafe_crypto::field::{FIELD_FORMAT_V2, FieldKey, ItemBinding, blob_format, blob_key_version};
-use vouchsafe_crypto::identity::{Keyring, PublicIdentity};
+use vouchsafe_crypto::identity::{Keyring, PublicIdentity, VerificationCode};
 use vouchsafe_crypto::log::{
     EntryBody, LogEntry, LogHead, MemberStatus, PendingReset as PendingResetState, Policy, Role, TeamState,
 };
 use vouchsafe_crypto::seal::{MasterKey, Sealed, open_master_key, seal_master_key};
+use vouchsafe_crypto::witness::{Checkpoint, HistoryCode, MAX_CHECKPOINT_LEN, Witness};
 use zeroize::Zeroizing;
 
 use crate::flows::Session;
@@ -135,6 +136,127 @@ pub struct Vault {
     seen: HashMap<(String, String), u64>,
     /// Accounts whose log this client verified without any earlier checkpoint.
     first_views: std::collections::BTreeSet<String>,
+    /// Accounts in which another member's signed checkpoint contradicts our verified chain.
+    forks: HashMap<String, Fork>,
+    /// What the last sync of each account learned from the other members' checkpoints.
+    witnesses: HashMap<String, WitnessReport>,
+    /// A member's checkpoint older than this (seconds) while they are active is reported.
+    checkpoint_max_age: u64,
+    /// Teams verified with the admin who added us; teams whose codes did not match; teams
+    /// synced but not (yet) verified.
+    verified_teams: std::collections::BTreeSet<String>,
+    rejected_teams: std::collections::BTreeSet<String>,
+    unverified: std::collections::BTreeSet<String>,
+}
+
+/// What the admin who added a member reads out, and what the member's client computes from its
+/// own verified log: the two must match ([`Vault::verify_team`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Introduction {
+    /// The account.
+    pub account_id: String,
+    /// The admin who signed the member's `member_added` entry.
+    pub admin_id: String,
+    /// That admin's verification code (their keys, as the log endorses them).
+    pub admin_code: VerificationCode,
+    /// The team history code at the `member_added` entry.
+    pub history_code: HistoryCode,
+    /// The position of the `member_added` entry.
+    pub seq: u64,
+}
+
+/// [`Vault::introduction`] over a verified log.
+pub fn introduction_in(
+    account_id: &str,
+    user_id: &str,
+    entries: &[LogEntry],
+    state: &TeamState,
+) -> Result<Introduction, ClientError> {
+    let added = entries
+        .iter()
+        .rev()
+        .find(|e| matches!(&e.body, EntryBody::MemberAdded { member, .. } if member.user_id == user_id))
+        .ok_or_else(|| refused("the log does not show this member being added (not confirmed yet?)"))?;
+    let admin = state
+        .identity(&added.author, added.author_generation)
+        .ok_or_else(|| refused("the log does not know the key that added this member"))?;
+    let head = LogHead { seq: added.seq, hash: added.hash() };
+    Ok(Introduction {
+        account_id: account_id.to_owned(),
+        admin_id: added.author.clone(),
+        admin_code: admin.verification_code(),
+        history_code: HistoryCode::of(account_id, head),
+        seq: head.seq,
+    })
+}
+
+/// Default for [`Vault::set_checkpoint_max_age`]: a week.
+pub const DEFAULT_CHECKPOINT_MAX_AGE: u64 = 7 * 86_400;
+/// A client re-signs its checkpoint when the one the server holds is older than this, even if
+/// the head has not moved (so an active member's checkpoint never looks stale).
+pub const CHECKPOINT_REFRESH: u64 = 86_400;
+
+/// Two members' heads that lie on no one chain: the server showed them different histories.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fork {
+    /// The account.
+    pub account_id: String,
+    /// The member whose signed checkpoint contradicts ours.
+    pub witness: String,
+    /// Their head (position and hash).
+    pub theirs: LogHead,
+    /// Our entry's hash at their position.
+    pub ours: LogHead,
+}
+
+impl Fork {
+    /// What to tell the person.
+    pub fn message(&self) -> String {
+        format!(
+            "the server is showing members different histories: {} verified entry {} as {}, this device verified it as {}; \
+             this account is frozen here (no sealing, writing or vouching) until an admin investigates",
+            self.witness,
+            self.theirs.seq,
+            hex(&self.theirs.hash),
+            hex(&self.ours.hash),
+        )
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().take(8).map(|x| format!("{x:02x}")).collect()
+}
+
+/// A member who has not confirmed the history lately although active.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleWitness {
+    /// The member.
+    pub user_id: String,
+    /// When they last signed a checkpoint this client could verify (`None`: never).
+    pub confirmed_at: Option<u64>,
+    /// Whole days since then (`None`: never).
+    pub days: Option<u64>,
+}
+
+impl StaleWitness {
+    /// "Bob has not confirmed the history for 9 days", with the member's label.
+    pub fn message(&self, label: &str) -> String {
+        match self.days {
+            Some(d) => format!("{label} has not confirmed the history for {d} days"),
+            None => format!("{label} has never confirmed the history"),
+        }
+    }
+}
+
+/// What one sync learned from the other members' checkpoints.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WitnessReport {
+    /// Members whose checkpoints lie on our chain, and the position each confirmed.
+    pub confirmed: BTreeMap<String, u64>,
+    /// Active members whose confirmation is missing or older than the configured age.
+    pub stale: Vec<StaleWitness>,
+    /// Whether the server took this client's own checkpoint (if one was due).
+    pub published: bool,
 }
 
 impl std::fmt::Debug for Vault {
@@ -160,7 +282,46 @@ impl Vault {
             time: None,
             seen: HashMap::new(),
             first_views: Default::default(),
+            forks: HashMap::new(),
+            witnesses: HashMap::new(),
+            checkpoint_max_age: DEFAULT_CHECKPOINT_MAX_AGE,
+            verified_teams: Default::default(),
+            rejected_teams: Default::default(),
+            unverified: Default::default(),
         }
+    }
+
+    /// How old (seconds) an active member's last confirmation may get before it is reported
+    /// (default [`DEFAULT_CHECKPOINT_MAX_AGE`]).
+    pub fn set_checkpoint_max_age(&mut self, secs: u64) {
+        self.checkpoint_max_age = secs.max(1);
+    }
+
+    /// Accounts frozen because a member's checkpoint contradicts our chain (persist them: a
+    /// fork is evidence, and a later honest-looking view does not undo it).
+    pub fn forks(&self) -> &HashMap<String, Fork> {
+        &self.forks
+    }
+
+    /// Restores a fork recorded earlier.
+    pub fn set_fork(&mut self, fork: Fork) {
+        self.forks.insert(fork.account_id.clone(), fork);
+    }
+
+    /// What the last sync of `account_id` learned from the other members' checkpoints.
+    pub fn witness_report(&self, account_id: &str) -> Option<&WitnessReport> {
+        self.witnesses.get(account_id)
+    }
+
+    /// Every account's last [`WitnessReport`].
+    pub fn witness_reports(&self) -> &HashMap<String, WitnessReport> {
+        &self.witnesses
+    }
+
+    /// The team history code of the head this client verified last (compare it with the
+    /// other person's during a confirm or a vouch).
+    pub fn history_code(&self, account_id: &str) -> Option<HistoryCode> {
+        self.checkpoints.get(account_id).map(|h| HistoryCode::of(account_id, *h))
     }
 
     /// Uses another clock for log timestamps (tests drive waiting periods with it).
@@ -228,16 +389,160 @@ impl Vault {
         Ok(info)
     }
 
-    /// Fetches, verifies and replays the whole log; checks it extends our last checkpoint.
+    /// Fetches, verifies and replays the whole log; checks it extends our last checkpoint, and
+    /// that every other member's signed checkpoint lies on it ([`Self::witness_report`]).
+    /// Refused for good in an account where a checkpoint showed a fork ([`Self::forks`]).
     pub fn verified_log(&mut self, account_id: &str) -> Result<(Vec<LogEntry>, TeamState), ClientError> {
+        if let Some(f) = self.forks.get(account_id) {
+            return Err(refused(f.message()));
+        }
+        if self.rejected_teams.contains(account_id) {
+            return Err(refused(
+                "the codes the admin read out did not match the team this server showed you: this account is \
+                 frozen on this device",
+            ));
+        }
         let checkpoint = self.checkpoints.get(account_id).copied();
-        let (entries, state) = fetch_verified_log(&self.client, account_id, checkpoint)?;
+        let (mut entries, mut state) = fetch_verified_log(&self.client, account_id, checkpoint)?;
         if checkpoint.is_none() {
             self.first_views.insert(account_id.to_owned());
         }
+        let created_here = entries.first().is_some_and(|g| g.author == self.keyring.user_id());
+        if !created_here && !self.verified_teams.contains(account_id) {
+            self.unverified.insert(account_id.to_owned());
+        }
         self.checkpoints.insert(account_id.to_owned(), state.head());
+        let listed = self.client.checkpoints(account_id)?;
+        let mut judged = self.judge_checkpoints(account_id, &state, &entries, &listed);
+        if judged.ahead.is_some() {
+            // Someone verified more than we were served: maybe it was appended since we read.
+            let (e, s) = fetch_verified_log(&self.client, account_id, Some(state.head()))?;
+            (entries, state) = (e, s);
+            self.checkpoints.insert(account_id.to_owned(), state.head());
+            judged = self.judge_checkpoints(account_id, &state, &entries, &listed);
+        }
+        judged.report.published = self.publish_checkpoint(account_id, state.head(), judged.own.as_ref());
+        self.witnesses.insert(account_id.to_owned(), judged.report);
+        if let Some(f) = judged.fork {
+            let msg = f.message();
+            self.forks.insert(account_id.to_owned(), f);
+            return Err(refused(msg));
+        }
+        if let Some((who, head)) = judged.ahead {
+            return Err(refused(format!(
+                "the server withholds log entries that {who} verified (their head is entry {}, this device was served \
+                 up to entry {}): it may be showing members different histories",
+                head.seq,
+                state.head().seq
+            )));
+        }
         Ok((entries, state))
     }
+
+    /// Checks the listed checkpoints against our verified chain.
+    fn judge_checkpoints(
+        &self,
+        account_id: &str,
+        state: &TeamState,
+        entries: &[LogEntry],
+        listed: &[CheckpointWire],
+    ) -> Judged {
+        let me = self.keyring.user_id();
+        let now = self.now();
+        let mut out = Judged::default();
+        for w in listed {
+            let user = w.user_id.as_str();
+            let cp = w
+                .checkpoint
+                .as_deref()
+                .and_then(|b| b64::decode(b, MAX_CHECKPOINT_LEN).ok())
+                .and_then(|b| Checkpoint::from_bytes(&b).ok())
+                .filter(|c| c.account_id == account_id && c.user_id == user);
+            if user == me {
+                out.own = cp.filter(|c| c.verify(&self.keyring.public()).is_ok());
+                continue;
+            }
+            // Only a key our own verified log endorses can speak for a member.
+            let cp = cp.filter(|c| state.checkpoint_signer(user, c.generation).is_some_and(|k| c.verify(k).is_ok()));
+            if let Some(c) = &cp {
+                match state.witness(c.head) {
+                    Witness::OnOurChain => {
+                        out.report.confirmed.insert(user.to_owned(), c.head.seq);
+                    }
+                    Witness::Fork { ours } => {
+                        out.fork.get_or_insert(Fork {
+                            account_id: account_id.to_owned(),
+                            witness: user.to_owned(),
+                            theirs: c.head,
+                            ours: LogHead { seq: c.head.seq, hash: ours },
+                        });
+                    }
+                    Witness::Ahead => {
+                        out.ahead.get_or_insert((user.to_owned(), c.head));
+                    }
+                }
+            }
+            // Withholding shows up as silence: an active member whose confirmation is old.
+            let Some(member) = state.member(user) else { continue };
+            if member.status != MemberStatus::Active {
+                continue;
+            }
+            let confirmed_at = cp.as_ref().map(|c| c.time);
+            let since = confirmed_at.unwrap_or(0);
+            if now.saturating_sub(since) <= self.checkpoint_max_age {
+                continue;
+            }
+            let authored = entries.iter().rev().find(|e| e.author == user).map(|e| e.timestamp);
+            let seen = w.last_active_at.and_then(|t| u64::try_from(t).ok());
+            let active = authored.max(seen).is_some_and(|t| t > since.saturating_add(CHECKPOINT_REFRESH));
+            if active {
+                out.report.stale.push(StaleWitness {
+                    user_id: user.to_owned(),
+                    confirmed_at,
+                    days: confirmed_at.map(|t| now.saturating_sub(t) / 86_400),
+                });
+            }
+        }
+        out
+    }
+
+    /// Signs and uploads our checkpoint of `head` unless the server already holds a fresh one
+    /// of it. A refusal is not fatal (the others will see our confirmation age); returns
+    /// whether the server holds a current one now.
+    fn publish_checkpoint(&self, account_id: &str, head: LogHead, held: Option<&Checkpoint>) -> bool {
+        let now = self.now();
+        if held.is_some_and(|c| c.head == head && now.saturating_sub(c.time) < CHECKPOINT_REFRESH) {
+            return true;
+        }
+        let Ok(cp) = Checkpoint::sign(account_id, head, now, &self.keyring) else { return false };
+        self.client
+            .put_checkpoint(account_id, &PutCheckpointRequest { checkpoint: b64::encode(&cp.to_bytes()) })
+            .is_ok()
+    }
+
+    /// After our own append: our new head is the last entry we sent (built on our verified
+    /// state), so we verified it; remember and publish it, so the others see it at once.
+    fn appended(&mut self, account_id: &str, req: &AppendRequest) {
+        let last = req
+            .entries
+            .last()
+            .and_then(|b| b64::decode(b, vouchsafe_crypto::log::MAX_ENTRY_LEN).ok())
+            .and_then(|b| LogEntry::from_bytes(&b).ok());
+        if let Some(e) = last {
+            let head = LogHead { seq: e.seq, hash: e.hash() };
+            self.checkpoints.insert(account_id.to_owned(), head);
+            self.publish_checkpoint(account_id, head, None);
+        }
+    }
+}
+
+/// The outcome of checking the listed checkpoints.
+#[derive(Default)]
+struct Judged {
+    report: WitnessReport,
+    own: Option<Checkpoint>,
+    fork: Option<Fork>,
+    ahead: Option<(String, LogHead)>,
 }
 
 /// Fetches, verifies and replays an account's whole log (public data only: no keys needed) and
@@ -403,6 +708,10 @@ impl Vault {
             let req = build(self, &state)?;
             match self.client.append(account_id, &req) {
                 Err(e) if e.code() == Some("log.conflict") => last = Some(e),
+                Ok(r) => {
+                    self.appended(account_id, &req);
+                    return Ok(r);
+                }
                 other => return other,
             }
         }
@@ -518,17 +827,82 @@ impl Vault {
         user_id: &str,
         role: Role,
         code_from_person: &str,
-    ) -> Result<(), ClientError> {
+    ) -> Result<Introduction, ClientError> {
         let (_, identity) = self.pending_identity(account_id, user_id)?;
         if !identity.verification_code().matches(code_from_person) {
             return Err(refused("the verification code does not match this person's keys; do not confirm"));
         }
         let masters = self.master_keys(account_id)?;
+        let mut head = None;
         self.append_with_retry(account_id, |me, state| {
             let added = me.entry(account_id, state, EntryBody::MemberAdded { member: identity.clone(), role })?;
+            head = Some(LogHead { seq: added.seq, hash: added.hash() });
             me.with_seals(account_id, state, Some(added), masters.values().map(|mk| (&identity, mk)))
         })?;
+        let head = head.ok_or_else(|| ClientError::Protocol("confirm appended nothing".into()))?;
+        Ok(Introduction {
+            account_id: account_id.to_owned(),
+            admin_id: self.user_id().to_owned(),
+            admin_code: self.keyring.public().verification_code(),
+            history_code: HistoryCode::of(account_id, head),
+            seq: head.seq,
+        })
+    }
+
+    /// How `user_id` joined `account_id`, from the verified log: who added them (the author of
+    /// their `member_added` entry, and that admin's code) and the team history code at that
+    /// entry. The admin reads both out during the confirm call; the joiner's client computes
+    /// the same from the log it was served ([`Self::verify_team`]).
+    pub fn introduction(&mut self, account_id: &str, user_id: &str) -> Result<Introduction, ClientError> {
+        let (entries, state) = self.verified_log(account_id)?;
+        introduction_in(account_id, user_id, &entries, &state)
+    }
+
+    /// The joiner's half of the ceremony: the admin who added us read out their verification
+    /// code and the team history code; both must match what our verified log shows. A match
+    /// marks the team verified on this device; a mismatch means the server showed us a team
+    /// that is not the admin's (a made-up history, or a fork): the account is frozen here.
+    pub fn verify_team(&mut self, account_id: &str, admin_code: &str, history_code: &str) -> Result<(), ClientError> {
+        let me = self.user_id().to_owned();
+        let intro = self.introduction(account_id, &me)?;
+        let admin_ok = intro.admin_code.matches(admin_code);
+        if !admin_ok || !intro.history_code.matches(history_code) {
+            self.rejected_teams.insert(account_id.to_owned());
+            return Err(refused(format!(
+                "the {} you were read does not match the team this server showed you: it is not the team the admin \
+                 sees (a made-up or forked history). Nothing more is written, sealed or vouched in it on this device",
+                if admin_ok { "team history code" } else { "admin's code" }
+            )));
+        }
+        self.unverified.remove(account_id);
+        self.verified_teams.insert(account_id.to_owned());
         Ok(())
+    }
+
+    /// Teams this device verified with the admin who added us (persist them).
+    pub fn verified_teams(&self) -> &std::collections::BTreeSet<String> {
+        &self.verified_teams
+    }
+
+    /// Restores a team verified earlier.
+    pub fn set_verified_team(&mut self, account_id: &str) {
+        self.verified_teams.insert(account_id.to_owned());
+    }
+
+    /// Teams whose codes did not match at [`Self::verify_team`] (persist them): frozen.
+    pub fn rejected_teams(&self) -> &std::collections::BTreeSet<String> {
+        &self.rejected_teams
+    }
+
+    /// Restores a team rejected earlier.
+    pub fn set_rejected_team(&mut self, account_id: &str) {
+        self.rejected_teams.insert(account_id.to_owned());
+    }
+
+    /// Teams this client synced that someone else created and that it has not verified with
+    /// the admin who added us: show them as unverified ([`Self::verify_team`]).
+    pub fn unverified_teams(&self) -> &std::collections::BTreeSet<String> {
+        &self.unverified
     }
 
     /// Changes a member's role.

@@ -88,9 +88,7 @@ impl VerificationCode {
     }
     /// Compares with what a person typed, ignoring spaces, dashes and other separators.
     pub fn matches(&self, typed: &str) -> bool {
-        let a: String = self.0.chars().filter(char::is_ascii_digit).collect();
-        let b: String = typed.chars().filter(char::is_ascii_digit).collect();
-        a == b
+        crate::same_digits(&self.0, typed)
     }
 }
 

@@ -137,6 +137,11 @@ macro_rules! secret_bytes {
 }
 pub(crate) use secret_bytes;
 
+/// Whether a shown code and what a person typed have the same digits (separators ignored).
+pub(crate) fn same_digits(shown: &str, typed: &str) -> bool {
+    shown.chars().filter(char::is_ascii_digit).eq(typed.chars().filter(char::is_ascii_digit))
+}
+
 /// SHA-256 of the concatenation of `parts`.
 pub(crate) fn sha256(parts: &[&[u8]]) -> [u8; 32] {
     use sha2::Digest;

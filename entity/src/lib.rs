@@ -7,6 +7,7 @@ pub mod audit_event;
 pub mod guardian_share;
 pub mod invitation;
 pub mod item;
+pub mod log_checkpoint;
 pub mod log_entry;
 pub mod membership;
 pub mod operator_event;

@@ -132,6 +132,33 @@ pub async fn append(
     Ok(HttpResponse::Ok().json(svc::append(&state, &path, &u.user_id, body, state.clock.now()).await?))
 }
 
+/// Every member's latest signed checkpoint of the log, and when each was last active.
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/checkpoints", security(("bearer" = [])),
+    responses((status = 200, body = [CheckpointWire]), (status = 404, body = ErrorBody)))]
+pub async fn checkpoints(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<Id>,
+) -> Result<HttpResponse, ApiError> {
+    let u = bearer.check(&state).await?;
+    Ok(HttpResponse::Ok().json(crate::service::checkpoints::list(&state, &path, &u.user_id).await?))
+}
+
+/// Stores the caller's signed checkpoint (the head their client verified) as their latest.
+#[utoipa::path(put, path = "/api/v1/accounts/{id}/checkpoints", security(("bearer" = [])), request_body = PutCheckpointRequest,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn put_checkpoint(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<Id>,
+    body: Body<PutCheckpointRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let u = bearer.check(&state).await?;
+    let body = body.for_member(&state, &path, &u.user_id).await?;
+    crate::service::checkpoints::put(&state, &path, &u.user_id, &body, state.clock.now()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 /// Master keys sealed to the caller.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/keys", security(("bearer" = [])),
     responses((status = 200, body = [SealedKeyWire]), (status = 404, body = ErrorBody)))]

@@ -137,6 +137,11 @@ pub fn configure(max_body: usize) -> impl FnOnce(&mut web::ServiceConfig) {
                             .route(web::get().to(accounts::read_log))
                             .route(web::post().to(accounts::append)),
                     )
+                    .service(
+                        resource("/accounts/{id}/checkpoints", "GET, PUT")
+                            .route(web::get().to(accounts::checkpoints))
+                            .route(web::put().to(accounts::put_checkpoint)),
+                    )
                     .service(resource("/accounts/{id}/keys", "GET").route(web::get().to(accounts::keys)))
                     .service(resource("/accounts/{id}/members", "GET").route(web::get().to(accounts::members)))
                     .service(

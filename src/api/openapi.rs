@@ -18,7 +18,7 @@ use super::{accounts, auth, health, recovery, reset, workers};
         auth::prelogin, auth::register, auth::login, auth::refresh, auth::logout, auth::sessions,
         auth::revoke_session, auth::me, auth::my_keyring, auth::change_password, health::healthz, health::readyz,
         accounts::create, accounts::list, accounts::show, accounts::rename, accounts::read_log, accounts::append,
-        accounts::keys, accounts::members, accounts::invite, accounts::invitations, accounts::revoke_invitation,
+        accounts::keys, accounts::checkpoints, accounts::put_checkpoint, accounts::members, accounts::invite, accounts::invitations, accounts::revoke_invitation,
         accounts::accept, accounts::list_items, reset::request, reset::begin, reset::complete, reset::cancel,
         recovery::put_kit, recovery::kit, recovery::request, recovery::begin, recovery::shares, recovery::complete,
         recovery::guardian_requests, recovery::release, workers::register, workers::list, workers::audit,

@@ -56,6 +56,23 @@ pub struct View {
     /// Highest revision seen per account and item: an older one served later is a replay.
     #[serde(default)]
     pub revisions: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Accounts frozen on this device: another member's signed checkpoint contradicted the
+    /// history this device verified (evidence; kept until the person removes it).
+    #[serde(default)]
+    pub forks: BTreeMap<String, ForkRecord>,
+}
+
+/// A recorded fork: the member whose checkpoint contradicts ours, the position, both hashes.
+#[derive(Default, Clone, Serialize, Deserialize)]
+pub struct ForkRecord {
+    /// The member whose checkpoint it was.
+    pub witness: String,
+    /// The position both heads claim.
+    pub seq: u64,
+    /// Their hash there (base64url).
+    pub theirs: String,
+    /// Ours (base64url).
+    pub ours: String,
 }
 
 /// `trust.json`: a [`View`] per `"<server> <user id>"`. Not secret (heads and revision numbers),
@@ -504,6 +521,16 @@ fn with_keyring(
             v.set_seen_revision(acct, item, *rev);
         }
     }
+    for (acct, f) in &view.forks {
+        let theirs = vouchsafe_crypto::b64::decode_array::<32>(&f.theirs).unwrap_or_default();
+        let ours = vouchsafe_crypto::b64::decode_array::<32>(&f.ours).unwrap_or_default();
+        v.set_fork(vouchsafe_client::vault::Fork {
+            account_id: acct.clone(),
+            witness: f.witness.clone(),
+            theirs: LogHead { seq: f.seq, hash: theirs },
+            ours: LogHead { seq: f.seq, hash: ours },
+        });
+    }
     Ok(v)
 }
 
@@ -530,8 +557,9 @@ pub fn save_checkpoint(server: &str, user_id: &str, account: &str, head: LogHead
     trust.save()
 }
 
-/// Saves what the vault verified (heads, item revisions) into `trust.json`, and tells the
-/// person about each team whose history this device saw for the first time.
+/// Saves what the vault verified (heads, item revisions, forks) into `trust.json`, and tells
+/// the person about each team whose history this device saw for the first time and each
+/// member whose confirmation of the history is overdue.
 pub fn save_checkpoints(profile: &mut Profile, v: &Vault) -> Result<(), String> {
     let mut trust = Trust::load()?;
     let view = trust.view(&profile.server, v.user_id());
@@ -542,8 +570,24 @@ pub fn save_checkpoints(profile: &mut Profile, v: &Vault) -> Result<(), String> 
         let e = view.revisions.entry(acct.clone()).or_default().entry(item.clone()).or_insert(0);
         *e = (*e).max(*rev);
     }
+    for (acct, f) in v.forks() {
+        view.forks.insert(
+            acct.clone(),
+            ForkRecord {
+                witness: f.witness.clone(),
+                seq: f.theirs.seq,
+                theirs: vouchsafe_crypto::b64::encode(&f.theirs.hash),
+                ours: vouchsafe_crypto::b64::encode(&f.ours.hash),
+            },
+        );
+    }
     for acct in v.first_views() {
         first_view_note(acct);
+    }
+    for (acct, report) in v.witness_reports() {
+        for s in &report.stale {
+            eprintln!("warning: team {}: {}", clean(acct), s.message(&format!("member {}", clean(&s.user_id))));
+        }
     }
     trust.save()
 }

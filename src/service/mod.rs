@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod checkpoints;
 pub mod items;
 pub mod recovery;
 pub mod reset;

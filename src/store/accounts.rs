@@ -106,6 +106,16 @@ pub async fn head<C: Conn>(db: &C, account_id: &str) -> Result<Option<log_entry:
         .await?)
 }
 
+/// The hash of the entry at `seq`, if there is one.
+pub async fn entry_hash<C: Conn>(db: &C, account_id: &str, seq: i64) -> Result<Option<Vec<u8>>, ApiError> {
+    Ok(log_entry::Entity::find_by_id((account_id.to_owned(), seq))
+        .select_only()
+        .column(log_entry::Column::Hash)
+        .into_tuple::<Vec<u8>>()
+        .one(db)
+        .await?)
+}
+
 // ---- memberships
 
 /// A user's membership of an account.

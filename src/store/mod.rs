@@ -8,6 +8,7 @@
 //! - [`users`], [`sessions`], [`resets`], [`recovery`], [`accounts`], [`workers`]: the rest of
 //!   the schema, one module per group of tables. A single-use token is claimed in one
 //!   `UPDATE … RETURNING` (one private `claim`), so two concurrent redemptions cannot both win.
+//! - [`checkpoints`]: members' latest signed checkpoints of each account's log.
 //! - [`tokens`]: API tokens (hashes, scopes, last use); [`scim`]: SCIM `User` resources.
 //! - [`counters`] (rate limits), [`outbox`] (queued e-mail), [`operator`] (what `vouchsafe
 //!   admin` reads and removes), [`pool`] (connecting, migrations, closing) and [`backup`] (SQLite
@@ -19,6 +20,7 @@
 pub mod accounts;
 pub mod backup;
 pub mod batch;
+pub mod checkpoints;
 pub mod counters;
 pub mod items;
 pub mod operator;

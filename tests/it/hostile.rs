@@ -16,19 +16,19 @@ use vouchsafe_crypto::log::{EntryBody, LogEntry, Policy, Role};
 use crate::harness::{TestServer, fast_kdf};
 use crate::proxy::HostileProxy;
 
-const PW: &str = "correct horse battery";
+pub(crate) const PW: &str = "correct horse battery";
 
-fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, Vec<u8>> {
+pub(crate) fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, Vec<u8>> {
     pairs.iter().map(|(k, v)| ((*k).to_owned(), v.as_bytes().to_vec())).collect()
 }
 
-fn refused(e: &vouchsafe_client::ClientError, what: &str) {
+pub(crate) fn refused(e: &vouchsafe_client::ClientError, what: &str) {
     let s = e.to_string();
     assert!(s.contains("refused") && s.contains(what), "expected a refusal about {what:?}, got: {s}");
 }
 
 /// Registers `email` on the real server and signs in through `via` (the proxy).
-fn user_via(srv: &TestServer, via: &HostileProxy, email: &str) -> Vault {
+pub(crate) fn user_via(srv: &TestServer, via: &HostileProxy, email: &str) -> Vault {
     flows::register(&srv.client(), email, PW, fast_kdf()).unwrap();
     let mut c = via.client();
     let s = flows::login(&mut c, email, PW).unwrap();

@@ -20,4 +20,5 @@ mod reset;
 mod scim;
 mod smtp;
 mod tokens;
+mod witness;
 mod workers;
