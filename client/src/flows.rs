@@ -124,13 +124,14 @@ pub fn reset_with_token(
     new_password: &str,
     params: KdfParams,
     now: u64,
-) -> Result<Keyring, ClientError> {
+) -> Result<ResetDone, ClientError> {
     let mut rng = vouchsafe_crypto::os_rng();
     let begin = client.reset_begin(token)?;
     let keyring = Keyring::generate(&begin.user_id, begin.generation + 1, &mut rng)?;
     let salt = new_salt(&mut rng);
     let keys = derive_password_keys(new_password.as_bytes(), &salt, &params)?;
     let mut announcements = Vec::with_capacity(begin.accounts.len());
+    let mut history_codes = Vec::with_capacity(begin.accounts.len());
     for a in &begin.accounts {
         let head = vouchsafe_crypto::log::LogHead { seq: a.seq, hash: b64::decode_array(&a.hash)? };
         let e = vouchsafe_crypto::log::LogEntry::create(
@@ -143,6 +144,13 @@ pub fn reset_with_token(
                 previous_generation: Some(begin.generation),
             },
         )?;
+        history_codes.push((
+            a.account_id.clone(),
+            vouchsafe_crypto::witness::HistoryCode::of(
+                &a.account_id,
+                vouchsafe_crypto::log::LogHead { seq: e.seq, hash: e.hash() },
+            ),
+        ));
         announcements.push(ResetAnnouncement { account_id: a.account_id.clone(), entry: b64::encode(&e.to_bytes()) });
     }
     client.reset_complete(&ResetCompleteRequest {
@@ -154,5 +162,16 @@ pub fn reset_with_token(
         new_wrapped_keyring: b64::encode(keyring.wrap(&keys.kek, &mut rng).as_bytes()),
         announcements,
     })?;
-    Ok(keyring)
+    Ok(ResetDone { keyring, history_codes })
+}
+
+/// A completed reset: the new keys, and per account the team history code at the reset
+/// announcement this device signed — read it, with the new verification code, to the colleague
+/// who vouches (their client shows the code of the announcement in their verified log).
+#[derive(Debug)]
+pub struct ResetDone {
+    /// The new keyring.
+    pub keyring: Keyring,
+    /// (account id, history code at the announcement).
+    pub history_codes: Vec<(String, vouchsafe_crypto::witness::HistoryCode)>,
 }

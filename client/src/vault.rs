@@ -869,7 +869,7 @@ impl Vault {
         if !admin_ok || !intro.history_code.matches(history_code) {
             self.rejected_teams.insert(account_id.to_owned());
             return Err(refused(format!(
-                "the {} you were read does not match the team this server showed you: it is not the team the admin \
+                "the {} read out to you does not match the team this server showed you: it is not the team the admin \
                  sees (a made-up or forked history). Nothing more is written, sealed or vouched in it on this device",
                 if admin_ok { "team history code" } else { "admin's code" }
             )));
@@ -1248,6 +1248,7 @@ impl Vault {
                     announced_at: p.announced_at,
                     resealable_at: p.announced_at.saturating_add(state.policy().waiting_period_secs),
                     vetoed: p.vetoed,
+                    history_code: state.head_at_hash(&p.reset_hash).map(|h| HistoryCode::of(state.account_id(), h)),
                 }),
                 MemberStatus::Active => None,
             })
@@ -1388,6 +1389,10 @@ pub struct PendingReset {
     /// key only, which anyone holding the reset e-mail — or the server itself — can make. Show
     /// it as "announced by the server on behalf of the member: ask them".
     pub unconfirmed: bool,
+    /// The team history code at the announcement: the member's device showed the same code
+    /// for this account when it announced the reset (`flows::reset_with_token`), unless the
+    /// server showed the two of you different histories. Compare it along with `code`.
+    pub history_code: Option<HistoryCode>,
 }
 
 impl Vault {

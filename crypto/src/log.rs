@@ -611,6 +611,10 @@ impl TeamState {
     pub fn hash_at(&self, seq: u64) -> Option<[u8; 32]> {
         usize::try_from(seq).ok().and_then(|i| self.hashes.get(i)).copied()
     }
+    /// The head at the entry whose hash is `hash` (the newest, if several), if it is in the log.
+    pub fn head_at_hash(&self, hash: &[u8; 32]) -> Option<LogHead> {
+        self.hashes.iter().rposition(|h| h == hash).map(|i| LogHead { seq: i as u64, hash: *hash })
+    }
     /// Account id.
     pub fn account_id(&self) -> &str {
         &self.account_id

@@ -60,6 +60,12 @@ pub struct View {
     /// history this device verified (evidence; kept until the person removes it).
     #[serde(default)]
     pub forks: BTreeMap<String, ForkRecord>,
+    /// Teams verified with the admin who added this user (`vouchsafe verify-team`).
+    #[serde(default)]
+    pub verified_teams: std::collections::BTreeSet<String>,
+    /// Teams whose codes did not match at `verify-team`: frozen on this device.
+    #[serde(default)]
+    pub rejected_teams: std::collections::BTreeSet<String>,
 }
 
 /// A recorded fork: the member whose checkpoint contradicts ours, the position, both hashes.
@@ -521,6 +527,12 @@ fn with_keyring(
             v.set_seen_revision(acct, item, *rev);
         }
     }
+    for acct in &view.verified_teams {
+        v.set_verified_team(acct);
+    }
+    for acct in &view.rejected_teams {
+        v.set_rejected_team(acct);
+    }
     for (acct, f) in &view.forks {
         let theirs = vouchsafe_crypto::b64::decode_array::<32>(&f.theirs).unwrap_or_default();
         let ours = vouchsafe_crypto::b64::decode_array::<32>(&f.ours).unwrap_or_default();
@@ -581,8 +593,17 @@ pub fn save_checkpoints(profile: &mut Profile, v: &Vault) -> Result<(), String> 
             },
         );
     }
+    view.verified_teams.extend(v.verified_teams().iter().cloned());
+    view.rejected_teams.extend(v.rejected_teams().iter().cloned());
     for acct in v.first_views() {
         first_view_note(acct);
+    }
+    for acct in v.unverified_teams() {
+        eprintln!(
+            "note: team {0} is not verified on this device: compare codes with the admin who added you \
+             (`vouchsafe verify-team {0}`)",
+            clean(acct)
+        );
     }
     for (acct, report) in v.witness_reports() {
         for s in &report.stale {

@@ -180,8 +180,14 @@ pub fn run(cmd: Command) -> Result<(), String> {
             .map_err(e)?;
             println!(
                 "password reset; every session ended. Your new verification code is\n  {}\nRead it to a colleague (call or in person) so they can vouch for you; or use your recovery kit.",
-                k.public().verification_code()
+                k.keyring.public().verification_code()
             );
+            for (account, code) in &k.history_codes {
+                println!(
+                    "  team {}: history code {code} (read it out too; theirs must be the same)",
+                    super::clean(account)
+                );
+            }
             return Ok(());
         }
         Command::Recovery { op: RecoveryOp::Recover { server, token, code, expect_code, wait_guardians } } => {
@@ -273,6 +279,7 @@ pub fn run(cmd: Command) -> Result<(), String> {
                                 "generation": r.new_identity.generation,
                                 "replaces_generation": r.replaces_generation,
                                 "code": r.code.to_string(),
+                                "history_code": r.history_code.as_ref().map(|c| c.to_string()),
                                 "vouches": r.vouchers.len(),
                                 "needed": r.needed,
                                 "vetoed": r.vetoed,
@@ -286,11 +293,12 @@ pub fn run(cmd: Command) -> Result<(), String> {
                 }
                 for r in pending {
                     println!(
-                        "{}  new keys (generation {} replacing {})  code {}  vouches {}/{}{}{}",
+                        "{}  new keys (generation {} replacing {})  code {}  team history code {}  vouches {}/{}{}{}",
                         super::clean(&r.user_id),
                         r.new_identity.generation,
                         r.replaces_generation,
                         r.code,
+                        r.history_code.as_ref().map_or_else(|| "-".to_owned(), |c| c.to_string()),
                         r.vouchers.len(),
                         r.needed,
                         if r.vetoed { "  VETOED" } else { "" },

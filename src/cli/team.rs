@@ -1,4 +1,4 @@
-//! `vouchsafe account`, `invite`, `invitations`, `accept`, `members`, `confirm`, `role`, `remove`,
+//! `vouchsafe account`, `invite`, `invitations`, `accept`, `members`, `confirm`, `verify-team`, `introduce`, `role`, `remove`,
 //! `rotate`, `log`, `policy`, `audit`, `deprovision` and `token`: accounts, their people, keys,
 //! log and provisioning tokens.
 
@@ -62,6 +62,29 @@ pub enum Command {
         /// The code the person read to you (otherwise you are asked).
         #[arg(long)]
         code: Option<String>,
+    },
+    /// After an admin confirmed you: compare the codes they read out (their verification code
+    /// and the team history code) with what this device computes from the team log it was
+    /// served. Until you have, the team is shown as unverified here.
+    VerifyTeam {
+        /// Account id.
+        #[arg(allow_hyphen_values = true)]
+        account: String,
+        /// The admin's verification code, as they read it (otherwise you are asked).
+        #[arg(long)]
+        admin_code: Option<String>,
+        /// The team history code, as they read it (otherwise you are asked).
+        #[arg(long)]
+        history_code: Option<String>,
+    },
+    /// Show again the codes to read to a member you added (their `verify-team` compares them).
+    Introduce {
+        /// Account id.
+        #[arg(allow_hyphen_values = true)]
+        account: String,
+        /// The member's user id.
+        #[arg(allow_hyphen_values = true)]
+        user: String,
     },
     /// Change a member's role.
     Role {
@@ -291,7 +314,8 @@ pub fn run(cmd: Command) -> Result<(), String> {
             let r = c.accept_invitation(t).map_err(e)?;
             // The code comes from the keys this device unlocked at sign-in, not from the server.
             println!(
-                "accepted: account {}. Read this code to the admin who confirms you:\n  {}",
+                "accepted: account {}. Read this code to the admin who confirms you:\n  {}\nThen they read you \
+                 theirs and the team history code: type them into `vouchsafe verify-team ACCOUNT`.",
                 super::clean(&r.account_id),
                 mine.verification_code()
             );
@@ -367,12 +391,52 @@ pub fn run(cmd: Command) -> Result<(), String> {
                     super::read_line()?
                 }
             };
-            v.confirm(&account, &user, role, &code).map_err(e)?;
+            let intro = v.confirm(&account, &user, role, &code).map_err(e)?;
             println!(
-                "confirmed {} as {}: the account key is sealed to their verified keys",
+                "confirmed {} as {}: the account key is sealed to their verified keys.\nNow read them your code and \
+                 the team history code; they type both into `vouchsafe verify-team {}`:\n  your code:          {}\n  \
+                 team history code:  {}",
                 clean(&info.email),
-                role.as_str()
+                role.as_str(),
+                clean(&account),
+                intro.admin_code,
+                intro.history_code
             );
+            Ok(())
+        })(),
+        Command::Introduce { account, user } => v
+            .introduction(&account, &user)
+            .map(|i| {
+                println!(
+                    "{} added {} at entry {}; read out:\n  admin's code:       {}\n  team history code:  {}",
+                    super::clean(&i.admin_id),
+                    super::clean(&user),
+                    i.seq,
+                    i.admin_code,
+                    i.history_code
+                )
+            })
+            .map_err(e),
+        Command::VerifyTeam { account, admin_code, history_code } => (|| {
+            let me = v.user_id().to_owned();
+            let intro = v.introduction(&account, &me).map_err(e)?;
+            println!(
+                "This device's team log says {} added you (entry {}). Ask them to read out their verification code \
+                 and the team history code that `vouchsafe confirm` showed them.",
+                super::clean(&intro.admin_id),
+                intro.seq
+            );
+            let ask = |given: Option<String>, what: &str| match given {
+                Some(c) => Ok(c),
+                None => {
+                    println!("Type {what}:");
+                    super::read_line()
+                }
+            };
+            let admin_code = ask(admin_code, "their verification code")?;
+            let history_code = ask(history_code, "the team history code")?;
+            v.verify_team(&account, &admin_code, &history_code).map_err(e)?;
+            println!("team verified: this device sees the same team history as the admin who added you");
             Ok(())
         })(),
         Command::Role { account, user, role } => {

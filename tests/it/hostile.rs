@@ -586,18 +586,18 @@ fn kdf_downgrades_and_absurd_parameters_are_refused_before_login() {
 
 // ------------------------------------------------------------------ the CLI
 
-struct Cli {
+pub(crate) struct Cli {
     dir: std::path::PathBuf,
     server: String,
 }
 
 impl Cli {
-    fn new(server: &str) -> Self {
+    pub(crate) fn new(server: &str) -> Self {
         let dir = std::env::temp_dir().join(crate::harness::unique("vouchsafe-cli-"));
         std::fs::create_dir_all(&dir).unwrap();
         Self { dir, server: server.to_owned() }
     }
-    fn run(&self, args: &[&str], stdin: &str) -> (bool, String, String) {
+    pub(crate) fn run(&self, args: &[&str], stdin: &str) -> (bool, String, String) {
         self.run_with(args, stdin, &[("VOUCHSAFE_PASSWORD", PW)])
     }
     /// [`Self::run`] with only `env` of the secrets (password, session key) set.
@@ -627,7 +627,7 @@ impl Cli {
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     }
-    fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         let (ok, out, err) = self.run(args, "");
         assert!(ok, "vouchsafe {args:?} failed:\n{out}\n{err}");
         out + &err
@@ -787,7 +787,7 @@ fn the_cli_computes_its_own_code_keeps_checkpoints_and_strips_escapes() {
     assert!(line.contains("NOT IN THE TEAM LOG"), "{members}");
 }
 
-fn srv_user_id(srv: &TestServer, email: &str) -> String {
+pub(crate) fn srv_user_id(srv: &TestServer, email: &str) -> String {
     let mut c = srv.client();
     flows::login(&mut c, email, PW).unwrap().user_id
 }

@@ -259,7 +259,8 @@ fn not_me_after_completion_blocks_the_reseal() {
         flat[i..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
     // An attacker with access to Bob's mailbox completes the reset…
     let now = u64::try_from(vouchsafe::state::Clock::now(&*srv.clock)).unwrap();
-    let attacker_keys = flows::reset_with_token(&srv.client(), &token, "attacker password", fast_kdf(), now).unwrap();
+    let attacker_keys =
+        flows::reset_with_token(&srv.client(), &token, "attacker password", fast_kdf(), now).unwrap().keyring;
     // …the real Bob sees the notice and clicks "this was not me".
     srv.client().reset_cancel(&cancel).unwrap();
     // Even a colleague tricked into vouching cannot reseal.

@@ -242,3 +242,158 @@ fn a_stale_checkpoint_of_an_active_member_is_reported_at_the_configured_age() {
     alice.verified_log(&acct).unwrap();
     assert!(alice.witness_report(&acct).unwrap().stale.is_empty());
 }
+
+/// Joining verifies the team: the server shows a new member a team it made up (a genesis and
+/// a `member_added` signed by its own key under the real admin's user id). The joiner's client
+/// computes the adding admin's code and the history code from what it was served; they do not
+/// match what the real admin reads out at confirm, so the comparison is refused and the account
+/// is frozen on that device: no item write reaches the server. A joiner served the real team
+/// computes exactly the admin's codes, and the team is verified.
+#[test]
+fn a_made_up_team_shown_to_a_joiner_is_refused_at_the_code_comparison() {
+    use vouchsafe_crypto::log::{EntryBody, LogEntry, TeamState};
+    let srv = TestServer::start();
+    let (pa, pc) = (HostileProxy::start(&srv.url), HostileProxy::start(&srv.url));
+    let mut alice = user_via(&srv, &pa, "alice@example.com");
+    let acct = alice.create_account("Acme").unwrap().id;
+    let mut carol = user_via(&srv, &pc, "carol@example.com");
+    let mut dave = user_via(&srv, &pa, "dave@example.com");
+    let mut intros = Vec::new();
+    for v in [&carol, &dave] {
+        let email = if v.user_id() == carol.user_id() { "carol@example.com" } else { "dave@example.com" };
+        alice.invite(&acct, email, Role::Member).unwrap();
+        v.client.accept_invitation(&srv.outbox_token(email)).unwrap();
+        let code = v.keyring.public().verification_code().to_string();
+        intros.push(alice.confirm(&acct, v.user_id(), Role::Member, &code).unwrap());
+    }
+    let (for_carol, for_dave) = (intros[0].clone(), intros[1].clone());
+    assert_eq!(for_carol.admin_code, alice.keyring.public().verification_code());
+    assert_eq!(alice.introduction(&acct, dave.user_id()).unwrap(), for_dave, "the admin can show it again");
+
+    // The honest path: dave computes what alice reads out.
+    dave.verified_log(&acct).unwrap();
+    assert!(dave.unverified_teams().contains(&acct), "unverified until compared");
+    let dave_id = dave.user_id().to_owned();
+    assert_eq!(dave.introduction(&acct, &dave_id).unwrap(), for_dave);
+    dave.verify_team(&acct, for_dave.admin_code.as_str(), for_dave.history_code.as_str()).unwrap();
+    assert!(!dave.unverified_teams().contains(&acct) && dave.verified_teams().contains(&acct));
+    dave.create_item(&acct, &fields(&[("name", "Ada")])).unwrap();
+
+    // The made-up team carol is shown: the server's key, alice's user id.
+    let mallory =
+        vouchsafe_crypto::identity::Keyring::generate(alice.user_id(), 1, &mut vouchsafe_crypto::os_rng()).unwrap();
+    let t = 1_800_000_000;
+    let genesis = LogEntry::create(
+        &acct,
+        None,
+        &mallory,
+        t,
+        EntryBody::Genesis { creator: mallory.public(), policy: Policy::default() },
+    )
+    .unwrap();
+    let mut state = TeamState::replay(&acct, std::slice::from_ref(&genesis)).unwrap();
+    let added = LogEntry::create(
+        &acct,
+        Some(state.head()),
+        &mallory,
+        t,
+        EntryBody::MemberAdded { member: carol.keyring.public(), role: Role::Member },
+    )
+    .unwrap();
+    state.apply(&added).unwrap();
+    let made_up: Vec<Value> = [&genesis, &added]
+        .iter()
+        .map(|e| json!({ "seq": e.seq, "entry": vouchsafe_crypto::b64::encode(&e.to_bytes()) }))
+        .collect();
+    pc.on("GET", format!("/accounts/{acct}/log"), move |req, ans| {
+        let after = query_after(&req.path);
+        let entries: Vec<&Value> =
+            made_up.iter().filter(|e| after.is_none_or(|a| e["seq"].as_u64().unwrap() > a)).collect();
+        ans.set_json(&json!({ "entries": entries, "log_len": 2 }));
+    });
+    pc.on("GET", format!("/accounts/{acct}/checkpoints"), |_, ans| ans.set_json(&json!([])));
+    carol.verified_log(&acct).unwrap();
+    assert!(carol.unverified_teams().contains(&acct));
+    let carol_id = carol.user_id().to_owned();
+    let shown = carol.introduction(&acct, &carol_id).unwrap();
+    assert_eq!(shown.admin_id, alice.user_id(), "the made-up team claims alice added carol");
+    assert_ne!(shown.admin_code, for_carol.admin_code);
+    assert_ne!(shown.history_code, for_carol.history_code);
+    pc.clear_seen();
+    let e = carol.verify_team(&acct, for_carol.admin_code.as_str(), for_carol.history_code.as_str()).unwrap_err();
+    refused(&e, "admin's code read out to you does not match");
+    assert!(carol.rejected_teams().contains(&acct) && !carol.verified_teams().contains(&acct));
+    // Frozen, even once the server turns honest.
+    pc.honest();
+    refused(&carol.create_item(&acct, &fields(&[("name", "Ada")])).unwrap_err(), "did not match");
+    refused(&carol.verified_log(&acct).unwrap_err(), "did not match");
+    assert!(!pc.reached("PUT", "/items/") && !pc.reached("POST", "/log"), "nothing was written");
+}
+
+/// At vouch, both sides see the same team history code: the resetting member's device computes
+/// it from the announcement it signed, the voucher's client from its own verified log.
+#[test]
+fn the_history_code_at_vouch_is_the_one_the_resetting_device_showed() {
+    let srv = TestServer::start();
+    let (pa, pb) = (HostileProxy::start(&srv.url), HostileProxy::start(&srv.url));
+    let (mut alice, bob, acct) = team(&srv, &pa, &pb, Role::Member);
+    drop(bob);
+    srv.client().reset_request("bob@example.com").unwrap();
+    let token = srv.outbox_token("bob@example.com");
+    let now = u64::try_from(vouchsafe::state::Clock::now(&*srv.clock)).unwrap();
+    let done = flows::reset_with_token(&srv.client(), &token, "a brand new password", crate::harness::fast_kdf(), now)
+        .unwrap();
+    let (shown_acct, shown) = &done.history_codes[0];
+    assert_eq!(shown_acct, &acct);
+    let pending = alice.pending_resets(&acct).unwrap();
+    assert_eq!(pending[0].code, done.keyring.public().verification_code().to_string());
+    assert_eq!(pending[0].history_code.as_ref(), Some(shown));
+}
+
+/// The ceremony with the real `vouchsafe` binary: `confirm` prints the admin's code and the team
+/// history code; the joiner's `verify-team` compares them. A wrong code freezes the team on that
+/// device (kept in `trust.json`, so a later command is refused too); the right codes verify it
+/// and the "not verified" note goes away.
+#[test]
+fn the_cli_joiner_compares_the_admins_codes() {
+    use crate::hostile::{Cli, srv_user_id};
+    let srv = TestServer::start_real_time();
+    let proxy = HostileProxy::start(&srv.url);
+    let (alice, bob, carol) = (Cli::new(&proxy.url), Cli::new(&proxy.url), Cli::new(&proxy.url));
+    alice.ok(&["register", "--email", "alice@example.com"]);
+    alice.ok(&["login", "--email", "alice@example.com"]);
+    let acct = alice.ok(&["account", "create", "Acme"]).split_whitespace().nth(2).unwrap().to_owned();
+    let mut read_out = Vec::new();
+    for (cli, email) in [(&bob, "bob@example.com"), (&carol, "carol@example.com")] {
+        alice.ok(&["invite", &acct, email, "--role", "member"]);
+        cli.ok(&["register", "--email", email]);
+        let login = cli.ok(&["login", "--email", email]);
+        let code: String = login.rsplit("verification code is ").next().unwrap().trim().to_owned();
+        cli.ok(&["accept", &format!("http://x/invite#token={}", srv.outbox_token(email))]);
+        let id = srv_user_id(&srv, email);
+        let out = alice.ok(&["confirm", &acct, &id, "--role", "member", "--code", &code]);
+        let pick = |label: &str| out.lines().find_map(|l| l.trim().strip_prefix(label)).unwrap().trim().to_owned();
+        read_out.push((pick("your code:"), pick("team history code:")));
+        let again = alice.ok(&["introduce", &acct, &id]);
+        assert!(again.contains(&read_out.last().unwrap().1), "{again}");
+    }
+    let (bob_codes, carol_codes) = (&read_out[0], &read_out[1]);
+    assert_ne!(bob_codes.1, carol_codes.1, "each joiner's entry has its own history code");
+
+    // Unverified until compared.
+    let put = carol.ok(&["item", "put", &acct, "name=Ada"]);
+    assert!(put.contains("not verified on this device"), "{put}");
+    let done = carol.ok(&["verify-team", &acct, "--admin-code", &carol_codes.0, "--history-code", &carol_codes.1]);
+    assert!(done.contains("team verified"), "{done}");
+    let put = carol.ok(&["item", "put", &acct, "name=Grace"]);
+    assert!(!put.contains("not verified"), "{put}");
+
+    // Bob types a history code that is not his team's: refused, and frozen for later commands.
+    let (ok, _, err) =
+        bob.run(&["verify-team", &acct, "--admin-code", &bob_codes.0, "--history-code", &carol_codes.1], "");
+    assert!(!ok && err.contains("team history code read out to you does not match"), "{err}");
+    proxy.clear_seen();
+    let (ok, _, err) = bob.run(&["item", "put", &acct, "name=Ada"], "");
+    assert!(!ok && err.contains("did not match"), "{err}");
+    assert!(!proxy.reached("PUT", "/items/"));
+}

@@ -521,7 +521,9 @@ fn run(st: &mut State, op: &Op, progress: &mut dyn FnMut(u64, u64)) -> Res {
             let client = Client::new(&st.base);
             let now = vouchsafe_client::unix_now();
             let k = flows::reset_with_token(&client, token.as_str(), password.as_str(), params, now)?;
-            Ok(json!({"code": k.public().verification_code().to_string()}))
+            let history: BTreeMap<&str, String> =
+                k.history_codes.iter().map(|(a, c)| (a.as_str(), c.to_string())).collect();
+            Ok(json!({"code": k.keyring.public().verification_code().to_string(), "history_codes": history}))
         }
         Op::ResetCancel { token } => {
             Client::new(&st.base).reset_cancel(token.as_str())?;
