@@ -350,6 +350,41 @@ impl Client {
         self.authed()?;
         self.call("POST", &format!("/api/v1/accounts/{}/log", seg(id)), Some(req))
     }
+    /// `POST /api/v1/accounts/{id}/proposals`.
+    pub fn create_proposal(&self, id: &str, req: &CreateProposalRequest) -> Result<ProposalInfo, ClientError> {
+        self.authed()?;
+        self.call("POST", &format!("/api/v1/accounts/{}/proposals", seg(id)), Some(req))
+    }
+    /// `GET /api/v1/accounts/{id}/proposals`.
+    pub fn proposals(&self, id: &str) -> Result<Vec<ProposalInfo>, ClientError> {
+        self.authed()?;
+        self.call("GET", &format!("/api/v1/accounts/{}/proposals", seg(id)), None::<&()>)
+    }
+    /// `GET /api/v1/accounts/{id}/proposals/{proposal_id}`.
+    pub fn proposal(&self, id: &str, proposal_id: &str) -> Result<ProposalInfo, ClientError> {
+        self.authed()?;
+        self.call("GET", &format!("/api/v1/accounts/{}/proposals/{}", seg(id), seg(proposal_id)), None::<&()>)
+    }
+    /// `POST /api/v1/accounts/{id}/proposals/{proposal_id}/cosign`.
+    pub fn cosign_proposal(
+        &self,
+        id: &str,
+        proposal_id: &str,
+        req: &CosignRequest,
+    ) -> Result<ProposalInfo, ClientError> {
+        self.authed()?;
+        self.call("POST", &format!("/api/v1/accounts/{}/proposals/{}/cosign", seg(id), seg(proposal_id)), Some(req))
+    }
+    /// `DELETE /api/v1/accounts/{id}/proposals/{proposal_id}`.
+    pub fn withdraw_proposal(&self, id: &str, proposal_id: &str) -> Result<(), ClientError> {
+        self.authed()?;
+        self.call::<Option<serde_json::Value>>(
+            "DELETE",
+            &format!("/api/v1/accounts/{}/proposals/{}", seg(id), seg(proposal_id)),
+            None::<&()>,
+        )
+        .map(|_| ())
+    }
     /// `GET /api/v1/accounts/{id}/checkpoints`.
     pub fn checkpoints(&self, id: &str) -> Result<Vec<CheckpointWire>, ClientError> {
         self.authed()?;

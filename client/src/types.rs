@@ -470,6 +470,64 @@ pub struct CheckpointWire {
     pub last_active_at: Option<i64>,
 }
 
+/// `POST /api/v1/accounts/{id}/proposals`: an entry that needs more admin signatures than its
+/// author holds, signed by its author (PROTOCOL.md §5.4).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateProposalRequest {
+    /// A random id the client chooses.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Id))]
+    pub proposal_id: Id,
+    /// The encoded entry, base64url.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::LogEntry))]
+    pub entry: String,
+    /// How long other admins have to co-sign (default 7 days, at most 30).
+    #[cfg_attr(feature = "openapi", schema(minimum = 60, maximum = 2592000))]
+    pub expires_in_secs: Option<u64>,
+}
+
+/// `POST /api/v1/accounts/{id}/proposals/{proposal_id}/cosign`: the caller's signature over
+/// the proposal's exact unsigned entry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CosignRequest {
+    /// The key generation that signs.
+    pub generation: u32,
+    /// Ed25519 over the entry's signing input, base64url.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Signature))]
+    pub signature: String,
+}
+
+/// A proposal as the server keeps it. Clients decode and check `entry` themselves: the server's
+/// counts and status are only hints.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProposalInfo {
+    /// Id.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Id))]
+    pub id: Id,
+    /// Who proposed it (the entry's author).
+    pub author: String,
+    /// The log position it takes.
+    pub seq: u64,
+    /// The entry kind (`policy_changed`, `worker_granted`).
+    pub kind: String,
+    /// The encoded entry with the co-signatures so far, base64url.
+    pub entry: String,
+    /// `open`, `applied`, `withdrawn`, `expired`, or `superseded` (the log moved on first).
+    pub status: String,
+    /// Admin signatures so far (the author's included) and needed.
+    pub signatures: u32,
+    /// Needed by the current policy.
+    pub needed: u32,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds: no co-signature is taken after this.
+    pub expires_at: i64,
+}
+
 /// A master key sealed to the caller.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -223,6 +223,42 @@ impl Fork {
     }
 }
 
+/// A [`Fork`] as clients keep it on disk or in browser storage (hashes in base64url).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ForkRecord {
+    /// The member whose checkpoint it was.
+    pub witness: String,
+    /// The position both heads claim.
+    pub seq: u64,
+    /// Their hash there.
+    pub theirs: String,
+    /// Ours.
+    pub ours: String,
+}
+
+impl Fork {
+    /// The record to keep.
+    pub fn record(&self) -> ForkRecord {
+        ForkRecord {
+            witness: self.witness.clone(),
+            seq: self.theirs.seq,
+            theirs: b64::encode(&self.theirs.hash),
+            ours: b64::encode(&self.ours.hash),
+        }
+    }
+
+    /// Back from a kept record (an unreadable hash still freezes the account).
+    pub fn from_record(account_id: &str, r: &ForkRecord) -> Self {
+        let hash = |s: &str| b64::decode_array::<32>(s).unwrap_or_default();
+        Self {
+            account_id: account_id.to_owned(),
+            witness: r.witness.clone(),
+            theirs: LogHead { seq: r.seq, hash: hash(&r.theirs) },
+            ours: LogHead { seq: r.seq, hash: hash(&r.ours) },
+        }
+    }
+}
+
 fn hex(b: &[u8]) -> String {
     b.iter().take(8).map(|x| format!("{x:02x}")).collect()
 }
@@ -1337,16 +1373,7 @@ impl Vault {
         if !worker.verification_code().matches(code_from_operator) {
             return Err(refused("the worker's code does not match its keys; do not grant"));
         }
-        if !self.client.workers(account_id)?.iter().any(|w| w.id == worker.user_id) {
-            self.client.register_worker(
-                account_id,
-                &RegisterWorkerRequest {
-                    worker_id: Id::parse(worker.user_id.as_str())?,
-                    name: name.into(),
-                    public_keys: b64::encode(&worker.keys_to_bytes()),
-                },
-            )?;
-        }
+        self.register_worker_keys(account_id, name, worker)?;
         let masters = self.master_keys(account_id)?;
         self.append_with_retry(account_id, |me, state| {
             let mut grant = me.entry(account_id, state, EntryBody::WorkerGranted { worker: worker.clone(), access })?;
@@ -1358,9 +1385,230 @@ impl Vault {
         Ok(())
     }
 
+    /// Proposes a policy change that needs more admin signatures than ours (PROTOCOL.md §5.4):
+    /// other admins co-sign it from their own machines ([`Self::cosign`]).
+    pub fn propose_policy(
+        &mut self,
+        account_id: &str,
+        policy: Policy,
+        expires_in_secs: Option<u64>,
+    ) -> Result<ProposalInfo, ClientError> {
+        policy.validate()?;
+        self.propose(account_id, EntryBody::PolicyChanged { policy }, expires_in_secs)
+    }
+
+    /// Proposes a worker grant (after comparing the worker's code) that needs more admin
+    /// signatures than ours; the admin whose co-signature completes it seals the keys to it.
+    pub fn propose_worker_grant(
+        &mut self,
+        account_id: &str,
+        name: &str,
+        worker: &PublicIdentity,
+        access: vouchsafe_crypto::log::WorkerAccess,
+        code_from_operator: &str,
+        expires_in_secs: Option<u64>,
+    ) -> Result<ProposalInfo, ClientError> {
+        if !worker.verification_code().matches(code_from_operator) {
+            return Err(refused("the worker's code does not match its keys; do not grant"));
+        }
+        self.register_worker_keys(account_id, name, worker)?;
+        self.propose(account_id, EntryBody::WorkerGranted { worker: worker.clone(), access }, expires_in_secs)
+    }
+
+    fn register_worker_keys(&self, account_id: &str, name: &str, worker: &PublicIdentity) -> Result<(), ClientError> {
+        if !self.client.workers(account_id)?.iter().any(|w| w.id == worker.user_id) {
+            self.client.register_worker(
+                account_id,
+                &RegisterWorkerRequest {
+                    worker_id: Id::parse(worker.user_id.as_str())?,
+                    name: name.into(),
+                    public_keys: b64::encode(&worker.keys_to_bytes()),
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    fn propose(
+        &mut self,
+        account_id: &str,
+        body: EntryBody,
+        expires_in_secs: Option<u64>,
+    ) -> Result<ProposalInfo, ClientError> {
+        let (_, state) = self.verified_log(account_id)?;
+        let e = self.entry(account_id, &state, body)?;
+        let approvals = state.check_proposal(&e).map_err(|err| refused(err.to_string()))?;
+        if approvals.complete() {
+            return Err(refused("this change needs no other admin's signature: make it directly"));
+        }
+        self.client.create_proposal(
+            account_id,
+            &CreateProposalRequest { proposal_id: Id::random(), entry: b64::encode(&e.to_bytes()), expires_in_secs },
+        )
+    }
+
+    /// The account's open proposals, each decoded and checked against our verified log: what it
+    /// does, who signed it, and — if this client refuses it — why.
+    pub fn proposals(&mut self, account_id: &str) -> Result<Vec<ProposalView>, ClientError> {
+        let (_, state) = self.verified_log(account_id)?;
+        Ok(self.client.proposals(account_id)?.into_iter().map(|p| judge_proposal(account_id, &state, p)).collect())
+    }
+
+    /// Co-signs a proposal after checking it against our verified log (it must extend our head,
+    /// carry its author's and every co-signer's valid signature, and do what it says). If ours
+    /// completes it, the server appends it; for a worker grant we then seal our key versions to
+    /// the worker.
+    pub fn cosign(&mut self, account_id: &str, proposal_id: &str) -> Result<ProposalInfo, ClientError> {
+        let (_, state) = self.verified_log(account_id)?;
+        let view = judge_proposal(account_id, &state, self.client.proposal(account_id, proposal_id)?);
+        if let Some(why) = &view.refused {
+            return Err(refused(format!("this proposal cannot be co-signed: {why}")));
+        }
+        if view.status != "open" {
+            return Err(refused(format!("the proposal is {}", view.status)));
+        }
+        let entry = view.entry.ok_or_else(|| refused("the proposal has no entry"))?;
+        if view.signers.iter().any(|s| s == self.user_id()) {
+            return Err(refused("you signed this proposal already"));
+        }
+        let signature = self.keyring.sign(&entry.signing_input());
+        let r = self.client.cosign_proposal(
+            account_id,
+            proposal_id,
+            &CosignRequest { generation: self.keyring.generation(), signature: b64::encode(&signature) },
+        )?;
+        if r.status == "applied" {
+            let (entries, state) = self.verified_log(account_id)?;
+            let applied = entries
+                .get(usize::try_from(entry.seq).unwrap_or(usize::MAX))
+                .is_some_and(|e| e.signing_input() == entry.signing_input());
+            if !applied {
+                return Err(refused("the server says the proposal was applied, but the log does not show it"));
+            }
+            if let EntryBody::WorkerGranted { worker, .. } = &entry.body {
+                let masters = self.master_keys(account_id)?;
+                let worker = worker.clone();
+                if state.workers().contains_key(&worker.user_id) && !masters.is_empty() {
+                    self.append_with_retry(account_id, |me, state| {
+                        me.with_seals(account_id, state, None, masters.values().map(|mk| (&worker, mk)))
+                    })?;
+                }
+            }
+        }
+        Ok(r)
+    }
+
+    /// Withdraws an open proposal.
+    pub fn withdraw_proposal(&self, account_id: &str, proposal_id: &str) -> Result<(), ClientError> {
+        self.client.withdraw_proposal(account_id, proposal_id)
+    }
+
     /// Revokes a worker; the account then needs [`Vault::rotate`].
     pub fn revoke_worker(&mut self, account_id: &str, worker_id: &str) -> Result<(), ClientError> {
         self.append_entry(account_id, |_| Ok(EntryBody::WorkerRevoked { worker_id: worker_id.into() }))
+    }
+}
+
+/// A proposal as this client sees it: decoded from the entry the server holds and checked
+/// against our own verified log (the server's counts and status are only shown).
+#[derive(Debug, Clone)]
+pub struct ProposalView {
+    /// Id.
+    pub id: String,
+    /// The entry's author.
+    pub author: String,
+    /// What it does, in words, against the current verified state.
+    pub summary: String,
+    /// Who signed it: the author, then each co-signer.
+    pub signers: Vec<String>,
+    /// Admin signatures the verified policy needs.
+    pub needed: usize,
+    /// The server's status (`open`, `expired`, `superseded`, …).
+    pub status: String,
+    /// Unix seconds (the server's).
+    pub expires_at: i64,
+    /// Why this client refuses to co-sign it (altered, not on our head, …), if it does.
+    pub refused: Option<String>,
+    /// The decoded entry (absent if it does not decode).
+    pub entry: Option<LogEntry>,
+}
+
+/// Decodes and checks one proposal against `state`.
+fn judge_proposal(account_id: &str, state: &TeamState, p: ProposalInfo) -> ProposalView {
+    let decoded =
+        b64::decode(&p.entry, vouchsafe_crypto::log::MAX_ENTRY_LEN).ok().and_then(|b| LogEntry::from_bytes(&b).ok());
+    let mut view = ProposalView {
+        id: p.id.to_string(),
+        author: p.author.clone(),
+        summary: String::new(),
+        signers: Vec::new(),
+        needed: usize::from(state.policy().admin_approvals),
+        status: p.status.clone(),
+        expires_at: p.expires_at,
+        refused: None,
+        entry: None,
+    };
+    let Some(e) = decoded else {
+        view.refused = Some("it does not decode".into());
+        return view;
+    };
+    view.summary = describe(state, &e.body);
+    view.signers = std::iter::once(e.author.clone()).chain(e.cosignatures.iter().map(|c| c.user_id.clone())).collect();
+    view.refused = if e.account_id != account_id || e.author != p.author {
+        Some("it names another account or author than the server says".into())
+    } else {
+        match state.check_proposal(&e) {
+            Ok(_) => None,
+            Err(vouchsafe_crypto::log::LogError::BadSignature(_)) => {
+                Some("a signature does not cover what the server shows: it was altered after signing".into())
+            }
+            Err(err) => Some(err.to_string()),
+        }
+    };
+    view.entry = Some(e);
+    view
+}
+
+/// What an entry does, in words, against the state it would apply to.
+pub fn describe(state: &TeamState, body: &EntryBody) -> String {
+    match body {
+        EntryBody::PolicyChanged { policy } => {
+            let now = state.policy();
+            let rule = |r: vouchsafe_crypto::log::VoucherRule| match r {
+                vouchsafe_crypto::log::VoucherRule::AnyMember => "any member",
+                vouchsafe_crypto::log::VoucherRule::AdminsOnly => "admins only",
+            };
+            let mut changes = Vec::new();
+            if now.vouch_quorum != policy.vouch_quorum {
+                changes.push(format!("vouches needed {} → {}", now.vouch_quorum, policy.vouch_quorum));
+            }
+            if now.waiting_period_secs != policy.waiting_period_secs {
+                changes
+                    .push(format!("waiting period {} s → {} s", now.waiting_period_secs, policy.waiting_period_secs));
+            }
+            if now.vouchers != policy.vouchers {
+                changes.push(format!("who may vouch: {} → {}", rule(now.vouchers), rule(policy.vouchers)));
+            }
+            if now.admin_approvals != policy.admin_approvals {
+                changes
+                    .push(format!("admin signatures for changes {} → {}", now.admin_approvals, policy.admin_approvals));
+            }
+            if changes.is_empty() {
+                "policy change: no change".into()
+            } else {
+                format!("policy change: {}", changes.join("; "))
+            }
+        }
+        EntryBody::WorkerGranted { worker, access } => format!(
+            "grant worker {} {} access (its verification code {})",
+            worker.user_id,
+            match access {
+                vouchsafe_crypto::log::WorkerAccess::Read => "read",
+                vouchsafe_crypto::log::WorkerAccess::ReadWrite => "read-write",
+            },
+            worker.verification_code()
+        ),
+        other => other.kind_name().replace('_', " "),
     }
 }
 

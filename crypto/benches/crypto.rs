@@ -19,6 +19,7 @@ use vouchsafe_crypto::seal::{
     MasterKey, SealPurpose, Sealed, open_master_key, open_signed, seal_master_key, seal_signed, verify_master_key_seal,
 };
 use vouchsafe_crypto::testing::DeterministicRng;
+use vouchsafe_crypto::witness::{Checkpoint, Witness};
 
 type Kem = X25519HkdfSha256;
 
@@ -180,6 +181,73 @@ fn log_replay(c: &mut Criterion) {
     g.finish();
 }
 
+/// What witnessing adds to a sync of a 50-member account with a 10,000-entry log: the client
+/// already decodes and replays the log; checking every member's checkpoint is one decode, one
+/// signature and one hash comparison each.
+fn witness(c: &mut Criterion) {
+    const MEMBERS: usize = 50;
+    const ENTRIES: usize = 10_000;
+    let mut rng = DeterministicRng::new(4);
+    let mut members = vec![Keyring::generate("alice", 1, &mut rng).unwrap()];
+    let mut log = vec![
+        LogEntry::create(
+            "acct",
+            None,
+            &members[0],
+            1,
+            EntryBody::Genesis { creator: members[0].public(), policy: Policy::default() },
+        )
+        .unwrap(),
+    ];
+    let mut state = TeamState::replay("acct", &log).unwrap();
+    while log.len() < ENTRIES {
+        let body = if members.len() < MEMBERS {
+            let m = Keyring::generate(&format!("m{}", members.len()), 1, &mut rng).unwrap();
+            let body = EntryBody::MemberAdded { member: m.public(), role: Role::Member };
+            members.push(m);
+            body
+        } else {
+            let waiting = (log.len() % 1000) as u64;
+            EntryBody::PolicyChanged { policy: Policy { waiting_period_secs: waiting, ..Policy::default() } }
+        };
+        let e = LogEntry::create("acct", Some(state.head()), &members[0], 2 + log.len() as u64, body).unwrap();
+        state.apply(&e).unwrap();
+        log.push(e);
+    }
+    // Each member confirmed some recent head.
+    let checkpoints: Vec<Vec<u8>> = members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let seq = (ENTRIES - 1 - i) as u64;
+            let head = vouchsafe_crypto::log::LogHead { seq, hash: state.hash_at(seq).unwrap() };
+            Checkpoint::sign("acct", head, 5_000, m).unwrap().to_bytes()
+        })
+        .collect();
+    let bytes: Vec<Vec<u8>> = log.iter().map(LogEntry::to_bytes).collect();
+    let mut g = c.benchmark_group("witness");
+    g.sample_size(10);
+    g.bench_function("sync_decode_and_replay_10000_entries", |b| {
+        b.iter(|| {
+            let entries: Vec<LogEntry> = bytes.iter().map(|b| LogEntry::from_bytes(b).unwrap()).collect();
+            TeamState::replay("acct", &entries).unwrap()
+        })
+    });
+    g.bench_function("check_50_checkpoints", |b| {
+        b.iter(|| {
+            let mut on_chain = 0;
+            for raw in &checkpoints {
+                let cp = Checkpoint::from_bytes(black_box(raw)).unwrap();
+                let signer = state.checkpoint_signer(&cp.user_id, cp.generation).unwrap();
+                cp.verify(signer).unwrap();
+                on_chain += usize::from(state.witness(cp.head) == Witness::OnOurChain);
+            }
+            assert_eq!(on_chain, MEMBERS);
+        })
+    });
+    g.finish();
+}
+
 fn kdf(c: &mut Criterion) {
     let mut g = c.benchmark_group("kdf");
     g.sample_size(10);
@@ -193,5 +261,5 @@ fn kdf(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, seal, field, log_replay, kdf);
+criterion_group!(benches, seal, field, log_replay, witness, kdf);
 criterion_main!(benches);

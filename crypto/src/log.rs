@@ -464,6 +464,22 @@ impl LogEntry {
     }
 }
 
+/// How many admins signed a proposal, and how many the current policy needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Approvals {
+    /// The author and the co-signers (all distinct active admins).
+    pub have: usize,
+    /// The policy's `admin_approvals`.
+    pub needed: usize,
+}
+
+impl Approvals {
+    /// Whether the entry can be appended as it is.
+    pub fn complete(&self) -> bool {
+        self.have >= self.needed
+    }
+}
+
 /// Where a member stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MemberStatus {
@@ -709,6 +725,21 @@ impl TeamState {
             Some(_) => Err(LogError::UnendorsedKey(seq, "not the worker's granted key")),
             None => Err(LogError::UnendorsedKey(seq, "not a member or worker of this account")),
         }
+    }
+
+    /// Checks a **proposal**: an entry of a kind that needs several admins' signatures
+    /// (`policy_changed`, `worker_granted`) which may still lack co-signatures. Everything
+    /// [`Self::apply`] checks is checked — chain position, author, every co-signature present —
+    /// except the number of admin signatures, which is returned beside the number needed.
+    pub fn check_proposal(&self, e: &LogEntry) -> Result<Approvals, LogError> {
+        if !matches!(e.body, EntryBody::PolicyChanged { .. } | EntryBody::WorkerGranted { .. }) {
+            return Err(LogError::Invalid(e.seq, "only policy changes and worker grants are co-signed"));
+        }
+        let mut relaxed = self.clone();
+        relaxed.policy.admin_approvals = 1;
+        relaxed.apply(e)?;
+        // `apply` checked that the author and every co-signer are distinct active admins.
+        Ok(Approvals { have: 1 + e.cosignatures.len(), needed: usize::from(self.policy.admin_approvals) })
     }
 
     /// Verifies and applies the next entry.

@@ -9,6 +9,7 @@ pub mod invitation;
 pub mod item;
 pub mod log_checkpoint;
 pub mod log_entry;
+pub mod log_proposal;
 pub mod membership;
 pub mod operator_event;
 pub mod outbox;

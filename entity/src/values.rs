@@ -136,3 +136,15 @@ closed_set! {
         ApiToken = "api_token",
     }
 }
+
+closed_set! {
+    /// Where a proposal (an entry gathering admin co-signatures) stands.
+    ProposalStatus {
+        /// Gathering co-signatures.
+        Open = "open",
+        /// Complete and appended to the log.
+        Applied = "applied",
+        /// Withdrawn by its author or an admin.
+        Withdrawn = "withdrawn",
+    }
+}

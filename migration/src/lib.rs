@@ -12,6 +12,7 @@ mod m20261121_000005_workers;
 mod m20261201_000006_operators;
 mod m20261202_000007_api_tokens;
 mod m20261203_000008_checkpoints;
+mod m20261203_000009_proposals;
 
 /// All migrations, in order.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_operators::Migration),
             Box::new(m20261202_000007_api_tokens::Migration),
             Box::new(m20261203_000008_checkpoints::Migration),
+            Box::new(m20261203_000009_proposals::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod auth;
 pub mod health;
 pub mod openapi;
+pub mod proposals;
 pub mod recovery;
 pub mod reset;
 pub mod scim;
@@ -141,6 +142,20 @@ pub fn configure(max_body: usize) -> impl FnOnce(&mut web::ServiceConfig) {
                         resource("/accounts/{id}/checkpoints", "GET, PUT")
                             .route(web::get().to(accounts::checkpoints))
                             .route(web::put().to(accounts::put_checkpoint)),
+                    )
+                    .service(
+                        resource("/accounts/{id}/proposals", "POST, GET")
+                            .route(web::post().to(proposals::create))
+                            .route(web::get().to(proposals::list)),
+                    )
+                    .service(
+                        resource("/accounts/{id}/proposals/{proposal_id}", "GET, DELETE")
+                            .route(web::get().to(proposals::show))
+                            .route(web::delete().to(proposals::withdraw)),
+                    )
+                    .service(
+                        resource("/accounts/{id}/proposals/{proposal_id}/cosign", "POST")
+                            .route(web::post().to(proposals::cosign)),
                     )
                     .service(resource("/accounts/{id}/keys", "GET").route(web::get().to(accounts::keys)))
                     .service(resource("/accounts/{id}/members", "GET").route(web::get().to(accounts::members)))

@@ -8,7 +8,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 
-use super::{accounts, auth, health, recovery, reset, workers};
+use super::{accounts, auth, health, proposals, recovery, reset, workers};
 
 /// The OpenAPI document, generated from the handlers and wire types.
 #[derive(OpenApi)]
@@ -23,7 +23,8 @@ use super::{accounts, auth, health, recovery, reset, workers};
         recovery::put_kit, recovery::kit, recovery::request, recovery::begin, recovery::shares, recovery::complete,
         recovery::guardian_requests, recovery::release, workers::register, workers::list, workers::audit,
         workers::challenge, workers::token, accounts::get_item, accounts::put_item, accounts::delete_item, accounts::update_items,
-        accounts::deprovision, accounts::create_token, accounts::list_tokens, accounts::revoke_token
+        accounts::deprovision, accounts::create_token, accounts::list_tokens, accounts::revoke_token,
+        proposals::create, proposals::list, proposals::show, proposals::withdraw, proposals::cosign
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, vouchsafe_client::schema::Id)),
     modifiers(&BearerAuth, &CommonResponses)

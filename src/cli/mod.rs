@@ -59,26 +59,13 @@ pub struct View {
     /// Accounts frozen on this device: another member's signed checkpoint contradicted the
     /// history this device verified (evidence; kept until the person removes it).
     #[serde(default)]
-    pub forks: BTreeMap<String, ForkRecord>,
+    pub forks: BTreeMap<String, vouchsafe_client::vault::ForkRecord>,
     /// Teams verified with the admin who added this user (`vouchsafe verify-team`).
     #[serde(default)]
     pub verified_teams: std::collections::BTreeSet<String>,
     /// Teams whose codes did not match at `verify-team`: frozen on this device.
     #[serde(default)]
     pub rejected_teams: std::collections::BTreeSet<String>,
-}
-
-/// A recorded fork: the member whose checkpoint contradicts ours, the position, both hashes.
-#[derive(Default, Clone, Serialize, Deserialize)]
-pub struct ForkRecord {
-    /// The member whose checkpoint it was.
-    pub witness: String,
-    /// The position both heads claim.
-    pub seq: u64,
-    /// Their hash there (base64url).
-    pub theirs: String,
-    /// Ours (base64url).
-    pub ours: String,
 }
 
 /// `trust.json`: a [`View`] per `"<server> <user id>"`. Not secret (heads and revision numbers),
@@ -534,14 +521,7 @@ fn with_keyring(
         v.set_rejected_team(acct);
     }
     for (acct, f) in &view.forks {
-        let theirs = vouchsafe_crypto::b64::decode_array::<32>(&f.theirs).unwrap_or_default();
-        let ours = vouchsafe_crypto::b64::decode_array::<32>(&f.ours).unwrap_or_default();
-        v.set_fork(vouchsafe_client::vault::Fork {
-            account_id: acct.clone(),
-            witness: f.witness.clone(),
-            theirs: LogHead { seq: f.seq, hash: theirs },
-            ours: LogHead { seq: f.seq, hash: ours },
-        });
+        v.set_fork(vouchsafe_client::vault::Fork::from_record(acct, f));
     }
     Ok(v)
 }
@@ -583,15 +563,7 @@ pub fn save_checkpoints(profile: &mut Profile, v: &Vault) -> Result<(), String> 
         *e = (*e).max(*rev);
     }
     for (acct, f) in v.forks() {
-        view.forks.insert(
-            acct.clone(),
-            ForkRecord {
-                witness: f.witness.clone(),
-                seq: f.theirs.seq,
-                theirs: vouchsafe_crypto::b64::encode(&f.theirs.hash),
-                ours: vouchsafe_crypto::b64::encode(&f.ours.hash),
-            },
-        );
+        view.forks.insert(acct.clone(), f.record());
     }
     view.verified_teams.extend(v.verified_teams().iter().cloned());
     view.rejected_teams.extend(v.rejected_teams().iter().cloned());

@@ -100,7 +100,7 @@ async fn user_identity<C: Conn>(db: &C, user_id: &str) -> Result<(user::Model, P
     Ok((u, id))
 }
 
-fn decode_entry(b: &str) -> Result<LogEntry, ApiError> {
+pub(crate) fn decode_entry(b: &str) -> Result<LogEntry, ApiError> {
     let bytes = b64::decode(b, vouchsafe_crypto::log::MAX_ENTRY_LEN)
         .map_err(|e| ApiError::bad("log.malformed", e.to_string()))?;
     LogEntry::from_bytes(&bytes).map_err(|e| ApiError::bad("log.malformed", e.to_string()))
@@ -261,7 +261,7 @@ pub async fn read_log(
     })
 }
 
-async fn load_state(txn: &Tx, account_id: &str) -> Result<TeamState, ApiError> {
+pub(crate) async fn load_state(txn: &Tx, account_id: &str) -> Result<TeamState, ApiError> {
     let rows = accounts::entries(txn, account_id, None, None).await?;
     let entries = rows
         .iter()
@@ -278,7 +278,7 @@ pub const MAX_CLOCK_SKEW_SECS: i64 = 300;
 /// server's clock. Ahead, a client would end a waiting period early for every reader; behind, a
 /// backdated reset announcement would skip it (a waiting period counts from the announcement's
 /// timestamp, so from when the server received it, give or take this window).
-fn check_timestamp(timestamp: u64, now: i64) -> Result<(), ApiError> {
+pub(crate) fn check_timestamp(timestamp: u64, now: i64) -> Result<(), ApiError> {
     let ts = i64::try_from(timestamp).unwrap_or(i64::MAX);
     if ts > now.saturating_add(MAX_CLOCK_SKEW_SECS) {
         return Err(ApiError::bad("log.future_timestamp", "entry timestamp is ahead of the server clock"));
@@ -333,6 +333,30 @@ pub async fn append_in(
     mail: &Templates,
     now: i64,
 ) -> Result<i64, ApiError> {
+    append_entries(txn, aid, uid, entries, uploads, mail, now, Clock::Checked).await
+}
+
+/// Whether an append checks each entry's timestamp against the server clock.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Clock {
+    /// Every entry (what a client sends now).
+    Checked,
+    /// Not at all: a co-signed proposal, whose timestamp the server checked when it was
+    /// proposed (the chain still refuses one older than the head).
+    AtProposal,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn append_entries(
+    txn: &Tx,
+    aid: &str,
+    uid: &str,
+    entries: &[LogEntry],
+    uploads: &[Upload],
+    mail: &Templates,
+    now: i64,
+    clock: Clock,
+) -> Result<i64, ApiError> {
     // Serialize appends per account: the lock before the log is read.
     if !accounts::lock_for_append(txn, aid).await? {
         return Err(not_found());
@@ -346,7 +370,9 @@ pub async fn append_in(
         if e.author != uid && !e.cosignatures.iter().any(|c| c.user_id == uid) {
             return Err(ApiError::bad("log.rejected", "entries must be authored or co-signed by the caller"));
         }
-        check_timestamp(e.timestamp, now)?;
+        if clock == Clock::Checked {
+            check_timestamp(e.timestamp, now)?;
+        }
         let before = team.clone();
         team.apply(e).map_err(|err| ApiError::bad("log.rejected", err.to_string()))?;
         apply_effects(txn, aid, e, &before, &team, uploads, &mut used, mail, now).await?;

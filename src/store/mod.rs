@@ -8,7 +8,8 @@
 //! - [`users`], [`sessions`], [`resets`], [`recovery`], [`accounts`], [`workers`]: the rest of
 //!   the schema, one module per group of tables. A single-use token is claimed in one
 //!   `UPDATE … RETURNING` (one private `claim`), so two concurrent redemptions cannot both win.
-//! - [`checkpoints`]: members' latest signed checkpoints of each account's log.
+//! - [`checkpoints`]: members' latest signed checkpoints of each account's log; [`proposals`]:
+//!   entries gathering admin co-signatures.
 //! - [`tokens`]: API tokens (hashes, scopes, last use); [`scim`]: SCIM `User` resources.
 //! - [`counters`] (rate limits), [`outbox`] (queued e-mail), [`operator`] (what `vouchsafe
 //!   admin` reads and removes), [`pool`] (connecting, migrations, closing) and [`backup`] (SQLite
@@ -26,6 +27,7 @@ pub mod items;
 pub mod operator;
 pub mod outbox;
 pub mod pool;
+pub mod proposals;
 pub mod recovery;
 pub mod resets;
 pub mod scim;

@@ -1,9 +1,10 @@
 // Vouchsafe dashboard. This page never holds a key: every operation goes to the engine in a Web
 // Worker (worker.js → web/src, WebAssembly), which talks to the API and does the cryptography.
-// Keys, passwords and plaintext are never written to browser storage. The one thing kept in
-// localStorage is `vouchsafe.trust`: per user id, the last verified team-log head of each account
-// (sequence number and hash — public data), so that a server cannot roll a team's history back
-// across reloads and sign-ins. Tokens from email links are read from the URL fragment, kept in
+// Keys, passwords and plaintext are never written to browser storage. What is kept in
+// localStorage is public data: `vouchsafe.trust`, per user id the last verified team-log head of
+// each account (sequence number and hash), so that a server cannot roll a team's history back
+// across reloads and sign-ins; and `vouchsafe.teams`, per user id the teams verified with the
+// admin who added them, the teams whose codes did not match, and forks seen (those stay frozen). Tokens from email links are read from the URL fragment, kept in
 // memory and removed from the address bar at once.
 
 'use strict';
@@ -90,6 +91,31 @@ function saveTrust(t) {
   const all = loadTrust();
   all[t.user_id] = { ...(all[t.user_id] || {}), ...t.checkpoints };
   localStorage.setItem(TRUST_KEY, JSON.stringify(all));
+  if (t.teams) saveTeams(t.user_id, t.teams);
+}
+
+const TEAMS_KEY = 'vouchsafe.teams';
+
+function loadTeams() {
+  try {
+    const t = JSON.parse(localStorage.getItem(TEAMS_KEY) || '{}');
+    return t && typeof t === 'object' ? t : {};
+  } catch {
+    return {};
+  }
+}
+
+// Marks only accumulate: a team once verified, rejected or seen forked stays so in this browser.
+function saveTeams(userId, teams) {
+  const all = loadTeams();
+  const had = all[userId] || { verified: [], rejected: [], forks: {} };
+  const union = (a, b) => [...new Set([...(a || []), ...(b || [])])];
+  all[userId] = {
+    verified: union(had.verified, teams.verified),
+    rejected: union(had.rejected, teams.rejected),
+    forks: { ...(teams.forks || {}), ...(had.forks || {}) },
+  };
+  localStorage.setItem(TEAMS_KEY, JSON.stringify(all));
 }
 
 function startWorker() {
@@ -305,7 +331,7 @@ function signInView() {
         { name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password' },
       ],
       submit: 'Sign in',
-      onSubmit: async (d) => signedIn(await api({ op: 'login', email: d.email, password: d.password, trust: loadTrust() }, 'Deriving your keys…')),
+      onSubmit: async (d) => signedIn(await api({ op: 'login', email: d.email, password: d.password, trust: loadTrust(), teams: loadTeams() }, 'Deriving your keys…')),
     })),
     h('p', {}, h('a', { href: '/signup' }, 'Create a login'), ' · ', h('a', { href: '/reset' }, 'Forgot your password?'),
       ' · ', h('a', { href: '/recover' }, 'Recover with your recovery kit')));
@@ -439,6 +465,9 @@ async function accountView(id, tab) {
     detail.first_view
       ? h('p', { class: 'muted', id: 'first-view' }, 'First view of this team\'s history in this browser: there is no earlier checkpoint to compare it with. From now on, a rewrite or rollback is refused.')
       : null,
+    detail.unverified && a.status === 'active' ? verifyTeamCard(id, detail) : null,
+    (detail.stale || []).map((w) => h('p', { class: 'flash stale' },
+      `${memberEmail(detail, w.user_id)} ${w.days === null ? 'has never confirmed the history' : `has not confirmed the history for ${w.days} days`} while active: the server may be showing the two of you different histories. Compare team history codes with them (yours: ${detail.history_code}).`)),
     detail.reset_not_mine
       ? h('p', { class: 'flash', id: 'reset-not-mine' }, 'The team log shows a password reset for YOU, with keys this browser did not make. If you did not reset your password, veto it now. ',
         button('Veto this reset', async () => {
@@ -460,6 +489,31 @@ async function accountView(id, tab) {
   if (tab === 'items') await itemsTab(id, body, a);
   if (tab === 'members') membersTab(id, body, detail, admin);
   if (tab === 'recovery') recoveryTab(id, body, detail, admin);
+}
+
+function memberEmail(detail, userId) {
+  return (detail.members.find((m) => m.user_id === userId) || { email: userId }).email;
+}
+
+// The joiner's half of the ceremony: the admin who added us reads out their code and the team
+// history code; the engine compares both with the log this browser was served.
+function verifyTeamCard(id, detail) {
+  const who = detail.added_by ? memberEmail(detail, detail.added_by) : 'the admin who added you';
+  return h('section', { class: 'card flash', id: 'verify-team' },
+    h('p', {}, `This team is not verified in this browser yet. Call ${who} (a number you already know) and ask them to read out their verification code and the team history code they saw when they confirmed you.`),
+    form({
+      cls: 'row',
+      fields: [
+        { name: 'admin_code', label: 'Their verification code', inputmode: 'numeric', autocomplete: 'off' },
+        { name: 'history_code', label: 'Team history code', inputmode: 'numeric', autocomplete: 'off' },
+      ],
+      submit: 'Verify team',
+      onSubmit: async (d) => {
+        await api({ op: 'verify_team', account_id: id, admin_code: d.admin_code, history_code: d.history_code }, 'Comparing…');
+        flash('Team verified: this browser sees the same history as the admin who added you.', 'info');
+        render();
+      },
+    }));
 }
 
 // ---------- items ----------
@@ -544,9 +598,9 @@ function membersTab(id, body, detail, admin) {
         ],
         submit: 'Confirm',
         onSubmit: async (d) => {
-          await api({ op: 'confirm', account_id: id, user_id: m.user_id, role: d.role, code: d.code }, 'Verifying and sealing the account key…');
-          flash(`${m.email} is confirmed and can now read the account.`, 'info');
-          render();
+          const r = await api({ op: 'confirm', account_id: id, user_id: m.user_id, role: d.role, code: d.code }, 'Verifying and sealing the account key…');
+          await render();
+          flash(`${m.email} is confirmed and can now read the account. Now read them your code ${r.admin_code} and the team history code ${r.history_code}: they type both on their account page.`, 'info');
         },
       }));
     } else if (admin && !m.me && m.in_log) {
@@ -605,6 +659,7 @@ function recoveryTab(id, body, detail, admin) {
       h('h3', {}, email(p.user_id)),
       p.unconfirmed ? h('p', { class: 'flash unconfirmed' }, `Announced by the server on behalf of ${email(p.user_id)}: nobody has compared codes yet. Call them on a number you already know and ask them.`) : null,
       h('p', {}, 'The team log announces this new key. Ask the member to read the code on their screen; it must be exactly: ', h('span', { class: 'code' }, p.code)),
+      p.history_code ? h('p', {}, 'Their screen also shows a team history code for this account; it must be: ', h('span', { class: 'code history-code' }, p.history_code)) : null,
       h('p', { class: 'muted' }, `New keys: generation ${p.generation}, replacing ${p.replaces_generation} · vouches: ${p.vouchers.length} of ${p.needed} · reset ${when(p.announced_at)} · reseal possible from ${when(p.resealable_at)}${p.vetoed ? ' · VETOED' : ''}`),
       p.vouchers.includes(me.user_id) ? h('p', {}, 'You vouched.') : form({
         cls: 'row',
@@ -759,6 +814,10 @@ function resetView() {
           page('Password reset',
             h('p', {}, 'Your new verification code is below. Ask a colleague to vouch for you in the dashboard and read them this code:'),
             h('p', {}, h('span', { class: 'code', id: 'my-code' }, r.code)),
+            Object.keys(r.history_codes || {}).length
+              ? h('div', {}, h('p', {}, 'Read them the team history code of their account too; their screen must show the same:'),
+                h('ul', { id: 'history-codes' }, Object.entries(r.history_codes).map(([acct, code]) => h('li', {}, `team ${acct}: `, h('span', { class: 'code' }, code)))))
+              : null,
             h('p', {}, h('a', { href: '/signin' }, 'Sign in with your new password')));
         },
       })));

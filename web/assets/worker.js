@@ -16,6 +16,9 @@ self.onmessage = async (event) => {
   } catch (e) {
     let error;
     try { error = JSON.parse(String(e)); } catch { error = { code: 'client.internal', message: String(e), status: 0 }; }
-    self.postMessage({ id, error });
+    // A refusal can be news to keep (a fork, a team whose codes did not match).
+    let trust = null;
+    try { trust = JSON.parse(trust_state()); } catch { trust = null; }
+    self.postMessage({ id, error, trust });
   }
 };

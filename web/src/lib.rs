@@ -54,6 +54,15 @@ pub struct GuardianChoice {
     user_id: String,
 }
 
+/// What this browser learned about a user's teams beyond log heads (not secret).
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TeamMarks {
+    verified: Vec<String>,
+    rejected: Vec<String>,
+    forks: BTreeMap<String, vouchsafe_client::vault::ForkRecord>,
+}
+
 /// One request from the page.
 #[derive(Debug, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
@@ -70,6 +79,10 @@ pub enum Op {
         password: Secret,
         #[serde(default)]
         trust: BTreeMap<String, BTreeMap<String, (u64, String)>>,
+        /// Per user id: teams verified with the admin who added them, teams whose codes did not
+        /// match, and forks seen (also kept by the page, so they survive reloads).
+        #[serde(default)]
+        teams: BTreeMap<String, TeamMarks>,
     },
     /// Ends the session.
     Logout,
@@ -95,6 +108,8 @@ pub enum Op {
     AcceptInvite { token: Secret },
     /// Confirms an invitee as `role` (the admin's choice) after comparing codes.
     Confirm { account_id: String, user_id: String, role: String, code: String },
+    /// The joiner's half of the ceremony: the codes the admin who added us read out.
+    VerifyTeam { account_id: String, admin_code: String, history_code: String },
     /// Removes a member, then rotates the key (with progress).
     Remove { account_id: String, user_id: String },
     /// Finishes or forces a rotation (with progress).
@@ -276,6 +291,7 @@ fn login(
     email: &str,
     password: &Secret,
     trust: &BTreeMap<String, BTreeMap<String, (u64, String)>>,
+    teams: &BTreeMap<String, TeamMarks>,
 ) -> Res {
     let mut client = Client::new(&st.base);
     let session = flows::login(&mut client, email, password.as_str())?;
@@ -285,6 +301,13 @@ fn login(
     for (account, (seq, hash)) in trust.get(vault.user_id()).into_iter().flatten() {
         if let Ok(hash) = vouchsafe_crypto::b64::decode_array::<32>(hash) {
             vault.set_checkpoint(account, vouchsafe_crypto::log::LogHead { seq: *seq, hash });
+        }
+    }
+    if let Some(marks) = teams.get(vault.user_id()) {
+        marks.verified.iter().for_each(|a| vault.set_verified_team(a));
+        marks.rejected.iter().for_each(|a| vault.set_rejected_team(a));
+        for (a, f) in &marks.forks {
+            vault.set_fork(vouchsafe_client::vault::Fork::from_record(a, f));
         }
     }
     st.signed = Some(SignedIn { vault, email: email.to_owned(), refresh, refresh_at: at });
@@ -317,7 +340,18 @@ fn account(st: &mut State, account_id: &str) -> Res {
                          "log_len": 0, "reset_not_mine": reset_not_mine}));
     }
     let listed = s.vault.client.members(account_id)?;
-    let (_, state) = s.vault.verified_log(account_id)?;
+    let (entries, state) = s.vault.verified_log(account_id)?;
+    let me_id = s.vault.user_id().to_owned();
+    let unverified = s.vault.unverified_teams().contains(account_id);
+    let added_by = vouchsafe_client::vault::introduction_in(account_id, &me_id, &entries, &state)
+        .ok()
+        .filter(|_| unverified)
+        .map(|i| i.admin_id);
+    let stale: Vec<Value> = s
+        .vault
+        .witness_report(account_id)
+        .map(|r| r.stale.iter().map(|w| json!({"user_id": w.user_id, "days": w.days})).collect())
+        .unwrap_or_default();
     let pending = Vault::pending_resets_in(&state);
     let invitations =
         if matches!(info.role.as_str(), "owner" | "admin") { s.vault.client.invitations(account_id)? } else { vec![] };
@@ -345,6 +379,7 @@ fn account(st: &mut State, account_id: &str) -> Res {
             json!({"user_id": p.user_id, "code": p.code, "vouchers": p.vouchers, "needed": p.needed,
                    "announced_at": p.announced_at, "resealable_at": p.resealable_at, "vetoed": p.vetoed,
                    "unconfirmed": p.unconfirmed, "generation": p.new_identity.generation,
+                   "history_code": p.history_code.as_ref().map(|c| c.to_string()),
                    "replaces_generation": p.replaces_generation})
         })
         .collect();
@@ -357,6 +392,8 @@ fn account(st: &mut State, account_id: &str) -> Res {
                    "admins_only": p.vouchers == VoucherRule::AdminsOnly, "admin_approvals": p.admin_approvals},
         "log_len": state.head().seq + 1,
         "reset_not_mine": reset_not_mine, "first_view": first_view,
+        "unverified": unverified, "added_by": added_by, "stale": stale,
+        "history_code": s.vault.history_code(account_id).map(|c| c.to_string()),
         "log": {"key_version": state.key_version(),
                 "role": state.member(s.vault.user_id()).map(|m| m.role.as_str())},
     }))
@@ -371,7 +408,12 @@ fn trust(st: &State) -> Option<Value> {
         .iter()
         .map(|(a, h)| (a.as_str(), (h.seq, vouchsafe_crypto::b64::encode(&h.hash))))
         .collect();
-    Some(json!({"user_id": s.vault.user_id(), "checkpoints": heads}))
+    let teams = TeamMarks {
+        verified: s.vault.verified_teams().iter().cloned().collect(),
+        rejected: s.vault.rejected_teams().iter().cloned().collect(),
+        forks: s.vault.forks().iter().map(|(a, f)| (a.clone(), f.record())).collect(),
+    };
+    Some(json!({"user_id": s.vault.user_id(), "checkpoints": heads, "teams": teams}))
 }
 
 fn item_json(i: &vouchsafe_client::vault::Item) -> Value {
@@ -389,9 +431,9 @@ fn run(st: &mut State, op: &Op, progress: &mut dyn FnMut(u64, u64)) -> Res {
         Op::Register { email, password } => {
             check_password(password)?;
             flows::register(&Client::new(&st.base), email, password.as_str(), params)?;
-            login(st, email, password, &BTreeMap::new())
+            login(st, email, password, &BTreeMap::new(), &BTreeMap::new())
         }
-        Op::Login { email, password, trust } => login(st, email, password, trust),
+        Op::Login { email, password, trust, teams } => login(st, email, password, trust, teams),
         Op::Logout => {
             if let Some(s) = st.signed.take() {
                 // Best effort: the session ends server-side; the keys die with this worker anyway.
@@ -437,7 +479,11 @@ fn run(st: &mut State, op: &Op, progress: &mut dyn FnMut(u64, u64)) -> Res {
             Ok(json!({"account_id": r.account_id, "code": s.vault.keyring.public().verification_code().to_string()}))
         }
         Op::Confirm { account_id, user_id, role: r, code } => {
-            signed(st)?.vault.confirm(account_id, user_id, role(r)?, code)?;
+            let intro = signed(st)?.vault.confirm(account_id, user_id, role(r)?, code)?;
+            Ok(json!({"admin_code": intro.admin_code.to_string(), "history_code": intro.history_code.to_string()}))
+        }
+        Op::VerifyTeam { account_id, admin_code, history_code } => {
+            signed(st)?.vault.verify_team(account_id, admin_code, history_code)?;
             Ok(json!({"ok": true}))
         }
         Op::Remove { account_id, user_id } => {
@@ -596,8 +642,9 @@ fn recovery_status(st: &mut State) -> Res {
               "released": released}))
 }
 
-/// What the page should keep in browser storage after a call: `{"user_id", "checkpoints"}`
-/// (verified log heads, not secret), or `null` when signed out.
+/// What the page should keep in browser storage after a call: `{"user_id", "checkpoints",
+/// "teams"}` (verified log heads, verified and rejected teams, forks: not secret), or `null`
+/// when signed out.
 #[wasm_bindgen]
 pub fn trust_state() -> String {
     STATE.with(|s| trust(&s.borrow()).unwrap_or(Value::Null).to_string())

@@ -93,17 +93,20 @@ async function signIn(page, email, password) {
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
-// Browser storage holds nothing but `vouchsafe.trust`: verified log heads per user id
-// (account id → [sequence number, hash]), no key, password, token or plaintext.
+// Browser storage holds nothing but `vouchsafe.trust` — verified log heads per user id (account
+// id → [sequence number, hash]) — and `vouchsafe.teams` — per user id the account ids verified
+// with their admin, rejected, or seen forked: no key, password, token or plaintext.
 async function noSecretsStored(page, ...secrets) {
   const stored = await page.evaluate(async () => ({
-    keys: Object.keys(localStorage),
+    keys: Object.keys(localStorage).sort(),
     trust: localStorage.getItem('vouchsafe.trust'),
+    teams: localStorage.getItem('vouchsafe.teams') || '{}',
     session: sessionStorage.length,
     idb: (await indexedDB.databases()).length,
     cookies: document.cookie,
   }));
-  assert.deepEqual({ ...stored, trust: undefined }, { keys: ['vouchsafe.trust'], trust: undefined, session: 0, idb: 0, cookies: '' });
+  assert.deepEqual({ ...stored, trust: undefined, teams: undefined, keys: stored.keys.filter((k) => k !== 'vouchsafe.teams') },
+    { keys: ['vouchsafe.trust'], trust: undefined, teams: undefined, session: 0, idb: 0, cookies: '' });
   const trust = JSON.parse(stored.trust);
   for (const heads of Object.values(trust)) {
     for (const [account, head] of Object.entries(heads)) {
@@ -111,7 +114,11 @@ async function noSecretsStored(page, ...secrets) {
       assert.ok(Array.isArray(head) && head.length === 2 && Number.isInteger(head[0]) && /^[A-Za-z0-9_-]{43}$/.test(head[1]), JSON.stringify(head));
     }
   }
-  for (const s of secrets) assert.ok(!stored.trust.includes(s), 'a secret reached browser storage');
+  for (const marks of Object.values(JSON.parse(stored.teams))) {
+    assert.deepEqual(Object.keys(marks).sort(), ['forks', 'rejected', 'verified']);
+    for (const id of [...marks.verified, ...marks.rejected, ...Object.keys(marks.forks)]) assert.match(id, /^[A-Za-z0-9_-]+$/);
+  }
+  for (const s of secrets) assert.ok(!stored.trust.includes(s) && !stored.teams.includes(s), 'a secret reached browser storage');
 }
 
 before(async () => {
@@ -279,6 +286,10 @@ async function story() {
   await row.getByRole('button', { name: 'Confirm' }).click();
   await alice.getByText(`${B.email} is confirmed`).waitFor();
   await alice.locator(`tr[data-email="${B.email}"] td.status`, { hasText: 'active' }).waitFor();
+  // The ceremony is mutual: Alice reads back her code and the team history code.
+  const confirmed = await alice.locator('#flash').textContent();
+  const [, aliceCode, historyCode] = confirmed.match(/your code ([\d ]+) and the team history code ([\d ]+):/);
+  assert.match(historyCode.trim(), /^\d{5} \d{5} \d{5}$/);
 
   // Alice stores a record; both see it decrypted.
   await alice.getByRole('link', { name: 'Items' }).click();
@@ -290,6 +301,14 @@ async function story() {
   await shot(alice, '05-items');
   await bob.getByRole('link', { name: 'go to the account' }).click();
   await bob.getByRole('cell', { name: /Ada Lovelace/ }).waitFor();
+  // Bob's browser marks the team unverified until he types the codes Alice reads out.
+  await bob.locator('#verify-team').waitFor();
+  await shot(bob, '05b-verify-team');
+  await bob.getByLabel('Their verification code').fill(aliceCode.trim());
+  await bob.getByLabel('Team history code').fill(historyCode.trim());
+  await bob.getByRole('button', { name: 'Verify team' }).click();
+  await bob.getByText('Team verified').waitFor();
+  assert.equal(await bob.locator('#verify-team').count(), 0);
   await bob.getByRole('button', { name: 'Open' }).click();
   const values = await bob.getByLabel('Value').evaluateAll((els) => els.map((e) => e.value).sort());
   assert.deepEqual(values, ['Ada Lovelace', 'ada@example.com']);
@@ -316,6 +335,7 @@ async function story() {
   await bob2.getByLabel('Repeat the new password').fill(B2);
   await bob2.getByRole('button', { name: 'Reset password' }).click();
   const bobNewCode = (await bob2.locator('#my-code').textContent()).trim();
+  const bobHistoryCode = (await bob2.locator('#history-codes .code').first().textContent()).trim();
   assert.notEqual(bobNewCode, bobCode, 'a reset makes new keys');
   await shot(bob2, '06-reset-done');
 
@@ -331,6 +351,7 @@ async function story() {
   await alice.getByRole('link', { name: 'Recovery' }).click();
   const pending = alice.locator(`section[data-email="${B.email}"]`);
   await pending.getByText(bobNewCode).waitFor();
+  assert.equal((await pending.locator('.history-code').textContent()).trim(), bobHistoryCode, 'one history at vouch');
   await shot(alice, '07-recovery-vouch');
   await pending.getByLabel('Code the member read to you').fill(bobNewCode);
   await pending.getByRole('button', { name: 'Vouch' }).click();

@@ -26,8 +26,9 @@ export function call(request, progress) {
 }
 
 /**
- * What the page should keep in browser storage after a call: `{"user_id", "checkpoints"}`
- * (verified log heads, not secret), or `null` when signed out.
+ * What the page should keep in browser storage after a call: `{"user_id", "checkpoints",
+ * "teams"}` (verified log heads, verified and rejected teams, forks: not secret), or `null`
+ * when signed out.
  * @returns {string}
  */
 export function trust_state() {
