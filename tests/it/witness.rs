@@ -397,3 +397,84 @@ fn the_cli_joiner_compares_the_admins_codes() {
     assert!(!ok && err.contains("did not match"), "{err}");
     assert!(!proxy.reached("PUT", "/items/"));
 }
+
+/// Proposals: under a 2-of-3 admin policy, a policy change proposed by alice is shown to bob
+/// decoded (what it changes, who signed), co-signed from bob's machine and applied; a proposal
+/// the server altered after alice signed it is refused by carol's client (nothing is sent); an
+/// expired one cannot be co-signed, by the client or the API.
+#[test]
+fn a_two_of_three_policy_change_is_proposed_cosigned_and_applied_across_machines() {
+    let srv = TestServer::start();
+    let (pa, pb, pc) = (HostileProxy::start(&srv.url), HostileProxy::start(&srv.url), HostileProxy::start(&srv.url));
+    let (mut alice, mut bob, acct) = team(&srv, &pa, &pb, Role::Admin);
+    let mut carol = user_via(&srv, &pc, "carol@example.com");
+    alice.invite(&acct, "carol@example.com", Role::Admin).unwrap();
+    carol.client.accept_invitation(&srv.outbox_token("carol@example.com")).unwrap();
+    alice.confirm(&acct, carol.user_id(), Role::Admin, &carol.keyring.public().verification_code().to_string()).unwrap();
+    alice.set_policy(&acct, Policy { admin_approvals: 2, ..Policy::default() }).unwrap();
+    let two = Policy { admin_approvals: 2, ..Policy::default() };
+
+    // One admin alone cannot change it any more.
+    let e = alice.set_policy(&acct, Policy { vouch_quorum: 2, ..two }).unwrap_err();
+    assert!(e.to_string().contains("admin signatures"), "{e}");
+    let p = alice.propose_policy(&acct, Policy { vouch_quorum: 2, ..two }, None).unwrap();
+    assert_eq!((p.status.as_str(), p.signatures, p.needed), ("open", 1, 2));
+
+    // Bob sees exactly what it does, and co-signs from his machine: it applies.
+    let views = bob.proposals(&acct).unwrap();
+    assert_eq!(views.len(), 1);
+    assert_eq!(views[0].summary, "policy change: vouches needed 1 → 2");
+    assert_eq!(views[0].signers, vec![alice.user_id().to_owned()]);
+    assert!(views[0].refused.is_none(), "{:?}", views[0].refused);
+    let done = bob.cosign(&acct, &p.id.to_string()).unwrap();
+    assert_eq!(done.status, "applied");
+    assert_eq!(alice.policy(&acct).unwrap().vouch_quorum, 2);
+    assert!(alice.proposals(&acct).unwrap().is_empty(), "applied proposals are no longer listed");
+    let (entries, _) = carol.verified_log(&acct).unwrap();
+    let last = entries.last().unwrap();
+    assert_eq!((last.author.as_str(), last.cosignatures.len()), (alice.user_id(), 1));
+    assert_eq!(last.cosignatures[0].user_id, bob.user_id());
+
+    // Tampered: the server shows carol alice's next proposal with another waiting period.
+    let p = alice.propose_policy(&acct, Policy { vouch_quorum: 2, waiting_period_secs: 86_400, ..two }, None).unwrap();
+    let id = p.id.to_string();
+    let alter = move |v: &mut Value| {
+        let raw = vouchsafe_crypto::b64::decode(v["entry"].as_str().unwrap(), 4096).unwrap();
+        let mut e = vouchsafe_crypto::log::LogEntry::from_bytes(&raw).unwrap();
+        e.body = vouchsafe_crypto::log::EntryBody::PolicyChanged { policy: Policy { vouch_quorum: 1, ..two } };
+        v["entry"] = json!(vouchsafe_crypto::b64::encode(&e.to_bytes()));
+    };
+    pc.on("GET", format!("/accounts/{acct}/proposals"), move |_, ans| {
+        let mut v = ans.json();
+        v.as_array_mut().unwrap().iter_mut().for_each(alter);
+        ans.set_json(&v);
+    });
+    pc.on("GET", format!("/accounts/{acct}/proposals/{id}"), move |_, ans| {
+        let mut v = ans.json();
+        alter(&mut v);
+        ans.set_json(&v);
+    });
+    let views = carol.proposals(&acct).unwrap();
+    assert!(views[0].refused.as_deref().is_some_and(|r| r.contains("altered")), "{:?}", views[0].refused);
+    pc.clear_seen();
+    refused(&carol.cosign(&acct, &p.id.to_string()).unwrap_err(), "altered");
+    assert!(!pc.reached("POST", "/cosign"), "no co-signature was sent");
+    pc.honest();
+    alice.withdraw_proposal(&acct, &p.id.to_string()).unwrap();
+    refused(&carol.cosign(&acct, &p.id.to_string()).unwrap_err(), "withdrawn");
+
+    // Expired: a one-minute proposal, co-signed after two minutes.
+    let p = alice.propose_policy(&acct, Policy { vouch_quorum: 3, ..two }, Some(60)).unwrap();
+    srv.clock.advance(120);
+    refused(&carol.cosign(&acct, &p.id.to_string()).unwrap_err(), "expired");
+    assert!(carol.proposals(&acct).unwrap().is_empty());
+    // Straight to the API with a valid signature: refused too.
+    let shown = carol.client.proposal(&acct, &p.id.to_string()).unwrap();
+    let raw = vouchsafe_crypto::b64::decode(&shown.entry, 4096).unwrap();
+    let entry = vouchsafe_crypto::log::LogEntry::from_bytes(&raw).unwrap();
+    let signature = vouchsafe_crypto::b64::encode(&carol.keyring.sign(&entry.signing_input()));
+    let req = vouchsafe_client::types::CosignRequest { generation: 1, signature };
+    let e = carol.client.cosign_proposal(&acct, &p.id.to_string(), &req).unwrap_err();
+    assert_eq!(e.code(), Some("proposal.expired"));
+    assert_eq!(alice.policy(&acct).unwrap().vouch_quorum, 2, "nothing applied");
+}
