@@ -585,6 +585,18 @@ pub fn save_checkpoints(profile: &mut Profile, v: &Vault) -> Result<(), String> 
     trust.save()
 }
 
+/// Says what a proposal needs next.
+pub fn print_proposed(account: &str, r: &vouchsafe_client::types::ProposalInfo) {
+    println!(
+        "proposed {} ({} of {} admin signatures); other admins co-sign it with\n  vouchsafe proposal cosign {} {}",
+        r.id,
+        r.signatures,
+        r.needed,
+        clean(account),
+        r.id
+    );
+}
+
 /// Said once per team, the first time this device verifies its history.
 pub fn first_view_note(account: &str) {
     eprintln!(

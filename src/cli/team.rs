@@ -1,5 +1,5 @@
 //! `vouchsafe account`, `invite`, `invitations`, `accept`, `members`, `confirm`, `verify-team`, `introduce`, `role`, `remove`,
-//! `rotate`, `log`, `policy`, `audit`, `deprovision` and `token`: accounts, their people, keys,
+//! `rotate`, `log`, `policy`, `proposal`, `audit`, `deprovision` and `token`: accounts, their people, keys,
 //! log and provisioning tokens.
 
 use clap::Subcommand;
@@ -141,6 +141,12 @@ pub enum Command {
         #[arg(allow_hyphen_values = true)]
         user: String,
     },
+    /// Changes that need several admins' signatures (policy changes and worker grants under a
+    /// policy with more than one admin approval): list, co-sign, withdraw.
+    Proposal {
+        #[command(subcommand)]
+        op: ProposalOp,
+    },
     /// API tokens for provisioning clients (admins): SCIM connectors, HR systems, scripts.
     Token {
         #[command(subcommand)]
@@ -210,6 +216,34 @@ pub enum LogOp {
 }
 
 #[derive(Subcommand)]
+pub enum ProposalOp {
+    /// Open proposals, decoded and checked against this device's verified log.
+    List {
+        /// Account id.
+        #[arg(allow_hyphen_values = true)]
+        account: String,
+    },
+    /// Co-sign one (after reading what it does); the signature that completes it applies it.
+    Cosign {
+        /// Account id.
+        #[arg(allow_hyphen_values = true)]
+        account: String,
+        /// Proposal id.
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+    },
+    /// Withdraw an open proposal.
+    Withdraw {
+        /// Account id.
+        #[arg(allow_hyphen_values = true)]
+        account: String,
+        /// Proposal id.
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum PolicyOp {
     /// Show the policy (from the verified log).
     Show {
@@ -231,6 +265,9 @@ pub enum PolicyOp {
         /// Only admins may vouch.
         #[arg(long)]
         admins_only: Option<bool>,
+        /// Distinct admins who must sign a policy change or a worker grant (1 to 8).
+        #[arg(long)]
+        admin_approvals: Option<u8>,
     },
 }
 
@@ -491,25 +528,71 @@ pub fn run(cmd: Command) -> Result<(), String> {
                 )
             })
             .map_err(e),
-        Command::Policy { op: PolicyOp::Set { account, quorum, waiting_secs, admins_only } } => (|| {
-            let mut p = v.policy(&account).map_err(e)?;
-            if let Some(q) = quorum {
-                p.vouch_quorum = q;
-            }
-            if let Some(w) = waiting_secs {
-                p.waiting_period_secs = w;
-            }
-            if let Some(a) = admins_only {
-                p.vouchers = if a {
-                    vouchsafe_crypto::log::VoucherRule::AdminsOnly
+        Command::Policy { op: PolicyOp::Set { account, quorum, waiting_secs, admins_only, admin_approvals } } => {
+            (|| {
+                let mut p = v.policy(&account).map_err(e)?;
+                if let Some(q) = quorum {
+                    p.vouch_quorum = q;
+                }
+                if let Some(w) = waiting_secs {
+                    p.waiting_period_secs = w;
+                }
+                if let Some(a) = admins_only {
+                    p.vouchers = if a {
+                        vouchsafe_crypto::log::VoucherRule::AdminsOnly
+                    } else {
+                        vouchsafe_crypto::log::VoucherRule::AnyMember
+                    };
+                }
+                if let Some(n) = admin_approvals {
+                    p.admin_approvals = n;
+                }
+                let needed = v.policy(&account).map_err(e)?.admin_approvals;
+                if needed > 1 {
+                    let r = v.propose_policy(&account, p, None).map_err(e)?;
+                    super::print_proposed(&account, &r);
                 } else {
-                    vouchsafe_crypto::log::VoucherRule::AnyMember
-                };
-            }
-            v.set_policy(&account, p).map_err(e)?;
-            println!("policy changed");
-            Ok(())
-        })(),
+                    v.set_policy(&account, p).map_err(e)?;
+                    println!("policy changed");
+                }
+                Ok(())
+            })()
+        }
+        Command::Proposal { op: ProposalOp::List { account } } => v
+            .proposals(&account)
+            .map(|views| {
+                use super::clean;
+                if views.is_empty() {
+                    println!("no open proposals");
+                }
+                for p in views {
+                    println!(
+                        "{}  {}  by {}  signed by {} of {}  {}  expires at {}{}",
+                        clean(&p.id),
+                        clean(&p.summary),
+                        clean(&p.author),
+                        p.signers.len(),
+                        p.needed,
+                        clean(&p.status),
+                        p.expires_at,
+                        p.refused.map(|r| format!("\n    REFUSED by this device: {}", clean(&r))).unwrap_or_default()
+                    );
+                }
+            })
+            .map_err(e),
+        Command::Proposal { op: ProposalOp::Cosign { account, id } } => v
+            .cosign(&account, &id)
+            .map(|r| {
+                if r.status == "applied" {
+                    println!("co-signed: complete and applied to the team log");
+                } else {
+                    println!("co-signed ({} of {} admin signatures)", r.signatures, r.needed);
+                }
+            })
+            .map_err(e),
+        Command::Proposal { op: ProposalOp::Withdraw { account, id } } => {
+            v.withdraw_proposal(&account, &id).map(|_| println!("withdrawn")).map_err(e)
+        }
         _ => Err("unknown command".into()),
     };
     super::save_checkpoints(&mut p, &v)?;

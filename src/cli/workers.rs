@@ -108,6 +108,11 @@ pub fn run(cmd: Command) -> Result<(), String> {
             } else {
                 vouchsafe_crypto::log::WorkerAccess::Read
             };
+            if v.policy(&account).map_err(e)?.admin_approvals > 1 {
+                let r = v.propose_worker_grant(&account, &name, &identity, access, &code, None).map_err(e)?;
+                super::print_proposed(&account, &r);
+                return Ok(());
+            }
             v.grant_worker(&account, &name, &identity, access, &code, &[]).map_err(e)?;
             println!("worker {worker} granted ({})", if write { "read-write" } else { "read" });
             Ok(())

@@ -410,7 +410,9 @@ fn a_two_of_three_policy_change_is_proposed_cosigned_and_applied_across_machines
     let mut carol = user_via(&srv, &pc, "carol@example.com");
     alice.invite(&acct, "carol@example.com", Role::Admin).unwrap();
     carol.client.accept_invitation(&srv.outbox_token("carol@example.com")).unwrap();
-    alice.confirm(&acct, carol.user_id(), Role::Admin, &carol.keyring.public().verification_code().to_string()).unwrap();
+    alice
+        .confirm(&acct, carol.user_id(), Role::Admin, &carol.keyring.public().verification_code().to_string())
+        .unwrap();
     alice.set_policy(&acct, Policy { admin_approvals: 2, ..Policy::default() }).unwrap();
     let two = Policy { admin_approvals: 2, ..Policy::default() };
 
@@ -477,4 +479,33 @@ fn a_two_of_three_policy_change_is_proposed_cosigned_and_applied_across_machines
     let e = carol.client.cosign_proposal(&acct, &p.id.to_string(), &req).unwrap_err();
     assert_eq!(e.code(), Some("proposal.expired"));
     assert_eq!(alice.policy(&acct).unwrap().vouch_quorum, 2, "nothing applied");
+}
+
+/// The same with the real binary: under two admin approvals `policy set` proposes, the other
+/// admin's `proposal list` shows what it does and `proposal cosign` applies it.
+#[test]
+fn the_cli_proposes_and_cosigns_a_policy_change() {
+    use crate::hostile::{Cli, srv_user_id};
+    let srv = TestServer::start_real_time();
+    let (alice, bob) = (Cli::new(&srv.url), Cli::new(&srv.url));
+    alice.ok(&["register", "--email", "alice@example.com"]);
+    alice.ok(&["login", "--email", "alice@example.com"]);
+    let acct = alice.ok(&["account", "create", "Acme"]).split_whitespace().nth(2).unwrap().to_owned();
+    alice.ok(&["invite", &acct, "bob@example.com", "--role", "admin"]);
+    bob.ok(&["register", "--email", "bob@example.com"]);
+    let login = bob.ok(&["login", "--email", "bob@example.com"]);
+    let code: String = login.rsplit("verification code is ").next().unwrap().trim().to_owned();
+    bob.ok(&["accept", &format!("http://x/invite#token={}", srv.outbox_token("bob@example.com"))]);
+    let bob_id = srv_user_id(&srv, "bob@example.com");
+    alice.ok(&["confirm", &acct, &bob_id, "--role", "admin", "--code", &code]);
+    alice.ok(&["policy", "set", &acct, "--admin-approvals", "2"]);
+    let out = alice.ok(&["policy", "set", &acct, "--quorum", "2"]);
+    assert!(out.contains("1 of 2 admin signatures"), "{out}");
+    let id = out.split("proposed ").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    let listed = bob.ok(&["proposal", "list", &acct]);
+    assert!(listed.contains(&id) && listed.contains("vouches needed 1 → 2") && !listed.contains("REFUSED"), "{listed}");
+    let done = bob.ok(&["proposal", "cosign", &acct, &id]);
+    assert!(done.contains("applied"), "{done}");
+    assert!(alice.ok(&["policy", "show", &acct]).contains("vouch quorum 2"));
+    assert!(bob.ok(&["proposal", "list", &acct]).contains("no open proposals"));
 }
