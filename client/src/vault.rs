@@ -1533,8 +1533,8 @@ pub struct ProposalView {
     pub entry: Option<LogEntry>,
 }
 
-/// Decodes and checks one proposal against `state`.
-fn judge_proposal(account_id: &str, state: &TeamState, p: ProposalInfo) -> ProposalView {
+/// Decodes and checks one proposal against `state` (a verified log of `account_id`).
+pub fn judge_proposal(account_id: &str, state: &TeamState, p: ProposalInfo) -> ProposalView {
     let decoded =
         b64::decode(&p.entry, vouchsafe_crypto::log::MAX_ENTRY_LEN).ok().and_then(|b| LogEntry::from_bytes(&b).ok());
     let mut view = ProposalView {

@@ -61,6 +61,30 @@ fn generate() -> Value {
     let mut two = state.clone();
     two.apply(&added).unwrap();
     let checkpoint = Checkpoint::sign("acct1", two.head(), 1_767_225_700, &bob).unwrap();
+    // A proposal: bob made admin, two admins required, then alice's policy change co-signed by bob.
+    let mut gov = two.clone();
+    let mut next = |st: &mut TeamState, ts: u64, body: EntryBody| {
+        let e = LogEntry::create("acct1", Some(st.head()), &alice, ts, body).unwrap();
+        st.apply(&e).unwrap();
+        e
+    };
+    let promoted = next(
+        &mut gov,
+        1_767_225_800,
+        EntryBody::RoleChanged { user_id: "bob".into(), role: vouchsafe_crypto::log::Role::Admin },
+    );
+    let two_admins = Policy { admin_approvals: 2, ..Policy::default() };
+    let require_two = next(&mut gov, 1_767_225_801, EntryBody::PolicyChanged { policy: two_admins });
+    let proposed = LogEntry::create(
+        "acct1",
+        Some(gov.head()),
+        &alice,
+        1_767_225_900,
+        EntryBody::PolicyChanged { policy: Policy { vouch_quorum: 2, ..two_admins } },
+    )
+    .unwrap();
+    let mut cosigned = proposed.clone();
+    cosigned.cosign(&bob);
 
     json!({
         "comment": "Vouchsafe v1 test vectors. Binary values are unpadded base64url. See docs/PROTOCOL.md.",
@@ -113,6 +137,15 @@ fn generate() -> Value {
             "time": 1_767_225_700,
             "checkpoint": b64::encode(&checkpoint.to_bytes()),
             "history_code": HistoryCode::of("acct1", two.head()).as_str(),
+        },
+        "proposal": {
+            "comment": "after the log above: alice makes bob admin, requires two admins, then proposes vouch_quorum 2; bob co-signs",
+            "role_changed": b64::encode(&promoted.to_bytes()),
+            "policy_two_admins": b64::encode(&require_two.to_bytes()),
+            "proposed": b64::encode(&proposed.to_bytes()),
+            "signing_input": b64::encode(&proposed.signing_input()),
+            "bob_cosignature": b64::encode(&cosigned.cosignatures[0].signature),
+            "cosigned": b64::encode(&cosigned.to_bytes()),
         },
         "recovery": {
             "threshold": 2,
@@ -174,6 +207,19 @@ fn vectors_match() {
     cp.verify(st.checkpoint_signer("bob", 1).unwrap()).unwrap();
     assert_eq!(st.witness(cp.head), Witness::OnOurChain);
     assert_eq!(HistoryCode::of("acct1", st.head()).as_str(), s(v, &["witness", "history_code"]));
+    let mut gov = st.clone();
+    for k in ["role_changed", "policy_two_admins"] {
+        gov.apply(&LogEntry::from_bytes(&b64::decode(s(v, &["proposal", k]), 5000).unwrap()).unwrap()).unwrap();
+    }
+    let proposed = LogEntry::from_bytes(&b64::decode(s(v, &["proposal", "proposed"]), 5000).unwrap()).unwrap();
+    let a = gov.check_proposal(&proposed).unwrap();
+    assert_eq!((a.have, a.needed, a.complete()), (1, 2, false));
+    assert!(gov.clone().apply(&proposed).is_err(), "one admin is not enough");
+    let cosigned = LogEntry::from_bytes(&b64::decode(s(v, &["proposal", "cosigned"]), 5000).unwrap()).unwrap();
+    assert_eq!(cosigned.signing_input(), proposed.signing_input(), "co-signing changes nothing signed");
+    assert!(gov.check_proposal(&cosigned).unwrap().complete());
+    gov.apply(&cosigned).unwrap();
+    assert_eq!(gov.policy().vouch_quorum, 2);
     let code = RecoveryShare::from_code(s(v, &["recovery", "code_share_1"])).unwrap();
     let share3 =
         RecoveryShare::from_bytes(&b64::decode(v["recovery"]["shares"][2].as_str().unwrap(), 100).unwrap()).unwrap();

@@ -510,8 +510,8 @@ function verifyTeamCard(id, detail) {
       submit: 'Verify team',
       onSubmit: async (d) => {
         await api({ op: 'verify_team', account_id: id, admin_code: d.admin_code, history_code: d.history_code }, 'Comparing…');
+        await render();
         flash('Team verified: this browser sees the same history as the admin who added you.', 'info');
-        render();
       },
     }));
 }
@@ -696,14 +696,39 @@ function recoveryTab(id, body, detail, admin) {
         { name: 'quorum', label: 'Vouches needed', type: 'number', min: 1, max: 255, value: pol.vouch_quorum },
         { name: 'hours', label: 'Waiting period (hours)', type: 'number', min: 0, max: 720, value: pol.waiting_period_secs / 3600 },
         { name: 'admins_only', label: 'Only admins may vouch', type: 'checkbox', value: pol.admins_only },
+        { name: 'approvals', label: 'Admins to sign a change', type: 'number', min: 1, max: 8, value: pol.admin_approvals },
       ],
       submit: 'Change policy',
       onSubmit: async (d) => {
-        await api({ op: 'set_policy', account_id: id, vouch_quorum: Number(d.quorum), waiting_period_secs: Math.round(Number(d.hours) * 3600), admins_only: d.admins_only }, 'Signing the policy…');
-        flash('Policy changed.', 'info');
-        render();
+        const r = await api({ op: 'set_policy', account_id: id, vouch_quorum: Number(d.quorum), waiting_period_secs: Math.round(Number(d.hours) * 3600), admins_only: d.admins_only, admin_approvals: Number(d.approvals) }, 'Signing the policy…');
+        await render();
+        flash(r.proposed ? `Proposed (${r.proposed.signatures} of ${r.proposed.needed} admin signatures): other admins co-sign it on this page.` : 'Policy changed.', 'info');
       },
     }));
+  }
+  proposalsSection(id, body, detail, admin, email);
+}
+
+// Changes that need several admins: each shown as the engine decoded it from the signed entry.
+function proposalsSection(id, body, detail, admin, email) {
+  body.append(h('h2', {}, 'Proposals awaiting admin signatures'));
+  if (!detail.proposals.length) body.append(h('p', { class: 'muted' }, 'None.'));
+  for (const p of detail.proposals) {
+    const signed = p.signers.includes(me.user_id);
+    body.append(h('section', { class: 'card proposal', 'data-proposal': p.id },
+      h('h3', {}, p.summary),
+      h('p', { class: 'muted' }, `Proposed by ${email(p.author)} · signed by ${p.signers.map(email).join(', ')} (${p.signers.length} of ${p.needed}) · ${p.status} · expires ${when(p.expires_at)}`),
+      p.refused ? h('p', { class: 'flash refused' }, `This browser refuses it: ${p.refused}`) : null,
+      h('div', { class: 'actions' },
+        admin && !signed && !p.refused && p.status === 'open' ? button('Co-sign', async () => {
+          const r = await api({ op: 'cosign', account_id: id, proposal_id: p.id }, 'Co-signing…');
+          await render();
+          flash(r.status === 'applied' ? 'Co-signed: the change is applied.' : `Co-signed (${r.signatures} of ${r.needed}).`, 'info');
+        }) : null,
+        admin ? button('Withdraw', async () => {
+          await api({ op: 'withdraw_proposal', account_id: id, proposal_id: p.id }, 'Withdrawing…');
+          render();
+        }, 'secondary') : null)));
   }
 }
 

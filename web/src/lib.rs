@@ -126,8 +126,20 @@ pub enum Op {
     Veto { account_id: String, user_id: String },
     /// Reseals once the quorum and waiting period allow.
     Reseal { account_id: String, user_id: String },
-    /// Changes the recovery policy.
-    SetPolicy { account_id: String, vouch_quorum: u8, waiting_period_secs: u64, admins_only: bool },
+    /// Changes the recovery policy, or proposes the change when the policy needs several
+    /// admins' signatures.
+    SetPolicy {
+        account_id: String,
+        vouch_quorum: u8,
+        waiting_period_secs: u64,
+        admins_only: bool,
+        #[serde(default)]
+        admin_approvals: Option<u8>,
+    },
+    /// Co-signs a proposal (after the page showed what it does).
+    Cosign { account_id: String, proposal_id: String },
+    /// Withdraws a proposal.
+    WithdrawProposal { account_id: String, proposal_id: String },
     /// Makes a new recovery kit; answers the code once.
     CreateKit { guardians: Vec<GuardianChoice>, code_only: bool },
     /// Asks for a password-reset email.
@@ -336,7 +348,7 @@ fn account(st: &mut State, account_id: &str) -> Res {
             .verified_log(account_id)
             .ok()
             .is_some_and(|(_, state)| s.vault.resets_not_made_here(&state).is_some());
-        return Ok(json!({"account": info, "members": [], "invitations": [], "pending": [], "policy": null,
+        return Ok(json!({"account": info, "members": [], "invitations": [], "pending": [], "policy": null, "proposals": [],
                          "log_len": 0, "reset_not_mine": reset_not_mine}));
     }
     let listed = s.vault.client.members(account_id)?;
@@ -383,6 +395,18 @@ fn account(st: &mut State, account_id: &str) -> Res {
                    "replaces_generation": p.replaces_generation})
         })
         .collect();
+    // Proposals are decoded and judged against this browser's verified log, never shown raw.
+    let proposals: Vec<Value> = s
+        .vault
+        .client
+        .proposals(account_id)?
+        .into_iter()
+        .map(|p| {
+            let v = vouchsafe_client::vault::judge_proposal(account_id, &state, p);
+            json!({"id": v.id, "author": v.author, "summary": v.summary, "signers": v.signers, "needed": v.needed,
+                   "status": v.status, "expires_at": v.expires_at, "refused": v.refused})
+        })
+        .collect();
     let reset_not_mine = s.vault.resets_not_made_here(&state).is_some();
     let first_view = s.vault.first_views().contains(account_id);
     let p = state.policy();
@@ -392,7 +416,7 @@ fn account(st: &mut State, account_id: &str) -> Res {
                    "admins_only": p.vouchers == VoucherRule::AdminsOnly, "admin_approvals": p.admin_approvals},
         "log_len": state.head().seq + 1,
         "reset_not_mine": reset_not_mine, "first_view": first_view,
-        "unverified": unverified, "added_by": added_by, "stale": stale,
+        "unverified": unverified, "added_by": added_by, "stale": stale, "proposals": proposals,
         "history_code": s.vault.history_code(account_id).map(|c| c.to_string()),
         "log": {"key_version": state.key_version(),
                 "role": state.member(s.vault.user_id()).map(|m| m.role.as_str())},
@@ -525,16 +549,28 @@ fn run(st: &mut State, op: &Op, progress: &mut dyn FnMut(u64, u64)) -> Res {
             signed(st)?.vault.reseal(account_id, user_id)?;
             Ok(json!({"ok": true}))
         }
-        Op::SetPolicy { account_id, vouch_quorum, waiting_period_secs, admins_only } => {
+        Op::SetPolicy { account_id, vouch_quorum, waiting_period_secs, admins_only, admin_approvals } => {
             let v = &mut signed(st)?.vault;
             let current = v.policy(account_id)?;
             let policy = Policy {
                 vouch_quorum: *vouch_quorum,
                 waiting_period_secs: *waiting_period_secs,
                 vouchers: if *admins_only { VoucherRule::AdminsOnly } else { VoucherRule::AnyMember },
-                admin_approvals: current.admin_approvals,
+                admin_approvals: admin_approvals.unwrap_or(current.admin_approvals),
             };
+            if current.admin_approvals > 1 {
+                let p = v.propose_policy(account_id, policy, None)?;
+                return Ok(json!({"proposed": {"id": p.id, "signatures": p.signatures, "needed": p.needed}}));
+            }
             v.set_policy(account_id, policy)?;
+            Ok(json!({"ok": true}))
+        }
+        Op::Cosign { account_id, proposal_id } => {
+            let r = signed(st)?.vault.cosign(account_id, proposal_id)?;
+            Ok(json!({"status": r.status, "signatures": r.signatures, "needed": r.needed}))
+        }
+        Op::WithdrawProposal { account_id, proposal_id } => {
+            signed(st)?.vault.withdraw_proposal(account_id, proposal_id)?;
             Ok(json!({"ok": true}))
         }
         Op::CreateKit { guardians, code_only } => {
