@@ -73,14 +73,7 @@ impl VerificationCode {
     pub fn from_fingerprint(fp: &Fingerprint) -> Self {
         let mut first = [0u8; 16];
         first.copy_from_slice(&fp.0[..16]);
-        let mut n = u128::from_be_bytes(first) % 10u128.pow(30);
-        let mut groups = Vec::with_capacity(6);
-        for _ in 0..6 {
-            groups.push(format!("{:05}", n % 100_000));
-            n /= 100_000;
-        }
-        groups.reverse();
-        Self(groups.join(" "))
+        Self(crate::digit_groups(u128::from_be_bytes(first), 6))
     }
     /// As displayed: `"01234 56789 …"`.
     pub fn as_str(&self) -> &str {

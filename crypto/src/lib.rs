@@ -137,6 +137,19 @@ macro_rules! secret_bytes {
 }
 pub(crate) use secret_bytes;
 
+/// `n` reduced mod 10^(5 × groups), printed as `groups` groups of five digits (most significant
+/// first): how the codes people read aloud are written.
+pub(crate) fn digit_groups(n: u128, groups: u32) -> String {
+    let mut n = n % 10u128.pow(5 * groups);
+    let mut out = Vec::with_capacity(groups as usize);
+    for _ in 0..groups {
+        out.push(format!("{:05}", n % 100_000));
+        n /= 100_000;
+    }
+    out.reverse();
+    out.join(" ")
+}
+
 /// Whether a shown code and what a person typed have the same digits (separators ignored).
 pub(crate) fn same_digits(shown: &str, typed: &str) -> bool {
     shown.chars().filter(char::is_ascii_digit).eq(typed.chars().filter(char::is_ascii_digit))

@@ -169,14 +169,7 @@ impl HistoryCode {
         let d = sha256(&[w.as_slice()]);
         let mut first = [0u8; 8];
         first.copy_from_slice(&d[..8]);
-        let mut n = u64::from_be_bytes(first) % 10u64.pow(15);
-        let mut groups = Vec::with_capacity(3);
-        for _ in 0..3 {
-            groups.push(format!("{:05}", n % 100_000));
-            n /= 100_000;
-        }
-        groups.reverse();
-        Self(groups.join(" "))
+        Self(crate::digit_groups(u128::from(u64::from_be_bytes(first)), 3))
     }
     /// As displayed: `"01234 56789 01234"`.
     pub fn as_str(&self) -> &str {

@@ -312,7 +312,7 @@ pub async fn append(
     }
     let (aid, uid, templates) = (account_id.to_owned(), user_id.to_owned(), state.templates.clone());
     let len = crate::store::transaction(&state.db, move |txn| {
-        Box::pin(async move { append_in(txn, &aid, &uid, &entries, &uploads, &templates, now).await })
+        Box::pin(async move { append_in(txn, &aid, &uid, &entries, &uploads, &templates, now, Clock::Checked).await })
     })
     .await?;
     state.mail_wakeup.notify_one();
@@ -322,23 +322,9 @@ pub async fn append(
 /// A sealed key sent with the entries that announce it: (recipient, generation, version, blob).
 pub type Upload = (String, u32, u32, Sealed);
 
-/// Appends entries inside the caller's transaction (see [`append`]); returns the new log length.
-/// `mail` renders the notices some entries cause (a reseal tells the member).
-pub async fn append_in(
-    txn: &Tx,
-    aid: &str,
-    uid: &str,
-    entries: &[LogEntry],
-    uploads: &[Upload],
-    mail: &Templates,
-    now: i64,
-) -> Result<i64, ApiError> {
-    append_entries(txn, aid, uid, entries, uploads, mail, now, Clock::Checked).await
-}
-
 /// Whether an append checks each entry's timestamp against the server clock.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Clock {
+pub enum Clock {
     /// Every entry (what a client sends now).
     Checked,
     /// Not at all: a co-signed proposal, whose timestamp the server checked when it was
@@ -346,8 +332,10 @@ pub(crate) enum Clock {
     AtProposal,
 }
 
+/// Appends entries inside the caller's transaction (see [`append`]); returns the new log length.
+/// `mail` renders the notices some entries cause (a reseal tells the member).
 #[allow(clippy::too_many_arguments)]
-pub(crate) async fn append_entries(
+pub async fn append_in(
     txn: &Tx,
     aid: &str,
     uid: &str,

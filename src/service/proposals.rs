@@ -12,7 +12,7 @@ use vouchsafe_crypto::log::{CoSignature, LogEntry};
 
 use crate::error::ApiError;
 use crate::service::accounts::{
-    Clock, active_admin, append_entries, check_timestamp, decode_entry, load_state, membership_of,
+    Clock, active_admin, append_in, check_timestamp, decode_entry, load_state, membership_of,
 };
 use crate::state::AppState;
 use crate::store::{accounts, proposals, users};
@@ -196,7 +196,7 @@ pub async fn cosign(
             }
             let mut row = log_proposal::Model { entry: bytes, ..p };
             if approvals.complete() {
-                append_entries(txn, &aid, &uid, &[e], &[], &templates, now, Clock::AtProposal).await?;
+                append_in(txn, &aid, &uid, &[e], &[], &templates, now, Clock::AtProposal).await?;
                 proposals::close(txn, &pid, ProposalStatus::Applied, now).await?;
                 row.status = ProposalStatus::Applied;
                 row.decided_at = Some(now);

@@ -13,7 +13,7 @@ use vouchsafe_crypto::log::{EntryBody, LogEntry};
 use crate::auth::{hash_token, new_id, new_opaque_token};
 use crate::error::ApiError;
 use crate::mail::Templates;
-use crate::service::accounts::append_in;
+use crate::service::accounts::{Clock, append_in};
 use crate::service::auth::{new_credentials, normalize_email};
 use crate::state::AppState;
 use crate::store::users::NewKeys;
@@ -144,14 +144,14 @@ pub async fn complete(state: &AppState, req: ResetCompleteRequest, now: i64) -> 
                 if !matches!(&entry.body, EntryBody::ResetAnnounced { new_identity: n, .. } if *n == new_identity) {
                     return Err(ApiError::bad("log.rejected", "the announcement must carry exactly the new keys"));
                 }
-                append_in(txn, &m.account_id, &u.id, std::slice::from_ref(entry), &[], &templates, now).await.map_err(
-                    |e| match e {
+                append_in(txn, &m.account_id, &u.id, std::slice::from_ref(entry), &[], &templates, now, Clock::Checked)
+                    .await
+                    .map_err(|e| match e {
                         ApiError::Conflict { .. } => {
                             ApiError::conflict("reset.stale", "a team log moved on; begin again")
                         }
                         other => other,
-                    },
-                )?;
+                    })?;
             }
             let generation = new_identity.generation;
             users::set_credentials(txn, &u.id, new, Some(NewKeys { generation, public_keys: keys }), now).await?;

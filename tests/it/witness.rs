@@ -428,7 +428,7 @@ fn a_two_of_three_policy_change_is_proposed_cosigned_and_applied_across_machines
     assert_eq!(views[0].summary, "policy change: vouches needed 1 → 2");
     assert_eq!(views[0].signers, vec![alice.user_id().to_owned()]);
     assert!(views[0].refused.is_none(), "{:?}", views[0].refused);
-    let done = bob.cosign(&acct, &p.id.to_string()).unwrap();
+    let done = bob.cosign(&acct, p.id.as_ref()).unwrap();
     assert_eq!(done.status, "applied");
     assert_eq!(alice.policy(&acct).unwrap().vouch_quorum, 2);
     assert!(alice.proposals(&acct).unwrap().is_empty(), "applied proposals are no longer listed");
@@ -459,24 +459,24 @@ fn a_two_of_three_policy_change_is_proposed_cosigned_and_applied_across_machines
     let views = carol.proposals(&acct).unwrap();
     assert!(views[0].refused.as_deref().is_some_and(|r| r.contains("altered")), "{:?}", views[0].refused);
     pc.clear_seen();
-    refused(&carol.cosign(&acct, &p.id.to_string()).unwrap_err(), "altered");
+    refused(&carol.cosign(&acct, p.id.as_ref()).unwrap_err(), "altered");
     assert!(!pc.reached("POST", "/cosign"), "no co-signature was sent");
     pc.honest();
-    alice.withdraw_proposal(&acct, &p.id.to_string()).unwrap();
-    refused(&carol.cosign(&acct, &p.id.to_string()).unwrap_err(), "withdrawn");
+    alice.withdraw_proposal(&acct, p.id.as_ref()).unwrap();
+    refused(&carol.cosign(&acct, p.id.as_ref()).unwrap_err(), "withdrawn");
 
     // Expired: a one-minute proposal, co-signed after two minutes.
     let p = alice.propose_policy(&acct, Policy { vouch_quorum: 3, ..two }, Some(60)).unwrap();
     srv.clock.advance(120);
-    refused(&carol.cosign(&acct, &p.id.to_string()).unwrap_err(), "expired");
+    refused(&carol.cosign(&acct, p.id.as_ref()).unwrap_err(), "expired");
     assert!(carol.proposals(&acct).unwrap().is_empty());
     // Straight to the API with a valid signature: refused too.
-    let shown = carol.client.proposal(&acct, &p.id.to_string()).unwrap();
+    let shown = carol.client.proposal(&acct, p.id.as_ref()).unwrap();
     let raw = vouchsafe_crypto::b64::decode(&shown.entry, 4096).unwrap();
     let entry = vouchsafe_crypto::log::LogEntry::from_bytes(&raw).unwrap();
     let signature = vouchsafe_crypto::b64::encode(&carol.keyring.sign(&entry.signing_input()));
     let req = vouchsafe_client::types::CosignRequest { generation: 1, signature };
-    let e = carol.client.cosign_proposal(&acct, &p.id.to_string(), &req).unwrap_err();
+    let e = carol.client.cosign_proposal(&acct, p.id.as_ref(), &req).unwrap_err();
     assert_eq!(e.code(), Some("proposal.expired"));
     assert_eq!(alice.policy(&acct).unwrap().vouch_quorum, 2, "nothing applied");
 }

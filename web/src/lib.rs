@@ -348,8 +348,8 @@ fn account(st: &mut State, account_id: &str) -> Res {
             .verified_log(account_id)
             .ok()
             .is_some_and(|(_, state)| s.vault.resets_not_made_here(&state).is_some());
-        return Ok(json!({"account": info, "members": [], "invitations": [], "pending": [], "policy": null, "proposals": [],
-                         "log_len": 0, "reset_not_mine": reset_not_mine}));
+        return Ok(json!({"account": info, "members": [], "invitations": [], "pending": [], "policy": null,
+                         "proposals": [], "log_len": 0, "reset_not_mine": reset_not_mine}));
     }
     let listed = s.vault.client.members(account_id)?;
     let (entries, state) = s.vault.verified_log(account_id)?;
