@@ -63,7 +63,7 @@ fn generate() -> Value {
     let checkpoint = Checkpoint::sign("acct1", two.head(), 1_767_225_700, &bob).unwrap();
     // A proposal: bob made admin, two admins required, then alice's policy change co-signed by bob.
     let mut gov = two.clone();
-    let mut next = |st: &mut TeamState, ts: u64, body: EntryBody| {
+    let next = |st: &mut TeamState, ts: u64, body: EntryBody| {
         let e = LogEntry::create("acct1", Some(st.head()), &alice, ts, body).unwrap();
         st.apply(&e).unwrap();
         e

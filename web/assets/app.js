@@ -41,11 +41,14 @@ function flash(message, kind = 'error') {
 function clearFlash() {
   document.getElementById('flash').hidden = true;
 }
-function showError(e) {
+function errorText(e) {
   let text = e && e.message ? e.message : String(e);
   if (e && e.code === 'client.signed_out') text = 'Your session ended. Please sign in again.';
   if (e && e.code) text += ` (${e.code})`;
-  flash(text);
+  return text;
+}
+function showError(e) {
+  flash(errorText(e));
 }
 
 // ---------- the engine (Web Worker) ----------
@@ -294,21 +297,25 @@ async function render() {
   renderNav();
   const path = location.pathname;
   const acct = path.match(/^\/accounts\/([A-Za-z0-9_-]+)(?:\/(items|members|recovery))?$/);
+  // Every view is awaited here, so a view that fails (a refused answer, an unreachable server)
+  // lands in the catch below and says why, instead of leaving a blank page.
   try {
-    if (path === '/signin') return signInView();
-    if (path === '/signup') return signUpView();
-    if (path === '/invite') return inviteView();
-    if (path === '/reset') return resetView();
-    if (path === '/reset/cancel') return resetCancelView();
-    if (path === '/recover') return recoverView();
-    if (!me) return needSignIn();
-    if (path === '/') return accountsView();
-    if (path === '/kit') return kitView();
-    if (path === '/settings') return settingsView();
-    if (path === '/guardian') return guardianView();
-    if (acct) return accountView(acct[1], acct[2] || 'items');
+    if (path === '/signin') return await signInView();
+    if (path === '/signup') return await signUpView();
+    if (path === '/invite') return await inviteView();
+    if (path === '/reset') return await resetView();
+    if (path === '/reset/cancel') return await resetCancelView();
+    if (path === '/recover') return await recoverView();
+    if (!me) return await needSignIn();
+    if (path === '/') return await accountsView();
+    if (path === '/kit') return await kitView();
+    if (path === '/settings') return await settingsView();
+    if (path === '/guardian') return await guardianView();
+    if (acct) return await accountView(acct[1], acct[2] || 'items');
     page('Not found', h('p', {}, 'There is no such page. ', h('a', { href: '/' }, 'Back to your accounts')));
   } catch (e) {
+    page('This page could not load', h('p', { class: 'flash', role: 'alert', id: 'page-error' }, errorText(e)),
+      h('p', {}, h('a', { href: location.pathname }, 'Try again'), ' · ', h('a', { href: '/' }, 'Back to your accounts')));
     showError(e);
   }
 }
@@ -449,7 +456,9 @@ async function accountView(id, tab) {
       return;
     }
     page('Account', h('p', {}, e.message),
-      h('p', {}, 'If an admin has not confirmed you yet, read them your verification code: ', h('span', { class: 'code', id: 'my-code' }, me.code)));
+      e.status === 404
+        ? h('p', {}, 'This team does not exist, or you are no longer a member of it. ', h('a', { href: '/' }, 'Back to your accounts'))
+        : h('p', {}, 'If an admin has not confirmed you yet, read them your verification code: ', h('span', { class: 'code', id: 'my-code' }, me.code)));
     return;
   }
   const a = detail.account;
@@ -476,7 +485,8 @@ async function accountView(id, tab) {
           render();
         }, 'danger'))
       : null,
-    a.status !== 'active' ? h('p', { class: 'flash' }, 'Your access is waiting: colleagues must vouch for your new key. Read them your code: ', h('span', { class: 'code', id: 'my-code' }, me.code)) : null,
+    a.status === 'awaiting_vouch' ? h('p', { class: 'flash' }, 'Your access is waiting: colleagues must vouch for your new key. Read them your code: ', h('span', { class: 'code', id: 'my-code' }, me.code)) : null,
+    a.status === 'accepted' ? h('p', { class: 'flash', id: 'not-confirmed' }, 'An admin has not confirmed you yet. Read them your verification code (by phone or in person): ', h('span', { class: 'code', id: 'my-code' }, me.code)) : null,
     a.rotation_required || a.items_to_rotate > 0
       ? h('p', { class: 'flash' }, `Key rotation unfinished (${a.items_to_rotate} items still under an older key). `,
         button('Finish rotation', async () => {
@@ -575,11 +585,12 @@ async function itemsTab(id, body, account) {
     more.replaceChildren(cursor ? button('Load more', load, 'secondary') : h('p', { class: 'muted' }, `${table.children.length} items`));
   };
   const reload = () => render();
-  body.append(
+  // (DOM `append` writes a null as the text "null": leave absent parts out.)
+  body.append(...[
     account.status === 'active' ? h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => slot.replaceChildren(editor(id, null, reload)) }, 'New item')) : null,
     slot,
     h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Fields'), h('th', {}, 'Key'), h('th', {}, 'Actions'))), table)),
-    more);
+    more].filter((c) => c !== null));
   if (account.status === 'active') await load();
 }
 

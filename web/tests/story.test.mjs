@@ -219,6 +219,21 @@ test('a server that rolls the team log back after a reload is refused (checkpoin
   await page.context().close();
 });
 
+test('a page that fails to load says why instead of going blank', async () => {
+  const page = await newPage();
+  await signUp(page, 'grace@example.com', 'grace password one');
+  await page.getByRole('button', { name: 'Skip for now' }).click();
+  await page.getByRole('heading', { name: 'Accounts' }).waitFor();
+  await page.context().route('**/api/v1/auth/sessions', (route) => route.fulfill({
+    status: 503, contentType: 'application/json',
+    body: JSON.stringify({ error: { code: 'service.unavailable', message: 'the database is not reachable' } }),
+  }));
+  await page.getByRole('link', { name: 'Settings' }).click();
+  await page.getByRole('heading', { name: 'This page could not load' }).waitFor();
+  await page.locator('#page-error', { hasText: 'the database is not reachable' }).waitFor();
+  await page.context().close();
+});
+
 test('two admins: a policy change proposed in one browser is co-signed in another; one the server alters is refused', async () => {
   const erin = await newPage();
   const frank = await newPage();
@@ -242,6 +257,11 @@ test('two admins: a policy change proposed in one browser is co-signed in anothe
   await signIn(frank, F.email, F.password);
   await frank.getByRole('button', { name: 'Accept invitation' }).click();
   const frankCode = (await frank.locator('#my-code').textContent()).trim();
+  // Accepted, not yet confirmed: the team page says so (not the reset message, no stray "null").
+  await frank.getByRole('link', { name: 'go to the account' }).click();
+  await frank.locator('#not-confirmed').waitFor();
+  const text = await frank.locator('main').textContent();
+  assert.ok(!text.includes('null') && !text.includes('must vouch'), text);
   await erin.reload();
   await signIn(erin, E.email, E.password);
   const row = erin.locator(`tr[data-email="${F.email}"]`);
