@@ -181,7 +181,8 @@ pub async fn members(
     Ok(HttpResponse::Ok().json(members))
 }
 
-/// Invites an email (admins).
+/// Invites an email (admins). Inviting an address again replaces its open invitation (the
+/// earlier link stops working); accepting closes any other open one.
 #[utoipa::path(post, path = "/api/v1/accounts/{id}/invitations", security(("bearer" = [])), request_body = InviteRequest,
     responses((status = 201, body = InvitationInfo), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn invite(

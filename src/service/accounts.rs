@@ -640,6 +640,8 @@ pub async fn invite(
     let row = inv.clone();
     crate::store::transaction(&state.db, move |txn| {
         Box::pin(async move {
+            // Inviting an address again replaces its open invitation: one link works at a time.
+            accounts::revoke_invitations_to(txn, &row.account_id, &email).await?;
             accounts::insert_invitation(txn, row).await?;
             crate::mail::enqueue(txn, &email, &subject, msg, now).await
         })
@@ -839,6 +841,8 @@ pub async fn accept(
                 updated_at: now,
             };
             accounts::insert_membership(txn, row).await?;
+            // Any other open invitation of this address to this account is now moot.
+            accounts::revoke_invitations_to(txn, &inv.account_id, &inv.email).await?;
             Ok(AcceptInvitationResponse { account_id: inv.account_id })
         })
     })

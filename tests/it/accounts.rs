@@ -584,3 +584,28 @@ fn concurrent_reads_and_creates_each_get_their_own_answer() {
     expected.sort();
     assert_eq!(listed, expected);
 }
+
+/// Inviting an address twice leaves one open invitation (the newer; the first link stops
+/// working), and once the person accepts, no open invitation of theirs is left behind.
+#[test]
+fn inviting_again_replaces_the_open_invitation() {
+    let srv = TestServer::start();
+    let mut alice = srv.user("alice@example.com");
+    let acct = alice.create_account("Acme").unwrap().id;
+    alice.invite(&acct, "dan@example.com", Role::Member).unwrap();
+    let first = srv.outbox_token("dan@example.com");
+    alice.invite(&acct, "dan@example.com", Role::Admin).unwrap();
+    let second = srv.outbox_token("dan@example.com");
+    let dans: Vec<_> =
+        alice.client.invitations(&acct).unwrap().into_iter().filter(|i| i.email == "dan@example.com").collect();
+    let mut statuses: Vec<(&str, &str)> = dans.iter().map(|i| (i.role.as_str(), i.status.as_str())).collect();
+    statuses.sort();
+    assert_eq!(statuses, [("admin", "pending"), ("member", "revoked")], "the newer one is open: {dans:?}");
+    let dan = srv.user("dan@example.com");
+    assert_eq!(dan.client.accept_invitation(&first).unwrap_err().code(), Some("invitation.invalid"));
+    dan.client.accept_invitation(&second).unwrap();
+    let open = alice.client.invitations(&acct).unwrap().into_iter().filter(|i| i.status == "pending").count();
+    assert_eq!(open, 0);
+    let e = alice.invite(&acct, "dan@example.com", Role::Member).unwrap_err();
+    assert_eq!(e.code(), Some("invitation.already_member"));
+}
