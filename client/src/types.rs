@@ -459,9 +459,8 @@ pub struct PutCheckpointRequest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckpointWire {
-    /// The signer.
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Id))]
-    pub user_id: Id,
+    /// The signer (a member's or worker's id, as stored).
+    pub user_id: String,
     /// The encoded, signed checkpoint, base64url; absent if they never sent one.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::Checkpoint>))]
     pub checkpoint: Option<String>,

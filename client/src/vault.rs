@@ -486,6 +486,11 @@ impl Vault {
         let me = self.keyring.user_id();
         let now = self.now();
         let mut out = Judged::default();
+        // Each author's newest entry, in one pass (the log is in order).
+        let mut authored: HashMap<&str, u64> = HashMap::new();
+        for e in entries {
+            authored.insert(e.author.as_str(), e.timestamp);
+        }
         for w in listed {
             let user = w.user_id.as_str();
             let cp = w
@@ -528,9 +533,9 @@ impl Vault {
             if now.saturating_sub(since) <= self.checkpoint_max_age {
                 continue;
             }
-            let authored = entries.iter().rev().find(|e| e.author == user).map(|e| e.timestamp);
+            let wrote = authored.get(user).copied();
             let seen = w.last_active_at.and_then(|t| u64::try_from(t).ok());
-            let active = authored.max(seen).is_some_and(|t| t > since.saturating_add(CHECKPOINT_REFRESH));
+            let active = wrote.max(seen).is_some_and(|t| t > since.saturating_add(CHECKPOINT_REFRESH));
             if active {
                 out.report.stale.push(StaleWitness {
                     user_id: user.to_owned(),

@@ -105,17 +105,16 @@ pub async fn list(state: &AppState, account_id: &str, user_id: &str) -> Result<V
             .filter(|w| w.status == WorkerStatus::Active)
             .map(|w| w.id),
     );
-    let stored = checkpoints::of_account(&state.db, account_id).await?;
-    let active = checkpoints::last_active(&state.db, &ids).await?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        let checkpoint = stored.iter().find(|c| c.user_id == id).map(|c| b64::encode(&c.checkpoint));
-        let last_active_at = active.iter().find(|(u, _)| *u == id).map(|(_, t)| *t);
-        out.push(CheckpointWire {
-            user_id: id.parse().map_err(|_| ApiError::Internal("stored member id".into()))?,
-            checkpoint,
-            last_active_at,
-        });
-    }
-    Ok(out)
+    let mut stored: std::collections::HashMap<String, Vec<u8>> =
+        checkpoints::of_account(&state.db, account_id).await?.into_iter().map(|c| (c.user_id, c.checkpoint)).collect();
+    let active: std::collections::HashMap<String, i64> =
+        checkpoints::last_active(&state.db, &ids).await?.into_iter().collect();
+    Ok(ids
+        .into_iter()
+        .map(|id| CheckpointWire {
+            checkpoint: stored.remove(&id).map(|c| b64::encode(&c)),
+            last_active_at: active.get(&id).copied(),
+            user_id: id,
+        })
+        .collect())
 }

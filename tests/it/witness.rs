@@ -479,6 +479,20 @@ fn a_two_of_three_policy_change_is_proposed_cosigned_and_applied_across_machines
     let e = carol.client.cosign_proposal(&acct, p.id.as_ref(), &req).unwrap_err();
     assert_eq!(e.code(), Some("proposal.expired"));
     assert_eq!(alice.policy(&acct).unwrap().vouch_quorum, 2, "nothing applied");
+
+    // A server that answers "applied" for a co-signature that did not complete it: bob's
+    // client checks its own log, which does not show the entry, and says so.
+    let three = Policy { admin_approvals: 3, vouch_quorum: 2, ..two };
+    let p = alice.propose_policy(&acct, three, None).unwrap();
+    assert_eq!(carol.cosign(&acct, p.id.as_ref()).unwrap().status, "applied");
+    let p = alice.propose_policy(&acct, Policy { vouch_quorum: 3, ..three }, None).unwrap();
+    pb.on("POST", format!("/proposals/{}/cosign", p.id), |_, ans| {
+        let mut v = ans.json();
+        v["status"] = json!("applied");
+        ans.set_json(&v);
+    });
+    refused(&bob.cosign(&acct, p.id.as_ref()).unwrap_err(), "the log does not show it");
+    assert_eq!(alice.policy(&acct).unwrap().vouch_quorum, 2, "still one signature short");
 }
 
 /// The same with the real binary: under two admin approvals `policy set` proposes, the other
