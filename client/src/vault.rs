@@ -37,6 +37,11 @@ pub struct Item {
     /// field names: a server could have dropped a field or mixed revisions. `vouchsafe item
     /// upgrade` (or the next rotation) rewrites it in the bound format.
     pub legacy: bool,
+    /// When it was created and last written (Unix seconds, as the server reports them: for
+    /// sorting only, never for a decision).
+    pub created_at: i64,
+    /// See `created_at`.
+    pub updated_at: i64,
 }
 
 /// What a rotation did.
@@ -1180,7 +1185,15 @@ impl Vault {
         }
         let legacy = !formats.contains(&FIELD_FORMAT_V2);
         self.set_seen_revision(account_id, &w.id, w.revision);
-        Ok(Item { id: w.id.clone(), revision: w.revision, key_version: w.key_version, fields, legacy })
+        Ok(Item {
+            id: w.id.clone(),
+            revision: w.revision,
+            key_version: w.key_version,
+            fields,
+            legacy,
+            created_at: w.created_at,
+            updated_at: w.updated_at,
+        })
     }
 
     /// The key version to write under: the verified log's, never the server's say — the
@@ -1230,6 +1243,36 @@ impl Vault {
     ) -> Result<ItemWire, ClientError> {
         let id = vouchsafe_crypto::random_id();
         self.write(account_id, &id, fields, None)
+    }
+
+    /// Creates many items under one check of the verified log (an import): the log is fetched
+    /// and replayed once, not per item. `progress(done, total)` after each; stops at the first
+    /// refusal, returning it with how many were created before it.
+    pub fn create_items(
+        &mut self,
+        account_id: &str,
+        items: &[BTreeMap<String, Vec<u8>>],
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<Vec<ItemWire>, (usize, ClientError)> {
+        let version = self.write_version(account_id, false).map_err(|e| (0, e))?;
+        let total = items.len() as u64;
+        let mut out = Vec::with_capacity(items.len());
+        for fields in items {
+            let id = vouchsafe_crypto::random_id();
+            let sealed = self
+                .field_key(account_id, version)
+                .and_then(|fk| encrypt_fields(fk, &id, 1, fields))
+                .map_err(|e| (out.len(), e))?;
+            let req = PutItemRequest { revision: None, key_version: version, fields: sealed };
+            let w = self.client.put_item(account_id, &id, &req).map_err(|e| (out.len(), e))?;
+            if w.revision != 1 || w.id != id {
+                return Err((out.len(), refused(format!("the server stored revision {} where 1 was written", w.revision))));
+            }
+            self.set_seen_revision(account_id, &id, 1);
+            out.push(w);
+            progress(out.len() as u64, total);
+        }
+        Ok(out)
     }
 
     /// Replaces an item's fields; `revision` is the one read (stale → 409 `item.stale_revision`).

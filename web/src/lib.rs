@@ -20,6 +20,8 @@ use vouchsafe_client::{Client, ClientError, flows, recovery};
 use vouchsafe_crypto::kdf::KdfParams;
 use vouchsafe_crypto::log::{MemberStatus, Policy, Role, VoucherRule};
 use wasm_bindgen::prelude::*;
+
+pub mod items;
 use zeroize::Zeroizing;
 
 /// Shortest password the dashboard accepts (the server never sees it, so only the client can ask).
@@ -114,10 +116,36 @@ pub enum Op {
     Remove { account_id: String, user_id: String },
     /// Finishes or forces a rotation (with progress).
     Rotate { account_id: String, force: bool },
-    /// One page of decrypted items.
-    Items { account_id: String, cursor: Option<String> },
-    /// Creates (no id) or updates an item.
-    SaveItem { account_id: String, item_id: Option<String>, revision: Option<u64>, fields: BTreeMap<String, String> },
+    /// Reads and decrypts every item of the team into this worker's memory (with progress).
+    LoadItems { account_id: String },
+    /// One window of the loaded items matching `query`, sorted.
+    FindItems {
+        account_id: String,
+        #[serde(default)]
+        query: String,
+        #[serde(default)]
+        sort: items::Sort,
+        #[serde(default)]
+        offset: usize,
+        limit: usize,
+    },
+    /// One loaded item, every field.
+    GetItem { account_id: String, item_id: String },
+    /// Creates (no id) or updates an item; fields in the order entered.
+    SaveItem {
+        account_id: String,
+        item_id: Option<String>,
+        revision: Option<u64>,
+        fields: Vec<items::FieldIn>,
+        #[serde(default)]
+        title: Option<String>,
+        #[serde(default)]
+        template: Option<String>,
+    },
+    /// Creates many items (an import), with progress.
+    ImportItems { account_id: String, items: Vec<ImportedItem> },
+    /// A random password.
+    Generate { length: usize, digits: bool, symbols: bool },
     /// Deletes an item.
     DeleteItem { account_id: String, item_id: String },
     /// Vouches for a member's new key after comparing codes (reseals when the policy allows).
@@ -168,8 +196,19 @@ pub enum Op {
     GuardianRelease { session_id: String, code: String },
 }
 
+/// One item of an import: its fields in order.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportedItem {
+    fields: Vec<items::FieldIn>,
+    #[serde(default)]
+    template: Option<String>,
+}
+
 struct SignedIn {
     vault: Vault,
+    /// Per account, its items decrypted (memory only; gone with the worker).
+    items: BTreeMap<String, items::Index>,
     email: String,
     refresh: vouchsafe_client::types::Secret,
     /// When to rotate the access token before it expires (Unix seconds).
@@ -248,6 +287,23 @@ fn role(s: &str) -> Result<Role, Failure> {
     Role::parse(s).ok_or_else(|| Failure::new("request.invalid_role", "role: owner, admin or member"))
 }
 
+fn not_loaded() -> Failure {
+    Failure::new("client.items_not_loaded", "Open the team again to load its items.")
+}
+
+/// The item as just written (its plaintext is what the page sent).
+fn written_item(w: &vouchsafe_client::types::ItemWire) -> vouchsafe_client::vault::Item {
+    vouchsafe_client::vault::Item {
+        id: w.id.clone(),
+        revision: w.revision,
+        key_version: w.key_version,
+        fields: BTreeMap::new(),
+        legacy: false,
+        created_at: w.created_at,
+        updated_at: w.updated_at,
+    }
+}
+
 fn text(v: &[u8]) -> String {
     String::from_utf8_lossy(v).into_owned()
 }
@@ -322,7 +378,7 @@ fn login(
             vault.set_fork(vouchsafe_client::vault::Fork::from_record(a, f));
         }
     }
-    st.signed = Some(SignedIn { vault, email: email.to_owned(), refresh, refresh_at: at });
+    st.signed = Some(SignedIn { vault, items: BTreeMap::new(), email: email.to_owned(), refresh, refresh_at: at });
     me(st)
 }
 
@@ -440,11 +496,6 @@ fn trust(st: &State) -> Option<Value> {
     Some(json!({"user_id": s.vault.user_id(), "checkpoints": heads, "teams": teams}))
 }
 
-fn item_json(i: &vouchsafe_client::vault::Item) -> Value {
-    let fields: BTreeMap<&str, String> = i.fields.iter().map(|(k, v)| (k.as_str(), text(v))).collect();
-    json!({"id": i.id, "revision": i.revision, "key_version": i.key_version, "fields": fields, "legacy": i.legacy})
-}
-
 fn run(st: &mut State, op: &Op, progress: &mut dyn FnMut(u64, u64)) -> Res {
     let params = KdfParams::default();
     match op {
@@ -516,26 +567,83 @@ fn run(st: &mut State, op: &Op, progress: &mut dyn FnMut(u64, u64)) -> Res {
             rotate(v, account_id, false, progress)
         }
         Op::Rotate { account_id, force } => rotate(&mut signed(st)?.vault, account_id, *force, progress),
-        Op::Items { account_id, cursor } => {
-            let (items, next) = signed(st)?.vault.list_items(account_id, cursor.as_deref(), 100)?;
-            Ok(json!({"items": items.iter().map(item_json).collect::<Vec<_>>(), "next_cursor": next}))
-        }
-        Op::SaveItem { account_id, item_id, revision, fields } => {
-            if fields.is_empty() || fields.keys().any(|k| k.trim().is_empty()) {
-                return Err(Failure::new("item.no_fields", "give each field a name"));
+        Op::LoadItems { account_id } => {
+            let s = signed(st)?;
+            let mut all = Vec::new();
+            let mut cursor = None;
+            loop {
+                let (page, next) = s.vault.list_items(account_id, cursor.as_deref(), 500)?;
+                all.extend(page);
+                progress(all.len() as u64, 0);
+                match next {
+                    Some(c) => cursor = Some(c),
+                    None => break,
+                }
             }
-            let fields: BTreeMap<String, Vec<u8>> =
-                fields.iter().map(|(k, v)| (k.trim().to_owned(), v.as_bytes().to_vec())).collect();
-            let v = signed(st)?;
+            let index = items::Index::new(&all);
+            let n = index.len();
+            s.items.insert(account_id.clone(), index);
+            Ok(json!({"count": n}))
+        }
+        Op::FindItems { account_id, query, sort, offset, limit } => {
+            let s = signed(st)?;
+            let index = s.items.get_mut(account_id).ok_or_else(not_loaded)?;
+            Ok(index.find(query, *sort, *offset, *limit))
+        }
+        Op::GetItem { account_id, item_id } => {
+            let s = signed(st)?;
+            let index = s.items.get(account_id).ok_or_else(not_loaded)?;
+            Ok(index.get(item_id).ok_or_else(|| Failure::new("item.not_found", "This item is no longer there."))?.full())
+        }
+        Op::SaveItem { account_id, item_id, revision, fields, title, template } => {
+            let (plain, display) = items::prepare(fields, title.as_deref(), template.as_deref())?;
+            let s = signed(st)?;
             let w = match (item_id, revision) {
-                (Some(id), Some(rev)) => v.vault.update_item(account_id, id, *rev, &fields)?,
-                (None, _) => v.vault.create_item(account_id, &fields)?,
+                (Some(id), Some(rev)) => s.vault.update_item(account_id, id, *rev, &plain)?,
+                (None, _) => s.vault.create_item(account_id, &plain)?,
                 (Some(_), None) => return Err(Failure::new("client.bad_request", "revision is required to update")),
             };
+            let item = written_item(&w);
+            s.items.entry(account_id.clone()).or_default().put(items::written(&item, fields, &display));
             Ok(json!({"id": w.id, "revision": w.revision}))
         }
+        Op::ImportItems { account_id, items: imported } => {
+            let mut prepared = Vec::with_capacity(imported.len());
+            for (i, it) in imported.iter().enumerate() {
+                let (plain, display) = items::prepare(&it.fields, None, it.template.as_deref()).map_err(|f| {
+                    Failure::new(&f.code, format!("Record {} of the import: {}", i + 1, f.message))
+                })?;
+                prepared.push((plain, display));
+            }
+            let s = signed(st)?;
+            let plains: Vec<BTreeMap<String, Vec<u8>>> = prepared.iter().map(|(p, _)| p.clone()).collect();
+            let (written, failure) = match s.vault.create_items(account_id, &plains, progress) {
+                Ok(w) => (w, None),
+                Err((n, e)) => (Vec::new(), Some((n, Failure::from(e)))),
+            };
+            let index = s.items.entry(account_id.clone()).or_default();
+            for ((w, it), (_, display)) in written.iter().zip(imported).zip(&prepared) {
+                index.put(items::written(&written_item(w), &it.fields, display));
+            }
+            match failure {
+                // What was created before the refusal stays (each item is its own write): say so.
+                Some((n, f)) => Err(Failure {
+                    message: format!("{} ({} of {} records were imported before this.)", f.message, n, imported.len()),
+                    ..f
+                }),
+                None => Ok(json!({"imported": written.len()})),
+            }
+        }
+        Op::Generate { length, digits, symbols } => {
+            let p = items::generate(*length, *digits, *symbols)?;
+            Ok(json!({"password": p.as_str()}))
+        }
         Op::DeleteItem { account_id, item_id } => {
-            signed(st)?.vault.delete_item(account_id, item_id)?;
+            let s = signed(st)?;
+            s.vault.delete_item(account_id, item_id)?;
+            if let Some(index) = s.items.get_mut(account_id) {
+                index.remove(item_id);
+            }
             Ok(json!({"ok": true}))
         }
         Op::Vouch { account_id, user_id, code } => {
