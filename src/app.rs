@@ -207,7 +207,7 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
             .route("/metrics", web::get().to(crate::metrics::metrics))
             .configure(crate::api::configure(max_body))
             .configure(crate::web::configure)
-            .default_service(web::to(crate::error::not_found))
+            .default_service(web::to(crate::web::fallback))
     };
     let service = move |on_metrics: bool| {
         let app = app.clone();

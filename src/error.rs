@@ -173,8 +173,3 @@ pub fn query_error(_err: actix_web::error::QueryPayloadError, _req: &actix_web::
 fn sanitize(s: &str) -> String {
     s.chars().take(200).collect()
 }
-
-/// Fallback for unknown routes.
-pub async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::not_found("route.not_found", "no such route"))
-}

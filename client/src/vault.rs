@@ -1266,7 +1266,10 @@ impl Vault {
             let req = PutItemRequest { revision: None, key_version: version, fields: sealed };
             let w = self.client.put_item(account_id, &id, &req).map_err(|e| (out.len(), e))?;
             if w.revision != 1 || w.id != id {
-                return Err((out.len(), refused(format!("the server stored revision {} where 1 was written", w.revision))));
+                return Err((
+                    out.len(),
+                    refused(format!("the server stored revision {} where 1 was written", w.revision)),
+                ));
             }
             self.set_seen_revision(account_id, &id, 1);
             out.push(w);

@@ -104,6 +104,13 @@ const HKDF_SALT: &[u8] = b"vouchsafe/v1/password-kdf";
 /// kek      = HKDF-SHA256(salt = "vouchsafe/v1/password-kdf", ikm, info = "vouchsafe/v1/kek", 32)
 /// ```
 pub fn derive_password_keys(password: &[u8], salt: &Salt, params: &KdfParams) -> Result<PasswordKeys> {
+    let ikm = argon2id(password, salt, params)?;
+    let auth_key = AuthKey(hkdf(HKDF_SALT, &ikm[..], &[b"vouchsafe/v1/auth-key"]));
+    let kek = Kek(hkdf(HKDF_SALT, &ikm[..], &[b"vouchsafe/v1/kek"]));
+    Ok(PasswordKeys { auth_key, kek })
+}
+
+fn argon2id(password: &[u8], salt: &Salt, params: &KdfParams) -> Result<zeroize::Zeroizing<[u8; 32]>> {
     params.validate()?;
     let argon_params = argon2::Params::new(params.m_kib, params.t, params.p, Some(32))
         .map_err(|_| Error::KdfParams("rejected by Argon2"))?;
@@ -112,9 +119,19 @@ pub fn derive_password_keys(password: &[u8], salt: &Salt, params: &KdfParams) ->
     argon
         .hash_password_into(password, salt.expose_secret(), &mut ikm[..])
         .map_err(|_| Error::Invalid("password or salt length"))?;
-    let auth_key = AuthKey(hkdf(HKDF_SALT, &ikm[..], &[b"vouchsafe/v1/auth-key"]));
-    let kek = Kek(hkdf(HKDF_SALT, &ikm[..], &[b"vouchsafe/v1/kek"]));
-    Ok(PasswordKeys { auth_key, kek })
+    Ok(ikm)
+}
+
+/// The key of a password-protected export file (`vouchsafe/v1/export`): another HKDF label over
+/// the same Argon2id, so an export's password never yields a login key.
+///
+/// ```text
+/// file_key = HKDF-SHA256(salt = "vouchsafe/v1/password-kdf", Argon2id(password, salt, m, t, p),
+///                        info = "vouchsafe/v1/export-key", 32)
+/// ```
+pub fn derive_file_key(password: &[u8], salt: &Salt, params: &KdfParams) -> Result<zeroize::Zeroizing<[u8; 32]>> {
+    let ikm = argon2id(password, salt, params)?;
+    Ok(zeroize::Zeroizing::new(hkdf(HKDF_SALT, &ikm[..], &[b"vouchsafe/v1/export-key"])))
 }
 
 /// A fresh random salt.

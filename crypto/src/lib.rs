@@ -22,6 +22,7 @@
 pub mod at_rest;
 pub mod b64;
 mod encoding;
+pub mod export;
 pub mod field;
 pub mod identity;
 pub mod kdf;
@@ -151,7 +152,7 @@ pub(crate) fn digit_groups(n: u128, groups: u32) -> String {
 }
 
 /// Whether a shown code and what a person typed have the same digits (separators ignored).
-pub(crate) fn same_digits(shown: &str, typed: &str) -> bool {
+pub fn same_digits(shown: &str, typed: &str) -> bool {
     shown.chars().filter(char::is_ascii_digit).eq(typed.chars().filter(char::is_ascii_digit))
 }
 

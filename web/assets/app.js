@@ -32,9 +32,15 @@ const when = (secs) => (secs ? new Date(secs * 1000).toLocaleString() : '—');
 let uid = 0;
 const nextId = (p) => `${p}-${++uid}`;
 
-function flash(message, kind = 'error') {
+// Error codes are for support and bug reports: they sit under "Details", never in the sentence.
+function details(code) {
+  return code ? h('details', { class: 'err-details' }, h('summary', {}, 'Details'), h('code', {}, code)) : null;
+}
+function flash(message, kind = 'error', code = null) {
   const f = document.getElementById('flash');
-  f.textContent = message;
+  f.replaceChildren(message);
+  const more = details(code);
+  if (more) f.append(' ', more);
   f.className = kind === 'info' ? 'flash info' : 'flash';
   f.hidden = false;
 }
@@ -42,13 +48,13 @@ function clearFlash() {
   document.getElementById('flash').hidden = true;
 }
 function errorText(e) {
-  let text = e && e.message ? e.message : String(e);
-  if (e && e.code === 'client.signed_out') text = 'Your session ended. Please sign in again.';
-  if (e && e.code) text += ` (${e.code})`;
-  return text;
+  if (e && e.code === 'client.signed_out') return 'Your session ended. Please sign in again.';
+  if (e && e.code === 'request.too_large') return 'This is too large for the server to accept. Make it shorter, or split it.';
+  if (e && e.code === 'client.network') return 'The server cannot be reached. Check your connection and try again.';
+  return e && e.message ? e.message : String(e);
 }
 function showError(e) {
-  flash(errorText(e));
+  flash(errorText(e), 'error', e && e.code);
 }
 
 // ---------- the engine (Web Worker) ----------
@@ -72,6 +78,9 @@ function setBusy(label, progress) {
     bar.max = progress.total;
     bar.value = progress.done;
     document.getElementById('busy-text').textContent = `${label || 'Working…'} ${progress.done} / ${progress.total}`;
+  } else if (progress && progress.done > 0) {
+    bar.hidden = true;
+    document.getElementById('busy-text').textContent = `${label || 'Working…'} ${progress.done.toLocaleString('en')}`;
   } else if (!progress) {
     bar.hidden = true;
   }
@@ -259,7 +268,7 @@ function renderNav() {
   nav.replaceChildren();
   if (me) {
     nav.append(
-      h('a', { href: '/' }, 'Accounts'),
+      h('a', { href: '/' }, 'Teams'),
       h('a', { href: '/settings' }, 'Settings'),
       h('span', { class: 'who' }, me.email),
       button('Sign out', signOut, 'secondary'),
@@ -296,7 +305,7 @@ function needSignIn() {
 async function render() {
   renderNav();
   const path = location.pathname;
-  const acct = path.match(/^\/accounts\/([A-Za-z0-9_-]+)(?:\/(items|members|recovery))?$/);
+  const acct = path.match(/^\/(?:teams|accounts)\/([A-Za-z0-9_-]+)(?:\/(items|members|recovery))?$/);
   // Every view is awaited here, so a view that fails (a refused answer, an unreachable server)
   // lands in the catch below and says why, instead of leaving a blank page.
   try {
@@ -306,18 +315,25 @@ async function render() {
     if (path === '/reset') return await resetView();
     if (path === '/reset/cancel') return await resetCancelView();
     if (path === '/recover') return await recoverView();
+    const known = ['/', '/kit', '/settings', '/guardian'].includes(path) || acct;
+    if (!known) return notFound();
     if (!me) return await needSignIn();
     if (path === '/') return await accountsView();
     if (path === '/kit') return await kitView();
     if (path === '/settings') return await settingsView();
     if (path === '/guardian') return await guardianView();
     if (acct) return await accountView(acct[1], acct[2] || 'items');
-    page('Not found', h('p', {}, 'There is no such page. ', h('a', { href: '/' }, 'Back to your accounts')));
+    notFound();
   } catch (e) {
-    page('This page could not load', h('p', { class: 'flash', role: 'alert', id: 'page-error' }, errorText(e)),
-      h('p', {}, h('a', { href: location.pathname }, 'Try again'), ' · ', h('a', { href: '/' }, 'Back to your accounts')));
+    page('This page could not load', h('p', { class: 'flash', role: 'alert', id: 'page-error' }, errorText(e), ' ', details(e.code)),
+      h('p', {}, h('a', { href: location.pathname }, 'Try again'), ' · ', h('a', { href: '/' }, 'Back to your teams')));
     showError(e);
   }
+}
+
+function notFound() {
+  page('Page not found', h('p', { id: 'not-found' }, `There is no page at ${location.pathname}. The link may be mistyped or out of date.`),
+    h('p', {}, h('a', { href: '/' }, 'Back to your teams')));
 }
 
 function signedIn(who) {
@@ -423,23 +439,23 @@ async function kitView() {
 // ---------- accounts ----------
 
 async function accountsView() {
-  const accounts = await api({ op: 'accounts' }, 'Loading accounts…');
+  const accounts = await api({ op: 'accounts' }, 'Loading teams…');
   const rows = accounts.map((a) => h('tr', {},
-    h('td', {}, h('a', { href: `/accounts/${a.id}` }, a.name)), h('td', {}, a.role), h('td', {}, a.status.replace('_', ' ')),
+    h('td', {}, h('a', { href: `/teams/${a.id}` }, a.name)), h('td', {}, a.role), h('td', {}, a.status.replace('_', ' ')),
     h('td', {}, `v${a.key_version}`)));
-  page('Accounts',
+  page('Teams',
     me.kit && me.kit.exists ? null : h('p', { class: 'flash' }, 'You have no recovery kit. ', h('a', { href: '/kit' }, 'Make one now')),
     accounts.length
-      ? h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Account'), h('th', {}, 'Your role'), h('th', {}, 'Status'), h('th', {}, 'Key'))), h('tbody', {}, rows)))
-      : h('p', { class: 'muted' }, 'No accounts yet. Create one, or accept an invitation from your email.'),
-    h('h2', {}, 'New account'),
+      ? h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Team'), h('th', {}, 'Your role'), h('th', {}, 'Status'), h('th', {}, 'Key'))), h('tbody', {}, rows)))
+      : h('p', { class: 'muted' }, 'No teams yet. Create one, or accept an invitation from your email.'),
+    h('h2', {}, 'New team'),
     form({
       cls: 'row',
       fields: [{ name: 'name', label: 'Name' }],
-      submit: 'Create account',
+      submit: 'Create team',
       onSubmit: async (d) => {
-        const a = await api({ op: 'create_account', name: d.name }, 'Creating the account key…');
-        navigate(`/accounts/${a.id}`);
+        const a = await api({ op: 'create_account', name: d.name }, 'Creating the team key…');
+        navigate(`/teams/${a.id}`);
       },
     }));
 }
@@ -451,20 +467,20 @@ async function accountView(id, tab) {
   } catch (e) {
     if (e.code === 'client.refused') {
       // What the server sent contradicts what this browser verified before: say so plainly.
-      page('Account', h('p', { class: 'flash', role: 'alert' }, 'This browser refused what the server sent for this team: ', e.message),
+      page('Team', h('p', { class: 'flash', role: 'alert' }, 'This browser refused what the server sent for this team: ', e.message),
         h('p', {}, 'Nothing was changed. Tell your team\'s admins: the server (or someone controlling it) shows a history that does not match the one verified here.'));
       return;
     }
-    page('Account', h('p', {}, e.message),
+    page('Team', h('p', {}, e.message),
       e.status === 404
-        ? h('p', {}, 'This team does not exist, or you are no longer a member of it. ', h('a', { href: '/' }, 'Back to your accounts'))
+        ? h('p', {}, 'This team does not exist, or you are no longer a member of it. ', h('a', { href: '/' }, 'Back to your teams'))
         : h('p', {}, 'If an admin has not confirmed you yet, read them your verification code: ', h('span', { class: 'code', id: 'my-code' }, me.code)));
     return;
   }
   const a = detail.account;
   const admin = a.role === 'owner' || a.role === 'admin';
-  const tabs = h('nav', { class: 'tabs', 'aria-label': 'Account' },
-    ['items', 'members', 'recovery'].map((t) => h('a', { href: `/accounts/${id}/${t}`, 'aria-current': t === tab ? 'page' : null }, t[0].toUpperCase() + t.slice(1))));
+  const tabs = h('nav', { class: 'tabs', 'aria-label': 'Team' },
+    ['items', 'members', 'recovery'].map((t) => h('a', { href: `/teams/${id}/${t}`, 'aria-current': t === tab ? 'page' : null }, t[0].toUpperCase() + t.slice(1))));
   const body = h('div');
   const inLog = detail.members.filter((m) => m.in_log).length;
   page(a.name,
@@ -528,70 +544,309 @@ function verifyTeamCard(id, detail) {
 
 // ---------- items ----------
 
-function editor(accountId, item, onDone) {
+// Templates: the fields a new item starts with (names, and which are secret). All of it —
+// names, values, which are secret, the template's name — is encrypted with the item.
+const TEMPLATES = {
+  customer: { label: 'Customer record', title: 'name', fields: [['name'], ['email'], ['phone'], ['address'], ['notes']] },
+  login: { label: 'Login', title: 'title', fields: [['title'], ['username'], ['password', true], ['url'], ['notes']] },
+  note: { label: 'Secure note', title: 'title', fields: [['title'], ['note']] },
+};
+const ROW = 56; // px per row of the (virtualised) item list
+const CLIPBOARD_CLEAR_MS = 30000;
+const SORTS = [['updated', 'Last changed'], ['created', 'Newest'], ['title', 'Title A–Z'], ['title_desc', 'Title Z–A']];
+// Timings of the last load and search (read by the browser suite's benchmark; never sent anywhere).
+const timings = { load_ms: null, search_ms: null, items: 0 };
+window.vouchsafeTimings = timings;
+
+// Copies a value; after 30 s the clipboard is cleared if it still holds it (or if this page may
+// not read the clipboard to check: a secret is not left behind).
+async function copyValue(value, what) {
+  await navigator.clipboard.writeText(value);
+  flash(`${what} copied. The clipboard is cleared in 30 seconds.`, 'info');
+  setTimeout(async () => {
+    let current = value;
+    try {
+      current = await navigator.clipboard.readText();
+    } catch {
+      // Unreadable: clear it anyway.
+    }
+    if (current === value) await navigator.clipboard.writeText('').catch(() => {});
+  }, CLIPBOARD_CLEAR_MS);
+}
+
+function editor(accountId, item, template, onSaved, onCancel) {
   const rows = h('div', { class: 'fields' });
-  const addRow = (name = '', value = '') => {
+  const titleSelect = h('select', { name: 'title_field' });
+  const titleId = nextId('t');
+  titleSelect.id = titleId;
+  const wanted = item ? item.title_field : (TEMPLATES[template] || {}).title;
+  const refreshTitles = () => {
+    const keep = titleSelect.value || wanted || '';
+    const names = [...rows.querySelectorAll('.fname')].map((i) => i.value.trim()).filter((n) => n);
+    titleSelect.replaceChildren(h('option', { value: '' }, '(first field with a value)'),
+      ...[...new Set(names)].map((n) => h('option', { value: n, selected: n === keep }, n)));
+  };
+  const addRow = (name = '', value = '', secret = false) => {
     const n = nextId('n');
     const v = nextId('v');
+    const s = nextId('s');
+    const valueInput = h('input', { id: v, class: 'fvalue', value, type: secret ? 'password' : 'text', autocomplete: 'off', spellcheck: 'false' });
+    const secretBox = h('input', { id: s, type: 'checkbox', class: 'fsecret', checked: secret });
+    secretBox.addEventListener('change', () => { valueInput.type = secretBox.checked ? 'password' : 'text'; });
+    const nameInput = h('input', { id: n, class: 'fname', value: name, required: true, autocomplete: 'off' });
+    nameInput.addEventListener('change', refreshTitles);
     const row = h('div', { class: 'field-row' },
-      h('label', { for: n }, 'Field', h('input', { id: n, class: 'fname', value: name, required: true })),
-      h('label', { for: v }, 'Value', h('input', { id: v, class: 'fvalue', value })),
-      h('button', { type: 'button', class: 'secondary', 'aria-label': 'Remove field', onclick: () => row.remove() }, '×'));
+      h('label', { for: n }, 'Field', nameInput),
+      h('label', { for: v }, 'Value', valueInput),
+      h('div', { class: 'field-tools' },
+        h('label', { class: 'check', for: s }, secretBox, 'Secret'),
+        button('Generate', async () => {
+          const g = await api({ op: 'generate', length: 20, digits: true, symbols: true }, 'Generating…');
+          valueInput.value = g.password;
+          secretBox.checked = true;
+          valueInput.type = 'password';
+        }, 'secondary gen'),
+        h('button', { type: 'button', class: 'secondary', 'aria-label': `Remove field ${name || ''}`.trim(), onclick: () => { row.remove(); refreshTitles(); } }, '×')));
     rows.append(row);
   };
-  const entries = item ? Object.entries(item.fields) : [['name', ''], ['email', '']];
-  for (const [k, v] of entries) addRow(k, v);
+  const start = item ? item.fields.map((f) => [f.name, f.value, f.secret]) : (TEMPLATES[template] || TEMPLATES.customer).fields.map(([n, s]) => [n, '', !!s]);
+  for (const [k, v, s] of start) addRow(k, v, s);
+  refreshTitles();
   const save = h('button', { type: 'submit' }, item ? 'Save changes' : 'Create item');
-  const el = h('form', { class: 'card', 'aria-label': item ? 'Edit item' : 'New item' },
-    h('h2', {}, item ? 'Edit item' : 'New item'), rows,
+  const el = h('form', { class: 'card editor', 'aria-label': item ? 'Edit item' : 'New item' },
+    h('h2', {}, item ? 'Edit item' : `New item: ${(TEMPLATES[template] || TEMPLATES.customer).label.toLowerCase()}`), rows,
+    h('label', { for: titleId, class: 'title-pick' }, 'Title shown in the list', titleSelect),
     h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', onclick: () => addRow() }, 'Add field'), save,
-      h('button', { type: 'button', class: 'secondary', onclick: () => el.remove() }, 'Cancel')));
+      h('button', { type: 'button', class: 'secondary', onclick: onCancel }, 'Cancel')));
   el.addEventListener('submit', (event) => {
     event.preventDefault();
-    const fields = {};
-    for (const r of rows.children) fields[r.querySelector('.fname').value] = r.querySelector('.fvalue').value;
+    const fields = [...rows.children].map((r) => ({
+      name: r.querySelector('.fname').value, value: r.querySelector('.fvalue').value, secret: r.querySelector('.fsecret').checked,
+    }));
     guarded(save, async () => {
-      await api({ op: 'save_item', account_id: accountId, item_id: item ? item.id : null, revision: item ? item.revision : null, fields },
-        'Encrypting…');
-      el.remove();
-      onDone();
+      const r = await api({
+        op: 'save_item', account_id: accountId, item_id: item ? item.id : null, revision: item ? item.revision : null,
+        fields, title: titleSelect.value || null, template: item ? item.template : template,
+      }, 'Encrypting…');
+      onSaved(r.id);
     });
   });
   return el;
 }
 
-async function itemsTab(id, body, account) {
-  const table = h('tbody');
-  const slot = h('div');
-  let cursor = null;
-  const columns = [];
-  const more = h('div');
-  const load = async () => {
-    const pageOf = await api({ op: 'items', account_id: id, cursor }, 'Decrypting items…');
-    for (const it of pageOf.items) {
-      for (const k of Object.keys(it.fields)) if (columns.length < 3 && !columns.includes(k)) columns.push(k);
-      table.append(h('tr', {},
-        h('td', {}, Object.entries(it.fields).slice(0, 3).map(([k, v]) => h('div', {}, h('span', { class: 'muted' }, `${k}: `), v))),
-        h('td', {}, `v${it.key_version}`, it.legacy ? ' · legacy format (field set not verifiable until the next rotation)' : ''),
-        h('td', { class: 'actions' },
-          h('button', { type: 'button', class: 'secondary', onclick: () => slot.replaceChildren(editor(id, it, reload)) }, 'Open'),
-          button('Delete', async () => {
-            if (!window.confirm('Delete this item? This cannot be undone.')) return;
-            await api({ op: 'delete_item', account_id: id, item_id: it.id }, 'Deleting…');
-            reload();
-          }, 'danger'))));
+// One item, as the engine decrypted it: secret values masked until revealed.
+function itemCard(accountId, it, actions) {
+  const list = h('dl', { class: 'kv item-fields' });
+  for (const f of it.fields) {
+    const shown = h('span', { class: f.secret ? 'value masked' : 'value' }, f.secret ? '••••••••' : f.value);
+    const tools = h('span', { class: 'actions inline' });
+    if (f.secret) {
+      const reveal = h('button', { type: 'button', class: 'secondary', 'aria-pressed': 'false', 'aria-label': `Reveal ${f.name}` }, 'Reveal');
+      reveal.addEventListener('click', () => {
+        const on = reveal.getAttribute('aria-pressed') !== 'true';
+        reveal.setAttribute('aria-pressed', String(on));
+        reveal.textContent = on ? 'Hide' : 'Reveal';
+        shown.textContent = on ? f.value : '••••••••';
+        shown.className = on ? 'value' : 'value masked';
+      });
+      tools.append(reveal);
     }
-    cursor = pageOf.next_cursor;
-    more.replaceChildren(cursor ? button('Load more', load, 'secondary') : h('p', { class: 'muted' }, `${table.children.length} items`));
+    if (f.value) tools.append(button('Copy', () => copyValue(f.value, f.name), 'secondary copy'));
+    list.append(h('dt', {}, f.name), h('dd', { 'data-field': f.name }, shown, ' ', tools));
+  }
+  return h('section', { class: 'card item-view', 'aria-labelledby': 'item-title', 'data-item': it.id },
+    h('h2', { id: 'item-title' }, it.title),
+    list,
+    h('p', { class: 'muted' }, `Changed ${when(it.updated_at)} · key version ${it.key_version}`,
+      it.legacy ? ' · older format (its set of fields is checked from the next key rotation on)' : ''),
+    h('div', { class: 'actions' }, actions));
+}
+
+async function itemsTab(id, body, account) {
+  if (account.status !== 'active') return;
+  const started = performance.now();
+  const loaded = await api({ op: 'load_items', account_id: id }, 'Decrypting items…');
+  const search = h('input', { type: 'search', id: 'item-search', 'aria-label': 'Search items', placeholder: 'Search names and values', autocomplete: 'off', spellcheck: 'false' });
+  const sortId = nextId('s');
+  const sort = h('select', { id: sortId, name: 'sort' }, SORTS.map(([v, l]) => h('option', { value: v }, l)));
+  const tmplId = nextId('tp');
+  const tmpl = h('select', { id: tmplId, name: 'template' }, Object.entries(TEMPLATES).map(([k, t]) => h('option', { value: k }, t.label)));
+  const count = h('p', { class: 'muted', id: 'item-count', role: 'status' });
+  const spacer = h('div', { class: 'vspacer' });
+  const list = h('div', { class: 'vlist', id: 'item-list', role: 'list', tabindex: '0', 'aria-label': 'Items' }, spacer);
+  const slot = h('div', { id: 'item-slot' });
+  let total = 0;
+  let asked = 0; // drops answers to searches overtaken by a newer one
+  const drawRows = (answer) => {
+    spacer.style.height = `${answer.total * ROW}px`;
+    spacer.replaceChildren(...answer.rows.map((r, i) => h('div', { role: 'listitem', class: 'vrow', style: null, 'data-top': (answer.offset + i) * ROW },
+      h('button', { type: 'button', class: 'item-open', 'data-id': r.id, onclick: () => openItem(r.id) },
+        h('span', { class: 'item-title' }, r.title), h('span', { class: 'item-sum muted' }, r.summary || (r.legacy ? 'older format' : ''))))));
+    // Positions through CSSOM (the policy allows no inline style attribute).
+    for (const row of spacer.children) row.style.top = `${row.dataset.top}px`;
   };
-  const reload = () => render();
-  // (DOM `append` writes a null as the text "null": leave absent parts out.)
-  body.append(...[
-    account.status === 'active' ? h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => slot.replaceChildren(editor(id, null, reload)) }, 'New item')) : null,
-    slot,
-    h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Fields'), h('th', {}, 'Key'), h('th', {}, 'Actions'))), table)),
-    more].filter((c) => c !== null));
-  if (account.status === 'active') await load();
+  const refresh = async (fromInput) => {
+    const mine = ++asked;
+    const t0 = performance.now();
+    const first = Math.max(0, Math.floor(list.scrollTop / ROW) - 5);
+    const n = Math.ceil((list.clientHeight || 480) / ROW) + 10;
+    const answer = await api({ op: 'find_items', account_id: id, query: search.value, sort: sort.value, offset: first, limit: n }, 'Searching…');
+    if (mine !== asked) return;
+    total = answer.count;
+    drawRows(answer);
+    count.textContent = search.value.trim()
+      ? `${answer.total.toLocaleString('en')} of ${answer.count.toLocaleString('en')} items match`
+      : `${answer.count.toLocaleString('en')} items`;
+    if (fromInput) timings.search_ms = performance.now() - t0;
+  };
+  let scrolling = false;
+  list.addEventListener('scroll', () => {
+    if (scrolling) return;
+    scrolling = true;
+    requestAnimationFrame(() => { scrolling = false; refresh(false).catch(showError); });
+  });
+  search.addEventListener('input', () => { list.scrollTop = 0; refresh(true).catch(showError); });
+  sort.addEventListener('change', () => { list.scrollTop = 0; refresh(false).catch(showError); });
+  const openItem = async (itemId) => {
+    const it = await api({ op: 'get_item', account_id: id, item_id: itemId }, 'Opening…');
+    slot.replaceChildren(itemCard(id, it, [
+      h('button', { type: 'button', onclick: () => slot.replaceChildren(editor(id, it, it.template, saved, () => openItem(itemId))) }, 'Edit'),
+      button('Delete', async () => {
+        if (!window.confirm('Delete this item? This cannot be undone.')) return;
+        await api({ op: 'delete_item', account_id: id, item_id: itemId }, 'Deleting…');
+        slot.replaceChildren();
+        await refresh(false);
+        flash('Item deleted.', 'info');
+      }, 'danger'),
+      h('button', { type: 'button', class: 'secondary', onclick: () => slot.replaceChildren() }, 'Close')]));
+    slot.scrollIntoView({ block: 'nearest' });
+  };
+  const saved = async (itemId) => {
+    await refresh(false);
+    await openItem(itemId);
+    flash('Saved.', 'info');
+  };
+  body.append(
+    h('div', { class: 'toolbar' },
+      search,
+      h('label', { for: sortId, class: 'inline' }, 'Sort', sort),
+      h('span', { class: 'actions' },
+        h('label', { for: tmplId, class: 'inline' }, 'Template', tmpl),
+        h('button', { type: 'button', id: 'new-item', onclick: () => slot.replaceChildren(editor(id, null, tmpl.value, saved, () => slot.replaceChildren())) }, 'New item'))),
+    slot, count, list,
+    transferSection(id, account, () => refresh(false)));
+  await refresh(false);
+  timings.load_ms = performance.now() - started;
+  timings.items = loaded.count;
+  if (total === 0) count.textContent = 'No items yet: create one, or import a file.';
+}
+
+// ---------- import and export ----------
+
+const MAX_IMPORT_BYTES = 64 * 1024 * 1024;
+
+function download(name, content, type) {
+  const url = URL.createObjectURL(new Blob([content], { type }));
+  const a = h('a', { href: url, download: name, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+function fileName(team, ext) {
+  const safe = team.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-|-$/g, '') || 'team';
+  return `vouchsafe-${safe}-${new Date().toISOString().slice(0, 10)}.${ext}`;
+}
+
+// Import (Bitwarden JSON/CSV, 1Password CSV, plain CSV, a Vouchsafe export) with a preview,
+// and export, in a section of the items tab. Files are read and parsed in the engine.
+function transferSection(id, account, onImported) {
+  const fileId = nextId('file');
+  const file = h('input', { type: 'file', id: fileId, name: 'import', accept: '.json,.csv,text/csv,application/json' });
+  const out = h('div', { id: 'import-preview', 'aria-live': 'polite' });
+  const parse = async (password) => {
+    const f = file.files[0];
+    if (!f) return;
+    if (f.size > MAX_IMPORT_BYTES) throw Object.assign(new Error('This file is too large: at most 64 MiB.'), { code: 'import.too_large' });
+    const text = await f.text();
+    try {
+      showPreview(await api({ op: 'import_parse', text, password: password || null }, 'Reading the file…'));
+    } catch (e) {
+      if (e.code !== 'import.password_needed' && e.code !== 'import.wrong_password') throw e;
+      out.replaceChildren(h('div', { class: 'card' },
+        h('p', { class: e.code === 'import.wrong_password' ? 'bad' : null }, e.message),
+        form({
+          cls: 'row',
+          fields: [{ name: 'password', label: 'Password of the file', type: 'password', autocomplete: 'off' }],
+          submit: 'Open the file',
+          onSubmit: async (d) => parse(d.password),
+        })));
+    }
+  };
+  const showPreview = (pv) => {
+    const names = [...new Set(pv.sample.flat().map((f) => f.name))].slice(0, 8);
+    out.replaceChildren(h('section', { class: 'card', 'aria-labelledby': 'preview-h' },
+      h('h3', { id: 'preview-h' }, `${pv.format}: ${pv.count.toLocaleString('en')} records`),
+      pv.skipped ? h('p', { class: 'muted' }, `${pv.skipped} empty records will be skipped.`) : null,
+      h('p', { class: 'muted' }, 'The first records, as they will be stored (secret values masked):'),
+      h('div', { class: 'table-wrap' }, h('table', { id: 'preview-table' },
+        h('thead', {}, h('tr', {}, names.map((n) => h('th', { scope: 'col' }, n)))),
+        h('tbody', {}, pv.sample.map((rec) => h('tr', {}, names.map((n) => {
+          const f = rec.find((x) => x.name === n);
+          return h('td', {}, f ? f.value : '');
+        })))))),
+      h('div', { class: 'actions' },
+        button(`Import ${pv.count.toLocaleString('en')} records`, async () => {
+          const r = await api({ op: 'import_commit', account_id: id }, 'Encrypting and importing…');
+          out.replaceChildren();
+          file.value = '';
+          await onImported();
+          flash(`Imported ${r.imported.toLocaleString('en')} records. Delete the file you imported from: it is not encrypted.`, 'info');
+        }, 'import-go'),
+        button('Cancel', async () => {
+          await api({ op: 'import_cancel' }, 'Cancelling…');
+          out.replaceChildren();
+          file.value = '';
+        }, 'secondary'))));
+  };
+  file.addEventListener('change', () => {
+    clearFlash();
+    parse(null).catch(showError);
+  });
+  const exportOut = h('div', { id: 'export-box' });
+  const encrypted = () => exportOut.replaceChildren(h('div', { class: 'card' },
+    h('p', {}, 'The file is encrypted with a password you choose now (Argon2id and XChaCha20-Poly1305; its format is in PROTOCOL.md §6.3). Without that password nobody can open it — not even you.'),
+    form({
+      fields: newPasswordFields('File password'),
+      submit: 'Download encrypted file',
+      onSubmit: async (d) => {
+        samePasswords(d);
+        const r = await api({ op: 'export_items', account_id: id, team: account.name, format: 'encrypted', password: d.password }, 'Encrypting the export…');
+        download(fileName(account.name, 'vouchsafe.json'), r.content, 'application/json');
+        exportOut.replaceChildren();
+        flash(`Exported ${r.count.toLocaleString('en')} items, encrypted.`, 'info');
+      },
+    })));
+  const plain = () => exportOut.replaceChildren(h('div', { class: 'card flash', role: 'alertdialog', 'aria-labelledby': 'plain-warn' },
+    h('p', { id: 'plain-warn' }, 'A plain CSV file is NOT encrypted: anyone who gets the file reads every value, secrets included. Keep it off shared drives and e-mail, and delete it when done.'),
+    h('div', { class: 'actions' },
+      button('I understand: download plain CSV', async () => {
+        const r = await api({ op: 'export_items', account_id: id, team: account.name, format: 'csv' }, 'Writing CSV…');
+        download(fileName(account.name, 'csv'), r.content, 'text/csv');
+        exportOut.replaceChildren();
+        flash(`Exported ${r.count.toLocaleString('en')} items as plain CSV.`, 'info');
+      }, 'danger'),
+      button('Cancel', () => exportOut.replaceChildren(), 'secondary'))));
+  return h('details', { class: 'card transfer' }, h('summary', {}, 'Import and export'),
+    h('h3', {}, 'Import'),
+    h('p', { class: 'muted' }, 'From Bitwarden (unencrypted .json or .csv), 1Password (.csv), any CSV with a header row, or a Vouchsafe export. The file is read in this tab; each record is encrypted before it is sent.'),
+    h('label', { for: fileId }, 'File to import', file), out,
+    h('h3', {}, 'Export'),
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', id: 'export-encrypted', onclick: encrypted }, 'Export encrypted file'),
+      h('button', { type: 'button', class: 'secondary', id: 'export-csv', onclick: plain }, 'Export plain CSV…')),
+    exportOut);
 }
 
 // ---------- members ----------
@@ -611,12 +866,12 @@ function membersTab(id, body, detail, admin) {
         onSubmit: async (d) => {
           const r = await api({ op: 'confirm', account_id: id, user_id: m.user_id, role: d.role, code: d.code }, 'Verifying and sealing the account key…');
           await render();
-          flash(`${m.email} is confirmed and can now read the account. Now read them your code ${r.admin_code} and the team history code ${r.history_code}: they type both on their account page.`, 'info');
+          flash(`${m.email} is confirmed and can now read the team's items. Now read them your code ${r.admin_code} and the team history code ${r.history_code}: they type both on their team page.`, 'info');
         },
       }));
     } else if (admin && !m.me && m.in_log) {
       actions.append(button('Remove', async () => {
-        if (!window.confirm(`Remove ${m.email}? The account key is then rotated and every item re-encrypted.`)) return;
+        if (!window.confirm(`Remove ${m.email}? The team key is then rotated and every item re-encrypted.`)) return;
         const r = await api({ op: 'remove', account_id: id, user_id: m.user_id }, 'Removing and rotating keys…');
         flash(`${m.email} removed; key version ${r.key_version}, ${r.items_reencrypted} items re-encrypted.`, 'info');
         render();
@@ -669,15 +924,15 @@ function recoveryTab(id, body, detail, admin) {
     body.append(h('section', { class: 'card', 'data-email': email(p.user_id) },
       h('h3', {}, email(p.user_id)),
       p.unconfirmed ? h('p', { class: 'flash unconfirmed' }, `Announced by the server on behalf of ${email(p.user_id)}: nobody has compared codes yet. Call them on a number you already know and ask them.`) : null,
-      h('p', {}, 'The team log announces this new key. Ask the member to read the code on their screen; it must be exactly: ', h('span', { class: 'code' }, p.code)),
-      p.history_code ? h('p', {}, 'Their screen also shows a team history code for this account; it must be: ', h('span', { class: 'code history-code' }, p.history_code)) : null,
+      h('p', {}, `The team log announces a new key for ${email(p.user_id)}. Call them on a number you already know and ask them to read out the verification code on their screen${p.has_history_code ? ' and the team history code for this team' : ''}. Type what they read: this browser compares it with the team log.`),
       h('p', { class: 'muted' }, `New keys: generation ${p.generation}, replacing ${p.replaces_generation} · vouches: ${p.vouchers.length} of ${p.needed} · reset ${when(p.announced_at)} · reseal possible from ${when(p.resealable_at)}${p.vetoed ? ' · VETOED' : ''}`),
       p.vouchers.includes(me.user_id) ? h('p', {}, 'You vouched.') : form({
         cls: 'row',
-        fields: [{ name: 'code', label: 'Code the member read to you', inputmode: 'numeric' }],
+        fields: [{ name: 'code', label: 'Code the member read to you', inputmode: 'numeric' },
+          ...(p.has_history_code ? [{ name: 'history', label: 'Team history code they read', inputmode: 'numeric' }] : [])],
         submit: 'Vouch',
         onSubmit: async (d) => {
-          const r = await api({ op: 'vouch', account_id: id, user_id: p.user_id, code: d.code }, 'Vouching…');
+          const r = await api({ op: 'vouch', account_id: id, user_id: p.user_id, code: d.code, history_code: d.history || null }, 'Vouching…');
           flash(r.restored ? `${email(p.user_id)} has access again.` : 'Vouch recorded; more vouches or the waiting period are needed.', 'info');
           render();
         },
@@ -824,14 +1079,14 @@ function inviteView() {
     page('Invitation accepted',
       h('p', {}, 'An admin will now compare your verification code with you, by phone or in person. Read them this code:'),
       h('p', {}, h('span', { class: 'code', id: 'my-code' }, r.code)),
-      h('p', {}, 'Once confirmed, the account opens here: ', h('a', { href: `/accounts/${r.account_id}` }, 'go to the account')));
+      h('p', {}, 'Once confirmed, the team opens here: ', h('a', { href: `/teams/${r.account_id}` }, 'go to the team')));
   }));
 }
 
 function resetView() {
   if (link && link.path === '/reset') {
     page('Choose a new password',
-      h('p', {}, 'Resetting makes new keys: colleagues must vouch for them before you can read your accounts again. If you still have your recovery kit, ',
+      h('p', {}, 'Resetting makes new keys: colleagues must vouch for them before you can read your teams again. If you still have your recovery kit, ',
         h('a', { href: '/recover' }, 'recover with it instead'), ' — it keeps your keys.'),
       h('div', { class: 'card' }, form({
         fields: [
@@ -851,7 +1106,7 @@ function resetView() {
             h('p', {}, 'Your new verification code is below. Ask a colleague to vouch for you in the dashboard and read them this code:'),
             h('p', {}, h('span', { class: 'code', id: 'my-code' }, r.code)),
             Object.keys(r.history_codes || {}).length
-              ? h('div', {}, h('p', {}, 'Read them the team history code of their account too; their screen must show the same:'),
+              ? h('div', {}, h('p', {}, 'Read them the team history code of their team too; their screen must show the same:'),
                 h('ul', { id: 'history-codes' }, Object.entries(r.history_codes).map(([acct, code]) => h('li', {}, `team ${acct}: `, h('span', { class: 'code' }, code)))))
               : null,
             h('p', {}, h('a', { href: '/signin' }, 'Sign in with your new password')));
@@ -919,7 +1174,7 @@ function recoveryPage(st) {
 
 document.addEventListener('click', (event) => {
   const a = event.target.closest && event.target.closest('a[href]');
-  if (!a || a.target || event.ctrlKey || event.metaKey || event.shiftKey) return;
+  if (!a || a.target || a.hasAttribute('download') || event.ctrlKey || event.metaKey || event.shiftKey) return;
   const url = new URL(a.href, location.href);
   if (url.origin !== location.origin || url.pathname.startsWith('/api/')) return;
   event.preventDefault();

@@ -74,14 +74,18 @@ pub struct Entry {
     hay: Zeroizing<String>,
 }
 
+impl FieldIn {
+    /// From a field read from a file.
+    pub fn from_file(f: &crate::transfer::Field) -> Self {
+        Self { name: f.name.clone(), value: crate::Secret(Zeroizing::new(f.value.clone())), secret: f.secret }
+    }
+}
+
 impl Entry {
     /// From a decrypted item.
     pub fn from_item(item: &Item) -> Self {
-        let display = item
-            .fields
-            .get(DISPLAY_FIELD)
-            .and_then(|v| serde_json::from_slice::<Display>(v).ok())
-            .unwrap_or_default();
+        let display =
+            item.fields.get(DISPLAY_FIELD).and_then(|v| serde_json::from_slice::<Display>(v).ok()).unwrap_or_default();
         let mut values: BTreeMap<&str, Zeroizing<String>> = item
             .fields
             .iter()
@@ -158,13 +162,23 @@ impl Entry {
         }
     }
 
+    /// As an export record.
+    pub fn record(&self) -> crate::transfer::Record {
+        crate::transfer::Record {
+            fields: self
+                .fields
+                .iter()
+                .map(|(n, v, s)| crate::transfer::Field { name: n.clone(), value: v.as_str().to_owned(), secret: *s })
+                .collect(),
+            template: self.template.clone(),
+            title: self.title_field.clone(),
+        }
+    }
+
     /// Everything, for the item's page.
     pub fn full(&self) -> Value {
-        let fields: Vec<Value> = self
-            .fields
-            .iter()
-            .map(|(n, v, s)| json!({"name": n, "value": v.as_str(), "secret": s}))
-            .collect();
+        let fields: Vec<Value> =
+            self.fields.iter().map(|(n, v, s)| json!({"name": n, "value": v.as_str(), "secret": s})).collect();
         json!({"id": self.id, "revision": self.revision, "key_version": self.key_version, "legacy": self.legacy,
                "created_at": self.created_at, "updated_at": self.updated_at, "title": self.title.as_str(),
                "title_field": self.title_field, "template": self.template, "fields": fields})
@@ -232,6 +246,13 @@ impl Index {
         self.entries.is_empty()
     }
 
+    /// Every item, as export records (oldest first).
+    pub fn records(&self) -> Vec<crate::transfer::Record> {
+        let mut order: Vec<&Entry> = self.entries.iter().collect();
+        order.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        order.into_iter().map(Entry::record).collect()
+    }
+
     /// One item.
     pub fn get(&self, id: &str) -> Option<&Entry> {
         self.entries.iter().find(|e| e.id == id)
@@ -262,10 +283,15 @@ impl Index {
             let mut hits: Vec<usize> = (0..self.entries.len()).filter(|&i| self.entries[i].matches(&terms)).collect();
             let e = &self.entries;
             match sort {
-                Sort::Updated => hits.sort_by(|&a, &b| e[b].updated_at.cmp(&e[a].updated_at).then(e[a].id.cmp(&e[b].id))),
-                Sort::Created => hits.sort_by(|&a, &b| e[b].created_at.cmp(&e[a].created_at).then(e[a].id.cmp(&e[b].id))),
+                Sort::Updated => {
+                    hits.sort_by(|&a, &b| e[b].updated_at.cmp(&e[a].updated_at).then(e[a].id.cmp(&e[b].id)))
+                }
+                Sort::Created => {
+                    hits.sort_by(|&a, &b| e[b].created_at.cmp(&e[a].created_at).then(e[a].id.cmp(&e[b].id)))
+                }
                 Sort::Title | Sort::TitleDesc => {
-                    let keys: Vec<Zeroizing<String>> = e.iter().map(|x| Zeroizing::new(x.title.to_lowercase())).collect();
+                    let keys: Vec<Zeroizing<String>> =
+                        e.iter().map(|x| Zeroizing::new(x.title.to_lowercase())).collect();
                     hits.sort_by(|&a, &b| keys[a].cmp(&keys[b]).then(e[a].id.cmp(&e[b].id)));
                     if sort == Sort::TitleDesc {
                         hits.reverse();
@@ -275,8 +301,7 @@ impl Index {
             self.last = Some((query, sort, hits));
         }
         let hits = self.last.as_ref().map_or(&[][..], |(_, _, h)| h.as_slice());
-        let rows: Vec<Value> =
-            hits.iter().skip(offset).take(limit.min(200)).map(|&i| self.entries[i].row()).collect();
+        let rows: Vec<Value> = hits.iter().skip(offset).take(limit.min(200)).map(|&i| self.entries[i].row()).collect();
         json!({"total": hits.len(), "count": self.entries.len(), "offset": offset, "rows": rows})
     }
 }
@@ -303,13 +328,18 @@ pub fn prepare(
         if name.starts_with(RESERVED_PREFIX) {
             return Err(Failure::new(
                 "item.reserved_name",
-                format!("Field names starting with \u{201c}{RESERVED_PREFIX}\u{201d} are reserved; choose another name."),
+                format!(
+                    "Field names starting with \u{201c}{RESERVED_PREFIX}\u{201d} are reserved; choose another name."
+                ),
             ));
         }
         if vouchsafe_crypto::field::validate_field_name(name).is_err() {
             return Err(Failure::new(
                 "item.invalid_field_name",
-                format!("The field name \u{201c}{}\u{201d} is too long or has a control character: at most 128 bytes.", clip(name, 40)),
+                format!(
+                    "The field name \u{201c}{}\u{201d} is too long or has a control character: at most 128 bytes.",
+                    clip(name, 40)
+                ),
             ));
         }
         if !seen.insert(name.to_owned()) {
@@ -443,13 +473,12 @@ mod tests {
 
     #[test]
     fn the_entered_order_secret_marks_and_title_survive_a_round_trip() {
-        let input = [field("zeta", "Zed Corp", false), field("alpha", "a@zed.example", false), field("pin", "1234", true)];
+        let input =
+            [field("zeta", "Zed Corp", false), field("alpha", "a@zed.example", false), field("pin", "1234", true)];
         let (fields, display) = prepare(&input, Some("alpha"), Some("customer")).unwrap();
         assert!(fields.contains_key(DISPLAY_FIELD));
-        let stored = Item {
-            fields: fields.into_iter().map(|(k, v)| (k, Zeroizing::new(v))).collect(),
-            ..item("i1", 5, &[])
-        };
+        let stored =
+            Item { fields: fields.into_iter().map(|(k, v)| (k, Zeroizing::new(v))).collect(), ..item("i1", 5, &[]) };
         let e = Entry::from_item(&stored);
         let names: Vec<&str> = e.fields.iter().map(|(n, _, _)| n.as_str()).collect();
         assert_eq!(names, ["zeta", "alpha", "pin"]);
@@ -464,7 +493,10 @@ mod tests {
         let dup = prepare(&[field("name", "a", false), field(" name ", "b", false)], None, None).unwrap_err();
         assert_eq!(dup.code, "item.duplicate_field");
         assert!(dup.message.contains("\u{201c}name\u{201d}"), "{}", dup.message);
-        assert_eq!(prepare(&[field("a", " ", false), field("b", "", false)], None, None).unwrap_err().code, "item.empty");
+        assert_eq!(
+            prepare(&[field("a", " ", false), field("b", "", false)], None, None).unwrap_err().code,
+            "item.empty"
+        );
         let long = "x".repeat(MAX_VALUE_BYTES + 1);
         let e = prepare(&[field("notes", &long, false)], None, None).unwrap_err();
         assert_eq!(e.code, "item.value_too_long");
@@ -482,7 +514,9 @@ mod tests {
             item("b", 2, &[("name", "Bob Stone"), ("city", "Adastral Park")]),
             item("c", 1, &[("name", "Cy"), ("password", "ada-secret"), (DISPLAY_FIELD, r#"{"secret":["password"]}"#)]),
         ]);
-        let ids = |v: &Value| v["rows"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+        let ids = |v: &Value| {
+            v["rows"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        };
         assert_eq!(ids(&idx.find("ADA", Sort::Updated, 0, 50)), ["a", "b"]);
         assert_eq!(ids(&idx.find("ada example", Sort::Updated, 0, 50)), ["a"]);
         assert_eq!(ids(&idx.find("password", Sort::Updated, 0, 50)), ["c"], "a field name is searchable");

@@ -22,6 +22,7 @@ use vouchsafe_crypto::log::{MemberStatus, Policy, Role, VoucherRule};
 use wasm_bindgen::prelude::*;
 
 pub mod items;
+pub mod transfer;
 use zeroize::Zeroizing;
 
 /// Shortest password the dashboard accepts (the server never sees it, so only the client can ask).
@@ -142,14 +143,37 @@ pub enum Op {
         #[serde(default)]
         template: Option<String>,
     },
-    /// Creates many items (an import), with progress.
-    ImportItems { account_id: String, items: Vec<ImportedItem> },
+    /// Reads an import file (its text); keeps the records in this worker and answers a preview.
+    ImportParse {
+        text: Secret,
+        #[serde(default)]
+        password: Option<Secret>,
+    },
+    /// Creates the records of the last parsed file as items of the team (with progress).
+    ImportCommit { account_id: String },
+    /// Forgets the last parsed file.
+    ImportCancel,
+    /// The team's loaded items as a file: `encrypted` (needs `password`) or plain `csv`.
+    ExportItems {
+        account_id: String,
+        team: String,
+        format: String,
+        #[serde(default)]
+        password: Option<Secret>,
+    },
     /// A random password.
     Generate { length: usize, digits: bool, symbols: bool },
     /// Deletes an item.
     DeleteItem { account_id: String, item_id: String },
-    /// Vouches for a member's new key after comparing codes (reseals when the policy allows).
-    Vouch { account_id: String, user_id: String, code: String },
+    /// Vouches for a member's new key after comparing codes (reseals when the policy allows):
+    /// `code` and `history_code` are what the member read out from their screen.
+    Vouch {
+        account_id: String,
+        user_id: String,
+        code: String,
+        #[serde(default)]
+        history_code: Option<String>,
+    },
     /// Vetoes a pending reset.
     Veto { account_id: String, user_id: String },
     /// Reseals once the quorum and waiting period allow.
@@ -196,19 +220,12 @@ pub enum Op {
     GuardianRelease { session_id: String, code: String },
 }
 
-/// One item of an import: its fields in order.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ImportedItem {
-    fields: Vec<items::FieldIn>,
-    #[serde(default)]
-    template: Option<String>,
-}
-
 struct SignedIn {
     vault: Vault,
     /// Per account, its items decrypted (memory only; gone with the worker).
     items: BTreeMap<String, items::Index>,
+    /// The last import file read, until it is imported or cancelled.
+    import: Option<transfer::Parsed>,
     email: String,
     refresh: vouchsafe_client::types::Secret,
     /// When to rotate the access token before it expires (Unix seconds).
@@ -304,10 +321,6 @@ fn written_item(w: &vouchsafe_client::types::ItemWire) -> vouchsafe_client::vaul
     }
 }
 
-fn text(v: &[u8]) -> String {
-    String::from_utf8_lossy(v).into_owned()
-}
-
 /// Handles one request; `progress(done, total)` reports long operations (rotation).
 pub fn dispatch(request: &str, progress: &mut dyn FnMut(u64, u64)) -> Result<String, Failure> {
     let op: Op = serde_json::from_str(request).map_err(|e| Failure::new("client.bad_request", e.to_string()))?;
@@ -378,7 +391,14 @@ fn login(
             vault.set_fork(vouchsafe_client::vault::Fork::from_record(a, f));
         }
     }
-    st.signed = Some(SignedIn { vault, items: BTreeMap::new(), email: email.to_owned(), refresh, refresh_at: at });
+    st.signed = Some(SignedIn {
+        vault,
+        items: BTreeMap::new(),
+        import: None,
+        email: email.to_owned(),
+        refresh,
+        refresh_at: at,
+    });
     me(st)
 }
 
@@ -444,10 +464,12 @@ fn account(st: &mut State, account_id: &str) -> Res {
     let pending: Vec<Value> = pending
         .iter()
         .map(|p| {
-            json!({"user_id": p.user_id, "code": p.code, "vouchers": p.vouchers, "needed": p.needed,
+            // The codes to compare stay here: the voucher types what the member reads out, and
+            // this engine compares (a page that showed them would invite copying instead).
+            json!({"user_id": p.user_id, "vouchers": p.vouchers, "needed": p.needed,
                    "announced_at": p.announced_at, "resealable_at": p.resealable_at, "vetoed": p.vetoed,
                    "unconfirmed": p.unconfirmed, "generation": p.new_identity.generation,
-                   "history_code": p.history_code.as_ref().map(|c| c.to_string()),
+                   "has_history_code": p.history_code.is_some(),
                    "replaces_generation": p.replaces_generation})
         })
         .collect();
@@ -593,7 +615,10 @@ fn run(st: &mut State, op: &Op, progress: &mut dyn FnMut(u64, u64)) -> Res {
         Op::GetItem { account_id, item_id } => {
             let s = signed(st)?;
             let index = s.items.get(account_id).ok_or_else(not_loaded)?;
-            Ok(index.get(item_id).ok_or_else(|| Failure::new("item.not_found", "This item is no longer there."))?.full())
+            Ok(index
+                .get(item_id)
+                .ok_or_else(|| Failure::new("item.not_found", "This item is no longer there."))?
+                .full())
         }
         Op::SaveItem { account_id, item_id, revision, fields, title, template } => {
             let (plain, display) = items::prepare(fields, title.as_deref(), template.as_deref())?;
@@ -607,32 +632,61 @@ fn run(st: &mut State, op: &Op, progress: &mut dyn FnMut(u64, u64)) -> Res {
             s.items.entry(account_id.clone()).or_default().put(items::written(&item, fields, &display));
             Ok(json!({"id": w.id, "revision": w.revision}))
         }
-        Op::ImportItems { account_id, items: imported } => {
-            let mut prepared = Vec::with_capacity(imported.len());
-            for (i, it) in imported.iter().enumerate() {
-                let (plain, display) = items::prepare(&it.fields, None, it.template.as_deref()).map_err(|f| {
-                    Failure::new(&f.code, format!("Record {} of the import: {}", i + 1, f.message))
-                })?;
-                prepared.push((plain, display));
-            }
+        Op::ImportParse { text, password } => {
+            let parsed = transfer::parse(text.as_str(), password.as_ref().map(Secret::as_str))?;
+            let preview = transfer::preview(&parsed);
+            signed(st)?.import = Some(parsed);
+            Ok(preview)
+        }
+        Op::ImportCancel => {
+            signed(st)?.import = None;
+            Ok(json!({"ok": true}))
+        }
+        Op::ImportCommit { account_id } => {
             let s = signed(st)?;
-            let plains: Vec<BTreeMap<String, Vec<u8>>> = prepared.iter().map(|(p, _)| p.clone()).collect();
+            let parsed =
+                s.import.take().ok_or_else(|| Failure::new("import.none", "Choose the file to import again."))?;
+            let n = parsed.records.len();
+            let (mut prepared, mut plains) = (Vec::with_capacity(n), Vec::with_capacity(n));
+            for (i, r) in parsed.records.iter().enumerate() {
+                let fields: Vec<items::FieldIn> = r.fields.iter().map(items::FieldIn::from_file).collect();
+                let (plain, display) = items::prepare(&fields, r.title.as_deref(), r.template.as_deref())
+                    .map_err(|f| Failure::new(&f.code, format!("Record {} of the file: {}", i + 1, f.message)))?;
+                prepared.push((fields, display));
+                plains.push(plain);
+            }
             let (written, failure) = match s.vault.create_items(account_id, &plains, progress) {
                 Ok(w) => (w, None),
                 Err((n, e)) => (Vec::new(), Some((n, Failure::from(e)))),
             };
             let index = s.items.entry(account_id.clone()).or_default();
-            for ((w, it), (_, display)) in written.iter().zip(imported).zip(&prepared) {
-                index.put(items::written(&written_item(w), &it.fields, display));
+            for (w, (fields, display)) in written.iter().zip(&prepared) {
+                index.put(items::written(&written_item(w), fields, display));
             }
             match failure {
-                // What was created before the refusal stays (each item is its own write): say so.
+                // Each item is its own write: what was created before the refusal stays. Say so.
                 Some((n, f)) => Err(Failure {
-                    message: format!("{} ({} of {} records were imported before this.)", f.message, n, imported.len()),
+                    message: format!("{} ({n} of {} records were imported before this.)", f.message, prepared.len()),
                     ..f
                 }),
-                None => Ok(json!({"imported": written.len()})),
+                None => Ok(json!({"imported": written.len(), "skipped": parsed.skipped})),
             }
+        }
+        Op::ExportItems { account_id, team, format, password } => {
+            let s = signed(st)?;
+            let records = s.items.get(account_id).ok_or_else(not_loaded)?.records();
+            let n = records.len();
+            let content = match format.as_str() {
+                "encrypted" => {
+                    let p = password
+                        .as_ref()
+                        .ok_or_else(|| Failure::new("export.password_needed", "Choose a password for the file."))?;
+                    transfer::export_encrypted(team, records, p.as_str())?
+                }
+                "csv" => transfer::export_csv(&records).to_string(),
+                _ => return Err(Failure::new("client.bad_request", "format: encrypted or csv")),
+            };
+            Ok(json!({"content": content, "count": n}))
         }
         Op::Generate { length, digits, symbols } => {
             let p = items::generate(*length, *digits, *symbols)?;
@@ -646,8 +700,21 @@ fn run(st: &mut State, op: &Op, progress: &mut dyn FnMut(u64, u64)) -> Res {
             }
             Ok(json!({"ok": true}))
         }
-        Op::Vouch { account_id, user_id, code } => {
-            Ok(json!({"restored": signed(st)?.vault.vouch(account_id, user_id, code)?}))
+        Op::Vouch { account_id, user_id, code, history_code } => {
+            let v = &mut signed(st)?.vault;
+            let expected =
+                v.pending_resets(account_id)?.into_iter().find(|p| &p.user_id == user_id).and_then(|p| p.history_code);
+            if let Some(expected) = expected {
+                let typed = history_code.as_deref().unwrap_or("");
+                if !vouchsafe_crypto::same_digits(&expected.to_string(), typed) {
+                    return Err(Failure::new(
+                        "client.refused",
+                        "The team history code they read does not match the history this browser verified: do not vouch. \
+                         The server may be showing the two of you different histories.",
+                    ));
+                }
+            }
+            Ok(json!({"restored": v.vouch(account_id, user_id, code)?}))
         }
         Op::Veto { account_id, user_id } => {
             signed(st)?.vault.veto(account_id, user_id)?;
