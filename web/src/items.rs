@@ -360,6 +360,10 @@ pub fn prepare(
                 ),
             ));
         }
+        // A template's field left blank is not stored (nor shown).
+        if value.is_empty() {
+            continue;
+        }
         total += name.len() + value.len();
         display.order.push(name.to_owned());
         if f.secret {
@@ -367,7 +371,7 @@ pub fn prepare(
         }
         out.insert(name.to_owned(), value.as_bytes().to_vec());
     }
-    if out.values().all(|v| v.iter().all(u8::is_ascii_whitespace)) {
+    if out.is_empty() || out.values().all(|v| v.iter().all(u8::is_ascii_whitespace)) {
         return Err(Failure::new("item.empty", "This item is empty: fill in at least one value."));
     }
     if total > MAX_ITEM_BYTES {
@@ -391,6 +395,7 @@ pub fn written(item: &Item, fields: &[FieldIn], display: &Display) -> Entry {
     let secret: BTreeSet<&str> = display.secret.iter().map(String::as_str).collect();
     let fields = fields
         .iter()
+        .filter(|f| !f.value.as_str().is_empty())
         .map(|f| {
             let name = f.name.trim().to_owned();
             let s = secret.contains(name.as_str());
