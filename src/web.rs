@@ -154,7 +154,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     for p in PAGES {
         cfg.route(p, web::get().to(page));
     }
-    cfg.route("/accounts/{tail:.*}", web::get().to(page))
-        .route("/teams/{tail:.*}", web::get().to(page))
-        .route("/assets/{name:.*}", web::get().to(asset));
+    // A team's page and its tabs, as the dashboard's router knows them (anything else under
+    // /teams is the fallback's 404 page).
+    for base in ["/teams", "/accounts"] {
+        cfg.route(&format!("{base}/{{id:[A-Za-z0-9_-]+}}"), web::get().to(page))
+            .route(&format!("{base}/{{id:[A-Za-z0-9_-]+}}/{{tab:items|members|recovery}}"), web::get().to(page));
+    }
+    cfg.route("/assets/{name:.*}", web::get().to(asset));
 }

@@ -111,7 +111,7 @@ schema!(
     LogEntry => blob("An encoded, signed team-log entry (at most 4 KiB), unpadded base64url.", 1, 4096)
 );
 schema!(
-    /// An encoded, signed log checkpoint (PROTOCOL.md §5.6).
+    /// An encoded, signed log checkpoint (PROTOCOL.md §5.3).
     Checkpoint => blob("An encoded, signed checkpoint of the team log (at most 320 bytes), unpadded base64url.", 1, 320)
 );
 schema!(

@@ -269,6 +269,67 @@ pub struct SessionInfo {
     pub user_agent: Option<String>,
 }
 
+impl SessionInfo {
+    /// A person's name for the device that opened the session — "Chrome 143 on Linux",
+    /// "Vouchsafe CLI 0.1.0" — read from the User-Agent; "Unknown device" when there is none.
+    pub fn device(&self) -> String {
+        self.user_agent.as_deref().map_or_else(|| "Unknown device".to_owned(), device_name)
+    }
+}
+
+/// The version after `token` (`Chrome/143.0` → `143`), major part only.
+fn major_after<'a>(ua: &'a str, token: &str) -> Option<&'a str> {
+    let rest = &ua[ua.find(token)? + token.len()..];
+    let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+/// Browser (or program) and operating system from a User-Agent string. Only the few
+/// names people recognise; anything else is named by its first product token.
+pub fn device_name(ua: &str) -> String {
+    if let Some(v) = ua.strip_prefix("vouchsafe-client/") {
+        return format!("Vouchsafe CLI {}", v.split_whitespace().next().unwrap_or(""));
+    }
+    // Order matters: Edge and Opera also say Chrome, Chrome also says Safari.
+    const BROWSERS: [(&str, &str); 8] = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("FxiOS/", "Firefox"),
+        ("CriOS/", "Chrome"),
+        ("Chromium/", "Chromium"),
+        ("HeadlessChrome/", "Chrome"),
+        ("Chrome/", "Chrome"),
+    ];
+    let browser =
+        BROWSERS.iter().find_map(|(token, name)| major_after(ua, token).map(|v| format!("{name} {v}"))).or_else(|| {
+            ua.contains("Safari/")
+                .then(|| major_after(ua, "Version/").map_or("Safari".to_owned(), |v| format!("Safari {v}")))
+        });
+    const SYSTEMS: [(&str, &str); 8] = [
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Windows", "Windows"),
+        ("CrOS", "ChromeOS"),
+        ("Mac OS X", "macOS"),
+        ("Macintosh", "macOS"),
+        ("Linux", "Linux"),
+    ];
+    let system = SYSTEMS.iter().find(|(token, _)| ua.contains(token)).map(|(_, name)| *name);
+    let product = || {
+        let first = ua.split_whitespace().next().unwrap_or("").replace('/', " ");
+        let clean: String = first.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').take(40).collect();
+        if clean.is_empty() { "Unknown device".to_owned() } else { clean }
+    };
+    match (browser, system) {
+        (Some(b), Some(s)) => format!("{b} on {s}"),
+        (Some(b), None) => b,
+        (None, Some(s)) => format!("A program on {s}"),
+        (None, None) => product(),
+    }
+}
+
 /// `GET /api/v1/me`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -368,6 +429,10 @@ pub struct AccountInfo {
     pub rotation_required: bool,
     /// Items still encrypted under an older key version.
     pub items_to_rotate: u64,
+    /// Members who reset their password and wait for colleagues' vouches (the server's word:
+    /// a reminder to open the team page, where the log is verified before anyone vouches).
+    #[serde(default)]
+    pub awaiting_vouch: u64,
     /// Number of log entries.
     pub log_len: u64,
     /// Unix seconds.
@@ -445,7 +510,7 @@ pub struct AppendResponse {
 }
 
 /// `PUT /api/v1/accounts/{id}/checkpoints`: the caller's signed checkpoint of the log
-/// (PROTOCOL.md §5.6).
+/// (PROTOCOL.md §5.3).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -1234,5 +1299,42 @@ mod secret_tests {
         let req = LoginRequest { email: "a@example.com".into(), auth_key: "AUTHKEY-SECRET".into() };
         let shown = format!("{req:?}");
         assert!(!shown.contains("AUTHKEY-SECRET") && shown.contains("a@example.com"), "{shown}");
+    }
+}
+
+#[cfg(test)]
+mod device_tests {
+    use super::device_name;
+
+    #[test]
+    fn sessions_are_named_by_browser_and_system() {
+        let cases = [
+            (
+                "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/143.0.0.0 Safari/537.36",
+                "Chrome 143 on Linux",
+            ),
+            (
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.2903.86",
+                "Edge 131 on Windows",
+            ),
+            (
+                "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.7; rv:133.0) Gecko/20100101 Firefox/133.0",
+                "Firefox 133 on macOS",
+            ),
+            (
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
+                "Safari 18 on iOS",
+            ),
+            (
+                "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
+                "Chrome 131 on Android",
+            ),
+            ("vouchsafe-client/0.1.0", "Vouchsafe CLI 0.1.0"),
+            ("curl/8.5.0", "curl 8.5.0"),
+            ("", "Unknown device"),
+        ];
+        for (ua, want) in cases {
+            assert_eq!(device_name(ua), want, "{ua}");
+        }
     }
 }

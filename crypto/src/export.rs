@@ -8,7 +8,7 @@
 //! ```
 //!
 //! The parameters and salt are bound, so a file whose header was edited (weaker parameters,
-//! another salt) does not open. The plaintext is the dashboard's JSON (PROTOCOL.md §6.3).
+//! another salt) does not open. The plaintext is the dashboard's JSON (PROTOCOL.md §4.2).
 
 use zeroize::Zeroizing;
 

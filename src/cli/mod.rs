@@ -317,7 +317,7 @@ pub fn sessions(revoke: Option<&str>) -> Result<(), String> {
             if s.current { " (this one)" } else { "" },
             s.created_at,
             s.last_used_at,
-            clean(&s.user_agent.unwrap_or_default())
+            clean(&s.device())
         );
     }
     Ok(())

@@ -200,12 +200,19 @@ pub async fn info(state: &AppState, account_id: &str, user_id: &str) -> Result<A
     let a = accounts::by_id(&state.db, account_id).await?.ok_or_else(not_found)?;
     let items_to_rotate = accounts::items_below(&state.db, account_id, a.key_version).await?;
     let deprovisioned = accounts::has_deprovisioned(&state.db, account_id).await?;
-    Ok(to_info(a, &m, items_to_rotate, deprovisioned))
+    let waiting = accounts::awaiting_vouch_counts(&state.db, &[account_id.to_owned()]).await?;
+    Ok(to_info(a, &m, items_to_rotate, deprovisioned, waiting.first().map_or(0, |w| w.1)))
 }
 
 /// `deprovisioned`: a member was deprovisioned and is still in the log, so the key must rotate
 /// (the log alone cannot say so: provisioning clients do not sign entries).
-fn to_info(a: account::Model, m: &membership::Model, items_to_rotate: u64, deprovisioned: bool) -> AccountInfo {
+fn to_info(
+    a: account::Model,
+    m: &membership::Model,
+    items_to_rotate: u64,
+    deprovisioned: bool,
+    awaiting_vouch: i64,
+) -> AccountInfo {
     AccountInfo {
         id: a.id,
         name: a.name,
@@ -214,6 +221,7 @@ fn to_info(a: account::Model, m: &membership::Model, items_to_rotate: u64, depro
         key_version: u32::try_from(a.key_version).unwrap_or(0),
         rotation_required: a.rotation_required || deprovisioned,
         items_to_rotate,
+        awaiting_vouch: u64::try_from(awaiting_vouch).unwrap_or(0),
         log_len: u64::try_from(a.log_len).unwrap_or(0),
         created_at: a.created_at,
     }
@@ -222,11 +230,15 @@ fn to_info(a: account::Model, m: &membership::Model, items_to_rotate: u64, depro
 /// The caller's accounts.
 pub async fn list(state: &AppState, user_id: &str) -> Result<Vec<AccountInfo>, ApiError> {
     let ms = accounts::memberships_of_user(&state.db, user_id).await?;
+    let ids: Vec<String> = ms.iter().map(|m| m.account_id.clone()).collect();
+    let waiting: std::collections::HashMap<String, i64> =
+        accounts::awaiting_vouch_counts(&state.db, &ids).await?.into_iter().collect();
     let mut out = Vec::with_capacity(ms.len());
     for m in ms {
         if let Some(a) = accounts::by_id(&state.db, &m.account_id).await? {
             let deprovisioned = accounts::has_deprovisioned(&state.db, &a.id).await?;
-            out.push(to_info(a, &m, 0, deprovisioned));
+            let n = waiting.get(&a.id).copied().unwrap_or(0);
+            out.push(to_info(a, &m, 0, deprovisioned, n));
         }
     }
     Ok(out)

@@ -142,6 +142,24 @@ pub async fn memberships_of_user<C: Conn>(db: &C, user_id: &str) -> Result<Vec<m
         .await?)
 }
 
+/// Per account (of these), how many members wait for colleagues' vouches; accounts with none
+/// are left out.
+pub async fn awaiting_vouch_counts<C: Conn>(db: &C, account_ids: &[String]) -> Result<Vec<(String, i64)>, ApiError> {
+    if account_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(membership::Entity::find()
+        .select_only()
+        .column(membership::Column::AccountId)
+        .column_as(membership::Column::UserId.count(), "n")
+        .filter(membership::Column::AccountId.is_in(account_ids.iter().cloned()))
+        .filter(membership::Column::Status.eq(MembershipStatus::AwaitingVouch))
+        .group_by(membership::Column::AccountId)
+        .into_tuple::<(String, i64)>()
+        .all(db)
+        .await?)
+}
+
 /// An account's memberships, oldest first.
 pub async fn members<C: Conn>(db: &C, account_id: &str) -> Result<Vec<membership::Model>, ApiError> {
     Ok(membership::Entity::find()

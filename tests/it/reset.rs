@@ -67,6 +67,9 @@ fn forget_reset_vouch_and_read_old_items_with_new_keys() {
     assert!(srv.outbox_mail("bob@example.com").contains("was reset"));
     assert!(srv.outbox_mail("alice@example.com").contains("reset their password"));
     assert!(srv.outbox_mail("carol@example.com").contains("reset their password"));
+    // Colleagues' team lists say someone waits (a reminder; the vouch itself reads the log).
+    let listed = |v: &Vault| v.client.accounts().unwrap().into_iter().find(|a| a.id == acct).unwrap().awaiting_vouch;
+    assert_eq!((listed(&carol), carol.client.account(&acct).unwrap().awaiting_vouch), (1, 1));
     // Carol sees the request with the code from the log, compares it with Bob's screen, vouches.
     let pending = carol.pending_resets(&acct).unwrap();
     assert_eq!(pending.len(), 1);
@@ -74,6 +77,7 @@ fn forget_reset_vouch_and_read_old_items_with_new_keys() {
     let bob_code = bob.keyring.public().verification_code().to_string();
     assert!(carol.vouch(&acct, bob.user_id(), &bob_code).unwrap(), "quorum 1, no waiting: resealed");
     assert_eq!(bob.client.account(&acct).unwrap().status, "active");
+    assert_eq!(listed(&carol), 0, "no one waits any more");
     assert_eq!(String::from_utf8(bob.get_item(&acct, &item).unwrap().fields["n"].to_vec()).unwrap(), "customer record");
     assert!(srv.outbox_mail("bob@example.com").contains("restored"));
     // Every step is in the log, and a full replay verifies.

@@ -285,6 +285,7 @@ async function signOut() {
     // The keys go with the worker either way.
   }
   me = null;
+  sessionStorage.removeItem(SESSION_KEY);
   stopWorker();
   navigate('/signin');
   flash('Signed out. Your keys were cleared from this tab.', 'info');
@@ -336,8 +337,17 @@ function notFound() {
     h('p', {}, h('a', { href: '/' }, 'Back to your teams')));
 }
 
+// The tab's server session id (not a credential) outlives a reload in session storage, so the
+// next sign-in in this tab ends it instead of piling up sessions.
+const SESSION_KEY = 'vouchsafe.session';
+
+function keepSession(who) {
+  sessionStorage.setItem(SESSION_KEY, who.session_id);
+  return who;
+}
+
 function signedIn(who) {
-  me = who;
+  me = keepSession(who);
   const next = afterSignIn || (link ? link.path : '/');
   afterSignIn = null;
   navigate(next);
@@ -354,7 +364,8 @@ function signInView() {
         { name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password' },
       ],
       submit: 'Sign in',
-      onSubmit: async (d) => signedIn(await api({ op: 'login', email: d.email, password: d.password, trust: loadTrust(), teams: loadTeams() }, 'Deriving your keys…')),
+      onSubmit: async (d) => signedIn(await api({ op: 'login', email: d.email, password: d.password, trust: loadTrust(), teams: loadTeams(),
+        replaces: sessionStorage.getItem(SESSION_KEY) }, 'Deriving your keys…')),
     })),
     h('p', {}, h('a', { href: '/signup' }, 'Create a login'), ' · ', h('a', { href: '/reset' }, 'Forgot your password?'),
       ' · ', h('a', { href: '/recover' }, 'Recover with your recovery kit')));
@@ -371,7 +382,7 @@ function signUpView() {
       submit: 'Create login',
       onSubmit: async (d) => {
         samePasswords(d);
-        me = await api({ op: 'register', email: d.email, password: d.password }, 'Creating your keys…');
+        me = keepSession(await api({ op: 'register', email: d.email, password: d.password }, 'Creating your keys…'));
         afterSignIn = link ? link.path : '/';
         navigate('/kit');
       },
@@ -411,6 +422,7 @@ async function kitView() {
       'Code only (no server share and no guardians: the code alone restores your keys)')),
     h('div', { class: 'actions' },
       button('Create recovery kit', async () => {
+        if (me.kit && me.kit.exists && !window.confirm('Replace your recovery kit? The code you wrote down for the old kit, and its shares, stop working.')) return;
         const picks = [...guardians.querySelectorAll('input[name=guardian]:checked')].map((c) => JSON.parse(c.value));
         const only = document.getElementById(codeOnly).checked;
         const kit = await api({ op: 'create_kit', guardians: only ? [] : picks, code_only: only }, 'Making your kit…');
@@ -423,8 +435,13 @@ async function kitView() {
           h('p', { class: 'muted' }, `Needs ${kit.status.threshold} of ${kit.status.share_count} shares${kit.status.server_share ? ': this code plus the server share sent by email' : ''}.`),
           h('div', { class: 'actions' },
             button('Print', () => window.print(), 'secondary'),
+            button('Download as a file', () => download(`vouchsafe-recovery-kit-${me.email.replace(/[^A-Za-z0-9.@_-]/g, '_')}.txt`,
+              `Vouchsafe recovery kit\n\nLogin: ${me.email}\nServer: ${location.origin}\nMade: ${new Date().toISOString().slice(0, 10)}\n\nRecovery code: ${kit.code}\n\n`
+              + `It needs ${kit.status.threshold} of ${kit.status.share_count} shares${kit.status.server_share ? ': this code plus the server share sent by email to the login\'s address' : ''}.\n`
+              + 'Keep this file offline (a USB stick in a drawer, or printed), never next to your password.\n', 'text/plain'), 'secondary'),
             button('I have written it down', () => {
               codeBox.textContent = '';
+              kit.code = '';
               navigate(afterSignIn || '/');
               afterSignIn = null;
             }))));
@@ -443,8 +460,26 @@ async function accountsView() {
   const rows = accounts.map((a) => h('tr', {},
     h('td', {}, h('a', { href: `/teams/${a.id}` }, a.name)), h('td', {}, a.role), h('td', {}, a.status.replace('_', ' ')),
     h('td', {}, `v${a.key_version}`)));
+  const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+  const banners = accounts.flatMap((a) => {
+    const admin = a.role === 'owner' || a.role === 'admin';
+    const out = [];
+    if (a.status === 'active' && a.awaiting_vouch > 0) {
+      out.push(h('p', { class: 'flash banner vouch-banner', 'data-team': a.id }, `${a.name}: ${plural(a.awaiting_vouch, 'member waits', 'members wait')} for colleagues to vouch for a new key. `,
+        h('a', { href: `/teams/${a.id}/recovery` }, 'Compare codes and vouch')));
+    }
+    if (a.status === 'active' && admin && a.rotation_required) {
+      out.push(h('p', { class: 'flash banner rotation-banner', 'data-team': a.id }, `${a.name}: someone left the team and its key has not been rotated yet. `,
+        h('a', { href: `/teams/${a.id}` }, 'Finish the rotation')));
+    }
+    if (a.status === 'awaiting_vouch') {
+      out.push(h('p', { class: 'flash banner', 'data-team': a.id }, `${a.name}: your access waits for colleagues to vouch for your new key.`));
+    }
+    return out;
+  });
   page('Teams',
     me.kit && me.kit.exists ? null : h('p', { class: 'flash' }, 'You have no recovery kit. ', h('a', { href: '/kit' }, 'Make one now')),
+    banners,
     accounts.length
       ? h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Team'), h('th', {}, 'Your role'), h('th', {}, 'Status'), h('th', {}, 'Key'))), h('tbody', {}, rows)))
       : h('p', { class: 'muted' }, 'No teams yet. Create one, or accept an invitation from your email.'),
@@ -483,6 +518,7 @@ async function accountView(id, tab) {
     ['items', 'members', 'recovery'].map((t) => h('a', { href: `/teams/${id}/${t}`, 'aria-current': t === tab ? 'page' : null }, t[0].toUpperCase() + t.slice(1))));
   const body = h('div');
   const inLog = detail.members.filter((m) => m.in_log).length;
+  const waiting = detail.pending.filter((p) => !p.vetoed && p.user_id !== me.user_id);
   page(a.name,
     a.status === 'active'
       ? h('p', { class: 'muted' }, `Your role: ${detail.log.role} · key version ${detail.log.key_version} · ${inLog} members · team log verified (${detail.log_len} entries) · the name is as the server stores it`)
@@ -500,6 +536,10 @@ async function accountView(id, tab) {
           flash('Reset vetoed.', 'info');
           render();
         }, 'danger'))
+      : null,
+    a.status === 'active' && tab !== 'recovery' && waiting.length
+      ? h('p', { class: 'flash banner vouch-banner' }, `${waiting.length === 1 ? `${memberEmail(detail, waiting[0].user_id)} waits` : `${waiting.length} members wait`} for colleagues to vouch for a new key. `,
+        h('a', { href: `/teams/${id}/recovery` }, 'Compare codes and vouch'))
       : null,
     a.status === 'awaiting_vouch' ? h('p', { class: 'flash' }, 'Your access is waiting: colleagues must vouch for your new key. Read them your code: ', h('span', { class: 'code', id: 'my-code' }, me.code)) : null,
     a.status === 'accepted' ? h('p', { class: 'flash', id: 'not-confirmed' }, 'An admin has not confirmed you yet. Read them your verification code (by phone or in person): ', h('span', { class: 'code', id: 'my-code' }, me.code)) : null,
@@ -816,7 +856,7 @@ function transferSection(id, account, onImported) {
   });
   const exportOut = h('div', { id: 'export-box' });
   const encrypted = () => exportOut.replaceChildren(h('div', { class: 'card' },
-    h('p', {}, 'The file is encrypted with a password you choose now (Argon2id and XChaCha20-Poly1305; its format is in PROTOCOL.md §6.3). Without that password nobody can open it — not even you.'),
+    h('p', {}, 'The file is encrypted with a password you choose now (Argon2id and XChaCha20-Poly1305; its format is in PROTOCOL.md §4.2). Without that password nobody can open it — not even you.'),
     form({
       fields: newPasswordFields('File password'),
       submit: 'Download encrypted file',
@@ -877,15 +917,16 @@ function membersTab(id, body, detail, admin) {
         render();
       }, 'danger'));
     }
+    actions.dataset.label = 'Actions';
     return h('tr', { 'data-email': m.email },
-      h('td', {}, m.email, m.me ? ' (you)' : ''), h('td', {}, m.role || (m.invited_as ? `invited as ${m.invited_as}` : '—')),
-      h('td', { class: 'status' }, m.status === 'not_in_log' ? 'not in the team log' : m.status.replace('_', ' ')),
-      h('td', {}, m.code ? h('span', { class: 'code' }, m.code) : '—'), actions);
+      h('td', { 'data-label': 'Member' }, m.email, m.me ? ' (you)' : ''), h('td', { 'data-label': 'Role' }, m.role || (m.invited_as ? `invited as ${m.invited_as}` : '—')),
+      h('td', { class: 'status', 'data-label': 'Status' }, m.status === 'not_in_log' ? 'not in the team log' : m.status.replace('_', ' ')),
+      h('td', { 'data-label': 'Verification code' }, m.code ? h('span', { class: 'code' }, m.code) : '—'), actions);
   });
   body.append(
     h('p', {}, 'Compare verification codes in person or by phone before confirming anyone. Your code: ', h('span', { class: 'code', id: 'my-code' }, me.code)),
-    h('div', { class: 'table-wrap' }, h('table', {},
-      h('thead', {}, h('tr', {}, h('th', {}, 'Member'), h('th', {}, 'Role'), h('th', {}, 'Status'), h('th', {}, 'Verification code'), h('th', {}, 'Actions'))),
+    h('div', { class: 'table-wrap' }, h('table', { class: 'stack', id: 'members' },
+      h('thead', {}, h('tr', {}, ['Member', 'Role', 'Status', 'Verification code', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, rows))));
   if (!admin) return;
   body.append(h('h2', {}, 'Invite'), form({
@@ -904,7 +945,7 @@ function membersTab(id, body, detail, admin) {
   const open = detail.invitations.filter((i) => i.status === 'pending');
   if (open.length) {
     body.append(h('h2', {}, 'Open invitations'), h('div', { class: 'table-wrap' }, h('table', {},
-      h('tbody', {}, open.map((i) => h('tr', {}, h('td', {}, i.email), h('td', {}, i.role), h('td', {}, `expires ${when(i.expires_at)}`),
+      h('tbody', {}, open.map((i) => h('tr', { 'data-invitation': i.email }, h('td', {}, i.email), h('td', {}, i.role), h('td', {}, `expires ${when(i.expires_at)}`),
         h('td', {}, button('Revoke', async () => {
           await api({ op: 'revoke_invitation', account_id: id, invitation_id: i.id }, 'Revoking…');
           render();
@@ -1022,16 +1063,26 @@ async function settingsView() {
         samePasswords(d);
         await api({ op: 'change_password', current: d.current, new: d.password, end_other_sessions: d.end }, 'Re-wrapping your keys…');
         el.reset();
+        await render();
         flash('Password changed. Your keys stay the same.', 'info');
       },
     })),
     h('h2', {}, 'Sessions'),
-    h('div', { class: 'table-wrap' }, h('table', {}, h('tbody', {}, sessions.map((s) => h('tr', {},
-      h('td', {}, `started ${when(s.created_at)}`), h('td', {}, `last used ${when(s.last_used_at)}`), h('td', {}, s.user_agent || ''),
-      h('td', {}, s.current ? 'this tab' : button('Revoke', async () => {
-        await api({ op: 'revoke_session', id: s.id }, 'Revoking…');
-        render();
-      }, 'secondary'))))))),
+    h('div', { class: 'table-wrap' }, h('table', { id: 'sessions', class: 'stack' },
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Device'), h('th', { scope: 'col' }, 'Started'), h('th', { scope: 'col' }, 'Last used'), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Action')))),
+      h('tbody', {}, sessions.map((s) => h('tr', { 'data-session': s.id },
+        h('td', { class: 'device', 'data-label': 'Device' }, s.device), h('td', { 'data-label': 'Started' }, when(s.created_at)),
+        h('td', { 'data-label': 'Last used' }, when(s.last_used_at)),
+        h('td', { 'data-label': '' }, s.current ? 'this tab' : button('Sign out', async () => {
+          await api({ op: 'revoke_session', id: s.id }, 'Signing that session out…');
+          flash(`Signed out ${s.device}.`, 'info');
+          render();
+        }, 'secondary'))))))),
+    sessions.some((s) => !s.current) ? button('Sign out all other sessions', async () => {
+      for (const s of sessions.filter((x) => !x.current)) await api({ op: 'revoke_session', id: s.id }, 'Signing other sessions out…');
+      flash('Every other session is signed out.', 'info');
+      render();
+    }, 'secondary') : null,
     h('h2', {}, 'Guardian requests'),
     guardianRequests(requests));
 }

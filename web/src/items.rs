@@ -5,7 +5,7 @@
 //!
 //! How an item is shown — the order of its fields, which are secret, which one is its title, the
 //! template it came from — travels *inside* the item, as one more encrypted field named
-//! [`DISPLAY_FIELD`] (JSON, see PROTOCOL.md §6.2), so the server learns nothing of it either.
+//! [`DISPLAY_FIELD`] (JSON, see PROTOCOL.md §4.1), so the server learns nothing of it either.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -86,6 +86,11 @@ pub enum Op {
         /// match, and forks seen (also kept by the page, so they survive reloads).
         #[serde(default)]
         teams: BTreeMap<String, TeamMarks>,
+        /// The session this tab held before a reload (its id, kept in the tab's session
+        /// storage; not a credential): ended once the new one is open, so reloads do not pile
+        /// up sessions.
+        #[serde(default)]
+        replaces: Option<String>,
     },
     /// Ends the session.
     Logout,
@@ -227,6 +232,8 @@ struct SignedIn {
     /// The last import file read, until it is imported or cancelled.
     import: Option<transfer::Parsed>,
     email: String,
+    /// This tab's server session (not a credential: the page keeps it to replace on reload).
+    session_id: String,
     refresh: vouchsafe_client::types::Secret,
     /// When to rotate the access token before it expires (Unix seconds).
     refresh_at: u64,
@@ -373,9 +380,15 @@ fn login(
     password: &Secret,
     trust: &BTreeMap<String, BTreeMap<String, (u64, String)>>,
     teams: &BTreeMap<String, TeamMarks>,
+    replaces: Option<&String>,
 ) -> Res {
     let mut client = Client::new(&st.base);
     let session = flows::login(&mut client, email, password.as_str())?;
+    let session_id = session.tokens.session_id.clone();
+    if let Some(old) = replaces.filter(|old| **old != session_id) {
+        // Best effort: it may have ended already (expired, revoked elsewhere, another user's).
+        let _ = client.revoke_session(old);
+    }
     let refresh = session.tokens.refresh_token.clone();
     let at = refresh_at(session.tokens.expires_in);
     let mut vault = Vault::new(client, session);
@@ -396,6 +409,7 @@ fn login(
         items: BTreeMap::new(),
         import: None,
         email: email.to_owned(),
+        session_id,
         refresh,
         refresh_at: at,
     });
@@ -409,6 +423,7 @@ fn me(st: &mut State) -> Res {
     Ok(json!({
         "user_id": me.user_id, "email": me.email, "generation": me.generation,
         "code": s.vault.keyring.public().verification_code().to_string(), "kit": kit,
+        "session_id": s.session_id,
     }))
 }
 
@@ -528,9 +543,11 @@ fn run(st: &mut State, op: &Op, progress: &mut dyn FnMut(u64, u64)) -> Res {
         Op::Register { email, password } => {
             check_password(password)?;
             flows::register(&Client::new(&st.base), email, password.as_str(), params)?;
-            login(st, email, password, &BTreeMap::new(), &BTreeMap::new())
+            login(st, email, password, &BTreeMap::new(), &BTreeMap::new(), None)
         }
-        Op::Login { email, password, trust, teams } => login(st, email, password, trust, teams),
+        Op::Login { email, password, trust, teams, replaces } => {
+            login(st, email, password, trust, teams, replaces.as_ref())
+        }
         Op::Logout => {
             if let Some(s) = st.signed.take() {
                 // Best effort: the session ends server-side; the keys die with this worker anyway.
@@ -540,7 +557,17 @@ fn run(st: &mut State, op: &Op, progress: &mut dyn FnMut(u64, u64)) -> Res {
             Ok(json!({"ok": true}))
         }
         Op::Me => me(st),
-        Op::Sessions => Ok(json!(signed(st)?.vault.client.sessions()?)),
+        Op::Sessions => {
+            let list = signed(st)?.vault.client.sessions()?;
+            let named: Vec<_> = list
+                .into_iter()
+                .map(|s| {
+                    json!({"device": s.device(), "id": s.id, "created_at": s.created_at,
+                    "last_used_at": s.last_used_at, "current": s.current})
+                })
+                .collect();
+            Ok(json!(named))
+        }
         Op::RevokeSession { id } => {
             signed(st)?.vault.client.revoke_session(id)?;
             Ok(json!({"ok": true}))

@@ -1,6 +1,6 @@
 //! Import and export, in the worker: Bitwarden (unencrypted JSON and CSV), 1Password (CSV) and a
 //! plain CSV with a header row come in; a team goes out as a password-protected file (the format
-//! of PROTOCOL.md §6.3, which this module also reads back) or, after a warning, as plain CSV.
+//! of PROTOCOL.md §4.2, which this module also reads back) or, after a warning, as plain CSV.
 //! Files are parsed here, so their plaintext never leaves the worker except as the preview rows
 //! the page shows.
 
@@ -305,7 +305,7 @@ fn bitwarden_json(v: &Value) -> Result<Parsed, Failure> {
     Ok(finish("Bitwarden (JSON)", records))
 }
 
-/// A password-protected Vouchsafe export (PROTOCOL.md §6.3).
+/// A password-protected Vouchsafe export (PROTOCOL.md §4.2).
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExportFile {

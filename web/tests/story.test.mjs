@@ -1,167 +1,15 @@
 // Whole-story browser tests of the dashboard: a real `vouchsafe serve` (SQLite, outbox mail), Debian's
 // Chromium driven by playwright-core, and the links taken from the mail the server wrote.
-//
-//   cd web/tests && npm ci && npm test       (VOUCHSAFE_BIN defaults to target/release/vouchsafe)
-//
-// Screenshots of each main page land in target/screenshots/.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import {
+  setup, base, dataDir, browser, mailLink, shot, newPage, signUp, itemRow, flashCode, signIn, noSecretsStored,
+} from './harness.mjs';
 
-const root = path.resolve(import.meta.dirname, '../..');
-const bin = process.env.VOUCHSAFE_BIN || path.join(root, 'target/release/vouchsafe');
-const shots = path.join(root, 'target/screenshots');
-const TIMEOUT = 90_000;
-
-let server;
-let base;
-let dataDir;
-let browser;
-const seenMail = new Set();
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitFor(fn, what, ms = TIMEOUT) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-// The next unseen message to `to` whose link opens `linkPath`; returns the link.
-async function mailLink(to, linkPath) {
-  const dir = path.join(dataDir, 'outbox');
-  return waitFor(() => {
-    if (!fs.existsSync(dir)) return null;
-    for (const f of fs.readdirSync(dir).sort()) {
-      if (!f.endsWith('.eml') || seenMail.has(f)) continue;
-      // Undo quoted-printable (soft breaks, '=').
-      const text = fs.readFileSync(path.join(dir, f), 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
-      if (!text.includes(`To: ${to}`)) continue;
-      const m = text.match(new RegExp(`https?://[^\\s"<>]+${linkPath.replace('/', '\\/')}#token=[A-Za-z0-9_-]+`));
-      if (!m) continue;
-      seenMail.add(f);
-      return m[0];
-    }
-    return null;
-  }, `mail to ${to} with ${linkPath}`);
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
-}
-
-async function newPage() {
-  const ctx = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-  const page = await ctx.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  page.on('pageerror', (e) => console.error('page error:', e.message));
-  return page;
-}
-
-async function signUp(page, email, password) {
-  await page.goto(`${base}/signup`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password', { exact: true }).fill(password);
-  await page.getByLabel('Repeat the password').fill(password);
-  await page.getByRole('button', { name: 'Create login' }).click();
-  await page.getByRole('heading', { name: 'Your recovery kit' }).waitFor();
-}
-
-// An item's row in the (virtualised) list, by text of its title or summary.
-function itemRow(page, text) {
-  return page.locator('#item-list .item-open', { hasText: text });
-}
-
-// A refusal's error code sits under "Details" in the flash (present, folded).
-async function flashCode(page, code) {
-  await page.locator('#flash:not([hidden]) details code', { hasText: code }).waitFor({ state: 'attached' });
-}
-
-async function signIn(page, email, password) {
-  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password', { exact: true }).fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
-
-// Browser storage holds nothing but `vouchsafe.trust` — verified log heads per user id (account
-// id → [sequence number, hash]) — and `vouchsafe.teams` — per user id the account ids verified
-// with their admin, rejected, or seen forked: no key, password, token or plaintext.
-async function noSecretsStored(page, ...secrets) {
-  const stored = await page.evaluate(async () => ({
-    keys: Object.keys(localStorage).sort(),
-    trust: localStorage.getItem('vouchsafe.trust'),
-    teams: localStorage.getItem('vouchsafe.teams') || '{}',
-    session: sessionStorage.length,
-    idb: (await indexedDB.databases()).length,
-    cookies: document.cookie,
-  }));
-  assert.deepEqual({ ...stored, trust: undefined, teams: undefined, keys: stored.keys.filter((k) => k !== 'vouchsafe.teams') },
-    { keys: ['vouchsafe.trust'], trust: undefined, teams: undefined, session: 0, idb: 0, cookies: '' });
-  const trust = JSON.parse(stored.trust);
-  for (const heads of Object.values(trust)) {
-    for (const [account, head] of Object.entries(heads)) {
-      assert.match(account, /^[A-Za-z0-9_-]+$/);
-      assert.ok(Array.isArray(head) && head.length === 2 && Number.isInteger(head[0]) && /^[A-Za-z0-9_-]{43}$/.test(head[1]), JSON.stringify(head));
-    }
-  }
-  for (const marks of Object.values(JSON.parse(stored.teams))) {
-    assert.deepEqual(Object.keys(marks).sort(), ['forks', 'rejected', 'verified']);
-    for (const id of [...marks.verified, ...marks.rejected, ...Object.keys(marks.forks)]) assert.match(id, /^[A-Za-z0-9_-]+$/);
-  }
-  for (const s of secrets) assert.ok(!stored.trust.includes(s) && !stored.teams.includes(s), 'a secret reached browser storage');
-}
-
-before(async () => {
-  assert.ok(fs.existsSync(bin), `build the server first (cargo build --release): ${bin}`);
-  fs.mkdirSync(shots, { recursive: true });
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vouchsafe-browser-'));
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = spawn(bin, ['serve'], {
-    env: { ...process.env, VOUCHSAFE_BIND: `127.0.0.1:${port}`, VOUCHSAFE_PUBLIC_URL: base, VOUCHSAFE_DATA_DIR: dataDir, VOUCHSAFE_LOG: 'warn',
-      // The shortest access-token lifetime: the dashboard must refresh on its own.
-      VOUCHSAFE_ACCESS_TOKEN_TTL_SECS: '60' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  await waitFor(async () => {
-    try {
-      return (await fetch(`${base}/readyz`)).ok;
-    } catch {
-      return false;
-    }
-  }, 'the server');
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--no-first-run'],
-  });
-});
-
-after(async () => {
-  if (browser) await browser.close();
-  if (server) server.kill('SIGTERM');
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-});
+setup();
 
 test('pages carry a strict CSP and no referrer; unknown paths stay JSON 404s', async () => {
   for (const p of ['/', '/invite', '/assets/app.js', '/assets/pkg/vouchsafe_web_bg.wasm']) {
@@ -457,10 +305,23 @@ async function story() {
   await bob2.getByRole('link', { name: 'Acme Support' }).click();
   await bob2.getByText('colleagues must vouch for your new key').waitFor();
 
+  // Alice's team list says someone waits for a vouch, and takes her to the Recovery tab.
+  await alice.getByRole('link', { name: 'Teams' }).click();
+  await alice.locator('.vouch-banner', { hasText: 'Acme Support: 1 member waits for colleagues to vouch' }).waitFor();
+  await shot(alice, '06b-teams-banner');
+  await alice.getByRole('link', { name: 'Compare codes and vouch' }).click();
   // Alice compares the code Bob reads out with the key the team log announced, and vouches.
-  await alice.getByRole('link', { name: 'Recovery' }).click();
   const pending = alice.locator(`section[data-email="${B.email}"]`);
   await pending.getByLabel('Code the member read to you').waitFor();
+  // On a 390 px phone the card keeps its inputs and the button on screen.
+  await alice.setViewportSize({ width: 390, height: 844 });
+  for (const el of [pending.getByLabel('Code the member read to you'), pending.getByRole('button', { name: 'Vouch' })]) {
+    const b = await el.boundingBox();
+    assert.ok(b && b.x >= 0 && b.x + b.width <= 390, `on screen at 390 px: ${JSON.stringify(b)}`);
+  }
+  assert.ok(await alice.evaluate(() => document.documentElement.scrollWidth <= 390), 'no sideways scrolling');
+  await shot(alice, '07b-recovery-vouch-phone');
+  await alice.setViewportSize({ width: 1200, height: 900 });
   // The vouch screen never shows the code to expect: Alice types what Bob reads out.
   assert.ok(!(await pending.textContent()).includes(bobNewCode), 'the expected code is not on the voucher\'s screen');
   await shot(alice, '07-recovery-vouch');
