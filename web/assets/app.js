@@ -54,6 +54,12 @@ function errorText(e) {
   return e && e.message ? e.message : String(e);
 }
 function showError(e) {
+  if (e && e.code === 'client.signed_out' && me) {
+    // The engine dropped the keys (the session ended elsewhere): back to the sign-in page,
+    // which returns here afterwards.
+    me = null;
+    needSignIn();
+  }
   flash(errorText(e), 'error', e && e.code);
 }
 
@@ -326,6 +332,7 @@ async function render() {
     if (acct) return await accountView(acct[1], acct[2] || 'items');
     notFound();
   } catch (e) {
+    if (e && e.code === 'client.signed_out' && me) return showError(e);
     page('This page could not load', h('p', { class: 'flash', role: 'alert', id: 'page-error' }, errorText(e), ' ', details(e.code)),
       h('p', {}, h('a', { href: location.pathname }, 'Try again'), ' · ', h('a', { href: '/' }, 'Back to your teams')));
     showError(e);
@@ -481,7 +488,7 @@ async function accountsView() {
     me.kit && me.kit.exists ? null : h('p', { class: 'flash' }, 'You have no recovery kit. ', h('a', { href: '/kit' }, 'Make one now')),
     banners,
     accounts.length
-      ? h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Team'), h('th', {}, 'Your role'), h('th', {}, 'Status'), h('th', {}, 'Key'))), h('tbody', {}, rows)))
+      ? h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Teams' }, h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Team'), h('th', {}, 'Your role'), h('th', {}, 'Status'), h('th', {}, 'Key'))), h('tbody', {}, rows)))
       : h('p', { class: 'muted' }, 'No teams yet. Create one, or accept an invitation from your email.'),
     h('h2', {}, 'New team'),
     form({
@@ -595,7 +602,7 @@ const ROW = 56; // px per row of the (virtualised) item list
 const CLIPBOARD_CLEAR_MS = 30000;
 const SORTS = [['updated', 'Last changed'], ['created', 'Newest'], ['title', 'Title A–Z'], ['title_desc', 'Title Z–A']];
 // Timings of the last load and search (read by the browser suite's benchmark; never sent anywhere).
-const timings = { load_ms: null, search_ms: null, items: 0 };
+const timings = { load_ms: null, search_ms: null, query: null, items: 0 };
 window.vouchsafeTimings = timings;
 
 // Copies a value; after 30 s the clipboard is cleared if it still holds it (or if this page may
@@ -730,14 +737,18 @@ async function itemsTab(id, body, account) {
     const t0 = performance.now();
     const first = Math.max(0, Math.floor(list.scrollTop / ROW) - 5);
     const n = Math.ceil((list.clientHeight || 480) / ROW) + 10;
-    const answer = await api({ op: 'find_items', account_id: id, query: search.value, sort: sort.value, offset: first, limit: n }, 'Searching…');
+    const query = search.value;
+    const answer = { ...await api({ op: 'find_items', account_id: id, query, sort: sort.value, offset: first, limit: n }, 'Searching…'), query };
     if (mine !== asked) return;
     total = answer.count;
     drawRows(answer);
     count.textContent = search.value.trim()
       ? `${answer.total.toLocaleString('en')} of ${answer.count.toLocaleString('en')} items match`
       : `${answer.count.toLocaleString('en')} items`;
-    if (fromInput) timings.search_ms = performance.now() - t0;
+    if (fromInput) {
+      timings.search_ms = performance.now() - t0;
+      timings.query = answer.query;
+    }
   };
   let scrolling = false;
   list.addEventListener('scroll', () => {
@@ -830,7 +841,7 @@ function transferSection(id, account, onImported) {
       h('h3', { id: 'preview-h' }, `${pv.format}: ${pv.count.toLocaleString('en')} records`),
       pv.skipped ? h('p', { class: 'muted' }, `${pv.skipped} empty records will be skipped.`) : null,
       h('p', { class: 'muted' }, 'The first records, as they will be stored (secret values masked):'),
-      h('div', { class: 'table-wrap' }, h('table', { id: 'preview-table' },
+      h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Preview of the import' }, h('table', { id: 'preview-table' },
         h('thead', {}, h('tr', {}, names.map((n) => h('th', { scope: 'col' }, n)))),
         h('tbody', {}, pv.sample.map((rec) => h('tr', {}, names.map((n) => {
           const f = rec.find((x) => x.name === n);
@@ -879,10 +890,10 @@ function transferSection(id, account, onImported) {
       }, 'danger'),
       button('Cancel', () => exportOut.replaceChildren(), 'secondary'))));
   return h('details', { class: 'card transfer' }, h('summary', {}, 'Import and export'),
-    h('h3', {}, 'Import'),
+    h('h2', {}, 'Import'),
     h('p', { class: 'muted' }, 'From Bitwarden (unencrypted .json or .csv), 1Password (.csv), any CSV with a header row, or a Vouchsafe export. The file is read in this tab; each record is encrypted before it is sent.'),
     h('label', { for: fileId }, 'File to import', file), out,
-    h('h3', {}, 'Export'),
+    h('h2', {}, 'Export'),
     h('div', { class: 'actions' },
       h('button', { type: 'button', id: 'export-encrypted', onclick: encrypted }, 'Export encrypted file'),
       h('button', { type: 'button', class: 'secondary', id: 'export-csv', onclick: plain }, 'Export plain CSV…')),
@@ -925,7 +936,7 @@ function membersTab(id, body, detail, admin) {
   });
   body.append(
     h('p', {}, 'Compare verification codes in person or by phone before confirming anyone. Your code: ', h('span', { class: 'code', id: 'my-code' }, me.code)),
-    h('div', { class: 'table-wrap' }, h('table', { class: 'stack', id: 'members' },
+    h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Members' }, h('table', { class: 'stack', id: 'members' },
       h('thead', {}, h('tr', {}, ['Member', 'Role', 'Status', 'Verification code', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, rows))));
   if (!admin) return;
@@ -944,7 +955,7 @@ function membersTab(id, body, detail, admin) {
   }));
   const open = detail.invitations.filter((i) => i.status === 'pending');
   if (open.length) {
-    body.append(h('h2', {}, 'Open invitations'), h('div', { class: 'table-wrap' }, h('table', {},
+    body.append(h('h2', {}, 'Open invitations'), h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Open invitations' }, h('table', {},
       h('tbody', {}, open.map((i) => h('tr', { 'data-invitation': i.email }, h('td', {}, i.email), h('td', {}, i.role), h('td', {}, `expires ${when(i.expires_at)}`),
         h('td', {}, button('Revoke', async () => {
           await api({ op: 'revoke_invitation', account_id: id, invitation_id: i.id }, 'Revoking…');
@@ -1068,20 +1079,20 @@ async function settingsView() {
       },
     })),
     h('h2', {}, 'Sessions'),
-    h('div', { class: 'table-wrap' }, h('table', { id: 'sessions', class: 'stack' },
+    h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Sessions' }, h('table', { id: 'sessions', class: 'stack' },
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Device'), h('th', { scope: 'col' }, 'Started'), h('th', { scope: 'col' }, 'Last used'), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Action')))),
       h('tbody', {}, sessions.map((s) => h('tr', { 'data-session': s.id },
         h('td', { class: 'device', 'data-label': 'Device' }, s.device), h('td', { 'data-label': 'Started' }, when(s.created_at)),
         h('td', { 'data-label': 'Last used' }, when(s.last_used_at)),
         h('td', { 'data-label': '' }, s.current ? 'this tab' : button('Sign out', async () => {
           await api({ op: 'revoke_session', id: s.id }, 'Signing that session out…');
+          await render();
           flash(`Signed out ${s.device}.`, 'info');
-          render();
         }, 'secondary'))))))),
     sessions.some((s) => !s.current) ? button('Sign out all other sessions', async () => {
       for (const s of sessions.filter((x) => !x.current)) await api({ op: 'revoke_session', id: s.id }, 'Signing other sessions out…');
+      await render();
       flash('Every other session is signed out.', 'info');
-      render();
     }, 'secondary') : null,
     h('h2', {}, 'Guardian requests'),
     guardianRequests(requests));

@@ -333,26 +333,37 @@ pub fn dispatch(request: &str, progress: &mut dyn FnMut(u64, u64)) -> Result<Str
     let op: Op = serde_json::from_str(request).map_err(|e| Failure::new("client.bad_request", e.to_string()))?;
     STATE.with(|s| {
         let mut st = s.borrow_mut();
-        if st.signed.as_ref().is_some_and(|x| vouchsafe_client::unix_now() >= x.refresh_at)
-            && !matches!(op, Op::Login { .. } | Op::Logout)
-        {
-            refresh(&mut st)?;
-        }
-        let value = match run(&mut st, &op, progress) {
-            Err(f)
-                if f.code == "auth.invalid_token"
-                    && st.signed.is_some()
-                    && !matches!(op, Op::Login { .. } | Op::Logout) =>
-            {
-                // The access token expired: rotate the refresh token once and retry.
+        let signing_in = matches!(op, Op::Login { .. } | Op::Register { .. } | Op::Logout);
+        let outcome = (|| {
+            if st.signed.as_ref().is_some_and(|x| vouchsafe_client::unix_now() >= x.refresh_at) && !signing_in {
                 refresh(&mut st)?;
-                run(&mut st, &op, progress)?
             }
-            other => other?,
-        };
-        Ok(value.to_string())
+            match run(&mut st, &op, progress) {
+                Err(f) if f.code == "auth.invalid_token" && st.signed.is_some() && !signing_in => {
+                    // The access token expired: rotate the refresh token once and retry.
+                    refresh(&mut st)?;
+                    run(&mut st, &op, progress)
+                }
+                other => other,
+            }
+        })();
+        match outcome {
+            // The session ended elsewhere (signed out from another tab or device, a password
+            // reset, an expiry): the keys go now, and the page asks for the password again.
+            Err(f) if !signing_in && SESSION_OVER.contains(&f.code.as_str()) => {
+                st.signed = None;
+                Err(Failure::new(
+                    "client.signed_out",
+                    "This session has ended (signed out from another tab or device, or expired). Sign in again.",
+                ))
+            }
+            other => other.map(|v| v.to_string()),
+        }
     })
 }
+
+/// The server's codes for a session that is over.
+const SESSION_OVER: [&str; 3] = ["auth.session_ended", "auth.invalid_refresh_token", "auth.refresh_token_reused"];
 
 fn refresh(st: &mut State) -> Result<(), Failure> {
     let signed = st.signed.as_mut().ok_or_else(|| Failure::new("client.signed_out", "please sign in"))?;

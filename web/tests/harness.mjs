@@ -52,7 +52,10 @@ export async function mailLink(to, linkPath) {
   const dir = path.join(dataDir, 'outbox');
   return waitFor(() => {
     if (!fs.existsSync(dir)) return null;
-    for (const f of fs.readdirSync(dir).sort()) {
+    // Oldest first (the names are random ids; the sender writes them in the order queued).
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith('.eml'))
+      .map((f) => [fs.statSync(path.join(dir, f)).mtimeMs, f]).sort((a, b) => a[0] - b[0]).map(([, f]) => f);
+    for (const f of files) {
       if (!f.endsWith('.eml') || seenMail.has(f)) continue;
       // Undo quoted-printable (soft breaks, '=').
       const text = fs.readFileSync(path.join(dir, f), 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
