@@ -1343,9 +1343,18 @@ impl Vault {
     }
 
     /// Vouches for a member's new key after comparing codes: `code_from_person` is what the
-    /// member read out from their own screen; it must match the key the *log* announced. Then
-    /// reseals if the quorum and waiting period allow. Returns whether access was restored.
-    pub fn vouch(&mut self, account_id: &str, user_id: &str, code_from_person: &str) -> Result<bool, ClientError> {
+    /// member read out from their own screen; it must match the key the *log* announced.
+    /// `history_from_person`, when given, is the team history code their device showed at the
+    /// reset; it must match the one this verified log has at the announcement (a server showing
+    /// the two of you different histories is caught here; an empty one is refused too). Then reseals if the quorum and
+    /// waiting period allow. Returns whether access was restored.
+    pub fn vouch(
+        &mut self,
+        account_id: &str,
+        user_id: &str,
+        code_from_person: &str,
+        history_from_person: Option<&str>,
+    ) -> Result<bool, ClientError> {
         let pending = self
             .pending_resets(account_id)?
             .into_iter()
@@ -1353,6 +1362,14 @@ impl Vault {
             .ok_or_else(|| ClientError::Protocol("that member is not awaiting vouches".into()))?;
         if !pending.new_identity.verification_code().matches(code_from_person) {
             return Err(refused("the verification code does not match the key in the team log; do not vouch"));
+        }
+        if let (Some(typed), Some(expected)) = (history_from_person, &pending.history_code) {
+            if !expected.matches(typed) {
+                return Err(refused(
+                    "the team history code they read does not match the history this client verified: do not vouch \
+                     (the server may be showing the two of you different histories)",
+                ));
+            }
         }
         let target = pending.new_identity.clone();
         self.append_entry(account_id, |state| {

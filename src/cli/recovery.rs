@@ -79,6 +79,10 @@ pub enum VouchOp {
         /// The code the member read to you.
         #[arg(long)]
         code: Option<String>,
+        /// The team history code the member's device showed at the reset (asked for when the
+        /// log has one and this is not given; Enter skips the comparison).
+        #[arg(long)]
+        history_code: Option<String>,
     },
     /// Veto a pending reset.
     Veto {
@@ -314,7 +318,7 @@ pub fn run(cmd: Command) -> Result<(), String> {
                 Ok(())
             })
         }
-        Command::Vouch { op: VouchOp::Approve { account, user, code } } => (|| {
+        Command::Vouch { op: VouchOp::Approve { account, user, code, history_code } } => (|| {
             let code = match code {
                 Some(c) => c,
                 None => {
@@ -324,7 +328,15 @@ pub fn run(cmd: Command) -> Result<(), String> {
                     super::read_line()?
                 }
             };
-            let restored = v.vouch(&account, &user, &code).map_err(e)?;
+            let history = match history_code {
+                Some(h) => Some(h),
+                None if std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
+                    println!("And the team history code their screen showed (Enter to skip the comparison):");
+                    Some(super::read_line()?).filter(|h| !h.trim().is_empty())
+                }
+                None => None,
+            };
+            let restored = v.vouch(&account, &user, &code, history.as_deref()).map_err(e)?;
             println!(
                 "{}",
                 if restored {

@@ -470,13 +470,13 @@ fn a_forged_reset_announcement_is_vetoed_and_never_vouched() {
     // Alice calls bob; he reads his (real, unchanged) code: it does not match the announced key.
     proxy.clear_seen();
     let real = bob.keyring.public().verification_code().to_string();
-    refused(&alice.vouch(&acct, bob.user_id(), &real).unwrap_err(), "does not match");
+    refused(&alice.vouch(&acct, bob.user_id(), &real, None).unwrap_err(), "does not match");
     assert!(!proxy.reached("POST", "/log"), "no vouch was sent");
     // Bob vetoes with his current key; then even the attacker's own code gets no vouch.
     let bob_id = bob.user_id().to_owned();
     bob.veto(&acct, &bob_id).unwrap();
     let attackers_code = attacker.public().verification_code().to_string();
-    assert!(alice.vouch(&acct, bob.user_id(), &attackers_code).is_err());
+    assert!(alice.vouch(&acct, bob.user_id(), &attackers_code, None).is_err());
     assert!(alice.reseal(&acct, bob.user_id()).is_err(), "vetoed: nothing is resealed");
 }
 

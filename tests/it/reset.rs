@@ -75,7 +75,7 @@ fn forget_reset_vouch_and_read_old_items_with_new_keys() {
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].code, bob.keyring.public().verification_code().to_string());
     let bob_code = bob.keyring.public().verification_code().to_string();
-    assert!(carol.vouch(&acct, bob.user_id(), &bob_code).unwrap(), "quorum 1, no waiting: resealed");
+    assert!(carol.vouch(&acct, bob.user_id(), &bob_code, None).unwrap(), "quorum 1, no waiting: resealed");
     assert_eq!(bob.client.account(&acct).unwrap().status, "active");
     assert_eq!(listed(&carol), 0, "no one waits any more");
     assert_eq!(String::from_utf8(bob.get_item(&acct, &item).unwrap().fields["n"].to_vec()).unwrap(), "customer record");
@@ -87,6 +87,38 @@ fn forget_reset_vouch_and_read_old_items_with_new_keys() {
     assert_eq!(state.member(bob.user_id()).unwrap().identity, bob.keyring.public());
 }
 
+/// The voucher also types the team history code the member's device showed at the reset, and
+/// it must be the one her verified log has at the announcement. A code from another history —
+/// what the member's device shows when the server served it a log the voucher never saw — or
+/// none at all is refused before anything reaches the server; the member's real one passes.
+#[test]
+fn a_vouch_compares_the_history_code_the_member_read() {
+    let srv = TestServer::start_smtp();
+    let (_alice, bob, mut carol, acct, _item) = team(&srv);
+    srv.client().reset_request("bob@example.com").unwrap();
+    let token = srv.outbox_token("bob@example.com");
+    let now = u64::try_from(vouchsafe::state::Clock::now(&*srv.clock)).unwrap();
+    let done = flows::reset_with_token(&srv.client(), &token, NEW_PW, fast_kdf(), now).unwrap();
+    let read = done.history_codes.iter().find(|(a, _)| *a == acct).map(|(_, h)| h.to_string()).unwrap();
+    let bob_code = done.keyring.public().verification_code().to_string();
+    // Another history: the code of the log one entry short of the announcement.
+    let (entries, _) = carol.verified_log(&acct).unwrap();
+    let earlier = &entries[entries.len() - 2];
+    let other = vouchsafe_crypto::witness::HistoryCode::of(
+        &acct,
+        vouchsafe_crypto::log::LogHead { seq: earlier.seq, hash: earlier.hash() },
+    )
+    .to_string();
+    assert_ne!(other, read);
+    let before = carol.client.log(&acct, None).unwrap().log_len;
+    for wrong in [other.as_str(), ""] {
+        let e = carol.vouch(&acct, bob.user_id(), &bob_code, Some(wrong)).unwrap_err();
+        assert!(e.to_string().contains("history code"), "{e}");
+    }
+    assert_eq!(carol.client.log(&acct, None).unwrap().log_len, before, "no vouch was appended");
+    assert!(carol.vouch(&acct, bob.user_id(), &bob_code, Some(&read)).unwrap(), "the member's own code: resealed");
+}
+
 #[test]
 fn quorum_waiting_period_duplicates_and_veto() {
     let srv = TestServer::start_smtp();
@@ -94,10 +126,10 @@ fn quorum_waiting_period_duplicates_and_veto() {
     alice.set_policy(&acct, Policy { vouch_quorum: 2, waiting_period_secs: 600, ..Policy::default() }).unwrap();
     let mut bob = forget_and_reset(&srv, "bob@example.com");
     let code = bob.keyring.public().verification_code().to_string();
-    assert!(!carol.vouch(&acct, bob.user_id(), &code).unwrap(), "one of two vouches");
+    assert!(!carol.vouch(&acct, bob.user_id(), &code, None).unwrap(), "one of two vouches");
     // The same voucher twice does not count.
-    assert!(carol.vouch(&acct, bob.user_id(), &code).is_err());
-    assert!(!alice.vouch(&acct, bob.user_id(), &code).unwrap(), "quorum met, waiting period not over");
+    assert!(carol.vouch(&acct, bob.user_id(), &code, None).is_err());
+    assert!(!alice.vouch(&acct, bob.user_id(), &code, None).unwrap(), "quorum met, waiting period not over");
     let e = carol.reseal(&acct, bob.user_id()).unwrap_err();
     assert!(e.to_string().contains("waiting period"), "{e}");
     let p = carol.pending_resets(&acct).unwrap();
@@ -111,12 +143,12 @@ fn quorum_waiting_period_duplicates_and_veto() {
     let bob2 = forget_and_reset(&srv, "bob@example.com");
     alice.veto(&acct, bob2.user_id()).unwrap();
     let code2 = bob2.keyring.public().verification_code().to_string();
-    assert!(carol.vouch(&acct, bob2.user_id(), &code2).is_err(), "vetoed resets take no vouches");
+    assert!(carol.vouch(&acct, bob2.user_id(), &code2, None).is_err(), "vetoed resets take no vouches");
     assert!(carol.reseal(&acct, bob2.user_id()).is_err());
     assert!(alice.pending_resets(&acct).unwrap()[0].vetoed);
     // A member cannot vouch for themselves, a non-member cannot see the request.
     let mut bob2 = bob2;
-    assert!(bob2.vouch(&acct, bob2.user_id().to_owned().as_str(), &code2).is_err());
+    assert!(bob2.vouch(&acct, bob2.user_id().to_owned().as_str(), &code2, None).is_err());
 }
 
 #[test]
@@ -147,7 +179,7 @@ fn voucher_catches_a_server_that_swaps_the_new_key() {
     // The real Bob reads the code of his real key (he still has generation 1 here; any real
     // key of his has a code the server cannot predict).
     let real_code = bob.keyring.public().verification_code().to_string();
-    let e = carol.vouch(&acct, bob.user_id(), &real_code).unwrap_err();
+    let e = carol.vouch(&acct, bob.user_id(), &real_code, None).unwrap_err();
     assert!(e.to_string().contains("does not match"), "{e}");
     // And nobody can reseal to the forged key without vouches.
     assert!(alice.reseal(&acct, bob.user_id()).is_err());
@@ -269,7 +301,7 @@ fn not_me_after_completion_blocks_the_reseal() {
     srv.client().reset_cancel(&cancel).unwrap();
     // Even a colleague tricked into vouching cannot reseal.
     let code = attacker_keys.public().verification_code().to_string();
-    let e = carol.vouch(&acct, attacker_keys.user_id(), &code).unwrap_err();
+    let e = carol.vouch(&acct, attacker_keys.user_id(), &code, None).unwrap_err();
     assert_eq!(e.code(), Some("reset.vetoed"), "{e}");
 }
 
