@@ -19,6 +19,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = std::env::var("OUT_DIR")?;
     let out = Path::new(&out);
     // (text as referenced in the sources, hashed name)
+    // Earlier builds' hashed files: gone, so OUT_DIR holds only what this build embeds.
+    for entry in std::fs::read_dir(out)?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = FILES.iter().any(|f| {
+            let base = f.rsplit('/').next().unwrap_or(f);
+            base.rsplit_once('.').is_some_and(|(stem, _)| name.starts_with(&format!("{stem}-")))
+        });
+        if ours {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
     let mut renames: Vec<(String, String)> = Vec::new();
     let mut table = String::from("&[\n");
     for f in FILES {
