@@ -453,3 +453,62 @@ test('on a 390 px phone the members table keeps codes and Confirm on screen; inv
   await admin.context().close();
   await member.context().close();
 });
+
+test('a member deprovisioned by an API token: the team list asks for the rotation, and the dashboard finishes it', async () => {
+  const admin = await newPage();
+  const Q = { email: 'quinn@example.com', password: 'quinn password one' };
+  const R = { email: 'rex@example.com', password: 'rex password one' };
+  await newTeam(admin, Q.email, Q.password, 'Quinn Rotations');
+  const account = new URL(admin.url()).pathname.split('/')[2];
+  await admin.getByRole('link', { name: 'Members' }).click();
+  await admin.getByLabel('Email').fill(R.email);
+  await admin.getByRole('button', { name: 'Send invitation' }).click();
+  const link = await mailLink(R.email, '/invite');
+  const member = await newPage();
+  await signUp(member, R.email, R.password);
+  await member.getByRole('button', { name: 'Skip for now' }).click();
+  await member.goto(link);
+  await member.getByRole('link', { name: 'Sign in', exact: true }).last().click();
+  await signIn(member, R.email, R.password);
+  await member.getByRole('button', { name: 'Accept invitation' }).click();
+  const code = (await member.locator('#my-code').textContent()).trim();
+  await admin.reload();
+  await signIn(admin, Q.email, Q.password);
+  const row = admin.locator(`tr[data-email="${R.email}"]`);
+  await row.getByLabel(/reads to you/).fill(code);
+  await row.getByRole('button', { name: 'Confirm' }).click();
+  await flashText(admin, `${R.email} is confirmed`);
+
+  // The HR system's token (made with the CLI, as an admin would) deprovisions Rex.
+  const cliHome = fs.mkdtempSync(path.join(root, 'target/cli-'));
+  const cli = (...args) => execFileSync(process.env.VOUCHSAFE_BIN || path.join(root, 'target/release/vouchsafe'), args, {
+    encoding: 'utf8', env: { ...process.env, VOUCHSAFE_PROFILE: path.join(cliHome, 'profile.json'), VOUCHSAFE_PASSWORD: Q.password, VOUCHSAFE_SERVER: base },
+  }).trim();
+  try {
+    cli('login', '--email', Q.email);
+    const token = cli('token', 'create', account, '--name', 'HR sync', '--scope', 'members:read', '--scope', 'members:deprovision').split('\n').pop().trim();
+    const auth = { Authorization: `Bearer ${token}` };
+    const members = await (await fetch(`${base}/api/v1/accounts/${account}/members`, { headers: auth })).json();
+    const rex = members.find((m) => m.email === R.email);
+    assert.ok(rex, JSON.stringify(members));
+    const gone = await fetch(`${base}/api/v1/accounts/${account}/members/${rex.user_id}`, { method: 'DELETE', headers: auth });
+    assert.ok(gone.ok, `${gone.status}`);
+  } finally {
+    fs.rmSync(cliHome, { recursive: true, force: true });
+  }
+
+  await admin.getByRole('link', { name: 'Teams' }).click();
+  const banner = admin.locator(`.rotation-banner[data-team="${account}"]`);
+  await banner.getByText('Quinn Rotations: someone left the team and its key has not been rotated yet.').waitFor();
+  await shot(admin, '26-rotation-banner');
+  await banner.getByRole('link', { name: 'Finish the rotation' }).click();
+  await admin.getByText(/Key rotation unfinished/).waitFor();
+  await admin.getByRole('button', { name: 'Finish rotation' }).click();
+  await flashText(admin, 'Rotation finished.');
+  await admin.locator('p.muted', { hasText: 'key version 2' }).waitFor();
+  await admin.getByRole('link', { name: 'Teams' }).click();
+  await admin.getByRole('link', { name: 'Quinn Rotations' }).waitFor();
+  assert.equal(await admin.locator('.rotation-banner').count(), 0, 'rotated: no banner');
+  await admin.context().close();
+  await member.context().close();
+});
