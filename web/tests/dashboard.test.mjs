@@ -512,3 +512,22 @@ test('a member deprovisioned by an API token: the team list asks for the rotatio
   await admin.context().close();
   await member.context().close();
 });
+
+test('the pages no other test photographs pass axe-core too', async () => {
+  const page = await newPage();
+  for (const [p, heading] of [['/signup', 'Create a login'], ['/signin', 'Sign in'], ['/reset', 'Forgot your password?'], ['/recover', 'Recover with your kit'],
+    ['/invite', 'Invitation'], ['/reset/cancel', null]]) {
+    await page.goto(`${base}${p}`);
+    if (heading) await page.getByRole('heading', { name: heading }).first().waitFor();
+    else await page.locator('main h1').waitFor();
+    await shot(page, `27-page${p.replaceAll('/', '-')}`);
+  }
+  await signUp(page, 'sam@example.com', 'sam password one');
+  await shot(page, '27-kit-offer-signed-in');
+  await page.getByRole('button', { name: 'Skip for now' }).click();
+  await page.goto(`${base}/guardian`);
+  await signIn(page, 'sam@example.com', 'sam password one');
+  await page.locator('main h1').waitFor();
+  await shot(page, '27-page-guardian');
+  await page.context().close();
+});
