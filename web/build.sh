@@ -19,7 +19,9 @@ out="$root/web/assets/pkg"
 if [ "${1:-}" = "--check" ]; then
     out="$(mktemp -d)"
 fi
-wasm-bindgen --target web --no-typescript --out-dir "$out" \
+# The name section (function names for stack traces) is 190 KB of the engine; the page never
+# shows a wasm backtrace, so it goes.
+wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section --out-dir "$out" \
     "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/vouchsafe_web.wasm"
 if [ "${1:-}" = "--check" ]; then
     if ! diff -r "$out" "$root/web/assets/pkg"; then
