@@ -1363,13 +1363,13 @@ impl Vault {
         if !pending.new_identity.verification_code().matches(code_from_person) {
             return Err(refused("the verification code does not match the key in the team log; do not vouch"));
         }
-        if let (Some(typed), Some(expected)) = (history_from_person, &pending.history_code) {
-            if !expected.matches(typed) {
-                return Err(refused(
-                    "the team history code they read does not match the history this client verified: do not vouch \
-                     (the server may be showing the two of you different histories)",
-                ));
-            }
+        if let (Some(typed), Some(expected)) = (history_from_person, &pending.history_code)
+            && !expected.matches(typed)
+        {
+            return Err(refused(
+                "the team history code they read does not match the history this client verified: do not vouch \
+                 (the server may be showing the two of you different histories)",
+            ));
         }
         let target = pending.new_identity.clone();
         self.append_entry(account_id, |state| {
