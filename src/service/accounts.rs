@@ -5,6 +5,8 @@
 //! with the log, in the same transaction. Authorization: a caller who is not a member of an
 //! account gets 404 for everything in it; a member without the needed role gets 403.
 
+use std::collections::HashMap;
+
 use vouchsafe_client::types::*;
 use vouchsafe_crypto::b64;
 use vouchsafe_crypto::identity::PublicIdentity;
@@ -200,7 +202,8 @@ pub async fn info(state: &AppState, account_id: &str, user_id: &str) -> Result<A
     let a = accounts::by_id(&state.db, account_id).await?.ok_or_else(not_found)?;
     let items_to_rotate = accounts::items_below(&state.db, account_id, a.key_version).await?;
     let deprovisioned = accounts::has_deprovisioned(&state.db, account_id).await?;
-    let waiting = accounts::awaiting_vouch_counts(&state.db, &[account_id.to_owned()]).await?;
+    let waiting =
+        accounts::count_with_status(&state.db, &[account_id.to_owned()], MembershipStatus::AwaitingVouch).await?;
     Ok(to_info(a, &m, items_to_rotate, deprovisioned, waiting.first().map_or(0, |w| w.1)))
 }
 
@@ -229,16 +232,20 @@ fn to_info(
 
 /// The caller's accounts.
 pub async fn list(state: &AppState, user_id: &str) -> Result<Vec<AccountInfo>, ApiError> {
+    // Four queries whatever the number of teams: memberships, accounts, and two counts.
     let ms = accounts::memberships_of_user(&state.db, user_id).await?;
     let ids: Vec<String> = ms.iter().map(|m| m.account_id.clone()).collect();
-    let waiting: std::collections::HashMap<String, i64> =
-        accounts::awaiting_vouch_counts(&state.db, &ids).await?.into_iter().collect();
+    let count = |status| accounts::count_with_status(&state.db, &ids, status);
+    let waiting: HashMap<String, i64> = count(MembershipStatus::AwaitingVouch).await?.into_iter().collect();
+    let deprovisioned: HashMap<String, i64> = count(MembershipStatus::Deprovisioned).await?.into_iter().collect();
+    let mut rows: HashMap<String, account::Model> =
+        accounts::by_ids(&state.db, &ids).await?.into_iter().map(|a| (a.id.clone(), a)).collect();
     let mut out = Vec::with_capacity(ms.len());
     for m in ms {
-        if let Some(a) = accounts::by_id(&state.db, &m.account_id).await? {
-            let deprovisioned = accounts::has_deprovisioned(&state.db, &a.id).await?;
+        if let Some(a) = rows.remove(&m.account_id) {
+            let gone = deprovisioned.contains_key(&a.id);
             let n = waiting.get(&a.id).copied().unwrap_or(0);
-            out.push(to_info(a, &m, 0, deprovisioned, n));
+            out.push(to_info(a, &m, 0, gone, n));
         }
     }
     Ok(out)

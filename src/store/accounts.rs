@@ -17,6 +17,14 @@ pub async fn by_id<C: Conn>(db: &C, id: &str) -> Result<Option<account::Model>, 
     Ok(account::Entity::find_by_id(id.to_owned()).one(db).await?)
 }
 
+/// These accounts (those that exist), in no particular order.
+pub async fn by_ids<C: Conn>(db: &C, ids: &[String]) -> Result<Vec<account::Model>, ApiError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(account::Entity::find().filter(account::Column::Id.is_in(ids.iter().cloned())).all(db).await?)
+}
+
 /// Inserts a new account; `false` if the id is taken.
 pub async fn insert<C: Conn>(db: &C, row: account::Model) -> Result<bool, ApiError> {
     super::insert_new(db, account::ActiveModel::from(row)).await
@@ -142,9 +150,12 @@ pub async fn memberships_of_user<C: Conn>(db: &C, user_id: &str) -> Result<Vec<m
         .await?)
 }
 
-/// Per account (of these), how many members wait for colleagues' vouches; accounts with none
-/// are left out.
-pub async fn awaiting_vouch_counts<C: Conn>(db: &C, account_ids: &[String]) -> Result<Vec<(String, i64)>, ApiError> {
+/// Per account (of these), how many members have `status`; accounts with none are left out.
+pub async fn count_with_status<C: Conn>(
+    db: &C,
+    account_ids: &[String],
+    status: MembershipStatus,
+) -> Result<Vec<(String, i64)>, ApiError> {
     if account_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -153,7 +164,7 @@ pub async fn awaiting_vouch_counts<C: Conn>(db: &C, account_ids: &[String]) -> R
         .column(membership::Column::AccountId)
         .column_as(membership::Column::UserId.count(), "n")
         .filter(membership::Column::AccountId.is_in(account_ids.iter().cloned()))
-        .filter(membership::Column::Status.eq(MembershipStatus::AwaitingVouch))
+        .filter(membership::Column::Status.eq(status))
         .group_by(membership::Column::AccountId)
         .into_tuple::<(String, i64)>()
         .all(db)
