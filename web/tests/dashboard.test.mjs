@@ -9,21 +9,13 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import {
-  setup, base, browser, root, mailLink, shot, newPage, signUp, itemRow, flashCode, signIn,
+  setup, base, root, mailLink, shot, newPage, signUp, itemRow, signIn, newTeam, openInvitation,
 } from './harness.mjs';
 
 setup();
 
 const fixtures = path.join(import.meta.dirname, 'fixtures');
 const LONG = 15 * 60_000;
-
-async function newTeam(page, email, password, team) {
-  await signUp(page, email, password);
-  await page.getByRole('button', { name: 'Skip for now' }).click();
-  await page.getByLabel('Name').fill(team);
-  await page.getByRole('button', { name: 'Create team' }).click();
-  await page.getByRole('heading', { name: team }).waitFor();
-}
 
 async function flashText(page, text) {
   await page.locator('#flash:not([hidden])', { hasText: text }).waitFor();
@@ -423,17 +415,10 @@ test('on a 390 px phone the members table keeps codes and Confirm on screen; inv
   await signUp(member, P.email, P.password);
   await member.getByRole('button', { name: 'Skip for now' }).click();
   // The first link was replaced by the second: it is refused.
-  await member.goto(first);
-  await member.getByRole('link', { name: 'Sign in', exact: true }).last().click();
-  await signIn(member, P.email, P.password);
-  await member.getByRole('button', { name: 'Accept invitation' }).click();
+  await openInvitation(member, first, P.email, P.password);
   await member.locator('#flash:not([hidden])').waitFor();
   assert.equal(await member.locator('#my-code').count(), 0, 'the replaced invitation is refused');
-  await member.goto('about:blank'); // a new page load, not a same-document fragment change
-  await member.goto(second);
-  await member.getByRole('link', { name: 'Sign in', exact: true }).last().click();
-  await signIn(member, P.email, P.password);
-  await member.getByRole('button', { name: 'Accept invitation' }).click();
+  await openInvitation(member, second, P.email, P.password);
   const code = (await member.locator('#my-code').textContent()).trim();
   await admin.setViewportSize({ width: 390, height: 844 });
   await admin.reload();
@@ -467,10 +452,7 @@ test('a member deprovisioned by an API token: the team list asks for the rotatio
   const member = await newPage();
   await signUp(member, R.email, R.password);
   await member.getByRole('button', { name: 'Skip for now' }).click();
-  await member.goto(link);
-  await member.getByRole('link', { name: 'Sign in', exact: true }).last().click();
-  await signIn(member, R.email, R.password);
-  await member.getByRole('button', { name: 'Accept invitation' }).click();
+  await openInvitation(member, link, R.email, R.password);
   const code = (await member.locator('#my-code').textContent()).trim();
   await admin.reload();
   await signIn(admin, Q.email, Q.password);

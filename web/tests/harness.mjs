@@ -103,6 +103,25 @@ export async function signUp(page, email, password) {
   await page.getByRole('heading', { name: 'Your recovery kit' }).waitFor();
 }
 
+// A new login (no kit for now) with one team of its own, open on its page.
+export async function newTeam(page, email, password, team) {
+  await signUp(page, email, password);
+  await page.getByRole('button', { name: 'Skip for now' }).click();
+  await page.getByLabel('Name').fill(team);
+  await page.getByRole('button', { name: 'Create team' }).click();
+  await page.getByRole('heading', { name: team }).waitFor();
+}
+
+// Opens an invitation link in a fresh page load, signs in and accepts (the caller checks how
+// that went: the code to read out, or a refusal).
+export async function openInvitation(page, link, email, password) {
+  await page.goto('about:blank'); // a new page load, not a same-document fragment change
+  await page.goto(link);
+  await page.getByRole('link', { name: 'Sign in', exact: true }).last().click();
+  await signIn(page, email, password);
+  await page.getByRole('button', { name: 'Accept invitation' }).click();
+}
+
 // An item's row in the (virtualised) list, by text of its title or summary.
 export function itemRow(page, text) {
   return page.locator('#item-list .item-open', { hasText: text });

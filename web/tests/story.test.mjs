@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  setup, base, dataDir, browser, mailLink, shot, newPage, signUp, itemRow, flashCode, signIn, noSecretsStored,
+  setup, base, dataDir, browser, mailLink, shot, newPage, signUp, itemRow, flashCode, signIn, noSecretsStored, newTeam,
+  openInvitation,
 } from './harness.mjs';
 
 setup();
@@ -50,11 +51,7 @@ test('a long-open tab keeps working: the access token is refreshed before it exp
 test('a server that rolls the team log back after a reload is refused (checkpoints outlive sign-ins)', async () => {
   const page = await newPage();
   const D = { email: 'dave@example.com', password: 'dave password one' };
-  await signUp(page, D.email, D.password);
-  await page.getByRole('button', { name: 'Skip for now' }).click();
-  await page.getByLabel('Name').fill('Rollback Co');
-  await page.getByRole('button', { name: 'Create team' }).click();
-  await page.getByRole('heading', { name: 'Rollback Co' }).waitFor();
+  await newTeam(page, D.email, D.password, 'Rollback Co');
   // A policy change: the log now has two entries, and the browser keeps the verified head.
   await page.getByRole('link', { name: 'Recovery' }).click();
   await page.getByLabel('Vouches needed').first().fill('2');
@@ -97,11 +94,7 @@ test('two admins: a policy change proposed in one browser is co-signed in anothe
   const frank = await newPage();
   const E = { email: 'erin@example.com', password: 'erin password one' };
   const F = { email: 'frank@example.com', password: 'frank password one' };
-  await signUp(erin, E.email, E.password);
-  await erin.getByRole('button', { name: 'Skip for now' }).click();
-  await erin.getByLabel('Name').fill('Two Admins Co');
-  await erin.getByRole('button', { name: 'Create team' }).click();
-  await erin.getByRole('heading', { name: 'Two Admins Co' }).waitFor();
+  await newTeam(erin, E.email, E.password, 'Two Admins Co');
   const accountPath = new URL(erin.url()).pathname.replace(/\/(items|members|recovery)$/, '');
   await erin.getByRole('link', { name: 'Members' }).click();
   await erin.getByLabel('Email').fill(F.email);
@@ -110,10 +103,7 @@ test('two admins: a policy change proposed in one browser is co-signed in anothe
   await erin.getByText(`Invitation sent to ${F.email}`).waitFor();
   await signUp(frank, F.email, F.password);
   await frank.getByRole('button', { name: 'Skip for now' }).click();
-  await frank.goto(await mailLink(F.email, '/invite'));
-  await frank.getByRole('link', { name: 'Sign in', exact: true }).last().click();
-  await signIn(frank, F.email, F.password);
-  await frank.getByRole('button', { name: 'Accept invitation' }).click();
+  await openInvitation(frank, await mailLink(F.email, '/invite'), F.email, F.password);
   const frankCode = (await frank.locator('#my-code').textContent()).trim();
   // Accepted, not yet confirmed: the team page says so (not the reset message, no stray "null").
   await frank.getByRole('link', { name: 'go to the team' }).click();
