@@ -1346,8 +1346,8 @@ impl Vault {
     /// member read out from their own screen; it must match the key the *log* announced.
     /// `history_from_person`, when given, is the team history code their device showed at the
     /// reset; it must match the one this verified log has at the announcement (a server showing
-    /// the two of you different histories is caught here; an empty one is refused too). Then reseals if the quorum and
-    /// waiting period allow. Returns whether access was restored.
+    /// the two of you different histories is caught here; an empty one is refused too). Then
+    /// reseals if the quorum and waiting period allow. Returns whether access was restored.
     pub fn vouch(
         &mut self,
         account_id: &str,

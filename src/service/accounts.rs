@@ -201,10 +201,11 @@ pub async fn info(state: &AppState, account_id: &str, user_id: &str) -> Result<A
     let m = membership_of(&state.db, account_id, user_id).await?;
     let a = accounts::by_id(&state.db, account_id).await?.ok_or_else(not_found)?;
     let items_to_rotate = accounts::items_below(&state.db, account_id, a.key_version).await?;
-    let deprovisioned = accounts::has_deprovisioned(&state.db, account_id).await?;
-    let waiting =
-        accounts::count_with_status(&state.db, &[account_id.to_owned()], MembershipStatus::AwaitingVouch).await?;
-    Ok(to_info(a, &m, items_to_rotate, deprovisioned, waiting.first().map_or(0, |w| w.1)))
+    let one = [account_id.to_owned()];
+    let count = |status| accounts::count_with_status(&state.db, &one, status);
+    let deprovisioned = !count(MembershipStatus::Deprovisioned).await?.is_empty();
+    let waiting = count(MembershipStatus::AwaitingVouch).await?.first().map_or(0, |w| w.1);
+    Ok(to_info(a, &m, items_to_rotate, deprovisioned, waiting))
 }
 
 /// `deprovisioned`: a member was deprovisioned and is still in the log, so the key must rotate

@@ -191,17 +191,6 @@ pub async fn admins<C: Conn>(db: &C, account_id: &str) -> Result<Vec<membership:
         .await?)
 }
 
-/// Whether an account has a member a provisioning client deprovisioned (whom an admin's client
-/// has yet to remove from the log: the account needs a key rotation).
-pub async fn has_deprovisioned<C: Conn>(db: &C, account_id: &str) -> Result<bool, ApiError> {
-    Ok(membership::Entity::find()
-        .filter(membership::Column::AccountId.eq(account_id))
-        .filter(membership::Column::Status.eq(MembershipStatus::Deprovisioned))
-        .one(db)
-        .await?
-        .is_some())
-}
-
 /// Sets a membership's role and status.
 pub async fn set_membership<C: Conn>(
     db: &C,

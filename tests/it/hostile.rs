@@ -480,6 +480,34 @@ fn a_forged_reset_announcement_is_vetoed_and_never_vouched() {
     assert!(alice.reseal(&acct, bob.user_id()).is_err(), "vetoed: nothing is resealed");
 }
 
+/// The team list's "waits for a vouch" count is the server's word: a server that claims a
+/// colleague waits gets a reminder shown, and nothing more — the verified log shows no reset,
+/// so there is nothing to vouch for and no vouch is sent.
+#[test]
+fn a_claimed_pending_vouch_is_only_a_reminder() {
+    let srv = TestServer::start();
+    let proxy = HostileProxy::start(&srv.url);
+    let (mut alice, bob, acct) = pair(&srv, &proxy, Role::Member);
+    for path in ["/accounts".to_owned(), format!("/accounts/{acct}")] {
+        proxy.on("GET", path, |_, ans| {
+            let mut v = ans.json();
+            match v.as_array_mut() {
+                Some(list) => list.iter_mut().for_each(|a| a["awaiting_vouch"] = json!(1)),
+                None => v["awaiting_vouch"] = json!(1),
+            }
+            ans.set_json(&v);
+        });
+    }
+    let listed = alice.client.accounts().unwrap();
+    assert_eq!(listed.iter().find(|a| a.id == acct).unwrap().awaiting_vouch, 1, "the lie reaches the client");
+    assert!(alice.pending_resets(&acct).unwrap().is_empty(), "the verified log shows no reset");
+    proxy.clear_seen();
+    let code = bob.keyring.public().verification_code().to_string();
+    let e = alice.vouch(&acct, bob.user_id(), &code, None).unwrap_err();
+    assert!(e.to_string().contains("not awaiting vouches"), "{e}");
+    assert!(!proxy.reached("POST", "/log"), "no vouch was sent");
+}
+
 // ------------------------------------------------------------------ recovery kits
 
 /// A forged recovery kit (the victim's kit id, the attacker's keyring under an R the attacker
