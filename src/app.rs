@@ -202,7 +202,6 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
         App::new()
             .app_data(data.clone())
             .app_data(MetricsListener(on_metrics))
-            .app_data(web::PayloadConfig::new(max_body))
             .wrap(from_fn(request_id))
             .route("/metrics", web::get().to(crate::metrics::metrics))
             .configure(crate::api::configure(max_body))

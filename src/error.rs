@@ -140,22 +140,14 @@ impl ResponseError for ApiError {
     }
 }
 
-/// Maps actix's JSON extractor failures to our errors (never echoing the body back).
-pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &actix_web::HttpRequest) -> actix_web::Error {
-    use actix_web::error::JsonPayloadError as J;
-    let api = match &err {
-        J::OverflowKnownLength { .. } | J::Overflow { .. } => ApiError::PayloadTooLarge,
-        J::ContentType => ApiError::UnsupportedMediaType("expected Content-Type: application/json".into()),
-        // An id member that breaks the rule is refused with the code a bad path id gets.
-        J::Deserialize(e) if e.to_string().starts_with(vouchsafe_client::types::Id::RULE) => {
-            ApiError::bad("request.invalid_id", sanitize(&e.to_string()))
-        }
-        J::Deserialize(e) => {
-            ApiError::bad("request.invalid_json", format!("invalid request body: {}", sanitize(&e.to_string())))
-        }
-        _ => ApiError::bad("request.invalid_json", "could not read the request body"),
-    };
-    api.into()
+/// A body that is not the JSON a route takes.
+pub fn deserialize_error(e: &serde_json::Error) -> ApiError {
+    let text = e.to_string();
+    // An id member that breaks the rule is refused with the code a bad path id gets.
+    if text.starts_with(vouchsafe_client::types::Id::RULE) {
+        return ApiError::bad("request.invalid_id", sanitize(&text));
+    }
+    ApiError::bad("request.invalid_json", format!("invalid request body: {}", sanitize(&text)))
 }
 
 /// Maps path extractor failures: every path parameter is an [`Id`](vouchsafe_client::types::Id),

@@ -42,7 +42,8 @@ impl LogQuery {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ItemQuery {
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page (an item id).
+    #[param(value_type = Option<Id>)]
     pub cursor: Option<String>,
     /// Page size (default 100, at most 500).
     #[param(minimum = 1, maximum = 500)]
@@ -53,8 +54,13 @@ pub struct ItemQuery {
 }
 
 impl ItemQuery {
-    /// `(limit, below_version)`, checked.
+    /// `(limit, below_version)`, checked; the cursor must be an id, as every `next_cursor` is.
     fn checked(&self) -> Result<(u64, Option<u32>), ApiError> {
+        if let Some(c) = &self.cursor
+            && Id::parse(c.as_str()).is_err()
+        {
+            return Err(ApiError::bad("item.bad_cursor", format!("cursor: {}", Id::RULE)));
+        }
         let below = self.below_version.map(|v| in_range("below_version", v, 1, i32::MAX as u32)).transpose()?;
         Ok((in_range("limit", self.limit.unwrap_or(100), 1, 500)?, below))
     }

@@ -175,7 +175,7 @@ fn user_agent(req: &HttpRequest) -> Option<String> {
 pub async fn prelogin(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<PreloginRequest>,
+    body: crate::api::Json<PreloginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     limit(&state, &req, "prelogin", state.config.rate_limits.prelogin_per_ip)?;
     Ok(HttpResponse::Ok().json(svc::prelogin(&state, &body.email).await?))
@@ -187,7 +187,7 @@ pub async fn prelogin(
 pub async fn register(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<RegisterRequest>,
+    body: crate::api::Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     limit(&state, &req, "register", state.config.rate_limits.register_per_ip)?;
     let out = svc::register(&state, body.into_inner(), state.clock.now()).await?;
@@ -202,7 +202,7 @@ pub async fn register(
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<LoginRequest>,
+    body: crate::api::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     limit(&state, &req, "login", state.config.rate_limits.login_per_ip)?;
     let out = svc::login(&state, body.into_inner(), user_agent(&req), state.clock.now()).await?;
@@ -215,7 +215,7 @@ pub async fn login(
 pub async fn refresh(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<RefreshRequest>,
+    body: crate::api::Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     limit(&state, &req, "refresh", state.config.rate_limits.refresh_per_ip)?;
     let out = svc::refresh(&state, body.refresh_token.expose(), state.clock.now()).await?;

@@ -19,6 +19,78 @@ use self::openapi::ApiDoc;
 use crate::error;
 use crate::error::ApiError;
 
+/// A JSON request body: `Content-Type: application/json` (or `+json`), at most the server's
+/// `max_body_bytes` (413), and no NUL character anywhere in its text — a PostgreSQL `text`
+/// cannot hold one and SQLite's can, so NUL is refused here, for every route and every store,
+/// instead of reaching a column. Every route with a JSON body takes it through this extractor.
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    /// The body.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Json<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &actix_web::HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let json = matches!(actix_web::HttpMessage::mime_type(req), Ok(Some(m))
+            if m.subtype() == actix_web::mime::JSON || m.suffix() == Some(actix_web::mime::JSON));
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !json {
+                return Err(ApiError::UnsupportedMediaType("expected Content-Type: application/json".into()));
+            }
+            let bytes = bytes.await.map_err(|e| match e.as_error::<actix_web::error::PayloadError>() {
+                Some(actix_web::error::PayloadError::Overflow) => ApiError::PayloadTooLarge,
+                _ => ApiError::bad("request.invalid_json", "could not read the request body"),
+            })?;
+            parse_json(&bytes).map(Json)
+        })
+    }
+}
+
+/// Reads a JSON body's bytes (see [`Json`]).
+pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if has_nul_escape(bytes) {
+        return Err(nul_refused("request.nul_character"));
+    }
+    serde_json::from_slice(bytes).map_err(|e| error::deserialize_error(&e))
+}
+
+/// Whether JSON text holds a `\u0000` escape (raw control bytes are invalid JSON already):
+/// a `u0000` after an odd run of backslashes, so an escaped backslash followed by the text
+/// `u0000` is not one.
+pub fn has_nul_escape(bytes: &[u8]) -> bool {
+    let mut run = 0usize;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'\\' {
+            run += 1;
+            continue;
+        }
+        if run % 2 == 1 && b == b'u' && bytes.get(i + 1..i + 5) == Some(b"0000") {
+            return true;
+        }
+        run = 0;
+    }
+    false
+}
+
+/// The refusal of a NUL character, under `code`.
+pub fn nul_refused(code: &'static str) -> ApiError {
+    ApiError::bad(code, "text may not contain the NUL character (\\u0000)")
+}
+
 /// A JSON request body on a secured route, whose errors wait: the handler checks the caller's
 /// token (401) — and, for an account's routes, its membership (404) — before it looks at the
 /// body ([`Body::into_inner`]), so nobody learns anything from body checks they may not make.
@@ -29,14 +101,8 @@ impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Body<T> {
     type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &actix_web::HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
-        let json = web::Json::<T>::from_request(req, payload);
-        Box::pin(async move {
-            Ok(Body(json.await.map(web::Json::into_inner).map_err(|e| {
-                e.as_error::<ApiError>()
-                    .cloned()
-                    .unwrap_or_else(|| ApiError::bad("request.invalid_json", "could not read the request body"))
-            })))
-        })
+        let json = Json::<T>::from_request(req, payload);
+        Box::pin(async move { Ok(Body(json.await.map(Json::into_inner))) })
     }
 }
 
@@ -78,7 +144,8 @@ pub async fn for_member(
 /// Registers every route, extractor config and error handler.
 pub fn configure(max_body: usize) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
-        cfg.app_data(web::JsonConfig::default().limit(max_body).error_handler(error::json_error))
+        // One body limit for every route: JSON bodies (`Json`) and SCIM's read their bytes here.
+        cfg.app_data(web::PayloadConfig::new(max_body))
             .app_data(web::PathConfig::default().error_handler(error::path_error))
             .app_data(web::QueryConfig::default().error_handler(error::query_error))
             .service(resource("/healthz", "GET").route(web::get().to(health::healthz)))
@@ -211,4 +278,19 @@ async fn openapi_json() -> actix_web::HttpResponse {
     static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let doc = DOC.get_or_init(|| ApiDoc::openapi().to_json().unwrap_or_default());
     actix_web::HttpResponse::Ok().content_type("application/json").body(doc.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_nul_escape;
+
+    #[test]
+    fn a_nul_escape_is_found_and_an_escaped_backslash_is_not_one() {
+        for yes in [&br#""\u0000""#[..], br#"{"a":"x\\\u0000"}"#, br#"\u0000"#] {
+            assert!(has_nul_escape(yes), "{}", String::from_utf8_lossy(yes));
+        }
+        for no in [&br#""\\u0000""#[..], br#""\u000""#, br#""u0000""#, br#""\u0001""#, b""] {
+            assert!(!has_nul_escape(no), "{}", String::from_utf8_lossy(no));
+        }
+    }
 }

@@ -37,7 +37,7 @@ pub async fn kit(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpRespo
 pub async fn request(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<ResetRequest>,
+    body: crate::api::Json<ResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
     per_ip(&state, &req).await?;
     crate::api::reset::accepted_then(&state, "recovery", &body.email, |st, email, now| async move {
@@ -52,7 +52,7 @@ pub async fn request(
 pub async fn begin(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<RecoveryBeginRequest>,
+    body: crate::api::Json<RecoveryBeginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     per_ip(&state, &req).await?;
     Ok(HttpResponse::Ok()
@@ -66,7 +66,7 @@ pub async fn begin(
 pub async fn shares(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<RecoverySessionRequest>,
+    body: crate::api::Json<RecoverySessionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     per_ip(&state, &req).await?;
     Ok(HttpResponse::Ok().json(svc::shares(&state, &body, state.clock.now()).await?))
@@ -78,7 +78,7 @@ pub async fn shares(
 pub async fn complete(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<RecoveryCompleteRequest>,
+    body: crate::api::Json<RecoveryCompleteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     per_ip(&state, &req).await?;
     svc::complete(&state, body.into_inner(), state.clock.now()).await?;

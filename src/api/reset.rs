@@ -19,7 +19,7 @@ async fn per_ip(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
 pub async fn request(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<ResetRequest>,
+    body: crate::api::Json<ResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
     per_ip(&state, &req).await?;
     accepted_then(&state, "reset", &body.email, |st, email, now| async move { svc::request(&st, &email, now).await })
@@ -65,7 +65,7 @@ where
 pub async fn begin(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<ResetTokenRequest>,
+    body: crate::api::Json<ResetTokenRequest>,
 ) -> Result<HttpResponse, ApiError> {
     per_ip(&state, &req).await?;
     Ok(HttpResponse::Ok()
@@ -79,7 +79,7 @@ pub async fn begin(
 pub async fn complete(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<ResetCompleteRequest>,
+    body: crate::api::Json<ResetCompleteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     per_ip(&state, &req).await?;
     svc::complete(&state, body.into_inner(), state.clock.now()).await?;
@@ -92,7 +92,7 @@ pub async fn complete(
 pub async fn cancel(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<ResetTokenRequest>,
+    body: crate::api::Json<ResetTokenRequest>,
 ) -> Result<HttpResponse, ApiError> {
     per_ip(&state, &req).await?;
     svc::cancel(&state, body.token.expose(), state.clock.now()).await?;

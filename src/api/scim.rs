@@ -103,6 +103,9 @@ async fn grant(state: &AppState, bearer: Bearer, account_id: &str) -> Result<Gra
 /// limit (`max_body_bytes`) → 413.
 fn body(bytes: &Result<web::Bytes, actix_web::Error>) -> Result<Value, ScimError> {
     let bytes = bytes.as_ref().map_err(|_| ScimError(ApiError::PayloadTooLarge))?;
+    if crate::api::has_nul_escape(bytes) {
+        return Err(ScimError(crate::api::nul_refused("scim.invalid_value")));
+    }
     serde_json::from_slice(bytes)
         .map_err(|_| ScimError(ApiError::bad("scim.invalid_syntax", "the body is not a JSON object")))
 }

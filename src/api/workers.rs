@@ -48,7 +48,7 @@ async fn per_ip(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
 pub async fn challenge(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<WorkerChallengeRequest>,
+    body: crate::api::Json<WorkerChallengeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     per_ip(&state, &req).await?;
     Ok(HttpResponse::Ok().json(svc::challenge(&state, &body.worker_id, state.clock.now()).await?))
@@ -60,7 +60,7 @@ pub async fn challenge(
 pub async fn token(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<WorkerTokenRequest>,
+    body: crate::api::Json<WorkerTokenRequest>,
 ) -> Result<HttpResponse, ApiError> {
     per_ip(&state, &req).await?;
     Ok(HttpResponse::Ok()

@@ -288,6 +288,9 @@ pub fn parse_filter(filter: &str) -> Result<Filter, ApiError> {
         return Err(invalid());
     }
     let value: String = serde_json::from_str(value.trim()).map_err(|_| invalid())?;
+    if value.contains('\0') {
+        return Err(invalid());
+    }
     let attr = attr.strip_prefix(USER).and_then(|a| a.strip_prefix(':')).unwrap_or(attr);
     match attr.to_ascii_lowercase().as_str() {
         "id" => Ok(Filter::Id(value)),

@@ -25,6 +25,10 @@ pub async fn insert<C: Conn>(db: &C, row: scim_user::Model) -> Result<bool, ApiE
 
 /// One resource of the account.
 pub async fn by_id<C: Conn>(db: &C, account_id: &str, id: &str) -> Result<Option<scim_user::Model>, ApiError> {
+    // Not an id we made (a NUL or anything else): no such resource, on every store.
+    if vouchsafe_client::types::Id::parse(id).is_err() {
+        return Ok(None);
+    }
     Ok(scim_user::Entity::find_by_id(id.to_owned()).filter(scim_user::Column::AccountId.eq(account_id)).one(db).await?)
 }
 

@@ -38,6 +38,32 @@ fn bad_inputs_get_4xx_json() {
             "request.unsupported_media_type",
         ),
         ("POST", "/api/v1/auth/prelogin", Some(("application/json", huge)), vec![], 413, "request.too_large"),
+        // NUL is refused in any JSON text, before any store sees it (PostgreSQL cannot hold it).
+        (
+            "POST",
+            "/api/v1/auth/prelogin",
+            Some(("application/json", r#"{"email":"a\u0000@b.co"}"#.into())),
+            vec![],
+            400,
+            "request.nul_character",
+        ),
+        (
+            "POST",
+            "/api/v1/auth/prelogin",
+            Some(("application/json; charset=utf-8", r#"{"email":"a@b.co\\\u0000"}"#.into())),
+            vec![],
+            400,
+            "request.nul_character",
+        ),
+        // An escaped backslash before the text u0000 is not a NUL: the e-mail check refuses it.
+        (
+            "POST",
+            "/api/v1/auth/prelogin",
+            Some(("application/json", r#"{"email":"a\\u0000@b"}"#.into())),
+            vec![],
+            400,
+            "auth.invalid_email",
+        ),
         (
             "POST",
             "/api/v1/auth/prelogin",
@@ -400,6 +426,11 @@ fn item_field_errors_name_what_is_wrong() {
         "items?limit=0",
         "items?limit=501",
         "items?below_version=2147483648",
+        // A cursor is an item id (as every next_cursor is): bytes PostgreSQL's text refuses
+        // (NUL) or anything else are the caller's error, not the database's.
+        "items?cursor=%28%C2%BB%00%C3%92%7B&limit=118",
+        "items?cursor=short",
+        "items?cursor=",
         "log?limit=1001",
         "log?after=9223372036854775808",
     ] {

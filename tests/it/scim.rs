@@ -163,3 +163,31 @@ fn an_identity_provider_invites_updates_and_deprovisions_and_never_grants_a_key(
 fn vouchsafe_test_token(mail: &str) -> String {
     crate::harness::token_in(mail).unwrap()
 }
+
+/// NUL and other control characters are the caller's error wherever SCIM takes a string (a
+/// PostgreSQL `text` cannot hold NUL, SQLite's can: the answer must not depend on the store).
+#[test]
+fn nul_in_a_scim_string_is_a_400_on_every_store() {
+    let srv = TestServer::start_smtp();
+    let mut alice = srv.user("alice@example.com");
+    let acct = alice.create_account("Acme").unwrap().id;
+    let req = CreateApiTokenRequest { name: "Okta".into(), scopes: vec![Scope::Scim], expires_in_days: None };
+    let token = alice.client.create_token(&acct, &req).unwrap().token.expose().to_owned();
+    let scim = Scim { srv: &srv, base: format!("/scim/v2/{acct}"), token };
+
+    let with_nul = json!({"userName": "dan@example.com", "externalId": "00u\u{0}dan"});
+    scim_error(scim.call("POST", "/Users", Some(with_nul)), 400, Some("invalidValue"));
+    let filter = "/Users?filter=externalId%20eq%20%22a%5Cu0000b%22";
+    scim_error(scim.call("GET", filter, None), 400, Some("invalidFilter"));
+    let filter = "/Users?filter=userName%20eq%20%22a%00b%22";
+    scim_error(scim.call("GET", filter, None), 400, Some("invalidFilter"));
+    scim_error(scim.call("GET", "/Users/abc%00def", None), 404, None);
+    // A kept attribute with a NUL inside is refused as well, and nothing was created meanwhile.
+    let kept = json!({"userName": "dan@example.com", "displayName": "Dan\u{0}"});
+    scim_error(scim.call("POST", "/Users", Some(kept)), 400, Some("invalidValue"));
+    let (s, list) = scim.call("GET", "/Users", None);
+    assert_eq!((s, list["totalResults"].clone()), (200, json!(0)), "{list}");
+    // The same person without the NUL goes in.
+    let (s, dan) = scim.call("POST", "/Users", Some(json!({"userName": "dan@example.com", "externalId": "00u-dan"})));
+    assert_eq!(s, 201, "{dan}");
+}
