@@ -101,6 +101,9 @@ pub struct RateLimits {
     pub reset_per_email: u32,
     /// Failed logins per account and window before logins to it are refused.
     pub login_failures_per_account: u32,
+    /// Wrong second-factor codes per account and window before second-factor checks for it
+    /// (login, removal, reset) are refused.
+    pub second_factor_failures_per_account: u32,
     /// Requests per API token and window (SCIM clients sync in bursts).
     pub api_token_per_window: u32,
 }
@@ -116,6 +119,7 @@ impl Default for RateLimits {
             reset_per_ip: 60,
             reset_per_email: 5,
             login_failures_per_account: 10,
+            second_factor_failures_per_account: 5,
             api_token_per_window: 3000,
         }
     }
@@ -142,6 +146,7 @@ struct FileConfig {
     prelogin_secret_file: Option<PathBuf>,
     server_share_key_file: Option<PathBuf>,
     outbox_key_file: Option<PathBuf>,
+    mfa_key_file: Option<PathBuf>,
     mail: Option<MailConfig>,
     rate_limits: Option<RateLimits>,
 }
@@ -188,6 +193,9 @@ pub struct Config {
     pub server_share_key_file: Option<PathBuf>,
     /// See [`Self::token_key_file`]: encrypts queued e-mail bodies (they carry link tokens).
     pub outbox_key_file: Option<PathBuf>,
+    /// See [`Self::token_key_file`]: seals second-factor (TOTP) secrets and keys recovery-code
+    /// hashes.
+    pub mfa_key_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -214,6 +222,7 @@ impl Default for Config {
             prelogin_secret_file: None,
             server_share_key_file: None,
             outbox_key_file: None,
+            mfa_key_file: None,
         }
     }
 }
@@ -288,6 +297,7 @@ impl Config {
             prelogin_secret_file: env_var(env, "PRELOGIN_SECRET_FILE").map(PathBuf::from),
             server_share_key_file: env_var(env, "SERVER_SHARE_KEY_FILE").map(PathBuf::from),
             outbox_key_file: env_var(env, "OUTBOX_KEY_FILE").map(PathBuf::from),
+            mfa_key_file: env_var(env, "MFA_KEY_FILE").map(PathBuf::from),
             mail: None,
             rate_limits: None,
         };
@@ -334,7 +344,8 @@ impl Config {
         apply!(
             set: bind, public_url, data_dir, database_url, migrate_on_start, access_token_ttl_secs, session_ttl_secs,
                 reset_token_ttl_mins, trusted_proxies, log_format, argon2_concurrency, max_body_bytes, mail, rate_limits;
-            some: metrics_bind, token_key_file, prelogin_secret_file, server_share_key_file, outbox_key_file
+            some: metrics_bind, token_key_file, prelogin_secret_file, server_share_key_file, outbox_key_file,
+                mfa_key_file
         );
     }
 
@@ -373,6 +384,8 @@ pub struct ServerSecrets {
     pub server_share_key: Secret32,
     /// Encrypts queued e-mail bodies (their links carry tokens) until they are delivered.
     pub outbox_key: Secret32,
+    /// Seals second-factor secrets and keys the hashes of second-factor recovery codes.
+    pub mfa_key: Secret32,
 }
 
 impl ServerSecrets {
@@ -394,6 +407,7 @@ impl ServerSecrets {
             prelogin_secret: load(&c.prelogin_secret_file, "prelogin.key")?,
             server_share_key: load(&c.server_share_key_file, "server-share.key")?,
             outbox_key: load(&c.outbox_key_file, "outbox.key")?,
+            mfa_key: load(&c.mfa_key_file, "mfa.key")?,
         })
     }
 }

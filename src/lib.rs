@@ -20,4 +20,5 @@ pub mod state;
 pub mod store;
 #[cfg(test)]
 pub mod testing;
+pub mod totp;
 pub mod web;

@@ -25,6 +25,7 @@ const BUILTIN: &[(&str, &str, &str)] = &[
     ("invite", include_str!("../templates/invite.txt"), include_str!("../templates/invite.html")),
     ("reset", include_str!("../templates/reset.txt"), include_str!("../templates/reset.html")),
     ("reset_done", include_str!("../templates/reset_done.txt"), include_str!("../templates/reset_done.html")),
+    ("second_factor", include_str!("../templates/second_factor.txt"), include_str!("../templates/second_factor.html")),
     ("reset_admin", include_str!("../templates/reset_admin.txt"), include_str!("../templates/reset_admin.html")),
     ("recover", include_str!("../templates/recover.txt"), include_str!("../templates/recover.html")),
     ("guardian", include_str!("../templates/guardian.txt"), include_str!("../templates/guardian.html")),

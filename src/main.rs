@@ -35,6 +35,8 @@ enum Command {
     Recovery(cli::recovery::Command),
     #[command(flatten)]
     Workers(cli::workers::Command),
+    #[command(flatten)]
+    Mfa(cli::mfa::Command),
 }
 
 fn run(args: Args) -> Result<(), String> {
@@ -46,6 +48,7 @@ fn run(args: Args) -> Result<(), String> {
         Command::Items(c) => cli::items::run(c),
         Command::Recovery(c) => cli::recovery::run(c),
         Command::Workers(c) => cli::workers::run(c),
+        Command::Mfa(c) => cli::mfa::run(c),
     }
 }
 

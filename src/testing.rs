@@ -139,6 +139,7 @@ pub async fn signed_up(
     let p = person(email)?;
     crate::service::auth::register(&t.state, p.registration.clone(), t.now()).await?;
     let login = vouchsafe_client::types::LoginRequest { email: p.email.clone(), auth_key: p.auth_key.clone().into() };
-    let tokens = crate::service::auth::login(&t.state, login, None, t.now()).await?.tokens;
+    let tokens =
+        crate::service::auth::login(&t.state, login, None, t.now()).await?.session().ok_or("second factor")?.tokens;
     Ok((p, tokens))
 }

@@ -14,7 +14,7 @@
 use std::time::{Duration, Instant};
 
 use vouchsafe_client::flows;
-use vouchsafe_client::types::LoginRequest;
+use vouchsafe_client::types::{LoginAnswer, LoginRequest};
 use vouchsafe_crypto::b64;
 use vouchsafe_crypto::kdf::{KdfParams, Salt, derive_password_keys};
 
@@ -105,7 +105,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|(email, key)| {
             let mut c = vouchsafe_client::Client::new(&url);
             let r = c.login(&LoginRequest { email: email.clone(), auth_key: key.clone().into() });
-            c.set_access_token(r.ok().map(|r| r.tokens.access_token.expose().to_owned()));
+            c.set_access_token(
+                r.ok().and_then(LoginAnswer::session).map(|r| r.tokens.access_token.expose().to_owned()),
+            );
             c
         })
         .collect();

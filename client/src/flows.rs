@@ -64,12 +64,98 @@ fn auth_key_for(
 }
 
 /// Logs in and unwraps the keyring, checking it matches the public keys the server returned.
+/// An account with a second factor answers [`ClientError::SecondFactorRequired`]: use
+/// [`begin_login`] and [`PendingLogin::finish`] (or [`login_with`]) for it.
 pub fn login(client: &mut Client, email: &str, password: &str) -> Result<Session, ClientError> {
+    match begin_login(client, email, password)? {
+        LoginStep::Done(s) => Ok(*s),
+        LoginStep::SecondFactor(p) => Err(ClientError::SecondFactorRequired { methods: p.methods().to_vec() }),
+    }
+}
+
+/// Logs in, answering a second-factor challenge (if the account has one) with `factor`.
+pub fn login_with(
+    client: &mut Client,
+    email: &str,
+    password: &str,
+    factor: impl FnOnce(&[String]) -> Result<SecondFactorProof, ClientError>,
+) -> Result<Session, ClientError> {
+    match begin_login(client, email, password)? {
+        LoginStep::Done(s) => Ok(*s),
+        LoginStep::SecondFactor(p) => {
+            let proof = factor(p.methods())?;
+            p.finish(client, &proof)
+        }
+    }
+}
+
+/// Where a password login stands.
+pub enum LoginStep {
+    /// Signed in.
+    Done(Box<Session>),
+    /// The password was right; the account's second factor comes next.
+    SecondFactor(PendingLogin),
+}
+
+/// A password login waiting for its second factor: holds the key-encryption key derived from
+/// the password (wiped on drop) until the server hands over the wrapped keyring.
+pub struct PendingLogin {
+    kek: vouchsafe_crypto::kdf::Kek,
+    challenge: SecondFactorChallenge,
+}
+
+impl std::fmt::Debug for PendingLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingLogin").field("methods", &self.challenge.methods).finish_non_exhaustive()
+    }
+}
+
+impl PendingLogin {
+    /// What the server takes: `totp`, `recovery_code`.
+    pub fn methods(&self) -> &[String] {
+        &self.challenge.methods
+    }
+
+    /// Answers the challenge with a second factor. A wrong code leaves the login pending (the
+    /// server allows a few tries per challenge); anything else ends it.
+    pub fn finish(&self, client: &mut Client, proof: &SecondFactorProof) -> Result<Session, ClientError> {
+        let req =
+            SecondFactorLoginRequest { challenge: self.challenge.challenge.clone(), second_factor: proof.clone() };
+        let resp = client.login_second_factor(&req)?;
+        signed_in(client, resp, &self.kek)
+    }
+}
+
+/// Logs in with the password: signed in, or waiting for the second factor.
+pub fn begin_login(client: &mut Client, email: &str, password: &str) -> Result<LoginStep, ClientError> {
     let (auth_key, keys) = auth_key_for(client, email, password)?;
-    let resp = client.login(&LoginRequest { email: email.into(), auth_key: auth_key.into() })?;
-    let keyring = open_keyring(&resp.keyring, &keys.kek)?;
+    match client.login(&LoginRequest { email: email.into(), auth_key: auth_key.into() })? {
+        LoginAnswer::Session(resp) => Ok(LoginStep::Done(Box::new(signed_in(client, *resp, &keys.kek)?))),
+        LoginAnswer::SecondFactor(sf) => {
+            Ok(LoginStep::SecondFactor(PendingLogin { kek: keys.kek, challenge: sf.second_factor }))
+        }
+    }
+}
+
+fn signed_in(
+    client: &mut Client,
+    resp: LoginResponse,
+    kek: &vouchsafe_crypto::kdf::Kek,
+) -> Result<Session, ClientError> {
+    let keyring = open_keyring(&resp.keyring, kek)?;
     client.set_access_token(Some(resp.tokens.access_token.expose().to_owned()));
     Ok(Session { user_id: resp.keyring.user_id, tokens: resp.tokens, keyring })
+}
+
+/// Starts an authenticator-app enrolment: the password is checked again by the server.
+pub fn enrol_totp(
+    client: &Client,
+    email: &str,
+    password: &str,
+    name: Option<&str>,
+) -> Result<TotpEnrolment, ClientError> {
+    let (auth_key, _) = auth_key_for(client, email, password)?;
+    client.enrol_totp(&TotpEnrolRequest { auth_key: auth_key.into(), name: name.map(str::to_owned) })
 }
 
 /// Changes the password: re-wraps the same keyring under the new KEK.
@@ -125,6 +211,19 @@ pub fn reset_with_token(
     params: KdfParams,
     now: u64,
 ) -> Result<ResetDone, ClientError> {
+    reset_with_token_and_factor(client, token, new_password, params, now, &FactorAtRecovery::NotEnrolled)
+}
+
+/// [`reset_with_token`] for a person with a second factor: its fresh check, or the word that it
+/// is lost (then it is removed, and the person enrols again after the vouch).
+pub fn reset_with_token_and_factor(
+    client: &Client,
+    token: &str,
+    new_password: &str,
+    params: KdfParams,
+    now: u64,
+    factor: &FactorAtRecovery,
+) -> Result<ResetDone, ClientError> {
     let mut rng = vouchsafe_crypto::os_rng();
     let begin = client.reset_begin(token)?;
     let keyring = Keyring::generate(&begin.user_id, begin.generation + 1, &mut rng)?;
@@ -161,6 +260,8 @@ pub fn reset_with_token(
         new_public_keys: b64::encode(&keyring.public().keys_to_bytes()),
         new_wrapped_keyring: b64::encode(keyring.wrap(&keys.kek, &mut rng).as_bytes()),
         announcements,
+        second_factor: factor.fields().0,
+        lost_second_factor: factor.fields().1,
     })?;
     Ok(ResetDone { keyring, history_codes })
 }

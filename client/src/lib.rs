@@ -52,6 +52,12 @@ pub enum ClientError {
     /// Not signed in.
     #[error("not signed in")]
     NotSignedIn,
+    /// The password was right, and the account has a second factor: sign in again with it.
+    #[error("this sign-in needs a second factor ({}): the authenticator app's code or a recovery code", .methods.join(" or "))]
+    SecondFactorRequired {
+        /// What the server takes: `totp`, `recovery_code`.
+        methods: Vec<String>,
+    },
 }
 
 impl ClientError {
@@ -183,8 +189,46 @@ impl Client {
         self.call("POST", "/api/v1/auth/register", Some(req))
     }
     /// `POST /api/v1/auth/login`.
-    pub fn login(&self, req: &LoginRequest) -> Result<LoginResponse, ClientError> {
+    pub fn login(&self, req: &LoginRequest) -> Result<LoginAnswer, ClientError> {
         self.call("POST", "/api/v1/auth/login", Some(req))
+    }
+    /// `POST /api/v1/auth/login/second-factor`.
+    pub fn login_second_factor(&self, req: &SecondFactorLoginRequest) -> Result<LoginResponse, ClientError> {
+        self.call("POST", "/api/v1/auth/login/second-factor", Some(req))
+    }
+    /// `GET /api/v1/auth/second-factors`.
+    pub fn second_factors(&self) -> Result<SecondFactors, ClientError> {
+        self.authed()?;
+        self.call("GET", "/api/v1/auth/second-factors", None::<&()>)
+    }
+    /// `POST /api/v1/auth/second-factors/totp`.
+    pub fn enrol_totp(&self, req: &TotpEnrolRequest) -> Result<TotpEnrolment, ClientError> {
+        self.authed()?;
+        self.call("POST", "/api/v1/auth/second-factors/totp", Some(req))
+    }
+    /// `POST /api/v1/auth/second-factors/{id}/confirm`.
+    pub fn confirm_factor(&self, id: &str, code: &str) -> Result<ConfirmedFactor, ClientError> {
+        self.authed()?;
+        let path = format!("/api/v1/auth/second-factors/{}/confirm", seg(id));
+        self.call("POST", &path, Some(&ConfirmFactorRequest { code: code.into() }))
+    }
+    /// `PATCH /api/v1/auth/second-factors/{id}`.
+    pub fn rename_factor(&self, id: &str, name: &str) -> Result<(), ClientError> {
+        self.authed()?;
+        let path = format!("/api/v1/auth/second-factors/{}", seg(id));
+        self.call::<Option<serde_json::Value>>("PATCH", &path, Some(&RenameFactorRequest { name: name.into() }))
+            .map(|_| ())
+    }
+    /// `POST /api/v1/auth/second-factors/{id}/remove`.
+    pub fn remove_factor(&self, id: &str, proof: &SecondFactorProof) -> Result<(), ClientError> {
+        self.authed()?;
+        let path = format!("/api/v1/auth/second-factors/{}/remove", seg(id));
+        self.call::<Option<serde_json::Value>>("POST", &path, Some(proof)).map(|_| ())
+    }
+    /// `POST /api/v1/auth/second-factors/recovery-codes`.
+    pub fn new_recovery_codes(&self, proof: &SecondFactorProof) -> Result<RecoveryCodes, ClientError> {
+        self.authed()?;
+        self.call("POST", "/api/v1/auth/second-factors/recovery-codes", Some(proof))
     }
     /// `POST /api/v1/auth/refresh`.
     pub fn refresh(&self, refresh_token: &str) -> Result<TokenResponse, ClientError> {

@@ -66,6 +66,7 @@ pub struct Recovery {
     begin: RecoveryBeginResponse,
     key: EphemeralKey,
     kit_id: [u8; 4],
+    factor: FactorAtRecovery,
 }
 
 impl std::fmt::Debug for Recovery {
@@ -84,7 +85,17 @@ impl Recovery {
             ephemeral_public_key: b64::encode(&key.public()),
         })?;
         let kit_id = b64::decode_array::<4>(&begin.kit_id)?;
-        Ok(Self { begin, key, kit_id })
+        Ok(Self { begin, key, kit_id, factor: FactorAtRecovery::NotEnrolled })
+    }
+
+    /// Whether the person has a second factor ([`Self::set_second_factor`] before finishing).
+    pub fn has_second_factor(&self) -> bool {
+        self.begin.second_factor
+    }
+
+    /// The second factor's fresh check (or the word that it is lost) for [`Self::finish`].
+    pub fn set_second_factor(&mut self, factor: FactorAtRecovery) {
+        self.factor = factor;
     }
 
     /// The code guardians compare with this screen before releasing their shares.
@@ -189,6 +200,8 @@ impl Recovery {
             new_kdf_salt: b64::encode(salt.expose_secret()),
             new_kdf_params: params,
             new_wrapped_keyring: b64::encode(keyring.wrap(&keys.kek, &mut rng).as_bytes()),
+            second_factor: self.factor.fields().0,
+            lost_second_factor: self.factor.fields().1,
         })?;
         Ok(keyring)
     }

@@ -83,6 +83,14 @@ schema!(
     Token => string("An opaque single-use token (from a link's fragment).", "^[A-Za-z0-9_-]+$", Some(1), Some(64))
 );
 schema!(
+    /// A code from an authenticator app (TOTP, RFC 6238).
+    TotpCode => string("The 6 digits an authenticator app shows now.", "^[0-9]{6}$", Some(6), Some(6))
+);
+schema!(
+    /// A second-factor recovery code, as it was shown (the dash may be left out).
+    RecoveryCode => string("A single-use recovery code: ten characters of a-z and 2-7, a dash in the middle.", "^[a-z2-7]{5}-?[a-z2-7]{5}$", Some(10), Some(11))
+);
+schema!(
     /// 32 bytes: an auth key, an X25519 public key, a nonce.
     Bytes32 => bytes("32 bytes, unpadded base64url.", 32)
 );

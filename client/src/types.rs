@@ -241,6 +241,174 @@ pub struct LoginResponse {
     pub keyring: KeyringResponse,
 }
 
+/// What `POST /api/v1/auth/login` answers: a session, or — when the person has a second factor
+/// — a challenge the factor turns into one (`POST /api/v1/auth/login/second-factor`). No token
+/// and no keyring is given before the factor.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(untagged)]
+pub enum LoginAnswer {
+    /// Signed in.
+    Session(Box<LoginResponse>),
+    /// The password was right; a second factor is needed.
+    SecondFactor(SecondFactorRequired),
+}
+
+impl LoginAnswer {
+    /// The session, if the login needed no second factor.
+    pub fn session(self) -> Option<LoginResponse> {
+        match self {
+            Self::Session(s) => Some(*s),
+            Self::SecondFactor(_) => None,
+        }
+    }
+}
+
+/// The body of a login that needs a second factor.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SecondFactorRequired {
+    /// The challenge.
+    pub second_factor: SecondFactorChallenge,
+}
+
+/// A single-use challenge left by a right password, good for a few minutes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SecondFactorChallenge {
+    /// Opaque, single use.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub challenge: Secret,
+    /// What the person may answer with: `totp`, `recovery_code`.
+    pub methods: Vec<String>,
+    /// Seconds the challenge stays good.
+    pub expires_in: i64,
+}
+
+/// A second factor, freshly checked: exactly one of the fields.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SecondFactorProof {
+    /// The authenticator app's current code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::TotpCode>))]
+    pub totp: Option<Secret>,
+    /// One of the recovery codes shown at enrolment (each works once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::RecoveryCode>))]
+    pub recovery_code: Option<Secret>,
+}
+
+/// `POST /api/v1/auth/login/second-factor`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SecondFactorLoginRequest {
+    /// The login's challenge.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Token))]
+    pub challenge: Secret,
+    /// The factor.
+    pub second_factor: SecondFactorProof,
+}
+
+/// `POST /api/v1/auth/second-factors/totp`: starts an authenticator-app enrolment. The password
+/// is asked again (a stolen session alone cannot enrol a factor the person does not hold).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TotpEnrolRequest {
+    /// The auth key of the current password, base64url.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Bytes32))]
+    pub auth_key: Secret,
+    /// A name for the factor ("Phone"); default "Authenticator app".
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
+    pub name: Option<String>,
+}
+
+/// An enrolment to confirm with a code from the app.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TotpEnrolment {
+    /// The factor's id (confirm it at `/auth/second-factors/{id}/confirm`).
+    pub id: String,
+    /// The secret in base32, for typing into the app.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub secret: Secret,
+    /// `otpauth://totp/…`, for a QR code.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub otpauth_uri: Secret,
+    /// Seconds the enrolment may wait for its confirmation.
+    pub expires_in: i64,
+}
+
+/// `POST /api/v1/auth/second-factors/{id}/confirm`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmFactorRequest {
+    /// The app's current code.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::TotpCode))]
+    pub code: Secret,
+}
+
+/// A confirmed factor; with the first one, the recovery codes (shown this once).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConfirmedFactor {
+    /// The factor.
+    pub factor: SecondFactorInfo,
+    /// Single-use recovery codes, when this is the person's first factor (else empty).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub recovery_codes: Vec<Secret>,
+}
+
+/// One second factor of the signed-in person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SecondFactorInfo {
+    /// Id.
+    pub id: String,
+    /// `totp`.
+    pub kind: String,
+    /// The person's name for it.
+    pub name: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds of its last use at a login or a check.
+    pub last_used_at: Option<i64>,
+}
+
+/// `GET /api/v1/auth/second-factors`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SecondFactors {
+    /// Confirmed factors, oldest first.
+    pub factors: Vec<SecondFactorInfo>,
+    /// Recovery codes not used yet.
+    pub recovery_codes_left: u32,
+}
+
+/// `PATCH /api/v1/auth/second-factors/{id}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RenameFactorRequest {
+    /// The new name.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
+    pub name: String,
+}
+
+/// `POST /api/v1/auth/second-factors/recovery-codes`: new codes (the old ones stop working).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecoveryCodes {
+    /// Shown this once.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub recovery_codes: Vec<Secret>,
+}
+
 /// `POST /api/v1/auth/refresh`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -805,6 +973,10 @@ pub struct ResetBeginResponse {
     pub generation: u32,
     /// The accounts whose logs get a "reset announced" entry.
     pub accounts: Vec<ResetAccountHead>,
+    /// Whether the person has a second factor: completing asks for it (or for
+    /// `lost_second_factor`).
+    #[serde(default)]
+    pub second_factor: bool,
 }
 
 /// One "reset announced" entry, signed by the new key.
@@ -846,6 +1018,13 @@ pub struct ResetCompleteRequest {
     /// One announcement per account of the member.
     #[cfg_attr(feature = "openapi", schema(max_items = 500))]
     pub announcements: Vec<ResetAnnouncement>,
+    /// The second factor, when the person has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_factor: Option<SecondFactorProof>,
+    /// The person has lost every second factor and its recovery codes: they are removed (and
+    /// e-mailed); enrol again afterwards.
+    #[serde(default)]
+    pub lost_second_factor: bool,
 }
 
 // ------------------------------------------------------------------ recovery kits
@@ -963,6 +1142,10 @@ pub struct RecoveryBeginResponse {
     pub guardians: Vec<(u8, String)>,
     /// Shares released so far (the server's, at once).
     pub released: Vec<ReleasedShare>,
+    /// Whether the person has a second factor: completing asks for it (or for
+    /// `lost_second_factor`).
+    #[serde(default)]
+    pub second_factor: bool,
 }
 
 /// Session id + secret (`POST /api/v1/recovery/shares`).
@@ -1001,6 +1184,35 @@ pub struct RecoveryCompleteRequest {
     /// The recovered keyring wrapped under the new KEK.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::WrappedKeyring))]
     pub new_wrapped_keyring: String,
+    /// The second factor, when the person has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_factor: Option<SecondFactorProof>,
+    /// The person has lost every second factor: they are removed (and e-mailed).
+    #[serde(default)]
+    pub lost_second_factor: bool,
+}
+
+/// What a reset or a kit recovery says about the person's second factor.
+#[derive(Debug, Clone, Default)]
+pub enum FactorAtRecovery {
+    /// None enrolled (or not asked yet: the server says so if one is).
+    #[default]
+    NotEnrolled,
+    /// A fresh check: the factors stay.
+    Proof(SecondFactorProof),
+    /// Lost with its recovery codes: the factors are removed, to be enrolled again.
+    Lost,
+}
+
+impl FactorAtRecovery {
+    /// The request's two fields.
+    pub fn fields(&self) -> (Option<SecondFactorProof>, bool) {
+        match self {
+            Self::NotEnrolled => (None, false),
+            Self::Proof(p) => (Some(p.clone()), false),
+            Self::Lost => (None, true),
+        }
+    }
 }
 
 /// An open recovery a guardian can help with.

@@ -13,6 +13,7 @@ mod m20261201_000006_operators;
 mod m20261202_000007_api_tokens;
 mod m20261203_000008_checkpoints;
 mod m20261203_000009_proposals;
+mod m20261204_000010_second_factors;
 
 /// All migrations, in order.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000007_api_tokens::Migration),
             Box::new(m20261203_000008_checkpoints::Migration),
             Box::new(m20261203_000009_proposals::Migration),
+            Box::new(m20261204_000010_second_factors::Migration),
         ]
     }
 }

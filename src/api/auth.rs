@@ -194,9 +194,10 @@ pub async fn register(
     Ok(HttpResponse::Created().json(out))
 }
 
-/// Logs in with the auth key; returns tokens and the wrapped keyring.
+/// Logs in with the auth key; returns tokens and the wrapped keyring — or, when the person has
+/// a second factor, only a challenge for `/auth/login/second-factor`.
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody),
+    responses((status = 200, body = LoginAnswer), (status = 401, body = ErrorBody),
         (status = 403, description = "The user is disabled (said only after a correct auth key).", body = ErrorBody),
         (status = 429, body = ErrorBody)))]
 pub async fn login(

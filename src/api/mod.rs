@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod health;
+pub mod mfa;
 pub mod openapi;
 pub mod proposals;
 pub mod recovery;
@@ -157,6 +158,16 @@ pub fn configure(max_body: usize) -> impl FnOnce(&mut web::ServiceConfig) {
                     .service(resource("/auth/prelogin", "POST").route(web::post().to(auth::prelogin)))
                     .service(resource("/auth/register", "POST").route(web::post().to(auth::register)))
                     .service(resource("/auth/login", "POST").route(web::post().to(auth::login)))
+                    .service(resource("/auth/login/second-factor", "POST").route(web::post().to(mfa::login)))
+                    .service(resource("/auth/second-factors", "GET").route(web::get().to(mfa::list)))
+                    .service(resource("/auth/second-factors/totp", "POST").route(web::post().to(mfa::enrol_totp)))
+                    .service(
+                        resource("/auth/second-factors/recovery-codes", "POST")
+                            .route(web::post().to(mfa::recovery_codes)),
+                    )
+                    .service(resource("/auth/second-factors/{id}", "PATCH").route(web::patch().to(mfa::rename)))
+                    .service(resource("/auth/second-factors/{id}/confirm", "POST").route(web::post().to(mfa::confirm)))
+                    .service(resource("/auth/second-factors/{id}/remove", "POST").route(web::post().to(mfa::remove)))
                     .service(resource("/auth/refresh", "POST").route(web::post().to(auth::refresh)))
                     .service(resource("/auth/logout", "POST").route(web::post().to(auth::logout)))
                     .service(resource("/auth/sessions", "GET").route(web::get().to(auth::sessions)))

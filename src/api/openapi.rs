@@ -8,7 +8,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 
-use super::{accounts, auth, health, proposals, recovery, reset, workers};
+use super::{accounts, auth, health, mfa, proposals, recovery, reset, workers};
 
 /// The OpenAPI document, generated from the handlers and wire types.
 #[derive(OpenApi)]
@@ -24,7 +24,8 @@ use super::{accounts, auth, health, proposals, recovery, reset, workers};
         recovery::guardian_requests, recovery::release, workers::register, workers::list, workers::audit,
         workers::challenge, workers::token, accounts::get_item, accounts::put_item, accounts::delete_item, accounts::update_items,
         accounts::deprovision, accounts::create_token, accounts::list_tokens, accounts::revoke_token,
-        proposals::create, proposals::list, proposals::show, proposals::withdraw, proposals::cosign
+        proposals::create, proposals::list, proposals::show, proposals::withdraw, proposals::cosign,
+        mfa::login, mfa::list, mfa::enrol_totp, mfa::confirm, mfa::rename, mfa::remove, mfa::recovery_codes
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, vouchsafe_client::schema::Id)),
     modifiers(&BearerAuth, &CommonResponses)

@@ -13,6 +13,7 @@
 use std::path::PathBuf;
 
 pub mod items;
+pub mod mfa;
 pub mod recovery;
 pub mod server;
 pub mod session;
@@ -111,7 +112,7 @@ impl Trust {
 }
 
 /// Writes `text` to `p` with mode 0600, creating the folder.
-fn write_private(p: &std::path::Path, text: &str) -> Result<(), String> {
+pub(crate) fn write_private(p: &std::path::Path, text: &str) -> Result<(), String> {
     use std::io::Write;
     if let Some(d) = p.parent() {
         std::fs::create_dir_all(d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
@@ -236,10 +237,20 @@ pub fn register(server: &str, email: &str, password: &str, params: KdfParams) ->
     Ok(())
 }
 
-/// `vouchsafe login`.
-pub fn login(server: &str, email: &str, password: &str) -> Result<(), String> {
+/// `vouchsafe login`: a second factor, when the account has one, from `factor` or typed at the
+/// terminal.
+pub fn login(
+    server: &str,
+    email: &str,
+    password: &str,
+    factor: Option<vouchsafe_client::types::SecondFactorProof>,
+) -> Result<(), String> {
     let mut client = Client::new(server);
-    let s = flows::login(&mut client, email, password).map_err(explain)?;
+    let s = flows::login_with(&mut client, email, password, |methods| match factor {
+        Some(p) => Ok(p),
+        None => mfa::ask_proof(methods).map_err(|_| ClientError::SecondFactorRequired { methods: methods.to_vec() }),
+    })
+    .map_err(explain)?;
     let profile = Profile {
         server: server.to_owned(),
         email: Some(email.to_owned()),

@@ -12,8 +12,18 @@ use super::kdf_params;
 pub enum Command {
     /// Create a user (the password never leaves this machine).
     Register(Credentials),
-    /// Sign in; stores the server URL and tokens (never keys) in the profile.
-    Login(Credentials),
+    /// Sign in; stores the server URL and tokens (never keys) in the profile. With a second
+    /// factor enrolled, give `--totp` (or `--recovery-code`), or type it when asked.
+    Login {
+        #[command(flatten)]
+        who: Credentials,
+        /// The authenticator app's current code.
+        #[arg(long, conflicts_with = "recovery_code")]
+        totp: Option<String>,
+        /// One of the second-factor recovery codes (each works once).
+        #[arg(long)]
+        recovery_code: Option<String>,
+    },
     /// End this session.
     Logout,
     /// Unlock the keys once and print a session key for the shell (`eval "$(vouchsafe unlock)"`):
@@ -83,9 +93,9 @@ pub fn run(cmd: Command) -> Result<(), String> {
             let pw = super::read_new_password("New password: ", password_file.as_ref(), "VOUCHSAFE_PASSWORD")?;
             super::register(&server, &email, &pw, kdf_params())
         }
-        Command::Login(Credentials { server, email, password_file }) => {
+        Command::Login { who: Credentials { server, email, password_file }, totp, recovery_code } => {
             let pw = super::read_password("Password: ", password_file.as_ref(), "VOUCHSAFE_PASSWORD")?;
-            super::login(&server, &email, &pw)
+            super::login(&server, &email, &pw, super::mfa::given_proof(totp, recovery_code))
         }
         Command::Logout => super::logout(),
         Command::Unlock { minutes, password_file } => {

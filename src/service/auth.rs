@@ -146,7 +146,7 @@ pub async fn register(state: &AppState, req: RegisterRequest, now: i64) -> Resul
 }
 
 /// A new session's tokens: the access token and the first refresh token.
-async fn open_session(
+pub(crate) async fn open_session(
     state: &AppState,
     user_id: &str,
     user_agent: Option<String>,
@@ -186,7 +186,7 @@ pub async fn login(
     req: LoginRequest,
     user_agent: Option<String>,
     now: i64,
-) -> Result<LoginResponse, ApiError> {
+) -> Result<LoginAnswer, ApiError> {
     let invalid = || ApiError::unauthorized("auth.invalid_credentials", "email or password is wrong");
     let email = normalize_email(&req.email).map_err(|_| invalid())?;
     let auth_key = Zeroizing::new(decode_exact::<32>("auth_key", req.auth_key.expose())?);
@@ -209,8 +209,7 @@ pub async fn login(
             message: "this user is disabled; ask the server's operator".into(),
         });
     }
-    let tokens = open_session(state, &u.id, user_agent, now).await?;
-    Ok(LoginResponse { tokens, keyring: keyring_of(u)? })
+    crate::service::mfa::after_password(state, u, user_agent, now).await
 }
 
 /// Rotates a refresh token. Presenting an already-rotated token revokes the whole session
@@ -285,7 +284,7 @@ pub async fn revoke_session(state: &AppState, user_id: &str, session_id: &str, n
 }
 
 /// The signed-in user (a user removed meanwhile: the token is no longer good).
-async fn signed_in(state: &AppState, user_id: &str) -> Result<user::Model, ApiError> {
+pub(crate) async fn signed_in(state: &AppState, user_id: &str) -> Result<user::Model, ApiError> {
     users::by_id(&state.db, user_id)
         .await?
         .ok_or_else(|| ApiError::unauthorized("auth.invalid_token", "user no longer exists"))
@@ -311,7 +310,7 @@ pub async fn my_keyring(state: &AppState, user_id: &str) -> Result<KeyringRespon
     keyring_of(signed_in(state, user_id).await?)
 }
 
-fn keyring_of(u: user::Model) -> Result<KeyringResponse, ApiError> {
+pub(crate) fn keyring_of(u: user::Model) -> Result<KeyringResponse, ApiError> {
     Ok(KeyringResponse {
         user_id: u.id,
         generation: u32::try_from(u.generation).map_err(|_| ApiError::Internal("stored generation".into()))?,
@@ -439,7 +438,11 @@ mod tests {
     async fn a_password_change_needs_the_current_one_and_may_end_the_other_sessions() -> Test {
         let t = TestState::new().await?;
         let (p, here) = signed_up(&t, "ann@example.com").await?;
-        let elsewhere = login(&t.state, login_req(&p.email, &p.auth_key), None, t.now()).await?.tokens;
+        let elsewhere = login(&t.state, login_req(&p.email, &p.auth_key), None, t.now())
+            .await?
+            .session()
+            .ok_or("second factor")?
+            .tokens;
         let (new_auth_key, new_kdf_salt, new_wrapped_keyring) = credentials(&p.keyring, "a new long password")?;
         let change = |current: &str| PasswordChangeRequest {
             current_auth_key: current.into(),
@@ -462,7 +465,11 @@ mod tests {
             code(login(&t.state, login_req(&p.email, &p.auth_key), None, t.now()).await),
             "auth.invalid_credentials"
         );
-        let k = login(&t.state, login_req(&p.email, &new_auth_key), None, t.now()).await?.keyring;
+        let k = login(&t.state, login_req(&p.email, &new_auth_key), None, t.now())
+            .await?
+            .session()
+            .ok_or("second factor")?
+            .keyring;
         assert_eq!(k.wrapped_keyring, new_wrapped_keyring);
         assert_eq!(k.kdf_salt, new_kdf_salt);
         Ok(())

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod auth;
 pub mod checkpoints;
 pub mod items;
+pub mod mfa;
 pub mod proposals;
 pub mod recovery;
 pub mod reset;

@@ -213,6 +213,7 @@ pub async fn begin(state: &AppState, req: RecoveryBeginRequest, now: i64) -> Res
         })
     })
     .await?;
+    let second_factor = crate::store::mfa::has_any(&state.db, &sess.user_id).await?;
     Ok(RecoveryBeginResponse {
         session_id: sess.id,
         session_secret: secret.to_string().into(),
@@ -223,6 +224,7 @@ pub async fn begin(state: &AppState, req: RecoveryBeginRequest, now: i64) -> Res
         wrapped_keyring: b64::encode(&kit.wrapped_keyring),
         guardians: guardians.into_iter().map(|g| (u8::try_from(g.idx).unwrap_or(0), g.guardian_id)).collect(),
         released,
+        second_factor,
     })
 }
 
@@ -303,6 +305,10 @@ pub async fn release(state: &AppState, user_id: &str, req: ReleaseShareRequest, 
 /// spent), the recovery session closed. Memberships are untouched: nothing is resealed.
 pub async fn complete(state: &AppState, req: RecoveryCompleteRequest, now: i64) -> Result<(), ApiError> {
     let s = open_session(state, &req.session_id, req.session_secret.expose(), now).await?;
+    let drop_factors =
+        crate::service::mfa::at_recovery(state, &s.user_id, req.second_factor.as_ref(), req.lost_second_factor, now)
+            .await?;
+    let templates = state.templates.clone();
     let new = new_credentials(
         state,
         req.new_auth_key.expose(),
@@ -320,6 +326,9 @@ pub async fn complete(state: &AppState, req: RecoveryCompleteRequest, now: i64) 
                 return Err(invalid());
             }
             sessions::end_all(txn, &s.user_id, None, "recovered", now).await?;
+            if drop_factors && let Some(u) = users::by_id(txn, &s.user_id).await? {
+                crate::service::mfa::drop_after_recovery(txn, &templates, &u, now).await?;
+            }
             recovery::delete_kit(txn, &s.user_id).await
         })
     })
@@ -415,6 +424,8 @@ mod tests {
             new_kdf_salt: new_kdf_salt.clone(),
             new_kdf_params: cheap_kdf(),
             new_wrapped_keyring: new_wrapped_keyring.clone(),
+            second_factor: None,
+            lost_second_factor: false,
         };
         assert_eq!(code(complete(&t.state, complete_req("wrong"), t.now()).await), "recovery.invalid");
         complete(&t.state, complete_req(opened.session_secret.expose()), t.now()).await?;

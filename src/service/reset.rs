@@ -94,7 +94,8 @@ pub async fn begin(state: &AppState, token: &str, now: i64) -> Result<ResetBegin
         });
     }
     let generation = u32::try_from(u.generation).map_err(|_| ApiError::Internal("stored generation".into()))?;
-    Ok(ResetBeginResponse { user_id: u.id, generation, accounts })
+    let second_factor = crate::store::mfa::has_any(&state.db, &u.id).await?;
+    Ok(ResetBeginResponse { user_id: u.id, generation, accounts, second_factor })
 }
 
 /// Completes a reset in one transaction: token consumed, password and keys replaced (new
@@ -124,11 +125,24 @@ pub async fn complete(state: &AppState, req: ResetCompleteRequest, now: i64) -> 
     )
     .await?;
     let hash = hash_token(req.token.expose());
+    // The second factor, checked before the token is used (a wrong code leaves the link good).
+    let holder = resets::usable(&state.db, hash, now).await?.ok_or_else(invalid)?;
+    let drop_factors = crate::service::mfa::at_recovery(
+        state,
+        &holder.user_id,
+        req.second_factor.as_ref(),
+        req.lost_second_factor,
+        now,
+    )
+    .await?;
     let templates = state.templates.clone();
     crate::store::transaction(&state.db, move |txn| {
         Box::pin(async move {
             let t = resets::consume(txn, hash, now).await?.ok_or_else(invalid)?;
             let u = users::by_id(txn, &t.user_id).await?.ok_or_else(invalid)?;
+            if drop_factors {
+                crate::service::mfa::drop_after_recovery(txn, &templates, &u, now).await?;
+            }
             let new_identity = PublicIdentity::keys_from_bytes(&u.id, &keys)
                 .map_err(|e| ApiError::bad("request.invalid_field", format!("new_public_keys: {e}")))?;
             if i64::from(new_identity.generation) != i64::from(u.generation) + 1 {
@@ -252,6 +266,8 @@ mod tests {
             new_public_keys: b64::encode(&keys.public().keys_to_bytes()),
             new_wrapped_keyring,
             announcements: vec![],
+            second_factor: None,
+            lost_second_factor: false,
         })
     }
 

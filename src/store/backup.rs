@@ -12,6 +12,7 @@ use crate::config::Config;
 pub const KEY_FILES: &[(&str, &str)] = &[
     ("server-share.key", "recovery kits' server shares (without it, kits need the code plus a guardian)"),
     ("outbox.key", "e-mails still queued at the time of the backup"),
+    ("mfa.key", "members' authenticator-app (TOTP) enrolments and second-factor recovery codes"),
     ("token.key", "access tokens (without it, everyone signs in again)"),
     ("prelogin.key", "the stable answers for unknown e-mails"),
 ];

@@ -24,6 +24,7 @@ pub mod batch;
 pub mod checkpoints;
 pub mod counters;
 pub mod items;
+pub mod mfa;
 pub mod operator;
 pub mod outbox;
 pub mod pool;

@@ -13,6 +13,7 @@ mod dashboard;
 mod durability;
 mod harness;
 mod hostile;
+mod mfa;
 mod migrations;
 mod proxy;
 mod recovery;

@@ -257,6 +257,8 @@ fn reset_tokens_expire_are_single_use_and_cancellable() {
                 .to_bytes()),
             })
             .collect(),
+        second_factor: None,
+        lost_second_factor: false,
     };
     let results: Vec<Result<(), vouchsafe_client::ClientError>> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..50).map(|_| s.spawn(|| srv.client().reset_complete(&req))).collect();

@@ -288,6 +288,7 @@ impl From<ClientError> for Failure {
             ClientError::Protocol(m) => Self::new("client.protocol", m),
             ClientError::Crypto(c) => Self::new("client.crypto", c.to_string()),
             ClientError::NotSignedIn => Self::new("client.signed_out", "please sign in"),
+            e @ ClientError::SecondFactorRequired { .. } => Self::new("client.second_factor_required", e.to_string()),
         }
     }
 }
