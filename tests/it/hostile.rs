@@ -587,6 +587,49 @@ fn a_guardian_refuses_an_owner_key_the_log_does_not_show() {
     assert_eq!(real, bob.keyring.public());
 }
 
+// ------------------------------------------------------------------ second factors
+
+/// The keyring a second-factor login hands over is checked exactly like a password login's: a
+/// server answering the factor with another person's public keys, or a keyring wrapped for
+/// someone else, is refused, and the device keeps no session to act with.
+#[test]
+fn a_second_factor_login_checks_the_keyring_it_is_handed() {
+    use vouchsafe_client::types::SecondFactorProof;
+    let srv = TestServer::start();
+    let proxy = HostileProxy::start(&srv.url);
+    let bob = user_via(&srv, &proxy, "bob@example.com");
+    let mallory = srv.user("mallory@example.com");
+    let e = flows::enrol_totp(&bob.client, "bob@example.com", PW, None).unwrap();
+    let secret = vouchsafe::totp::base32_decode(e.secret.expose()).unwrap();
+    let at = |srv: &TestServer| vouchsafe::totp::step(vouchsafe::state::Clock::now(&*srv.clock));
+    bob.client.confirm_factor(&e.id, &vouchsafe::totp::code(&secret, at(&srv))).unwrap();
+    let mallory_keys = b64::encode(&mallory.keyring.public().keys_to_bytes());
+    let theirs = mallory.client.my_keyring().unwrap();
+    for (field, value) in [("public_keys", mallory_keys), ("wrapped_keyring", theirs.wrapped_keyring.clone())] {
+        srv.clock.advance(vouchsafe::totp::PERIOD);
+        proxy.honest();
+        proxy.on("POST", "/auth/login/second-factor".into(), move |_, ans| {
+            let mut v = ans.json();
+            v[field] = json!(value);
+            ans.set_json(&v);
+        });
+        let mut c = proxy.client();
+        let flows::LoginStep::SecondFactor(p) = flows::begin_login(&mut c, "bob@example.com", PW).unwrap() else {
+            panic!("the real server asked for the factor");
+        };
+        proxy.clear_seen();
+        let code = vouchsafe::totp::code(&secret, at(&srv));
+        let err = p.finish(&mut c, &SecondFactorProof { totp: Some(code.into()), recovery_code: None }).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("does not match") || text.contains("decrypt") || text.contains("wrap"),
+            "{field}: {text}"
+        );
+        assert!(c.access_token().is_none(), "{field}: no session is kept after a refused keyring");
+        assert_eq!(proxy.seen().len(), 1, "{field}: nothing after the refused answer");
+    }
+}
+
 // ------------------------------------------------------------------ KDF
 
 /// KDF downgrade and upper bounds: parameters below the floor or absurdly high are refused
