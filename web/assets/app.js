@@ -54,6 +54,7 @@ function errorText(e) {
   return e && e.message ? e.message : String(e);
 }
 function showError(e) {
+  if (e && e.shown) return;
   if (e && e.code === 'client.signed_out' && me) {
     // The engine dropped the keys (the session ended elsewhere): back to the sign-in page,
     // which returns here afterwards.
@@ -371,11 +372,41 @@ function signInView() {
         { name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password' },
       ],
       submit: 'Sign in',
-      onSubmit: async (d) => signedIn(await api({ op: 'login', email: d.email, password: d.password, trust: loadTrust(), teams: loadTeams(),
-        replaces: sessionStorage.getItem(SESSION_KEY) }, 'Deriving your keys…')),
+      onSubmit: async (d) => {
+        const r = await api({ op: 'login', email: d.email, password: d.password, trust: loadTrust(), teams: loadTeams(),
+          replaces: sessionStorage.getItem(SESSION_KEY) }, 'Deriving your keys…');
+        if (r.second_factor) secondFactorView(r.second_factor.methods);
+        else signedIn(r);
+      },
     })),
     h('p', {}, h('a', { href: '/signup' }, 'Create a login'), ' · ', h('a', { href: '/reset' }, 'Forgot your password?'),
       ' · ', h('a', { href: '/recover' }, 'Recover with your recovery kit')));
+}
+
+// A six-digit code from the app, or one of the recovery codes: which field of the answer it fills.
+function factorAnswer(typed) {
+  const t = (typed || '').trim();
+  if (!t) return {};
+  return /^[0-9 ]{6,7}$/.test(t) ? { totp: t.replace(/ /g, '') } : { recovery_code: t };
+}
+
+function factorField(label = 'Code from your authenticator app') {
+  return { name: 'factor', label, autocomplete: 'one-time-code', inputmode: 'text', placeholder: '123456' };
+}
+
+// The sign-in's second step: the password was right; the keys come after the factor.
+function secondFactorView(methods) {
+  page('Second factor',
+    h('p', {}, 'Enter the 6-digit code your authenticator app shows for Vouchsafe.',
+      methods.includes('recovery_code') ? ' Lost the phone? Enter one of your recovery codes instead (each works once).' : ''),
+    h('div', { class: 'card' }, form({
+      fields: [factorField('Code from your authenticator app, or a recovery code')],
+      submit: 'Continue',
+      onSubmit: async (d) => signedIn(await api({ op: 'login_second_factor', ...factorAnswer(d.factor) }, 'Checking the code…')),
+    })),
+    h('p', {}, h('a', { href: '/signin' }, 'Start again')));
+  const input = main().querySelector('input[name=factor]');
+  if (input) input.focus();
 }
 
 function signUpView() {
@@ -1052,10 +1083,108 @@ function proposalsSection(id, body, detail, admin, email) {
 
 // ---------- settings ----------
 
+function recoveryCodesCard(codes) {
+  return h('div', { class: 'card', id: 'recovery-codes' },
+    h('p', {}, 'Your recovery codes. Each works once in place of the app\'s code. They are shown only now: save or print them, and keep them apart from your phone.'),
+    h('ul', { class: 'codes' }, codes.map((c) => h('li', {}, h('span', { class: 'code' }, c)))),
+    button('Download as a file', async () => download('vouchsafe-recovery-codes.txt', `Vouchsafe recovery codes for ${me.email}\n\n${codes.join('\n')}\n`, 'text/plain'), 'secondary'),
+    ' ', button('Print', async () => window.print(), 'secondary'));
+}
+
+// The QR code of the otpauth:// URI, drawn as one SVG path (the engine computes the modules).
+function qrImage(qr) {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${qr.size} ${qr.size}`);
+  svg.setAttribute('width', '200');
+  svg.setAttribute('height', '200');
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', 'QR code for your authenticator app');
+  svg.setAttribute('class', 'qr');
+  const bg = document.createElementNS(ns, 'rect');
+  bg.setAttribute('width', String(qr.size));
+  bg.setAttribute('height', String(qr.size));
+  bg.setAttribute('fill', '#fff');
+  const path = document.createElementNS(ns, 'path');
+  path.setAttribute('d', qr.d);
+  path.setAttribute('fill', '#000');
+  svg.append(bg, path);
+  return svg;
+}
+
+function secondFactorsSection(list) {
+  const box = h('div', { id: 'second-factors' });
+  const kind = (k) => (k === 'totp' ? 'Authenticator app' : k === 'webauthn' ? 'Passkey' : k);
+  const show = (...children) => box.replaceChildren(...children);
+  const enrolForm = () => form({
+    fields: [
+      { name: 'name', label: 'Name (which phone or app)', value: 'Phone', required: false },
+      { name: 'password', label: 'Your password, to confirm it is you', type: 'password', autocomplete: 'current-password' },
+    ],
+    submit: 'Set up',
+    onSubmit: async (d) => {
+      const e = await api({ op: 'enrol_totp', password: d.password, name: d.name || null }, 'Checking your password…');
+      show(h('div', { class: 'card', id: 'totp-enrol' },
+        h('p', {}, 'Scan this with your authenticator app (or type the setup key), then enter the code it shows.'),
+        qrImage(e.qr),
+        h('p', {}, 'Setup key: ', h('span', { class: 'code', id: 'totp-secret' }, e.secret)),
+        form({
+          fields: [factorField()],
+          submit: 'Confirm',
+          onSubmit: async (c) => {
+            const done = await api({ op: 'confirm_totp', id: e.id, code: (c.factor || '').replace(/ /g, '') }, 'Checking the code…');
+            const fresh = await api({ op: 'second_factors' }, 'Loading…');
+            show(...secondFactorsSection(fresh).childNodes);
+            if (done.recovery_codes.length) box.append(recoveryCodesCard(done.recovery_codes));
+            flash('Authenticator app added. Sign-ins now ask for its code.', 'info');
+          },
+        })));
+    },
+  });
+  if (!list.factors.length) {
+    box.append(h('p', {}, 'No second factor: your password alone signs you in. An authenticator app (any TOTP app) adds a code that changes every 30 seconds.'),
+      h('div', { class: 'card' }, enrolForm()));
+    return box;
+  }
+  box.append(h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Second factors' }, h('table', { id: 'factors', class: 'stack' },
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'Kind'), h('th', { scope: 'col' }, 'Added'), h('th', { scope: 'col' }, 'Last used'), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Action')))),
+    h('tbody', {}, list.factors.map((f) => h('tr', { 'data-factor': f.id },
+      h('td', { 'data-label': 'Name' }, f.name), h('td', { 'data-label': 'Kind' }, kind(f.kind)),
+      h('td', { 'data-label': 'Added' }, when(f.created_at)), h('td', { 'data-label': 'Last used' }, when(f.last_used_at)),
+      h('td', { 'data-label': '' }, button('Remove', async () => {
+        show(h('div', { class: 'card' }, h('p', {}, `Removing “${f.name}” needs a fresh code (from any of your factors, or a recovery code).`),
+          form({
+            fields: [factorField('Code from your authenticator app, or a recovery code')],
+            submit: 'Remove',
+            danger: true,
+            onSubmit: async (c) => {
+              await api({ op: 'remove_factor', id: f.id, ...factorAnswer(c.factor) }, 'Removing…');
+              await render();
+              flash(`Removed “${f.name}”. An e-mail tells you so.`, 'info');
+            },
+          })));
+      }, 'secondary')))))));
+  box.append(h('p', { id: 'codes-left' }, `${list.recovery_codes_left} recovery codes left. `,
+    button('Make new recovery codes', async () => {
+      show(h('div', { class: 'card' }, h('p', {}, 'New codes replace the old ones. Confirm with a code first.'),
+        form({
+          fields: [factorField('Code from your authenticator app, or a recovery code')],
+          submit: 'Make new codes',
+          onSubmit: async (c) => {
+            const r = await api({ op: 'new_recovery_codes', ...factorAnswer(c.factor) }, 'Making codes…');
+            show(recoveryCodesCard(r.recovery_codes));
+          },
+        })));
+    }, 'secondary')),
+  h('details', {}, h('summary', {}, 'Add another authenticator app'), enrolForm()));
+  return box;
+}
+
 async function settingsView() {
   me = await api({ op: 'me' }, 'Loading…');
   const sessions = await api({ op: 'sessions' }, 'Loading sessions…');
   const requests = await api({ op: 'guardian_requests' }, 'Loading…');
+  const factors = await api({ op: 'second_factors' }, 'Loading second factors…');
   page('Settings',
     h('dl', { class: 'kv card' }, h('dt', {}, 'Email'), h('dd', {}, me.email), h('dt', {}, 'Key generation'), h('dd', {}, String(me.generation)),
       h('dt', {}, 'Verification code'), h('dd', {}, h('span', { class: 'code', id: 'my-code' }, me.code))),
@@ -1078,6 +1207,8 @@ async function settingsView() {
         flash('Password changed. Your keys stay the same.', 'info');
       },
     })),
+    h('h2', {}, 'Second factors'),
+    secondFactorsSection(factors),
     h('h2', {}, 'Sessions'),
     h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Sessions' }, h('table', { id: 'sessions', class: 'stack' },
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Device'), h('th', { scope: 'col' }, 'Started'), h('th', { scope: 'col' }, 'Last used'), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Action')))),
@@ -1145,6 +1276,35 @@ function inviteView() {
   }));
 }
 
+// A reset or a kit recovery of someone with a second factor asks for it (or for the word that
+// it is lost); the form shows these fields once the server said so.
+let askFactor = false;
+function factorFields() {
+  return [
+    factorField('Code from your authenticator app, or a recovery code (leave empty if you lost both)'),
+    { name: 'lost', label: 'I lost my authenticator app and my recovery codes: remove them (set one up again afterwards)', type: 'checkbox' },
+  ];
+}
+function factorOf(d) {
+  if (!askFactor) return {};
+  return d.lost ? { lost: true } : factorAnswer(d.factor);
+}
+async function withFactor(action, again) {
+  try {
+    const r = await action();
+    askFactor = false;
+    return r;
+  } catch (e) {
+    if (e && e.code === 'auth.second_factor_required' && !askFactor) {
+      askFactor = true;
+      again();
+      flash('You set up a second factor: enter its code, or say you lost it.', 'error', e.code);
+      throw Object.assign(new Error('shown'), { shown: true });
+    }
+    throw e;
+  }
+}
+
 function resetView() {
   if (link && link.path === '/reset') {
     page('Choose a new password',
@@ -1153,11 +1313,12 @@ function resetView() {
       h('div', { class: 'card' }, form({
         fields: [
           ...newPasswordFields('New password'),
+          ...(askFactor ? factorFields() : []),
         ],
         submit: 'Reset password',
         onSubmit: async (d) => {
           samePasswords(d);
-          const r = await api({ op: 'reset_complete', token: link.token, password: d.password }, 'Making your new keys…');
+          const r = await withFactor(() => api({ op: 'reset_complete', token: link.token, password: d.password, factor: factorOf(d) }, 'Making your new keys…'), resetView);
           link = null;
           if (me) {
             me = null;
@@ -1220,11 +1381,12 @@ function recoveryPage(st) {
         { name: 'code', label: 'Recovery code (from your kit; leave empty if guardians released enough shares)', required: false, autocomplete: 'off' },
         { name: 'expected', label: 'Without the recovery code: your verification code, as a guardian reads it from their team log', required: false, inputmode: 'numeric', autocomplete: 'off' },
         ...newPasswordFields('New password'),
+        ...(askFactor ? factorFields() : []),
       ],
       submit: 'Recover my keys',
       onSubmit: async (d) => {
         samePasswords(d);
-        await api({ op: 'recovery_finish', code: d.code ? d.code : null, expected_code: d.expected ? d.expected : null, password: d.password }, 'Restoring your keys…');
+        await withFactor(() => api({ op: 'recovery_finish', code: d.code ? d.code : null, expected_code: d.expected ? d.expected : null, password: d.password, factor: factorOf(d) }, 'Restoring your keys…'), () => recoveryPage(st));
         page('Keys recovered',
           h('p', {}, 'Your keys are back and your new password is set. Your kit is used up: make a new one after signing in.'),
           h('p', {}, h('a', { href: '/signin' }, 'Sign in')));

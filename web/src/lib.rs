@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use vouchsafe_client::recovery::Recovery;
+use vouchsafe_client::types::{FactorAtRecovery, SecondFactorProof};
 use vouchsafe_client::vault::{LogView, Vault};
 use vouchsafe_client::{Client, ClientError, flows, recovery};
 use vouchsafe_crypto::kdf::KdfParams;
@@ -49,6 +50,53 @@ impl Secret {
     }
 }
 
+/// A second factor the page collected at a reset or a kit recovery: a code, or "lost".
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FactorAnswer {
+    #[serde(default)]
+    totp: Option<Secret>,
+    #[serde(default)]
+    recovery_code: Option<Secret>,
+    #[serde(default)]
+    lost: bool,
+}
+
+impl FactorAnswer {
+    fn at_recovery(&self) -> FactorAtRecovery {
+        if self.lost {
+            FactorAtRecovery::Lost
+        } else if self.totp.is_some() || self.recovery_code.is_some() {
+            FactorAtRecovery::Proof(proof(&self.totp, &self.recovery_code))
+        } else {
+            FactorAtRecovery::NotEnrolled
+        }
+    }
+}
+
+/// The wire form of a second factor the page collected.
+fn proof(totp: &Option<Secret>, recovery_code: &Option<Secret>) -> SecondFactorProof {
+    let wire = |s: &Option<Secret>| s.as_ref().map(|s| vouchsafe_client::types::Secret::from(s.as_str()));
+    SecondFactorProof { totp: wire(totp), recovery_code: wire(recovery_code) }
+}
+
+/// The QR code of `text` as one SVG path (`d`) of unit squares, and its side with a 4-module
+/// quiet zone; the page draws it (no image, no inline script: the CSP stays strict).
+fn qr_path(text: &str) -> Result<(i32, String), Failure> {
+    let qr = qrcodegen::QrCode::encode_text(text, qrcodegen::QrCodeEcc::Medium)
+        .map_err(|_| Failure::new("client.qr", "too long for a QR code"))?;
+    let n = qr.size();
+    let mut d = String::with_capacity(usize::try_from(n * n * 4).unwrap_or(0));
+    for y in 0..n {
+        for x in 0..n {
+            if qr.get_module(x, y) {
+                d.push_str(&format!("M{} {}h1v1h-1z", x + 4, y + 4));
+            }
+        }
+    }
+    Ok((n + 8, d))
+}
+
 /// A colleague chosen as a recovery-kit guardian (their keys come from that account's verified log).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -58,7 +106,7 @@ pub struct GuardianChoice {
 }
 
 /// What this browser learned about a user's teams beyond log heads (not secret).
-#[derive(Debug, Default, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TeamMarks {
     verified: Vec<String>,
@@ -92,8 +140,42 @@ pub enum Op {
         #[serde(default)]
         replaces: Option<String>,
     },
+    /// Answers the second-factor challenge of the pending sign-in (the app's code or a recovery code).
+    LoginSecondFactor {
+        #[serde(default)]
+        totp: Option<Secret>,
+        #[serde(default)]
+        recovery_code: Option<Secret>,
+    },
     /// Ends the session.
     Logout,
+    /// The signed-in person's second factors and recovery codes left.
+    SecondFactors,
+    /// Starts an authenticator-app enrolment (the password again): the secret, its URI and QR code.
+    EnrolTotp {
+        password: Secret,
+        #[serde(default)]
+        name: Option<String>,
+    },
+    /// Confirms an enrolment with the app's code; the first factor answers recovery codes once.
+    ConfirmTotp { id: String, code: Secret },
+    /// Renames a factor.
+    RenameFactor { id: String, name: String },
+    /// Removes a factor after a fresh check.
+    RemoveFactor {
+        id: String,
+        #[serde(default)]
+        totp: Option<Secret>,
+        #[serde(default)]
+        recovery_code: Option<Secret>,
+    },
+    /// A new set of recovery codes after a fresh check.
+    NewRecoveryCodes {
+        #[serde(default)]
+        totp: Option<Secret>,
+        #[serde(default)]
+        recovery_code: Option<Secret>,
+    },
     /// Who is signed in, with their verification code and kit status.
     Me,
     /// Sessions of this login.
@@ -202,7 +284,12 @@ pub enum Op {
     /// Asks for a password-reset email.
     ResetRequest { email: String },
     /// Completes a reset with the emailed token: new password, new keys.
-    ResetComplete { token: Secret, password: Secret },
+    ResetComplete {
+        token: Secret,
+        password: Secret,
+        #[serde(default)]
+        factor: FactorAnswer,
+    },
     /// "This was not me": cancels a reset.
     ResetCancel { token: Secret },
     /// Asks for a kit-recovery email.
@@ -218,6 +305,8 @@ pub enum Op {
         #[serde(default)]
         expected_code: Option<String>,
         password: Secret,
+        #[serde(default)]
+        factor: FactorAnswer,
     },
     /// Recoveries where this member is a guardian.
     GuardianRequests,
@@ -252,6 +341,18 @@ struct State {
     base: String,
     signed: Option<SignedIn>,
     recovery: Option<Recovery>,
+    /// A sign-in whose password was right, waiting for its second factor.
+    pending: Option<PendingSignIn>,
+}
+
+/// What a sign-in keeps while the page asks for the second factor.
+struct PendingSignIn {
+    client: Client,
+    login: flows::PendingLogin,
+    email: String,
+    trust: BTreeMap<String, BTreeMap<String, (u64, String)>>,
+    teams: BTreeMap<String, TeamMarks>,
+    replaces: Option<String>,
 }
 
 thread_local! {
@@ -334,7 +435,8 @@ pub fn dispatch(request: &str, progress: &mut dyn FnMut(u64, u64)) -> Result<Str
     let op: Op = serde_json::from_str(request).map_err(|e| Failure::new("client.bad_request", e.to_string()))?;
     STATE.with(|s| {
         let mut st = s.borrow_mut();
-        let signing_in = matches!(op, Op::Login { .. } | Op::Register { .. } | Op::Logout);
+        let signing_in =
+            matches!(op, Op::Login { .. } | Op::LoginSecondFactor { .. } | Op::Register { .. } | Op::Logout);
         let outcome = (|| {
             if st.signed.as_ref().is_some_and(|x| vouchsafe_client::unix_now() >= x.refresh_at) && !signing_in {
                 refresh(&mut st)?;
@@ -394,8 +496,52 @@ fn login(
     teams: &BTreeMap<String, TeamMarks>,
     replaces: Option<&String>,
 ) -> Res {
+    st.pending = None;
     let mut client = Client::new(&st.base);
-    let session = flows::login(&mut client, email, password.as_str())?;
+    match flows::begin_login(&mut client, email, password.as_str())? {
+        flows::LoginStep::Done(session) => open(st, client, *session, email, trust, teams, replaces),
+        flows::LoginStep::SecondFactor(login) => {
+            let methods = login.methods().to_vec();
+            st.pending = Some(PendingSignIn {
+                client,
+                login,
+                email: email.to_owned(),
+                trust: trust.clone(),
+                teams: teams.clone(),
+                replaces: replaces.cloned(),
+            });
+            Ok(json!({"second_factor": {"methods": methods}}))
+        }
+    }
+}
+
+/// The second step of a sign-in: a wrong code leaves it pending (the server allows a few tries).
+fn login_second_factor(st: &mut State, totp: &Option<Secret>, recovery_code: &Option<Secret>) -> Res {
+    let mut p = st.pending.take().ok_or_else(|| Failure::new("client.signed_out", "enter your password again"))?;
+    match p.login.finish(&mut p.client, &proof(totp, recovery_code)) {
+        Ok(session) => {
+            let PendingSignIn { client, email, trust, teams, replaces, .. } = p;
+            open(st, client, session, &email, &trust, &teams, replaces.as_ref())
+        }
+        Err(e) => {
+            if e.code() == Some("auth.second_factor_wrong") {
+                st.pending = Some(p);
+            }
+            Err(e.into())
+        }
+    }
+}
+
+/// Opens the vault of a new session (the tab's previous session ended).
+fn open(
+    st: &mut State,
+    client: Client,
+    session: flows::Session,
+    email: &str,
+    trust: &BTreeMap<String, BTreeMap<String, (u64, String)>>,
+    teams: &BTreeMap<String, TeamMarks>,
+    replaces: Option<&String>,
+) -> Res {
     let session_id = session.tokens.session_id.clone();
     if let Some(old) = replaces.filter(|old| **old != session_id) {
         // Best effort: it may have ended already (expired, revoked elsewhere, another user's).
@@ -560,7 +706,36 @@ fn run(st: &mut State, op: &Op, progress: &mut dyn FnMut(u64, u64)) -> Res {
         Op::Login { email, password, trust, teams, replaces } => {
             login(st, email, password, trust, teams, replaces.as_ref())
         }
+        Op::LoginSecondFactor { totp, recovery_code } => login_second_factor(st, totp, recovery_code),
+        Op::SecondFactors => Ok(json!(signed(st)?.vault.client.second_factors()?)),
+        Op::EnrolTotp { password, name } => {
+            let s = signed(st)?;
+            let e = flows::enrol_totp(&s.vault.client, &s.email, password.as_str(), name.as_deref())?;
+            let (size, d) = qr_path(e.otpauth_uri.expose())?;
+            Ok(
+                json!({"id": e.id, "secret": e.secret.expose(), "uri": e.otpauth_uri.expose(), "qr": {"size": size, "d": d}}),
+            )
+        }
+        Op::ConfirmTotp { id, code } => {
+            let c = signed(st)?.vault.client.confirm_factor(id, code.as_str())?;
+            let codes: Vec<&str> = c.recovery_codes.iter().map(|c| c.expose()).collect();
+            Ok(json!({"factor": c.factor, "recovery_codes": codes}))
+        }
+        Op::RenameFactor { id, name } => {
+            signed(st)?.vault.client.rename_factor(id, name)?;
+            Ok(json!({"ok": true}))
+        }
+        Op::RemoveFactor { id, totp, recovery_code } => {
+            signed(st)?.vault.client.remove_factor(id, &proof(totp, recovery_code))?;
+            Ok(json!({"ok": true}))
+        }
+        Op::NewRecoveryCodes { totp, recovery_code } => {
+            let r = signed(st)?.vault.client.new_recovery_codes(&proof(totp, recovery_code))?;
+            let codes: Vec<&str> = r.recovery_codes.iter().map(|c| c.expose()).collect();
+            Ok(json!({"recovery_codes": codes}))
+        }
         Op::Logout => {
+            st.pending = None;
             if let Some(s) = st.signed.take() {
                 // Best effort: the session ends server-side; the keys die with this worker anyway.
                 let _ = s.vault.client.logout();
@@ -802,11 +977,12 @@ fn run(st: &mut State, op: &Op, progress: &mut dyn FnMut(u64, u64)) -> Res {
             Client::new(&st.base).reset_request(email)?;
             Ok(json!({"ok": true}))
         }
-        Op::ResetComplete { token, password } => {
+        Op::ResetComplete { token, password, factor } => {
             check_password(password)?;
             let client = Client::new(&st.base);
             let now = vouchsafe_client::unix_now();
-            let k = flows::reset_with_token(&client, token.as_str(), password.as_str(), params, now)?;
+            let f = factor.at_recovery();
+            let k = flows::reset_with_token_and_factor(&client, token.as_str(), password.as_str(), params, now, &f)?;
             let history: BTreeMap<&str, String> =
                 k.history_codes.iter().map(|(a, c)| (a.as_str(), c.to_string())).collect();
             Ok(json!({"code": k.keyring.public().verification_code().to_string(), "history_codes": history}))
@@ -825,10 +1001,11 @@ fn run(st: &mut State, op: &Op, progress: &mut dyn FnMut(u64, u64)) -> Res {
             recovery_status(st)
         }
         Op::RecoveryStatus => recovery_status(st),
-        Op::RecoveryFinish { code, expected_code, password } => {
+        Op::RecoveryFinish { code, expected_code, password, factor } => {
             check_password(password)?;
             let r =
-                st.recovery.as_ref().ok_or_else(|| Failure::new("recovery.none", "open the recovery link again"))?;
+                st.recovery.as_mut().ok_or_else(|| Failure::new("recovery.none", "open the recovery link again"))?;
+            r.set_second_factor(factor.at_recovery());
             let client = Client::new(&st.base);
             let k = r.finish(
                 &client,

@@ -47,8 +47,8 @@ export async function waitFor(fn, what, ms = TIMEOUT) {
   }
 }
 
-// The next unseen message to `to` whose link opens `linkPath`; returns the link.
-export async function mailLink(to, linkPath) {
+// The next unseen message to `to` (oldest first) for which `pick(text)` gives a value; returns it.
+function nextMail(to, pick, what) {
   const dir = path.join(dataDir, 'outbox');
   return waitFor(() => {
     if (!fs.existsSync(dir)) return null;
@@ -56,17 +56,28 @@ export async function mailLink(to, linkPath) {
     const files = fs.readdirSync(dir).filter((f) => f.endsWith('.eml'))
       .map((f) => [fs.statSync(path.join(dir, f)).mtimeMs, f]).sort((a, b) => a[0] - b[0]).map(([, f]) => f);
     for (const f of files) {
-      if (!f.endsWith('.eml') || seenMail.has(f)) continue;
+      if (seenMail.has(f)) continue;
       // Undo quoted-printable (soft breaks, '=').
       const text = fs.readFileSync(path.join(dir, f), 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
       if (!text.includes(`To: ${to}`)) continue;
-      const m = text.match(new RegExp(`https?://[^\\s"<>]+${linkPath.replace('/', '\\/')}#token=[A-Za-z0-9_-]+`));
-      if (!m) continue;
+      const v = pick(text);
+      if (!v) continue;
       seenMail.add(f);
-      return m[0];
+      return v;
     }
     return null;
-  }, `mail to ${to} with ${linkPath}`);
+  }, what);
+}
+
+// The next unseen message to `to` whose link opens `linkPath`; returns the link.
+export async function mailLink(to, linkPath) {
+  const re = new RegExp(`https?://[^\\s"<>]+${linkPath.replace('/', '\\/')}#token=[A-Za-z0-9_-]+`);
+  return nextMail(to, (text) => { const m = text.match(re); return m && m[0]; }, `mail to ${to} with ${linkPath}`);
+}
+
+// The next unseen message to `to` that says `words`; returns its text.
+export async function mailSaying(to, words) {
+  return nextMail(to, (text) => text.includes(words) && text, `mail to ${to} saying ${words}`);
 }
 
 const axeSource = fs.readFileSync(path.join(import.meta.dirname, 'node_modules/axe-core/axe.min.js'), 'utf8');
