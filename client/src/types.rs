@@ -595,6 +595,10 @@ pub struct AccountInfo {
     pub key_version: u32,
     /// A member or worker was removed and no rotation has happened since.
     pub rotation_required: bool,
+    /// Whether the account's log requires every member to have a second factor (the server
+    /// refuses item and key reads to members without one). Clients read it from the verified log.
+    #[serde(default)]
+    pub second_factor_required: bool,
     /// Items still encrypted under an older key version.
     pub items_to_rotate: u64,
     /// Members who reset their password and wait for colleagues' vouches (the server's word:
@@ -848,6 +852,10 @@ pub struct MemberInfo {
     /// Current public keys as the server has them, base64url. Clients check them against the log
     /// and the verification code the person reads out, never trust them alone.
     pub public_keys: String,
+    /// Whether the member has a second factor; told to the account's admins only (for the
+    /// second-factor policy: who is not compliant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_factor: Option<bool>,
 }
 
 impl MemberInfo {

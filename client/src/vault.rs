@@ -1418,6 +1418,26 @@ impl Vault {
         Ok(*self.verified_log(account_id)?.1.policy())
     }
 
+    /// Whether the verified log requires every member to have a second factor.
+    pub fn second_factor_required(&mut self, account_id: &str) -> Result<bool, ClientError> {
+        Ok(self.verified_log(account_id)?.1.second_factor_required())
+    }
+
+    /// Requires (or stops requiring) a second factor of every member: a signed entry, or — when
+    /// the policy asks for several admins — a proposal for them to co-sign.
+    pub fn set_second_factor_required(
+        &mut self,
+        account_id: &str,
+        required: bool,
+    ) -> Result<Option<ProposalInfo>, ClientError> {
+        let body = EntryBody::SecondFactorPolicy { required };
+        if self.verified_log(account_id)?.1.policy().admin_approvals > 1 {
+            return self.propose(account_id, body, None).map(Some);
+        }
+        self.append_entry(account_id, |_| Ok(body.clone()))?;
+        Ok(None)
+    }
+
     /// Changes the policy (signed by this admin; policies needing several admins need co-signers).
     pub fn set_policy(&mut self, account_id: &str, policy: Policy) -> Result<(), ClientError> {
         policy.validate()?;

@@ -197,6 +197,10 @@ pub enum EntryBody {
     WorkerGranted { worker: PublicIdentity, access: WorkerAccess },
     /// 12 — a worker was revoked; the account now requires a key rotation.
     WorkerRevoked { worker_id: String },
+    /// 14 — every member must (or no longer must) have a second factor to read the account's
+    /// items and keys (needs `admin_approvals` admin signatures, like a policy change). The
+    /// server enforces it; clients show who is not compliant.
+    SecondFactorPolicy { required: bool },
 }
 
 impl EntryBody {
@@ -216,6 +220,7 @@ impl EntryBody {
             Self::PolicyChanged { .. } => 10,
             Self::WorkerGranted { .. } => 11,
             Self::WorkerRevoked { .. } => 12,
+            Self::SecondFactorPolicy { .. } => 14,
         }
     }
 
@@ -234,6 +239,7 @@ impl EntryBody {
             Self::PolicyChanged { .. } => "policy_changed",
             Self::WorkerGranted { .. } => "worker_granted",
             Self::WorkerRevoked { .. } => "worker_revoked",
+            Self::SecondFactorPolicy { .. } => "second_factor_policy",
         }
     }
 
@@ -280,6 +286,9 @@ impl EntryBody {
             Self::WorkerRevoked { worker_id } => {
                 w.str(worker_id);
             }
+            Self::SecondFactorPolicy { required } => {
+                w.u8(u8::from(*required));
+            }
         }
     }
 
@@ -311,6 +320,13 @@ impl EntryBody {
                 },
             },
             12 => Self::WorkerRevoked { worker_id: r.id()? },
+            14 => Self::SecondFactorPolicy {
+                required: match r.u8()? {
+                    0 => false,
+                    1 => true,
+                    _ => return Err(Error::Malformed("second factor policy")),
+                },
+            },
             v => return Err(Error::UnsupportedVersion { what: "log entry kind", version: v }),
         })
     }
@@ -547,6 +563,7 @@ pub struct TeamState {
     workers: BTreeMap<String, Worker>,
     key_version: u32,
     rotation_required: bool,
+    second_factor_required: bool,
     policy: Policy,
     /// (holder, key version) pairs the log endorses as holding that key version.
     holders: BTreeSet<(String, u32)>,
@@ -611,6 +628,7 @@ impl TeamState {
             workers: BTreeMap::new(),
             key_version: 1,
             rotation_required: false,
+            second_factor_required: false,
             policy: *policy,
             holders,
         })
@@ -646,6 +664,10 @@ impl TeamState {
     /// Recovery and governance policy.
     pub fn policy(&self) -> &Policy {
         &self.policy
+    }
+    /// Whether every member must have a second factor (the last `second_factor_policy` entry).
+    pub fn second_factor_required(&self) -> bool {
+        self.second_factor_required
     }
     /// Members by user id.
     pub fn members(&self) -> &BTreeMap<String, Member> {
@@ -732,7 +754,10 @@ impl TeamState {
     /// [`Self::apply`] checks is checked — chain position, author, every co-signature present —
     /// except the number of admin signatures, which is returned beside the number needed.
     pub fn check_proposal(&self, e: &LogEntry) -> Result<Approvals, LogError> {
-        if !matches!(e.body, EntryBody::PolicyChanged { .. } | EntryBody::WorkerGranted { .. }) {
+        if !matches!(
+            e.body,
+            EntryBody::PolicyChanged { .. } | EntryBody::WorkerGranted { .. } | EntryBody::SecondFactorPolicy { .. }
+        ) {
             return Err(LogError::Invalid(e.seq, "only policy changes and worker grants are co-signed"));
         }
         let mut relaxed = self.clone();
@@ -948,6 +973,13 @@ impl TeamState {
                     return Err(LogError::Unauthorized(seq, "not enough admin signatures for a policy change"));
                 }
                 self.policy = *policy;
+            }
+            EntryBody::SecondFactorPolicy { required } => {
+                require_admin("only admins set the second-factor policy")?;
+                if admin_signatures < usize::from(self.policy.admin_approvals) {
+                    return Err(LogError::Unauthorized(seq, "not enough admin signatures for a policy change"));
+                }
+                self.second_factor_required = *required;
             }
             EntryBody::WorkerGranted { worker, .. } => {
                 require_admin("only admins grant workers")?;

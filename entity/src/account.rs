@@ -10,6 +10,8 @@ pub struct Model {
     pub created_by: String,
     pub key_version: i32,
     pub rotation_required: bool,
+    /// Every member must have a second factor (the log's last `second_factor_policy`).
+    pub second_factor_required: bool,
     pub log_len: i64,
     pub created_at: i64,
 }

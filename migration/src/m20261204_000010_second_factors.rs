@@ -1,5 +1,6 @@
 //! Second factors (TOTP now; WebAuthn credentials share the table), single-use recovery codes,
-//! and the short-lived challenges a password login leaves when a second factor is enrolled.
+//! the short-lived challenges a password login leaves when a second factor is enrolled, and the
+//! account's flag (from its signed log) that every member must have one.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -80,10 +81,19 @@ impl MigrationTrait for Migration {
             .create_index(
                 Index::create().name("idx_login_challenges_user").table("login_challenges").col("user_id").to_owned(),
             )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("accounts")
+                    .add_column(boolean("second_factor_required").default(false))
+                    .to_owned(),
+            )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.alter_table(Table::alter().table("accounts").drop_column("second_factor_required").to_owned()).await?;
         for t in ["login_challenges", "recovery_codes", "second_factors"] {
             manager.drop_table(Table::drop().table(t).to_owned()).await?;
         }

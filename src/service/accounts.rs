@@ -142,6 +142,7 @@ pub async fn create(
         created_by: user_id.to_owned(),
         key_version: 1,
         rotation_required: false,
+        second_factor_required: false,
         log_len: 1,
         created_at: now,
     };
@@ -224,6 +225,7 @@ fn to_info(
         status: m.status.as_str().to_owned(),
         key_version: u32::try_from(a.key_version).unwrap_or(0),
         rotation_required: a.rotation_required || deprovisioned,
+        second_factor_required: a.second_factor_required,
         items_to_rotate,
         awaiting_vouch: u64::try_from(awaiting_vouch).unwrap_or(0),
         log_len: u64::try_from(a.log_len).unwrap_or(0),
@@ -391,7 +393,8 @@ pub async fn append_in(
     }
     let len = i64::try_from(team.head().seq + 1).unwrap_or(i64::MAX);
     let key_version = i32::try_from(team.key_version()).unwrap_or(i32::MAX);
-    accounts::set_log_state(txn, aid, len, key_version, team.rotation_required()).await?;
+    accounts::set_log_state(txn, aid, len, key_version, team.rotation_required(), team.second_factor_required())
+        .await?;
     Ok(len)
 }
 
@@ -549,6 +552,12 @@ async fn reactivate(txn: &Tx, account_id: &str, user_id: &str, mail: &Templates,
 /// The master keys sealed to the caller's current generation.
 pub async fn my_keys(state: &AppState, account_id: &str, user_id: &str) -> Result<Vec<SealedKeyWire>, ApiError> {
     let m = active_member(&state.db, account_id, user_id).await?;
+    if m.role != MemberRole::Worker
+        && accounts::by_id(&state.db, account_id).await?.is_some_and(|a| a.second_factor_required)
+        && !crate::store::mfa::has_any(&state.db, user_id).await?
+    {
+        return Err(crate::service::mfa::required_refusal());
+    }
     let generation =
         if m.role == MemberRole::Worker { 1 } else { user_identity(&state.db, user_id).await?.1.generation };
     let generation = i32::try_from(generation).unwrap_or(i32::MAX);
@@ -579,16 +588,25 @@ async fn may_manage<C: Conn>(db: &C, account_id: &str, actor: Actor<'_>) -> Resu
 /// Members and accepted invitees, with their current public keys (members; tokens with
 /// `members:read`).
 pub async fn members(state: &AppState, account_id: &str, actor: Actor<'_>) -> Result<Vec<MemberInfo>, ApiError> {
-    match actor {
-        Actor::Person(user_id) => active_member(&state.db, account_id, user_id).await.map(drop)?,
-        Actor::Token(_) => may_manage(&state.db, account_id, actor).await?,
-    }
+    let admin = match actor {
+        Actor::Person(user_id) => {
+            let m = active_member(&state.db, account_id, user_id).await?;
+            Role::parse(m.role.as_str()).is_some_and(Role::is_admin)
+        }
+        Actor::Token(_) => {
+            may_manage(&state.db, account_id, actor).await?;
+            false
+        }
+    };
     let ms = accounts::members(&state.db, account_id).await?;
     let mut out = Vec::with_capacity(ms.len());
     for m in ms {
         let u = users::by_id(&state.db, &m.user_id).await?;
         if let Some(u) = u {
+            let second_factor =
+                if admin { Some(crate::store::mfa::has_any(&state.db, &m.user_id).await?) } else { None };
             out.push(MemberInfo {
+                second_factor,
                 user_id: m.user_id,
                 email: u.email,
                 role: m.role.as_str().to_owned(),
@@ -607,6 +625,7 @@ pub async fn members(state: &AppState, account_id: &str, actor: Actor<'_>) -> Re
             status: w.status.as_str().to_owned(),
             generation: 1,
             public_keys: b64::encode(&w.public_keys),
+            second_factor: None,
         });
     }
     Ok(out)

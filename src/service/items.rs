@@ -52,6 +52,7 @@ fn refused(who: &Principal, no: Refusal, key_version: i32) -> ApiError {
         Refusal::Denied(Denied::ReadOnly) => {
             ApiError::Forbidden { code: "worker.read_only", message: "this worker was granted read access only".into() }
         }
+        Refusal::Denied(Denied::NoSecondFactor) => crate::service::mfa::required_refusal(),
         Refusal::KeyVersion { current } => match check_key_version(key_version, current) {
             Err(e) => e,
             Ok(()) => ApiError::Internal("key version refused although current".into()),
@@ -350,6 +351,7 @@ mod tests {
             (&member, Refusal::Denied(Denied::NotMember), "account.not_found"),
             (&member, Refusal::Denied(Denied::Inactive), "account.forbidden"),
             (&worker, Refusal::Denied(Denied::ReadOnly), "worker.read_only"),
+            (&member, Refusal::Denied(Denied::NoSecondFactor), "account.second_factor_required"),
             (&member, Refusal::KeyVersion { current: 2 }, "item.retired_key_version"),
             (&member, Refusal::Exists, "item.exists"),
             (&member, Refusal::Stale, "item.stale_revision"),

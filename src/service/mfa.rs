@@ -137,7 +137,12 @@ pub async fn check(state: &AppState, user_id: &str, proof: &SecondFactorProof, n
         (Some(code), None) => {
             let mut ok = false;
             for f in mfa::confirmed(&state.db, user_id).await?.iter().filter(|f| f.kind == "totp") {
-                let secret = open_secret(state, f)?;
+                // A secret that does not open (mfa.key replaced) matches nothing: the person
+                // signs in with a recovery code, or resets saying the factor is lost.
+                let Ok(secret) = open_secret(state, f) else {
+                    tracing::error!(factor = %f.id, "a second factor does not open under mfa.key");
+                    continue;
+                };
                 if let Some(step) = totp::matching_step(&secret, code.expose(), now, f.last_step)
                     && mfa::take_step(&state.db, &f.id, step, now, false).await?
                 {
@@ -453,4 +458,15 @@ pub async fn drop_after_recovery<C: crate::store::Conn>(
                 recovered (they were reported lost). Enrol an authenticator app again once you are back in.";
     let msg = templates.message("second_factor", &[("email", &u.email), ("what", what)])?;
     crate::mail::enqueue(txn, &u.email, "Your Vouchsafe second factors were removed", msg, now).await
+}
+
+/// The refusal of an item or key read to a member without a second factor, in an account whose
+/// log requires one: what to do, in plain words.
+pub fn required_refusal() -> ApiError {
+    ApiError::Forbidden {
+        code: "account.second_factor_required",
+        message: "this team requires a second factor: set up an authenticator app (dashboard: Settings → Second \
+                  factors; CLI: vouchsafe mfa totp enrol), then try again"
+            .into(),
+    }
 }

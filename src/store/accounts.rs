@@ -69,11 +69,13 @@ pub async fn set_log_state<C: Conn>(
     log_len: i64,
     key_version: i32,
     rotation_required: bool,
+    second_factor_required: bool,
 ) -> Result<(), ApiError> {
     account::Entity::update_many()
         .col_expr(account::Column::LogLen, Expr::value(log_len))
         .col_expr(account::Column::KeyVersion, Expr::value(key_version))
         .col_expr(account::Column::RotationRequired, Expr::value(rotation_required))
+        .col_expr(account::Column::SecondFactorRequired, Expr::value(second_factor_required))
         .filter(account::Column::Id.eq(id))
         .exec(db)
         .await?;

@@ -41,6 +41,8 @@ pub enum Denied {
     Inactive,
     /// A worker granted read access only, asking to write.
     ReadOnly,
+    /// A member without a second factor, in an account whose log requires one.
+    NoSecondFactor,
 }
 
 /// What kept a read or write from happening, as the store found it.
@@ -312,19 +314,23 @@ const VERDICT: &str = "SELECT CASE \
      WHEN NOT x.live THEN 'unauthenticated' \
      WHEN x.status IS NULL THEN 'not_member' \
      WHEN x.status <> 'active' THEN 'inactive' \
+     WHEN x.no_factor THEN 'no_second_factor' \
      WHEN $5 AND x.role = 'worker' AND COALESCE(x.grant_access, '') <> 'read_write' THEN 'read_only' \
      ELSE 'ok' END AS verdict, x.key_version AS key_version FROM (SOURCE) x";
 
 /// A member: a live session of theirs, and their membership of the account.
 const MEMBER_SOURCE: &str = "SELECT EXISTS (SELECT 1 FROM sessions s WHERE s.id = $3 AND s.user_id = $2 \
      AND s.revoked_at IS NULL AND s.expires_at > $4) AS live, m.status AS status, m.role AS role, \
-     CAST(NULL AS TEXT) AS grant_access, {KV} FROM (SELECT 1 AS one) o {ACCOUNT} \
+     CAST(NULL AS TEXT) AS grant_access, \
+     (COALESCE((SELECT r.second_factor_required FROM accounts r WHERE r.id = $1), FALSE) \
+      AND NOT EXISTS (SELECT 1 FROM second_factors f WHERE f.user_id = $2 AND f.confirmed_at IS NOT NULL)) AS no_factor, \
+     {KV} FROM (SELECT 1 AS one) o {ACCOUNT} \
      LEFT JOIN memberships m ON m.account_id = $1 AND m.user_id = $2";
 
 /// A worker: granted (active), of this account, with its access.
 const WORKER_SOURCE: &str = "SELECT COALESCE(w.status = 'active', FALSE) AS live, \
      CASE WHEN w.account_id = $1 THEN 'active' END AS status, 'worker' AS role, w.access AS grant_access, \
-     {KV} FROM (SELECT 1 AS one) o LEFT JOIN workers w ON w.id = $2 {ACCOUNT}";
+     FALSE AS no_factor, {KV} FROM (SELECT 1 AS one) o LEFT JOIN workers w ON w.id = $2 {ACCOUNT}";
 
 /// A source for reads (no key version needed: 0) or for writes (the account's).
 fn source(template: &str, write: bool) -> String {
@@ -466,6 +472,7 @@ fn verdict(code: &str, key_version: Option<i32>) -> Result<Outcome<i32>, ApiErro
         "not_member" => Denied::NotMember,
         "inactive" => Denied::Inactive,
         "read_only" => Denied::ReadOnly,
+        "no_second_factor" => Denied::NoSecondFactor,
         other => return Err(ApiError::Internal(format!("unknown access verdict {other:?}"))),
     })))
 }

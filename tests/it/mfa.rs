@@ -292,3 +292,54 @@ fn a_reset_asks_for_the_second_factor_and_a_lost_one_is_removed() {
     assert_eq!(s.keyring.generation(), 3);
     assert_eq!(c.second_factors().unwrap().factors.len(), 0);
 }
+
+#[test]
+fn a_team_that_requires_a_second_factor_refuses_reads_to_members_without_one() {
+    use vouchsafe_crypto::log::Role;
+    let srv = TestServer::start_smtp();
+    // srv.user's vaults stamp entries with the server's (manual) clock.
+    let mut alice = srv.user("alice@example.com");
+    let acct = alice.create_account("Acme").unwrap().id;
+    let bob = srv.user("bob@example.com");
+    alice.invite(&acct, "bob@example.com", Role::Member).unwrap();
+    bob.client.accept_invitation(&srv.outbox_token("bob@example.com")).unwrap();
+    let code = bob.keyring.public().verification_code().to_string();
+    alice.confirm(&acct, bob.user_id(), Role::Member, &code).unwrap();
+    let fields = [("name".to_owned(), b"Ada".to_vec())].into_iter().collect();
+    let item = alice.create_item(&acct, &fields).unwrap().id;
+    let mut bob = bob;
+    assert!(bob.get_item(&acct, &item).is_ok());
+    // A member cannot set the policy (the server replays the log: only admins).
+    assert!(bob.set_second_factor_required(&acct, true).is_err());
+    assert!(!alice.second_factor_required(&acct).unwrap());
+
+    enrol(&srv, &alice, "alice@example.com");
+    assert!(alice.set_second_factor_required(&acct, true).unwrap().is_none(), "one admin signs it");
+    assert!(alice.second_factor_required(&acct).unwrap(), "the verified log says so");
+    assert!(bob.client.account(&acct).unwrap().second_factor_required);
+    // Bob, without a factor: no item, no list, no write, no key — in words that say what to do.
+    for e in [
+        bob.client.item(&acct, &item).unwrap_err(),
+        bob.client.items(&acct, None, 10, None).unwrap_err(),
+        bob.client.sealed_keys(&acct).unwrap_err(),
+    ] {
+        assert_eq!((e.status(), e.code()), (Some(403), Some("account.second_factor_required")), "{e}");
+        assert!(e.to_string().contains("vouchsafe mfa totp enrol"), "{e}");
+    }
+    let e = bob.create_item(&acct, &fields).unwrap_err();
+    assert_eq!(e.code(), Some("account.second_factor_required"), "{e}");
+    // The admins see who is not compliant; members do not see others' factors.
+    let seen = alice.client.members(&acct).unwrap();
+    let of = |list: &[vouchsafe_client::types::MemberInfo], id: &str| {
+        list.iter().find(|m| m.user_id == id).unwrap().second_factor
+    };
+    assert_eq!((of(&seen, alice.user_id()), of(&seen, bob.user_id())), (Some(true), Some(false)));
+    assert_eq!(of(&bob.client.members(&acct).unwrap(), alice.user_id()), None);
+    // Alice, compliant, reads as before; Bob enrols and reads again.
+    assert!(alice.get_item(&acct, &item).is_ok());
+    enrol(&srv, &bob, "bob@example.com");
+    assert!(bob.get_item(&acct, &item).is_ok());
+    // Lifted by another signed entry: a member without a factor reads again.
+    alice.set_second_factor_required(&acct, false).unwrap();
+    assert!(!bob.client.account(&acct).unwrap().second_factor_required);
+}
