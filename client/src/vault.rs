@@ -1696,6 +1696,10 @@ pub fn describe(state: &TeamState, body: &EntryBody) -> String {
             },
             worker.verification_code()
         ),
+        EntryBody::SecondFactorPolicy { required: true } => {
+            "require a second factor of every member (those without one cannot read items until they enrol)".into()
+        }
+        EntryBody::SecondFactorPolicy { required: false } => "make the second factor optional".into(),
         other => other.kind_name().replace('_', " "),
     }
 }

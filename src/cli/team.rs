@@ -268,6 +268,10 @@ pub enum PolicyOp {
         /// Distinct admins who must sign a policy change or a worker grant (1 to 8).
         #[arg(long)]
         admin_approvals: Option<u8>,
+        /// Every member must have a second factor to read the team's items (a signed entry of
+        /// its own; members without one are refused until they enrol).
+        #[arg(long)]
+        require_second_factor: Option<bool>,
     },
 }
 
@@ -516,48 +520,60 @@ pub fn run(cmd: Command) -> Result<(), String> {
                 super::warn_reset_not_made_here(&v, &state, &account);
             })
             .map_err(e),
-        Command::Policy { op: PolicyOp::Show { account } } => v
-            .policy(&account)
-            .map(|p| {
-                println!(
-                    "vouch quorum {}; waiting period {} s; vouchers: {}; admin signatures for policy and workers: {}",
-                    p.vouch_quorum,
-                    p.waiting_period_secs,
-                    if p.vouchers == vouchsafe_crypto::log::VoucherRule::AdminsOnly { "admins" } else { "any member" },
-                    p.admin_approvals
-                )
-            })
-            .map_err(e),
-        Command::Policy { op: PolicyOp::Set { account, quorum, waiting_secs, admins_only, admin_approvals } } => {
-            (|| {
-                let mut p = v.policy(&account).map_err(e)?;
-                if let Some(q) = quorum {
-                    p.vouch_quorum = q;
+        Command::Policy { op: PolicyOp::Show { account } } => (|| {
+            let p = v.policy(&account).map_err(e)?;
+            let second = v.second_factor_required(&account).map_err(e)?;
+            println!(
+                "vouch quorum {}; waiting period {} s; vouchers: {}; admin signatures for policy and workers: {}; \
+                 second factor: {}",
+                p.vouch_quorum,
+                p.waiting_period_secs,
+                if p.vouchers == vouchsafe_crypto::log::VoucherRule::AdminsOnly { "admins" } else { "any member" },
+                p.admin_approvals,
+                if second { "required of every member" } else { "optional" }
+            );
+            Ok(())
+        })(),
+        Command::Policy {
+            op: PolicyOp::Set { account, quorum, waiting_secs, admins_only, admin_approvals, require_second_factor },
+        } => (|| {
+            if let Some(required) = require_second_factor {
+                match v.set_second_factor_required(&account, required).map_err(e)? {
+                    Some(r) => super::print_proposed(&account, &r),
+                    None if required => println!("a second factor is now required of every member"),
+                    None => println!("a second factor is now optional"),
                 }
-                if let Some(w) = waiting_secs {
-                    p.waiting_period_secs = w;
+                if quorum.is_none() && waiting_secs.is_none() && admins_only.is_none() && admin_approvals.is_none() {
+                    return Ok(());
                 }
-                if let Some(a) = admins_only {
-                    p.vouchers = if a {
-                        vouchsafe_crypto::log::VoucherRule::AdminsOnly
-                    } else {
-                        vouchsafe_crypto::log::VoucherRule::AnyMember
-                    };
-                }
-                if let Some(n) = admin_approvals {
-                    p.admin_approvals = n;
-                }
-                let needed = v.policy(&account).map_err(e)?.admin_approvals;
-                if needed > 1 {
-                    let r = v.propose_policy(&account, p, None).map_err(e)?;
-                    super::print_proposed(&account, &r);
+            }
+            let mut p = v.policy(&account).map_err(e)?;
+            if let Some(q) = quorum {
+                p.vouch_quorum = q;
+            }
+            if let Some(w) = waiting_secs {
+                p.waiting_period_secs = w;
+            }
+            if let Some(a) = admins_only {
+                p.vouchers = if a {
+                    vouchsafe_crypto::log::VoucherRule::AdminsOnly
                 } else {
-                    v.set_policy(&account, p).map_err(e)?;
-                    println!("policy changed");
-                }
-                Ok(())
-            })()
-        }
+                    vouchsafe_crypto::log::VoucherRule::AnyMember
+                };
+            }
+            if let Some(n) = admin_approvals {
+                p.admin_approvals = n;
+            }
+            let needed = v.policy(&account).map_err(e)?.admin_approvals;
+            if needed > 1 {
+                let r = v.propose_policy(&account, p, None).map_err(e)?;
+                super::print_proposed(&account, &r);
+            } else {
+                v.set_policy(&account, p).map_err(e)?;
+                println!("policy changed");
+            }
+            Ok(())
+        })(),
         Command::Proposal { op: ProposalOp::List { account } } => v
             .proposals(&account)
             .map(|views| {

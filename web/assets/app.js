@@ -965,7 +965,10 @@ function membersTab(id, body, detail, admin) {
       h('td', { class: 'status', 'data-label': 'Status' }, m.status === 'not_in_log' ? 'not in the team log' : m.status.replace('_', ' ')),
       h('td', { 'data-label': 'Verification code' }, m.code ? h('span', { class: 'code' }, m.code) : '—'), actions);
   });
+  const missing = detail.policy && detail.policy.second_factor_required
+    ? detail.members.filter((m) => m.in_log && m.second_factor === false) : [];
   body.append(
+    missing.length ? h('p', { class: 'flash', id: 'not-compliant' }, `This team requires a second factor. Not set up yet (they cannot read items until they do): ${missing.map((m) => m.email).join(', ')}.`) : null,
     h('p', {}, 'Compare verification codes in person or by phone before confirming anyone. Your code: ', h('span', { class: 'code', id: 'my-code' }, me.code)),
     h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Members' }, h('table', { class: 'stack', id: 'members' },
       h('thead', {}, h('tr', {}, ['Member', 'Role', 'Status', 'Verification code', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
@@ -1037,7 +1040,16 @@ function recoveryTab(id, body, detail, admin) {
     h('dt', {}, 'Vouches needed'), h('dd', {}, String(pol.vouch_quorum)),
     h('dt', {}, 'Waiting period'), h('dd', {}, `${pol.waiting_period_secs / 3600} hours`),
     h('dt', {}, 'Who may vouch'), h('dd', {}, pol.admins_only ? 'owners and admins' : 'any active member'),
-    h('dt', {}, 'Admins to sign a change'), h('dd', {}, String(pol.admin_approvals))));
+    h('dt', {}, 'Admins to sign a change'), h('dd', {}, String(pol.admin_approvals)),
+    h('dt', {}, 'Second factor'), h('dd', { id: 'second-factor-policy' }, pol.second_factor_required ? 'required of every member' : 'optional')));
+  if (admin) {
+    body.append(h('p', {}, button(pol.second_factor_required ? 'Make the second factor optional' : 'Require a second factor of every member', async () => {
+      if (!pol.second_factor_required && !window.confirm('Members without a second factor will not be able to read the team\'s items until they set one up (Settings → Second factors). Require it?')) return;
+      const r = await api({ op: 'set_second_factor_policy', account_id: id, required: !pol.second_factor_required }, 'Signing the policy…');
+      await render();
+      flash(r.proposed ? `Proposed (${r.proposed.signatures} of ${r.proposed.needed} admin signatures): other admins co-sign it on this page.` : 'Second-factor policy changed.', 'info');
+    }, 'secondary')));
+  }
   if (admin) {
     body.append(form({
       cls: 'row',

@@ -275,6 +275,9 @@ pub enum Op {
         #[serde(default)]
         admin_approvals: Option<u8>,
     },
+    /// Requires (or stops requiring) a second factor of every member: a signed entry, or a
+    /// proposal when the policy asks for several admins.
+    SetSecondFactorPolicy { account_id: String, required: bool },
     /// Co-signs a proposal (after the page showed what it does).
     Cosign { account_id: String, proposal_id: String },
     /// Withdraws a proposal.
@@ -626,7 +629,8 @@ fn account(st: &mut State, account_id: &str) -> Res {
             let me = m.user_id == s.vault.user_id();
             match j.view {
                 LogView::InLog { role, status, code } => json!({"user_id": m.user_id, "email": m.email, "role": role,
-                    "status": status, "code": code, "in_log": true, "me": me, "invited_as": null}),
+                    "status": status, "code": code, "in_log": true, "me": me, "invited_as": null,
+                    "second_factor": m.second_factor}),
                 LogView::AwaitingConfirmation { code } => json!({"user_id": m.user_id, "email": m.email,
                     "role": null, "invited_as": m.role, "status": "accepted", "code": code, "in_log": false, "me": me}),
                 LogView::NotInLog => json!({"user_id": m.user_id, "email": m.email, "role": null, "invited_as": null,
@@ -664,7 +668,8 @@ fn account(st: &mut State, account_id: &str) -> Res {
     Ok(json!({
         "account": info, "members": members, "invitations": invitations, "pending": pending,
         "policy": {"vouch_quorum": p.vouch_quorum, "waiting_period_secs": p.waiting_period_secs,
-                   "admins_only": p.vouchers == VoucherRule::AdminsOnly, "admin_approvals": p.admin_approvals},
+                   "admins_only": p.vouchers == VoucherRule::AdminsOnly, "admin_approvals": p.admin_approvals,
+                   "second_factor_required": state.second_factor_required()},
         "log_len": state.head().seq + 1,
         "reset_not_mine": reset_not_mine, "first_view": first_view,
         "unverified": unverified, "added_by": added_by, "stale": stale, "proposals": proposals,
@@ -943,6 +948,12 @@ fn run(st: &mut State, op: &Op, progress: &mut dyn FnMut(u64, u64)) -> Res {
             }
             v.set_policy(account_id, policy)?;
             Ok(json!({"ok": true}))
+        }
+        Op::SetSecondFactorPolicy { account_id, required } => {
+            match signed(st)?.vault.set_second_factor_required(account_id, *required)? {
+                Some(p) => Ok(json!({"proposed": {"id": p.id, "signatures": p.signatures, "needed": p.needed}})),
+                None => Ok(json!({"ok": true})),
+            }
         }
         Op::Cosign { account_id, proposal_id } => {
             let r = signed(st)?.vault.cosign(account_id, proposal_id)?;
