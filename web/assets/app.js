@@ -1175,7 +1175,7 @@ function secondFactorsSection(list) {
               flash(`Removed “${f.name}”. An e-mail tells you so.`, 'info');
             },
           })));
-      }, 'secondary')))))));
+      }, 'secondary'))))))));
   box.append(h('p', { id: 'codes-left' }, `${list.recovery_codes_left} recovery codes left. `,
     button('Make new recovery codes', async () => {
       show(h('div', { class: 'card' }, h('p', {}, 'New codes replace the old ones. Confirm with a code first.'),

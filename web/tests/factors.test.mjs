@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import {
-  setup, base, shot, newPage, signUp, signIn, noSecretsStored, mailSaying,
+  setup, base, shot, newPage, signUp, signIn, noSecretsStored, mailSaying, mailLink, newTeam, openInvitation,
 } from './harness.mjs';
 
 setup();
@@ -100,7 +100,8 @@ test('an authenticator app: set up from its QR code, asked at sign-in, a recover
   await flashText(page, 'that code is wrong');
   await field.fill(await app());
   await page.getByRole('button', { name: 'Continue' }).click();
-  await page.getByRole('heading', { name: 'Teams' }).waitFor();
+  // Back where the reload left it.
+  await page.getByRole('heading', { name: 'Settings' }).waitFor();
 
   // Another reload with a recovery code (typed in capitals); it works once, and is e-mailed.
   await page.reload();
@@ -108,9 +109,8 @@ test('an authenticator app: set up from its QR code, asked at sign-in, a recover
   await page.getByRole('heading', { name: 'Second factor' }).waitFor();
   await page.getByLabel('Code from your authenticator app, or a recovery code').fill(codes[0].toUpperCase());
   await page.getByRole('button', { name: 'Continue' }).click();
-  await page.getByRole('heading', { name: 'Teams' }).waitFor();
+  await page.getByRole('heading', { name: 'Settings' }).waitFor();
   await mailSaying(N.email, '9 left');
-  await page.getByRole('link', { name: 'Settings' }).click();
   await page.locator('#codes-left', { hasText: '9 recovery codes left' }).waitFor();
 
   // Removal needs a fresh code; then the password alone signs in again.
@@ -125,7 +125,83 @@ test('an authenticator app: set up from its QR code, asked at sign-in, a recover
   await mailSaying(N.email, 'last second factor');
   await page.reload();
   await signIn(page, N.email, N.password);
-  await page.getByRole('heading', { name: 'Teams' }).waitFor();
+  await page.getByRole('heading', { name: 'Settings' }).waitFor();
   assert.ok(page.url().startsWith(base));
   await page.context().close();
+});
+
+// Opens the team from the team list (in the page: no reload, the keys stay in the worker).
+async function openTeam(page) {
+  await page.getByRole('link', { name: 'Teams' }).click();
+  await page.getByRole('link', { name: 'Strict Team' }).click();
+}
+
+// Sets up an authenticator app on the Settings page; returns its code source.
+async function enrolApp(page, password) {
+  await page.getByRole('link', { name: 'Settings' }).click();
+  await page.getByLabel('Your password, to confirm it is you').fill(password);
+  await page.getByRole('button', { name: 'Set up' }).click();
+  const key = (await page.locator('#totp-secret').textContent()).trim();
+  const app = authenticator(base32(key));
+  await page.getByLabel('Code from your authenticator app').fill(await app());
+  await page.getByRole('button', { name: 'Confirm' }).click();
+  await flashText(page, 'Authenticator app added');
+  return app;
+}
+
+test('a team that requires a second factor: admins see who has none, and that member reads only after enrolling', async () => {
+  const admin = await newPage();
+  const Q = { email: 'quinn@example.com', password: 'quinn password one' };
+  const R = { email: 'rosa@example.com', password: 'rosa password one' };
+  await newTeam(admin, Q.email, Q.password, 'Strict Team');
+  const adminApp = await enrolApp(admin, Q.password);
+  await openTeam(admin);
+  await admin.getByRole('heading', { name: 'Strict Team' }).waitFor();
+  await admin.getByRole('link', { name: 'Members' }).click();
+  await admin.getByLabel('Email').fill(R.email);
+  await admin.getByRole('button', { name: 'Send invitation' }).click();
+  const invite = await mailLink(R.email, '/invite');
+  const member = await newPage();
+  await signUp(member, R.email, R.password);
+  await member.getByRole('button', { name: 'Skip for now' }).click();
+  await openInvitation(member, invite, R.email, R.password);
+  const code = (await member.locator('#my-code').textContent()).trim();
+  await admin.reload();
+  await signIn(admin, Q.email, Q.password);
+  await admin.getByRole('heading', { name: 'Second factor' }).waitFor();
+  // (the admin's own sign-in now asks for the app's code: enrolled above)
+  await admin.getByLabel('Code from your authenticator app, or a recovery code').fill(await adminApp());
+  await admin.getByRole('button', { name: 'Continue' }).click();
+  const row = admin.locator(`tr[data-email="${R.email}"]`);
+  await row.waitFor();
+  await row.getByLabel(/reads to you/).fill(code);
+  await row.getByRole('button', { name: 'Confirm' }).click();
+  await flashText(admin, `${R.email} is confirmed`);
+
+  // The admin requires a second factor (a signed entry), after a confirmation.
+  await admin.getByRole('link', { name: 'Recovery' }).click();
+  admin.once('dialog', (d) => d.accept());
+  await admin.getByRole('button', { name: 'Require a second factor of every member' }).click();
+  await flashText(admin, 'Second-factor policy changed');
+  assert.equal((await admin.locator('#second-factor-policy').textContent()).trim(), 'required of every member');
+  await admin.getByRole('link', { name: 'Members' }).click();
+  await admin.locator('#not-compliant', { hasText: R.email }).waitFor();
+  await shot(admin, '43-not-compliant');
+
+  // The member without one is told what to do; after enrolling, the items open.
+  await openTeam(member);
+  await member.getByText('this team requires a second factor').first().waitFor();
+  await shot(member, '44-second-factor-required');
+  await enrolApp(member, R.password);
+  await openTeam(member);
+  await member.locator('#item-count', { hasText: 'No items yet' }).waitFor();
+  await admin.reload();
+  await signIn(admin, Q.email, Q.password);
+  await admin.getByLabel('Code from your authenticator app, or a recovery code').fill(await adminApp());
+  await admin.getByRole('button', { name: 'Continue' }).click();
+  await admin.getByRole('link', { name: 'Members' }).click();
+  await admin.locator(`tr[data-email="${R.email}"]`).waitFor();
+  assert.equal(await admin.locator('#not-compliant').count(), 0, 'everyone has one now');
+  await admin.context().close();
+  await member.context().close();
 });
