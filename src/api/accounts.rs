@@ -167,7 +167,7 @@ pub async fn put_checkpoint(
 
 /// Master keys sealed to the caller.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/keys", security(("bearer" = [])),
-    responses((status = 200, body = [SealedKeyWire]), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = [SealedKeyWire]), (status = 403, description = "Membership not active, a read-only worker writing, or the team requires a second factor the member has not set up.", body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn keys(state: web::Data<AppState>, bearer: Bearer, path: web::Path<Id>) -> Result<HttpResponse, ApiError> {
     let u = bearer.check(&state).await?;
     Ok(HttpResponse::Ok().json(svc::my_keys(&state, &path, &u.user_id).await?))
@@ -303,7 +303,7 @@ pub async fn accept(
 
 /// Lists items.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/items", security(("bearer" = [])), params(ItemQuery),
-    responses((status = 200, body = ItemPage), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ItemPage), (status = 403, description = "Membership not active, a read-only worker writing, or the team requires a second factor the member has not set up.", body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn list_items(
     state: web::Data<AppState>,
     bearer: Bearer,
@@ -330,7 +330,7 @@ fn json_body(body: Vec<u8>) -> HttpResponse {
 
 /// Reads an item.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/items/{item_id}", security(("bearer" = [])),
-    responses((status = 200, body = ItemWire), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ItemWire), (status = 403, description = "Membership not active, a read-only worker writing, or the team requires a second factor the member has not set up.", body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_item(
     state: web::Data<AppState>,
     bearer: Bearer,
@@ -352,7 +352,7 @@ async fn refuse_body(state: &AppState, account_id: &str, bearer: Bearer, body_er
 
 /// Creates or updates an item (stale revision, or fields under a retired key version → 409).
 #[utoipa::path(put, path = "/api/v1/accounts/{id}/items/{item_id}", security(("bearer" = [])), request_body = PutItemRequest,
-    responses((status = 200, body = ItemWire), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = ItemWire), (status = 400, body = ErrorBody), (status = 403, description = "Membership not active, a read-only worker writing, or the team requires a second factor the member has not set up.", body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn put_item(
     state: web::Data<AppState>,
     bearer: Bearer,
@@ -371,7 +371,7 @@ pub async fn put_item(
 
 /// Deletes an item.
 #[utoipa::path(delete, path = "/api/v1/accounts/{id}/items/{item_id}", security(("bearer" = [])),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 403, description = "Membership not active, a read-only worker writing, or the team requires a second factor the member has not set up.", body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_item(
     state: web::Data<AppState>,
     bearer: Bearer,
@@ -385,7 +385,7 @@ pub async fn delete_item(
 /// Updates up to 500 items in one transaction (compare-and-set on each revision); every item
 /// must be under the account's current key version (a retired one → 409).
 #[utoipa::path(post, path = "/api/v1/accounts/{id}/items/batch", security(("bearer" = [])), request_body = BatchUpdateRequest,
-    responses((status = 200, body = BatchUpdateResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = BatchUpdateResponse), (status = 400, body = ErrorBody), (status = 403, description = "Membership not active, a read-only worker writing, or the team requires a second factor the member has not set up.", body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn update_items(
     state: web::Data<AppState>,
     bearer: Bearer,

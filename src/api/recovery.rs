@@ -74,7 +74,9 @@ pub async fn shares(
 
 /// Sets a new password for the recovered keys.
 #[utoipa::path(post, path = "/api/v1/recovery/complete", request_body = RecoveryCompleteRequest,
-    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 204), (status = 400, body = ErrorBody),
+        (status = 403, description = "The second factor's code is wrong or used already.", body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn complete(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -75,7 +75,9 @@ pub async fn begin(
 
 /// Completes the reset: new password and key generation, sessions ended, announcements logged.
 #[utoipa::path(post, path = "/api/v1/auth/reset/complete", request_body = ResetCompleteRequest,
-    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 204), (status = 400, body = ErrorBody),
+        (status = 403, description = "The second factor's code is wrong or used already.", body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn complete(
     state: web::Data<AppState>,
     req: HttpRequest,
