@@ -323,7 +323,7 @@ pub struct TotpEnrolRequest {
     pub auth_key: Secret,
     /// A name for the factor ("Phone"); default "Authenticator app".
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::Name>))]
     pub name: Option<String>,
 }
 
@@ -396,7 +396,7 @@ pub struct SecondFactors {
 #[serde(deny_unknown_fields)]
 pub struct RenameFactorRequest {
     /// The new name.
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Name))]
     pub name: String,
 }
 

@@ -46,12 +46,14 @@ fn forbidden(msg: &str) -> ApiError {
 }
 
 fn validate_name(name: &str) -> Result<String, ApiError> {
+    checked_name(name, "account.invalid_name")
+}
+
+/// A display name (`schema::Name`): trimmed, 1 to 200 bytes, no control characters; else `code`.
+pub(crate) fn checked_name(name: &str, code: &'static str) -> Result<String, ApiError> {
     let n = name.trim();
     if n.is_empty() || n.len() > MAX_NAME || n.chars().any(char::is_control) {
-        return Err(ApiError::bad(
-            "account.invalid_name",
-            "name must be 1 to 200 characters without control characters",
-        ));
+        return Err(ApiError::bad(code, "name must be 1 to 200 characters without control characters"));
     }
     Ok(n.to_owned())
 }

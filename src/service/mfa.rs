@@ -265,11 +265,7 @@ pub async fn finish_login(
 }
 
 fn check_name(name: &str) -> Result<String, ApiError> {
-    let n = name.trim();
-    if n.is_empty() || n.chars().count() > 100 || n.chars().any(char::is_control) {
-        return Err(ApiError::bad("auth.invalid_factor_name", "a factor's name is 1 to 100 characters"));
-    }
-    Ok(n.to_owned())
+    crate::service::accounts::checked_name(name, "auth.invalid_factor_name")
 }
 
 /// Starts an authenticator-app enrolment, after checking the password again.
@@ -346,10 +342,10 @@ pub async fn confirm(
     let first = !mfa::has_any(&state.db, user_id).await?;
     let secret = open_secret(state, &f)?;
     let Some(step) = totp::matching_step(&secret, req.code.expose(), now, f.last_step) else {
-        return Err(ApiError::bad(
-            "auth.second_factor_wrong",
-            "that code does not match; check the phone's clock and type the code the app shows now",
-        ));
+        return Err(ApiError::Forbidden {
+            code: "auth.second_factor_wrong",
+            message: "that code does not match; check the phone's clock and type the code the app shows now".into(),
+        });
     };
     if !mfa::take_step(&state.db, id, step, now, true).await? {
         return Err(no_factor());

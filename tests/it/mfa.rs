@@ -69,7 +69,7 @@ fn an_authenticator_app_guards_the_login_and_each_code_works_once() {
     // Until confirmed it is no factor: the password alone still signs in.
     assert!(flows::login(&mut srv.client(), "alice@example.com", PW).is_ok());
     let bad = alice.client.confirm_factor(&e.id, "000000").unwrap_err();
-    assert_eq!((bad.status(), code_of(&bad)), (Some(400), Some("auth.second_factor_wrong")));
+    assert_eq!((bad.status(), code_of(&bad)), (Some(403), Some("auth.second_factor_wrong")));
     let done = alice.client.confirm_factor(&e.id, &app_code(&srv, &secret)).unwrap();
     assert_eq!(done.recovery_codes.len(), 10);
     assert!(srv.outbox_mail("alice@example.com").contains("was added as a second factor"));
