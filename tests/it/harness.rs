@@ -281,3 +281,16 @@ pub fn token_in(text: &str) -> Option<String> {
     let i = flat.find("#token=")? + "#token=".len();
     Some(flat[i..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect())
 }
+
+/// alice (owner) and bob (member, confirmed after comparing his code) in one account "Acme".
+pub fn team_of_two(srv: &TestServer) -> (vouchsafe_client::vault::Vault, vouchsafe_client::vault::Vault, String) {
+    use vouchsafe_crypto::log::Role;
+    let mut alice = srv.user("alice@example.com");
+    let acct = alice.create_account("Acme").unwrap().id;
+    let bob = srv.user("bob@example.com");
+    alice.invite(&acct, "bob@example.com", Role::Member).unwrap();
+    bob.client.accept_invitation(&srv.outbox_token("bob@example.com")).unwrap();
+    let code = bob.keyring.public().verification_code().to_string();
+    alice.confirm(&acct, bob.user_id(), Role::Member, &code).unwrap();
+    (alice, bob, acct)
+}

@@ -295,16 +295,8 @@ fn a_reset_asks_for_the_second_factor_and_a_lost_one_is_removed() {
 
 #[test]
 fn a_team_that_requires_a_second_factor_refuses_reads_to_members_without_one() {
-    use vouchsafe_crypto::log::Role;
     let srv = TestServer::start_smtp();
-    // srv.user's vaults stamp entries with the server's (manual) clock.
-    let mut alice = srv.user("alice@example.com");
-    let acct = alice.create_account("Acme").unwrap().id;
-    let bob = srv.user("bob@example.com");
-    alice.invite(&acct, "bob@example.com", Role::Member).unwrap();
-    bob.client.accept_invitation(&srv.outbox_token("bob@example.com")).unwrap();
-    let code = bob.keyring.public().verification_code().to_string();
-    alice.confirm(&acct, bob.user_id(), Role::Member, &code).unwrap();
+    let (mut alice, bob, acct) = crate::harness::team_of_two(&srv);
     let fields = [("name".to_owned(), b"Ada".to_vec())].into_iter().collect();
     let item = alice.create_item(&acct, &fields).unwrap().id;
     let mut bob = bob;

@@ -15,14 +15,7 @@ fn fields(v: &str) -> BTreeMap<String, Vec<u8>> {
 
 /// alice (owner) and bob (member, confirmed) in one account.
 fn team(srv: &TestServer) -> (Vault, Vault, String) {
-    let mut alice = srv.user("alice@example.com");
-    let acct = alice.create_account("Acme").unwrap().id;
-    let bob = srv.user("bob@example.com");
-    alice.invite(&acct, "bob@example.com", Role::Member).unwrap();
-    bob.client.accept_invitation(&srv.outbox_token("bob@example.com")).unwrap();
-    let code = bob.keyring.public().verification_code().to_string();
-    alice.confirm(&acct, bob.user_id(), Role::Member, &code).unwrap();
-    (alice, bob, acct)
+    crate::harness::team_of_two(srv)
 }
 
 fn token(srv: &TestServer, admin: &Vault, acct: &str, name: &str, scopes: &[Scope]) -> (String, String) {

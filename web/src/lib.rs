@@ -335,6 +335,9 @@ struct SignedIn {
 /// straddles the expiry.
 const REFRESH_MARGIN: u64 = 30;
 
+/// Records an import writes between checks of the access token's age.
+const IMPORT_CHUNK: usize = 500;
+
 fn refresh_at(expires_in: i64) -> u64 {
     vouchsafe_client::unix_now() + u64::try_from(expires_in).unwrap_or(0).saturating_sub(REFRESH_MARGIN)
 }
@@ -862,9 +865,10 @@ fn run(st: &mut State, op: &Op, progress: &mut dyn FnMut(u64, u64)) -> Res {
             Ok(json!({"ok": true}))
         }
         Op::ImportCommit { account_id } => {
-            let s = signed(st)?;
-            let parsed =
-                s.import.take().ok_or_else(|| Failure::new("import.none", "Choose the file to import again."))?;
+            let parsed = signed(st)?
+                .import
+                .take()
+                .ok_or_else(|| Failure::new("import.none", "Choose the file to import again."))?;
             let n = parsed.records.len();
             let (mut prepared, mut plains) = (Vec::with_capacity(n), Vec::with_capacity(n));
             for (i, r) in parsed.records.iter().enumerate() {
@@ -874,10 +878,26 @@ fn run(st: &mut State, op: &Op, progress: &mut dyn FnMut(u64, u64)) -> Res {
                 prepared.push((fields, display));
                 plains.push(plain);
             }
-            let (written, failure) = match s.vault.create_items(account_id, &plains, progress) {
-                Ok(w) => (w, None),
-                Err((n, e)) => (Vec::new(), Some((n, Failure::from(e)))),
-            };
+            // In chunks, the access token refreshed between them when due: a large import
+            // outlives a token (and a refusal midway keeps what the earlier chunks wrote).
+            let (mut written, mut failure) = (Vec::with_capacity(n), None);
+            let total = u64::try_from(n).unwrap_or(u64::MAX);
+            for start in (0..n).step_by(IMPORT_CHUNK) {
+                if st.signed.as_ref().is_some_and(|x| vouchsafe_client::unix_now() >= x.refresh_at) {
+                    refresh(st)?;
+                }
+                let end = (start + IMPORT_CHUNK).min(n);
+                let done = u64::try_from(start).unwrap_or(0);
+                let mut chunk_progress = |d: u64, _: u64| progress(done + d, total);
+                match signed(st)?.vault.create_items(account_id, &plains[start..end], &mut chunk_progress) {
+                    Ok(w) => written.extend(w),
+                    Err((k, e)) => {
+                        failure = Some((start + k, Failure::from(e)));
+                        break;
+                    }
+                }
+            }
+            let s = signed(st)?;
             let index = s.items.entry(account_id.clone()).or_default();
             for (w, (fields, display)) in written.iter().zip(&prepared) {
                 index.put(items::written(&written_item(w), fields, display));
