@@ -99,7 +99,9 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
         .map_err(|e| StartError::Database(format!("startup: {e}")))?;
     let templates = crate::mail::Templates::load(&config.mail, secrets.outbox_key.clone())
         .map_err(|e| StartError::Config(crate::config::ConfigError(e)))?;
+    let webauthn = crate::service::passkeys::relying_party(&config.public_url);
     Ok(AppState {
+        webauthn,
         db,
         store,
         limiter,

@@ -84,6 +84,9 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The address `/metrics` was bound to (known once the server is bound).
     pub metrics_addr: Arc<std::sync::OnceLock<std::net::SocketAddr>>,
+    /// The WebAuthn relying party (`public_url`'s host and origin); none when `public_url`
+    /// names an IP address, where browsers offer no passkeys.
+    pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 /// The UTC calendar date and time of unix seconds `t`: (year, month, day, hour, minute,

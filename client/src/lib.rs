@@ -210,7 +210,7 @@ impl Client {
     pub fn confirm_factor(&self, id: &str, code: &str) -> Result<ConfirmedFactor, ClientError> {
         self.authed()?;
         let path = format!("/api/v1/auth/second-factors/{}/confirm", seg(id));
-        self.call("POST", &path, Some(&ConfirmFactorRequest { code: code.into() }))
+        self.call("POST", &path, Some(&ConfirmFactorRequest::totp(code)))
     }
     /// `PATCH /api/v1/auth/second-factors/{id}`.
     pub fn rename_factor(&self, id: &str, name: &str) -> Result<(), ClientError> {

@@ -279,7 +279,7 @@ pub struct SecondFactorChallenge {
     /// Opaque, single use.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub challenge: Secret,
-    /// What the person may answer with: `totp`, `recovery_code`.
+    /// What the person may answer with: `totp`, `webauthn`, `recovery_code`.
     pub methods: Vec<String>,
     /// Seconds the challenge stays good.
     pub expires_in: i64,
@@ -298,6 +298,10 @@ pub struct SecondFactorProof {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::RecoveryCode>))]
     pub recovery_code: Option<Secret>,
+    /// A passkey's answer to a ceremony (`/auth/login/second-factor/webauthn` at a login,
+    /// `/auth/second-factors/webauthn/check` when signed in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webauthn: Option<WebauthnAssertion>,
 }
 
 /// `POST /api/v1/auth/login/second-factor`.
@@ -348,9 +352,105 @@ pub struct TotpEnrolment {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ConfirmFactorRequest {
-    /// The app's current code.
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::TotpCode))]
-    pub code: Secret,
+    /// An authenticator app: its current code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::TotpCode>))]
+    pub code: Option<Secret>,
+    /// A passkey or security key: the browser's answer to the enrolment's options
+    /// (`PublicKeyCredential` as JSON, binary fields base64url), without any PRF results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub credential: Option<serde_json::Value>,
+    /// A passkey with the PRF extension: the keyring wrapped under its PRF output (purpose 3,
+    /// PROTOCOL §2), so it can unlock the keys; base64url.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::WrappedKeyring>))]
+    pub prf_wrap: Option<String>,
+}
+
+impl ConfirmFactorRequest {
+    /// Confirms an authenticator app with its code.
+    pub fn totp(code: impl Into<Secret>) -> Self {
+        Self { code: Some(code.into()), credential: None, prf_wrap: None }
+    }
+}
+
+/// `POST /api/v1/auth/second-factors/webauthn`: starts a passkey or security-key enrolment
+/// (the password again, as for an app).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct WebauthnEnrolRequest {
+    /// The auth key of the current password, base64url.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Bytes32))]
+    pub auth_key: Secret,
+    /// A name for it ("Laptop"); default "Passkey".
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::Name>))]
+    pub name: Option<String>,
+}
+
+/// A passkey enrolment: the options for `navigator.credentials.create`; confirm with the answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebauthnEnrolment {
+    /// The factor's id (confirm it at `/auth/second-factors/{id}/confirm`).
+    pub id: String,
+    /// `{"publicKey": PublicKeyCredentialCreationOptions}`, binary fields base64url.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub options: serde_json::Value,
+    /// Seconds the enrolment may wait for its confirmation.
+    pub expires_in: i64,
+}
+
+/// A WebAuthn challenge to answer with `navigator.credentials.get`: single use, short-lived.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebauthnCeremony {
+    /// Opaque, single use; sent back with the answer.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub ceremony: Secret,
+    /// `{"publicKey": PublicKeyCredentialRequestOptions}`, binary fields base64url.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub options: serde_json::Value,
+    /// Seconds it stays good.
+    pub expires_in: i64,
+}
+
+/// A passkey's answer to a [`WebauthnCeremony`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct WebauthnAssertion {
+    /// The ceremony answered.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Token))]
+    pub ceremony: Secret,
+    /// `PublicKeyCredential` as JSON (binary fields base64url), without any PRF results.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub credential: serde_json::Value,
+}
+
+/// `POST /api/v1/auth/login/second-factor/webauthn`: a passkey check for a login's challenge.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct WebauthnLoginOptionsRequest {
+    /// The login's challenge.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Token))]
+    pub challenge: Secret,
+}
+
+/// `POST /api/v1/auth/passkey/login`: signed in by a passkey that unlocks the keys.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasskeyLoginResponse {
+    /// Tokens and the keyring as a password login gives them.
+    #[serde(flatten)]
+    pub session: LoginResponse,
+    /// The factor the passkey is.
+    pub factor_id: String,
+    /// The keyring wrapped under the passkey's PRF output (purpose 3), base64url.
+    pub prf_wrap: String,
 }
 
 /// A confirmed factor; with the first one, the recovery codes (shown this once).
@@ -370,7 +470,7 @@ pub struct ConfirmedFactor {
 pub struct SecondFactorInfo {
     /// Id.
     pub id: String,
-    /// `totp`.
+    /// `totp` or `webauthn`.
     pub kind: String,
     /// The person's name for it.
     pub name: String,
@@ -378,6 +478,9 @@ pub struct SecondFactorInfo {
     pub created_at: i64,
     /// Unix seconds of its last use at a login or a check.
     pub last_used_at: Option<i64>,
+    /// A passkey that also unlocks the keys (it holds a PRF wrap of the keyring).
+    #[serde(default)]
+    pub unlock: bool,
 }
 
 /// `GET /api/v1/auth/second-factors`.

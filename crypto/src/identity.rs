@@ -201,6 +201,8 @@ pub enum WrapPurpose {
     Password = 1,
     /// Under the recovery secret's wrap key.
     Recovery = 2,
+    /// Under a key derived from a passkey's PRF output (`crate::passkey`).
+    Passkey = 3,
 }
 
 /// Plaintext layout inside a wrap: x25519 secret ‖ ed25519 seed.

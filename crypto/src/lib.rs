@@ -27,6 +27,7 @@ pub mod field;
 pub mod identity;
 pub mod kdf;
 pub mod log;
+pub mod passkey;
 pub mod recovery;
 pub mod seal;
 pub mod testing;

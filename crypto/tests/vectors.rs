@@ -8,6 +8,7 @@ use vouchsafe_crypto::b64;
 use vouchsafe_crypto::field::{FieldKey, ItemBinding};
 use vouchsafe_crypto::identity::{Keyring, PublicIdentity, WrappedKeyring};
 use vouchsafe_crypto::kdf::{KdfParams, Kek, Salt, derive_password_keys};
+use vouchsafe_crypto::passkey::{PrfOutput, prf_input};
 use vouchsafe_crypto::log::{EntryBody, LogEntry, Policy, TeamState};
 use vouchsafe_crypto::recovery::{RecoveryShare, create_kit, recover_keyring};
 use vouchsafe_crypto::seal::{
@@ -85,6 +86,8 @@ fn generate() -> Value {
     .unwrap();
     let mut cosigned = proposed.clone();
     cosigned.cosign(&bob);
+    let prf = PrfOutput::from_slice(&seed(7)).unwrap();
+    let passkey_wrap = alice.wrap_for_passkey(&prf, b"credential-1", &mut rng).unwrap();
 
     json!({
         "comment": "Vouchsafe v1 test vectors. Binary values are unpadded base64url. See docs/PROTOCOL.md.",
@@ -153,6 +156,13 @@ fn generate() -> Value {
             "shares": kit.shares.iter().map(|s| b64::encode(&s.expose_bytes())).collect::<Vec<_>>(),
             "code_share_1": kit.shares[0].to_code().as_str(),
         },
+        "passkey": {
+            "comment": "alice's keyring (identity above) wrapped for passkey unlock (purpose 3)",
+            "prf_input": b64::encode(&prf_input()),
+            "prf_output": b64::encode(&seed(7)),
+            "credential_id": b64::encode(b"credential-1"),
+            "wrapped_keyring": b64::encode(passkey_wrap.as_bytes()),
+        },
     })
 }
 
@@ -184,6 +194,9 @@ fn vectors_match() {
         WrappedKeyring::from_bytes(&b64::decode(s(v, &["identity", "wrapped_keyring_under_kek"]), 200).unwrap())
             .unwrap();
     assert_eq!(Keyring::unwrap(&wrapped, &kek, "alice", 1).unwrap().public(), alice.public());
+    let pw = WrappedKeyring::from_bytes(&b64::decode(s(v, &["passkey", "wrapped_keyring"]), 200).unwrap()).unwrap();
+    let prf = PrfOutput::from_slice(&b64::decode(s(v, &["passkey", "prf_output"]), 32).unwrap()).unwrap();
+    assert_eq!(Keyring::unwrap_with_passkey(&pw, &prf, b"credential-1", "alice", 1).unwrap().public(), alice.public());
     let pi = PublicIdentity::from_bytes(&b64::decode(s(v, &["identity", "public_identity"]), 200).unwrap()).unwrap();
     assert_eq!(pi, alice.public());
     let sealed = Sealed::from_bytes(&b64::decode(s(v, &["seal", "sealed"]), 500).unwrap()).unwrap();

@@ -27,5 +27,6 @@ pub mod second_factor;
 pub mod session;
 pub mod user;
 pub mod values;
+pub mod webauthn_ceremony;
 pub mod worker;
 pub mod worker_challenge;

@@ -14,6 +14,7 @@ mod m20261202_000007_api_tokens;
 mod m20261203_000008_checkpoints;
 mod m20261203_000009_proposals;
 mod m20261204_000010_second_factors;
+mod m20261205_000011_passkeys;
 
 /// All migrations, in order.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000008_checkpoints::Migration),
             Box::new(m20261203_000009_proposals::Migration),
             Box::new(m20261204_000010_second_factors::Migration),
+            Box::new(m20261205_000011_passkeys::Migration),
         ]
     }
 }

@@ -165,7 +165,7 @@ pub fn limit(state: &AppState, req: &HttpRequest, route: &str, per_ip: u32) -> R
     state.limiter.hit(&format!("{route}:ip:{ip}"), per_ip, state.config.rate_limits.window_secs, state.clock.now())
 }
 
-fn user_agent(req: &HttpRequest) -> Option<String> {
+pub(crate) fn user_agent(req: &HttpRequest) -> Option<String> {
     req.headers().get("user-agent").and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 

@@ -110,3 +110,78 @@ pub async fn recovery_codes(
     let out = svc::new_recovery_codes(&state, &u.user_id, body.into_inner()?, state.clock.now()).await?;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(out))
 }
+
+/// Starts a passkey or security-key enrolment (the password again); confirm it with the
+/// browser's answer to the options.
+#[utoipa::path(post, path = "/api/v1/auth/second-factors/webauthn", security(("bearer" = [])),
+    request_body = WebauthnEnrolRequest,
+    responses((status = 201, body = WebauthnEnrolment), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 409, description = "Too many factors, or passkeys are off (public_url is an IP address).", body = ErrorBody)))]
+pub async fn enrol_webauthn(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    body: Body<WebauthnEnrolRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let u = bearer.check_person(&state).await?;
+    let out = svc::enrol_webauthn(&state, &u.user_id, body.into_inner()?, state.clock.now()).await?;
+    Ok(HttpResponse::Created().insert_header(("Cache-Control", "no-store")).json(out))
+}
+
+/// A passkey check for the signed-in person (to remove a factor or make new recovery codes):
+/// answer it in `second_factor.webauthn`.
+#[utoipa::path(post, path = "/api/v1/auth/second-factors/webauthn/check", security(("bearer" = [])),
+    responses((status = 200, body = WebauthnCeremony), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, description = "No passkey is set up.", body = ErrorBody)))]
+pub async fn webauthn_check(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
+    let u = bearer.check_person(&state).await?;
+    let out = crate::service::passkeys::begin_check(&state, &u.user_id, state.clock.now()).await?;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(out))
+}
+
+/// A passkey check for a login's challenge: answer it at `/auth/login/second-factor`.
+#[utoipa::path(post, path = "/api/v1/auth/login/second-factor/webauthn", request_body = WebauthnLoginOptionsRequest,
+    responses((status = 200, body = WebauthnCeremony), (status = 400, body = ErrorBody),
+        (status = 401, description = "The challenge expired, was used, or took too many wrong answers.", body = ErrorBody),
+        (status = 409, description = "No passkey is set up.", body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn login_webauthn_options(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Json<WebauthnLoginOptionsRequest>,
+) -> Result<HttpResponse, ApiError> {
+    limit(&state, &req, "login", state.config.rate_limits.login_per_ip)?;
+    let out = svc::login_passkey_options(&state, body.into_inner(), state.clock.now()).await?;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(out))
+}
+
+/// A passkey sign-in's options: any passkey set up to unlock the keys may answer.
+#[utoipa::path(post, path = "/api/v1/auth/passkey/options",
+    responses((status = 200, body = WebauthnCeremony), (status = 409, description = "Passkeys are off.", body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
+pub async fn passkey_options(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    limit(&state, &req, "login", state.config.rate_limits.login_per_ip)?;
+    let out = crate::service::passkeys::begin_unlock(&state, state.clock.now()).await?;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(out))
+}
+
+/// Signs in with a passkey that unlocks the keys: a session, the keyring and its PRF wrap (the
+/// client opens it with the passkey's PRF output, which the server never sees).
+#[utoipa::path(post, path = "/api/v1/auth/passkey/login", request_body = WebauthnAssertion,
+    responses((status = 200, body = PasskeyLoginResponse), (status = 400, body = ErrorBody),
+        (status = 401, description = "The ceremony expired or was used, the passkey is unknown or does not unlock, or its answer was refused.", body = ErrorBody),
+        (status = 403, description = "The user is disabled.", body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
+pub async fn passkey_login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Json<WebauthnAssertion>,
+) -> Result<HttpResponse, ApiError> {
+    limit(&state, &req, "login", state.config.rate_limits.login_per_ip)?;
+    let out = crate::service::passkeys::finish_unlock(
+        &state,
+        body.into_inner(),
+        crate::api::auth::user_agent(&req),
+        state.clock.now(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(out))
+}

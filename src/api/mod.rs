@@ -159,8 +159,21 @@ pub fn configure(max_body: usize) -> impl FnOnce(&mut web::ServiceConfig) {
                     .service(resource("/auth/register", "POST").route(web::post().to(auth::register)))
                     .service(resource("/auth/login", "POST").route(web::post().to(auth::login)))
                     .service(resource("/auth/login/second-factor", "POST").route(web::post().to(mfa::login)))
+                    .service(
+                        resource("/auth/login/second-factor/webauthn", "POST")
+                            .route(web::post().to(mfa::login_webauthn_options)),
+                    )
+                    .service(resource("/auth/passkey/options", "POST").route(web::post().to(mfa::passkey_options)))
+                    .service(resource("/auth/passkey/login", "POST").route(web::post().to(mfa::passkey_login)))
                     .service(resource("/auth/second-factors", "GET").route(web::get().to(mfa::list)))
                     .service(resource("/auth/second-factors/totp", "POST").route(web::post().to(mfa::enrol_totp)))
+                    .service(
+                        resource("/auth/second-factors/webauthn", "POST").route(web::post().to(mfa::enrol_webauthn)),
+                    )
+                    .service(
+                        resource("/auth/second-factors/webauthn/check", "POST")
+                            .route(web::post().to(mfa::webauthn_check)),
+                    )
                     .service(
                         resource("/auth/second-factors/recovery-codes", "POST")
                             .route(web::post().to(mfa::recovery_codes)),

@@ -25,7 +25,8 @@ use super::{accounts, auth, health, mfa, proposals, recovery, reset, workers};
         workers::challenge, workers::token, accounts::get_item, accounts::put_item, accounts::delete_item, accounts::update_items,
         accounts::deprovision, accounts::create_token, accounts::list_tokens, accounts::revoke_token,
         proposals::create, proposals::list, proposals::show, proposals::withdraw, proposals::cosign,
-        mfa::login, mfa::list, mfa::enrol_totp, mfa::confirm, mfa::rename, mfa::remove, mfa::recovery_codes
+        mfa::login, mfa::list, mfa::enrol_totp, mfa::confirm, mfa::rename, mfa::remove, mfa::recovery_codes,
+        mfa::enrol_webauthn, mfa::webauthn_check, mfa::login_webauthn_options, mfa::passkey_options, mfa::passkey_login
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, vouchsafe_client::schema::Id)),
     modifiers(&BearerAuth, &CommonResponses)

@@ -101,7 +101,7 @@ pub enum TotpOp {
 pub fn given_proof(totp: Option<String>, recovery_code: Option<String>) -> Option<SecondFactorProof> {
     match (totp, recovery_code) {
         (None, None) => None,
-        (t, r) => Some(SecondFactorProof { totp: t.map(Secret::from), recovery_code: r.map(Secret::from) }),
+        (t, r) => Some(SecondFactorProof { totp: t.map(Secret::from), recovery_code: r.map(Secret::from), webauthn: None }),
     }
 }
 
@@ -119,9 +119,9 @@ pub fn ask_proof(methods: &[String]) -> Result<SecondFactorProof, String> {
     let typed = typed.trim().to_owned();
     let digits: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
     Ok(if digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit()) {
-        SecondFactorProof { totp: Some(digits.into()), recovery_code: None }
+        SecondFactorProof { totp: Some(digits.into()), ..Default::default() }
     } else {
-        SecondFactorProof { totp: None, recovery_code: Some(typed.into()) }
+        SecondFactorProof { recovery_code: Some(typed.into()), ..Default::default() }
     })
 }
 

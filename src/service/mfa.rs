@@ -42,6 +42,8 @@ pub enum Used {
     Totp,
     /// A recovery code; this many are left.
     RecoveryCode(u64),
+    /// A passkey or security key.
+    Webauthn,
 }
 
 fn sealed_context(user_id: &str, factor_id: &str) -> Vec<u8> {
@@ -133,8 +135,16 @@ pub async fn check(state: &AppState, user_id: &str, proof: &SecondFactorProof, n
     {
         return Err(ApiError::RateLimited { retry_after: tokens_::retry_after(rl.window_secs, now) });
     }
-    let used = match (&proof.totp, &proof.recovery_code) {
-        (Some(code), None) => {
+    let used = match (&proof.totp, &proof.recovery_code, &proof.webauthn) {
+        (None, None, Some(a)) => match crate::service::passkeys::check(state, user_id, a, now).await {
+            Ok(()) => Some(Used::Webauthn),
+            Err(e @ ApiError::Forbidden { .. }) => {
+                counters::bump(&state.db, &key, rl.window_secs, now).await?;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        },
+        (Some(code), None, None) => {
             let mut ok = false;
             for f in mfa::confirmed(&state.db, user_id).await?.iter().filter(|f| f.kind == "totp") {
                 // A secret that does not open (mfa.key replaced) matches nothing: the person
@@ -152,7 +162,7 @@ pub async fn check(state: &AppState, user_id: &str, proof: &SecondFactorProof, n
             }
             ok.then_some(Used::Totp)
         }
-        (None, Some(code)) => {
+        (None, Some(code), None) => {
             let hash = code_hash(state, user_id, code.expose())?;
             if mfa::use_code(&state.db, user_id, hash, now).await? {
                 Some(Used::RecoveryCode(mfa::codes_left(&state.db, user_id).await?))
@@ -163,7 +173,7 @@ pub async fn check(state: &AppState, user_id: &str, proof: &SecondFactorProof, n
         _ => {
             return Err(ApiError::bad(
                 "auth.second_factor_missing",
-                "give exactly one second factor: totp (the app's code) or recovery_code",
+                "give exactly one second factor: totp (the app's code), webauthn (a passkey's answer) or recovery_code",
             ));
         }
     };
@@ -219,7 +229,13 @@ pub async fn after_password(
         used_at: None,
     };
     mfa::add_challenge(&state.db, row).await?;
-    let mut methods = vec!["totp".to_owned()];
+    let factors = mfa::confirmed(&state.db, &u.id).await?;
+    let mut methods = Vec::new();
+    for kind in ["totp", "webauthn"] {
+        if factors.iter().any(|f| f.kind == kind) {
+            methods.push(kind.to_owned());
+        }
+    }
     if mfa::codes_left(&state.db, &u.id).await? > 0 {
         methods.push("recovery_code".to_owned());
     }
@@ -247,7 +263,7 @@ pub async fn finish_login(
     let hash = hash_token(req.challenge.expose());
     let ch = mfa::live_challenge(&state.db, hash, CHALLENGE_FAILURES, now).await?.ok_or_else(gone)?;
     if let Err(e) = check(state, &ch.user_id, &req.second_factor, now).await {
-        if matches!(e, ApiError::Forbidden { code: "auth.second_factor_wrong", .. }) {
+        if matches!(e, ApiError::Forbidden { code: "auth.second_factor_wrong" | "auth.passkey_refused", .. }) {
             mfa::challenge_failed(&state.db, hash).await?;
         }
         return Err(e);
@@ -268,18 +284,12 @@ fn check_name(name: &str) -> Result<String, ApiError> {
     crate::service::accounts::checked_name(name, "auth.invalid_factor_name")
 }
 
-/// Starts an authenticator-app enrolment, after checking the password again.
-pub async fn enrol_totp(
-    state: &AppState,
-    user_id: &str,
-    req: TotpEnrolRequest,
-    now: i64,
-) -> Result<TotpEnrolment, ApiError> {
-    let name = check_name(req.name.as_deref().unwrap_or("Authenticator app"))?;
-    let key =
-        Zeroizing::new(vouchsafe_crypto::b64::decode_array::<32>(req.auth_key.expose()).map_err(|_| {
-            ApiError::bad("request.invalid_field", "auth_key: expected 32 bytes as unpadded base64url")
-        })?);
+/// Before an enrolment: the password again (a stolen session alone cannot add a factor), stale
+/// enrolments dropped, room for one more.
+async fn before_enrolment(state: &AppState, user_id: &str, auth_key: &Secret, now: i64) -> Result<user::Model, ApiError> {
+    let key = Zeroizing::new(vouchsafe_crypto::b64::decode_array::<32>(auth_key.expose()).map_err(|_| {
+        ApiError::bad("request.invalid_field", "auth_key: expected 32 bytes as unpadded base64url")
+    })?);
     let u = signed_in(state, user_id).await?;
     let stored = u.auth_hash.clone();
     if !argon(state, move |m| tokens_::verify_auth_key(m, &stored, &key[..])).await? {
@@ -289,6 +299,33 @@ pub async fn enrol_totp(
     if mfa::confirmed(&state.db, user_id).await?.len() >= MAX_FACTORS {
         return Err(ApiError::conflict("auth.too_many_factors", format!("at most {MAX_FACTORS} second factors")));
     }
+    Ok(u)
+}
+
+/// Starts a passkey or security-key enrolment, after checking the password again.
+pub async fn enrol_webauthn(
+    state: &AppState,
+    user_id: &str,
+    req: WebauthnEnrolRequest,
+    now: i64,
+) -> Result<WebauthnEnrolment, ApiError> {
+    let name = check_name(req.name.as_deref().unwrap_or("Passkey"))?;
+    let u = before_enrolment(state, user_id, &req.auth_key, now).await?;
+    let (row, mut out) = crate::service::passkeys::enrol(state, &u, name, new_id()?, now).await?;
+    mfa::add(&state.db, row).await?;
+    out.expires_in = ENROL_TTL;
+    Ok(out)
+}
+
+/// Starts an authenticator-app enrolment, after checking the password again.
+pub async fn enrol_totp(
+    state: &AppState,
+    user_id: &str,
+    req: TotpEnrolRequest,
+    now: i64,
+) -> Result<TotpEnrolment, ApiError> {
+    let name = check_name(req.name.as_deref().unwrap_or("Authenticator app"))?;
+    let u = before_enrolment(state, user_id, &req.auth_key, now).await?;
     let mut secret = Zeroizing::new([0u8; totp::SECRET_LEN]);
     getrandom::fill(&mut secret[..]).map_err(|e| ApiError::Internal(format!("getrandom: {e}")))?;
     let id = new_id()?;
@@ -302,6 +339,10 @@ pub async fn enrol_totp(
         confirmed_at: None,
         created_at: now,
         last_used_at: None,
+        credential: None,
+        credential_id: None,
+        prf_wrap: None,
+        pending: None,
     };
     mfa::add(&state.db, row).await?;
     Ok(TotpEnrolment {
@@ -319,6 +360,7 @@ fn info(f: &second_factor::Model) -> SecondFactorInfo {
         name: f.name.clone(),
         created_at: f.created_at,
         last_used_at: f.last_used_at,
+        unlock: f.prf_wrap.is_some(),
     }
 }
 
@@ -340,24 +382,38 @@ pub async fn confirm(
         return Err(ApiError::not_found("auth.no_such_factor", "this enrolment expired; start again"));
     }
     let first = !mfa::has_any(&state.db, user_id).await?;
-    let secret = open_secret(state, &f)?;
-    let Some(step) = totp::matching_step(&secret, req.code.expose(), now, f.last_step) else {
-        return Err(ApiError::Forbidden {
-            code: "auth.second_factor_wrong",
-            message: "that code does not match; check the phone's clock and type the code the app shows now".into(),
-        });
+    let what = match (f.kind.as_str(), &req) {
+        ("totp", ConfirmFactorRequest { code: Some(code), credential: None, prf_wrap: None }) => {
+            let secret = open_secret(state, &f)?;
+            let Some(step) = totp::matching_step(&secret, code.expose(), now, f.last_step) else {
+                return Err(ApiError::Forbidden {
+                    code: "auth.second_factor_wrong",
+                    message: "that code does not match; check the phone's clock and type the code the app shows now"
+                        .into(),
+                });
+            };
+            if !mfa::take_step(&state.db, id, step, now, true).await? {
+                return Err(no_factor());
+            }
+            format!("An authenticator app (\u{201c}{}\u{201d}) was added as a second factor.", f.name)
+        }
+        ("webauthn", ConfirmFactorRequest { code: None, credential: Some(c), prf_wrap }) => {
+            if !crate::service::passkeys::confirm(state, &f, c, prf_wrap.as_deref(), now).await? {
+                return Err(no_factor());
+            }
+            let unlock = if prf_wrap.is_some() { " It can also unlock your keys in the dashboard." } else { "" };
+            format!("A passkey (\u{201c}{}\u{201d}) was added as a second factor.{unlock}", f.name)
+        }
+        ("totp", _) => return Err(ApiError::bad("request.invalid_field", "confirm an authenticator app with its code")),
+        _ => {
+            return Err(ApiError::bad(
+                "request.invalid_field",
+                "confirm a passkey with the browser's answer (credential) and, optionally, prf_wrap",
+            ));
+        }
     };
-    if !mfa::take_step(&state.db, id, step, now, true).await? {
-        return Err(no_factor());
-    }
     let recovery_codes = if first { replace_codes(&state.db, state, user_id, now).await? } else { Vec::new() };
-    notify(
-        state,
-        user_id,
-        &format!("An authenticator app (\u{201c}{}\u{201d}) was added as a second factor.", f.name),
-        now,
-    )
-    .await?;
+    notify(state, user_id, &what, now).await?;
     let f = mfa::by_id(&state.db, user_id, id).await?.ok_or_else(no_factor)?;
     Ok(ConfirmedFactor { factor: info(&f), recovery_codes })
 }
@@ -367,6 +423,24 @@ pub async fn list(state: &AppState, user_id: &str) -> Result<SecondFactors, ApiE
     let factors = mfa::confirmed(&state.db, user_id).await?.iter().map(info).collect();
     let left = mfa::codes_left(&state.db, user_id).await?;
     Ok(SecondFactors { factors, recovery_codes_left: u32::try_from(left).unwrap_or(u32::MAX) })
+}
+
+/// `POST /auth/login/second-factor/webauthn`: a passkey check for a live login challenge.
+pub async fn login_passkey_options(
+    state: &AppState,
+    req: WebauthnLoginOptionsRequest,
+    now: i64,
+) -> Result<WebauthnCeremony, ApiError> {
+    let gone = || {
+        ApiError::unauthorized("auth.challenge_invalid", "this sign-in expired or was used; enter your password again")
+    };
+    if req.challenge.expose().len() > 64 {
+        return Err(gone());
+    }
+    let ch = mfa::live_challenge(&state.db, hash_token(req.challenge.expose()), CHALLENGE_FAILURES, now)
+        .await?
+        .ok_or_else(gone)?;
+    crate::service::passkeys::begin_check(state, &ch.user_id, now).await
 }
 
 /// Renames a factor.
@@ -391,13 +465,14 @@ pub async fn remove(
     if last {
         mfa::replace_codes(&state.db, user_id, &[], now).await?;
     }
+    let kind = if f.kind == "webauthn" { "passkey" } else { "authenticator app" };
     let what = if last {
         format!(
-            "The authenticator app \u{201c}{}\u{201d} was removed. It was the last second factor: a password alone signs in now.",
+            "The {kind} \u{201c}{}\u{201d} was removed. It was the last second factor: a password alone signs in now.",
             f.name
         )
     } else {
-        format!("The authenticator app \u{201c}{}\u{201d} was removed.", f.name)
+        format!("The {kind} \u{201c}{}\u{201d} was removed.", f.name)
     };
     notify(state, user_id, &what, now).await
 }

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod checkpoints;
 pub mod items;
 pub mod mfa;
+pub mod passkeys;
 pub mod proposals;
 pub mod recovery;
 pub mod reset;

@@ -169,6 +169,8 @@ pub async fn complete(state: &AppState, req: ResetCompleteRequest, now: i64) -> 
             }
             let generation = new_identity.generation;
             users::set_credentials(txn, &u.id, new, Some(NewKeys { generation, public_keys: keys }), now).await?;
+            // The keys are new: a passkey's wrap of the old keyring unlocks nothing now.
+            crate::store::mfa::drop_wraps(txn, &u.id).await?;
             sessions::end_all(txn, &u.id, None, "password_reset", now).await?;
             notify(txn, &u, &ms, &templates, now).await
         })

@@ -5,7 +5,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder}
 
 use super::Conn;
 use crate::error::ApiError;
-use entity::{login_challenge, recovery_code, second_factor};
+use entity::{login_challenge, recovery_code, second_factor, webauthn_ceremony};
 
 /// Adds a factor (unconfirmed until [`confirm`]).
 pub async fn add<C: Conn>(db: &C, row: second_factor::Model) -> Result<(), ApiError> {
@@ -196,4 +196,85 @@ pub async fn prune_challenges<C: Conn>(db: &C, user_id: &str, before: i64) -> Re
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// The confirmed WebAuthn factor with this credential id, whoever's it is.
+pub async fn by_credential<C: Conn>(db: &C, credential_id: &[u8]) -> Result<Option<second_factor::Model>, ApiError> {
+    Ok(second_factor::Entity::find()
+        .filter(second_factor::Column::CredentialId.eq(credential_id.to_vec()))
+        .filter(second_factor::Column::Kind.eq("webauthn"))
+        .filter(second_factor::Column::ConfirmedAt.is_not_null())
+        .one(db)
+        .await?)
+}
+
+/// Confirms a WebAuthn enrolment with its credential (and PRF wrap); false if it was confirmed
+/// or removed meanwhile.
+pub async fn confirm_credential<C: Conn>(
+    db: &C,
+    id: &str,
+    credential: String,
+    credential_id: Vec<u8>,
+    prf_wrap: Option<Vec<u8>>,
+    now: i64,
+) -> Result<bool, ApiError> {
+    let r = second_factor::Entity::update_many()
+        .col_expr(second_factor::Column::Credential, Expr::value(credential))
+        .col_expr(second_factor::Column::CredentialId, Expr::value(credential_id))
+        .col_expr(second_factor::Column::PrfWrap, Expr::value(prf_wrap))
+        .col_expr(second_factor::Column::Pending, Expr::value(Option::<String>::None))
+        .col_expr(second_factor::Column::ConfirmedAt, Expr::value(now))
+        .filter(second_factor::Column::Id.eq(id))
+        .filter(second_factor::Column::ConfirmedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected == 1)
+}
+
+/// Records a WebAuthn factor's use, with its updated credential (counter, backup state).
+pub async fn used_credential<C: Conn>(db: &C, id: &str, credential: Option<String>, now: i64) -> Result<(), ApiError> {
+    let mut q = second_factor::Entity::update_many()
+        .col_expr(second_factor::Column::LastUsedAt, Expr::value(now))
+        .filter(second_factor::Column::Id.eq(id));
+    if let Some(c) = credential {
+        q = q.col_expr(second_factor::Column::Credential, Expr::value(c));
+    }
+    q.exec(db).await?;
+    Ok(())
+}
+
+/// Drops every passkey-unlock wrap of the person (their keys changed: a reset).
+pub async fn drop_wraps<C: Conn>(db: &C, user_id: &str) -> Result<(), ApiError> {
+    second_factor::Entity::update_many()
+        .col_expr(second_factor::Column::PrfWrap, Expr::value(Option::<Vec<u8>>::None))
+        .filter(second_factor::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Stores a WebAuthn ceremony, pruning every ceremony that ended before `now`.
+pub async fn add_ceremony<C: Conn>(db: &C, row: webauthn_ceremony::Model, now: i64) -> Result<(), ApiError> {
+    webauthn_ceremony::Entity::delete_many().filter(webauthn_ceremony::Column::ExpiresAt.lt(now)).exec(db).await?;
+    webauthn_ceremony::Entity::insert(webauthn_ceremony::ActiveModel::from(row)).exec_without_returning(db).await?;
+    Ok(())
+}
+
+/// Claims a ceremony for `purpose` (single use): the row, if it was still live.
+pub async fn claim_ceremony<C: Conn>(
+    db: &C,
+    hash: [u8; 32],
+    purpose: &str,
+    now: i64,
+) -> Result<Option<webauthn_ceremony::Model>, ApiError> {
+    super::claim(
+        db,
+        webauthn_ceremony::Entity::update_many()
+            .col_expr(webauthn_ceremony::Column::UsedAt, Expr::value(now))
+            .filter(webauthn_ceremony::Column::TokenHash.eq(hash.to_vec()))
+            .filter(webauthn_ceremony::Column::Purpose.eq(purpose))
+            .filter(webauthn_ceremony::Column::UsedAt.is_null())
+            .filter(webauthn_ceremony::Column::ExpiresAt.gt(now)),
+    )
+    .await
 }
