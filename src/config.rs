@@ -203,7 +203,7 @@ impl Default for Config {
         let data_dir = PathBuf::from("./data");
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            public_url: "http://127.0.0.1:8080".into(),
+            public_url: "http://localhost:8080".into(),
             database_url: String::new(),
             data_dir,
             migrate_on_start: true,

@@ -4,6 +4,7 @@
 use vouchsafe_crypto::b64;
 use vouchsafe_crypto::identity::{Keyring, PublicIdentity, WrappedKeyring};
 use vouchsafe_crypto::kdf::{KdfParams, Salt, derive_password_keys, new_salt};
+pub use vouchsafe_crypto::passkey::{PrfOutput, prf_input};
 
 use crate::types::*;
 use crate::{Client, ClientError};
@@ -124,6 +125,91 @@ impl PendingLogin {
         let resp = client.login_second_factor(&req)?;
         signed_in(client, resp, &self.kek)
     }
+}
+
+impl PendingLogin {
+    /// A passkey check for this login: hand its options to the authenticator, then answer with
+    /// [`passkey_proof`] and [`PendingLogin::finish`].
+    pub fn passkey_options(&self, client: &Client) -> Result<WebauthnCeremony, ClientError> {
+        client.login_webauthn_options(&self.challenge.challenge)
+    }
+}
+
+/// A second-factor proof from a passkey's answer to `ceremony` (any PRF results dropped).
+pub fn passkey_proof(ceremony: &WebauthnCeremony, credential: &serde_json::Value) -> SecondFactorProof {
+    SecondFactorProof {
+        webauthn: Some(WebauthnAssertion {
+            ceremony: ceremony.ceremony.clone(),
+            credential: without_prf_results(credential),
+        }),
+        ..Default::default()
+    }
+}
+
+/// A WebAuthn credential as JSON without its PRF results: the PRF output is the passkey's
+/// unlock secret and never goes to the server (only `enabled` may).
+pub fn without_prf_results(credential: &serde_json::Value) -> serde_json::Value {
+    let mut c = credential.clone();
+    for key in ["clientExtensionResults", "extensions"] {
+        if let Some(prf) = c.get_mut(key).and_then(|e| e.get_mut("prf")).and_then(|p| p.as_object_mut()) {
+            prf.remove("results");
+        }
+    }
+    c
+}
+
+/// The credential id (raw bytes) of a WebAuthn credential as JSON (`rawId`, base64url): the
+/// client's own reading of what its authenticator answered, never the server's word.
+pub fn credential_id_of(credential: &serde_json::Value) -> Result<Vec<u8>, ClientError> {
+    let raw = credential
+        .get("rawId")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| ClientError::Protocol("the passkey's answer has no rawId".into()))?;
+    Ok(b64::decode(raw, vouchsafe_crypto::passkey::MAX_CREDENTIAL_ID_LEN)?)
+}
+
+/// The keyring wrapped for unlocking with a passkey (purpose 3), base64url, for
+/// [`Client::confirm_webauthn`].
+pub fn passkey_wrap(keyring: &Keyring, prf: &PrfOutput, credential_id: &[u8]) -> Result<String, ClientError> {
+    let w = keyring.wrap_for_passkey(prf, credential_id, &mut vouchsafe_crypto::os_rng())?;
+    Ok(b64::encode(w.as_bytes()))
+}
+
+/// Starts a passkey enrolment: the password is checked again by the server.
+pub fn enrol_webauthn(
+    client: &Client,
+    email: &str,
+    password: &str,
+    name: Option<&str>,
+) -> Result<WebauthnEnrolment, ClientError> {
+    let (auth_key, _) = auth_key_for(client, email, password)?;
+    client.enrol_webauthn(&WebauthnEnrolRequest { auth_key: auth_key.into(), name: name.map(str::to_owned) })
+}
+
+/// Signs in with a passkey that unlocks the keys: `credential` is the authenticator's answer to
+/// `ceremony` (from [`Client::passkey_options`]) and `prf` its PRF output for
+/// [`vouchsafe_crypto::passkey::prf_input`]. The keyring opens only under this credential's
+/// PRF output and must match the public keys the server gave; the caller then checks them
+/// against each team's verified log, as after a password login.
+pub fn passkey_login(
+    client: &mut Client,
+    ceremony: &WebauthnCeremony,
+    credential: &serde_json::Value,
+    prf: &PrfOutput,
+) -> Result<Session, ClientError> {
+    let credential_id = credential_id_of(credential)?;
+    let resp = client.passkey_login(&ceremony.ceremony, credential)?;
+    let k = &resp.session.keyring;
+    let wrapped = WrappedKeyring::from_bytes(&b64::decode(&resp.prf_wrap, 200)?)?;
+    let keyring = Keyring::unwrap_with_passkey(&wrapped, prf, &credential_id, &k.user_id, k.generation)
+        .map_err(|_| ClientError::Protocol("the passkey's copy of the keys does not open with this passkey".into()))?;
+    let public = PublicIdentity::keys_from_bytes(&k.user_id, &b64::decode(&k.public_keys, 100)?)?;
+    if keyring.public() != public {
+        return Err(ClientError::Protocol("the keyring does not match the public keys on the server".into()));
+    }
+    let resp = resp.session;
+    client.set_access_token(Some(resp.tokens.access_token.expose().to_owned()));
+    Ok(Session { user_id: resp.keyring.user_id, tokens: resp.tokens, keyring })
 }
 
 /// Logs in with the password: signed in, or waiting for the second factor.

@@ -212,6 +212,51 @@ impl Client {
         let path = format!("/api/v1/auth/second-factors/{}/confirm", seg(id));
         self.call("POST", &path, Some(&ConfirmFactorRequest::totp(code)))
     }
+    /// `POST /api/v1/auth/second-factors/webauthn`.
+    pub fn enrol_webauthn(&self, req: &WebauthnEnrolRequest) -> Result<WebauthnEnrolment, ClientError> {
+        self.authed()?;
+        self.call("POST", "/api/v1/auth/second-factors/webauthn", Some(req))
+    }
+    /// `POST /api/v1/auth/second-factors/{id}/confirm` for a passkey: the browser's answer
+    /// (its PRF results, if any, are dropped here, whatever the caller passed) and the PRF wrap.
+    pub fn confirm_webauthn(
+        &self,
+        id: &str,
+        credential: &serde_json::Value,
+        prf_wrap: Option<&str>,
+    ) -> Result<ConfirmedFactor, ClientError> {
+        self.authed()?;
+        let path = format!("/api/v1/auth/second-factors/{}/confirm", seg(id));
+        let req = ConfirmFactorRequest {
+            code: None,
+            credential: Some(flows::without_prf_results(credential)),
+            prf_wrap: prf_wrap.map(str::to_owned),
+        };
+        self.call("POST", &path, Some(&req))
+    }
+    /// `POST /api/v1/auth/second-factors/webauthn/check`.
+    pub fn webauthn_check(&self) -> Result<WebauthnCeremony, ClientError> {
+        self.authed()?;
+        self.call("POST", "/api/v1/auth/second-factors/webauthn/check", None::<&()>)
+    }
+    /// `POST /api/v1/auth/login/second-factor/webauthn`.
+    pub fn login_webauthn_options(&self, challenge: &Secret) -> Result<WebauthnCeremony, ClientError> {
+        let req = WebauthnLoginOptionsRequest { challenge: challenge.clone() };
+        self.call("POST", "/api/v1/auth/login/second-factor/webauthn", Some(&req))
+    }
+    /// `POST /api/v1/auth/passkey/options`.
+    pub fn passkey_options(&self) -> Result<WebauthnCeremony, ClientError> {
+        self.call("POST", "/api/v1/auth/passkey/options", None::<&()>)
+    }
+    /// `POST /api/v1/auth/passkey/login` (PRF results dropped from the answer here).
+    pub fn passkey_login(
+        &self,
+        ceremony: &Secret,
+        credential: &serde_json::Value,
+    ) -> Result<PasskeyLoginResponse, ClientError> {
+        let req = WebauthnAssertion { ceremony: ceremony.clone(), credential: flows::without_prf_results(credential) };
+        self.call("POST", "/api/v1/auth/passkey/login", Some(&req))
+    }
     /// `PATCH /api/v1/auth/second-factors/{id}`.
     pub fn rename_factor(&self, id: &str, name: &str) -> Result<(), ClientError> {
         self.authed()?;

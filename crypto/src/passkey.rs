@@ -96,7 +96,9 @@ mod tests {
         let back = Keyring::unwrap_with_passkey(&w, &prf, b"cred-1", "alice", 1).unwrap();
         assert_eq!(back.public(), k.public());
         assert!(Keyring::unwrap_with_passkey(&w, &prf, b"cred-2", "alice", 1).is_err());
-        assert!(Keyring::unwrap_with_passkey(&w, &PrfOutput::from_slice(&[6; 32]).unwrap(), b"cred-1", "alice", 1).is_err());
+        assert!(
+            Keyring::unwrap_with_passkey(&w, &PrfOutput::from_slice(&[6; 32]).unwrap(), b"cred-1", "alice", 1).is_err()
+        );
         assert!(Keyring::unwrap_with_passkey(&w, &prf, b"cred-1", "alice", 2).is_err());
         assert!(Keyring::unwrap_with_passkey(&w, &prf, b"cred-1", "bob", 1).is_err());
         // The same key bytes as a password KEK: the purpose in the AAD refuses it.

@@ -8,8 +8,8 @@ use vouchsafe_crypto::b64;
 use vouchsafe_crypto::field::{FieldKey, ItemBinding};
 use vouchsafe_crypto::identity::{Keyring, PublicIdentity, WrappedKeyring};
 use vouchsafe_crypto::kdf::{KdfParams, Kek, Salt, derive_password_keys};
-use vouchsafe_crypto::passkey::{PrfOutput, prf_input};
 use vouchsafe_crypto::log::{EntryBody, LogEntry, Policy, TeamState};
+use vouchsafe_crypto::passkey::{PrfOutput, prf_input};
 use vouchsafe_crypto::recovery::{RecoveryShare, create_kit, recover_keyring};
 use vouchsafe_crypto::seal::{
     MasterKey, MasterKeyBytes, Sealed, open_master_key, seal_master_key, verify_master_key_seal,

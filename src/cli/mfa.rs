@@ -101,7 +101,9 @@ pub enum TotpOp {
 pub fn given_proof(totp: Option<String>, recovery_code: Option<String>) -> Option<SecondFactorProof> {
     match (totp, recovery_code) {
         (None, None) => None,
-        (t, r) => Some(SecondFactorProof { totp: t.map(Secret::from), recovery_code: r.map(Secret::from), webauthn: None }),
+        (t, r) => {
+            Some(SecondFactorProof { totp: t.map(Secret::from), recovery_code: r.map(Secret::from), webauthn: None })
+        }
     }
 }
 

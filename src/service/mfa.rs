@@ -286,10 +286,16 @@ fn check_name(name: &str) -> Result<String, ApiError> {
 
 /// Before an enrolment: the password again (a stolen session alone cannot add a factor), stale
 /// enrolments dropped, room for one more.
-async fn before_enrolment(state: &AppState, user_id: &str, auth_key: &Secret, now: i64) -> Result<user::Model, ApiError> {
-    let key = Zeroizing::new(vouchsafe_crypto::b64::decode_array::<32>(auth_key.expose()).map_err(|_| {
-        ApiError::bad("request.invalid_field", "auth_key: expected 32 bytes as unpadded base64url")
-    })?);
+async fn before_enrolment(
+    state: &AppState,
+    user_id: &str,
+    auth_key: &Secret,
+    now: i64,
+) -> Result<user::Model, ApiError> {
+    let key =
+        Zeroizing::new(vouchsafe_crypto::b64::decode_array::<32>(auth_key.expose()).map_err(|_| {
+            ApiError::bad("request.invalid_field", "auth_key: expected 32 bytes as unpadded base64url")
+        })?);
     let u = signed_in(state, user_id).await?;
     let stored = u.auth_hash.clone();
     if !argon(state, move |m| tokens_::verify_auth_key(m, &stored, &key[..])).await? {
@@ -404,7 +410,9 @@ pub async fn confirm(
             let unlock = if prf_wrap.is_some() { " It can also unlock your keys in the dashboard." } else { "" };
             format!("A passkey (\u{201c}{}\u{201d}) was added as a second factor.{unlock}", f.name)
         }
-        ("totp", _) => return Err(ApiError::bad("request.invalid_field", "confirm an authenticator app with its code")),
+        ("totp", _) => {
+            return Err(ApiError::bad("request.invalid_field", "confirm an authenticator app with its code"));
+        }
         _ => {
             return Err(ApiError::bad(
                 "request.invalid_field",

@@ -108,7 +108,8 @@ pub async fn enrol(
     now: i64,
 ) -> Result<(second_factor::Model, WebauthnEnrolment), ApiError> {
     let w = rp(state)?;
-    let exclude: Vec<CredentialID> = passkeys_of(state, &u.id).await?.iter().map(|(_, p)| p.cred_id().clone()).collect();
+    let exclude: Vec<CredentialID> =
+        passkeys_of(state, &u.id).await?.iter().map(|(_, p)| p.cred_id().clone()).collect();
     let (ccr, reg) = w
         .start_passkey_registration(user_handle(&u.id), &u.email, &u.email, Some(exclude))
         .map_err(|e| ApiError::Internal(format!("webauthn registration: {e}")))?;
@@ -194,8 +195,7 @@ pub async fn begin_check(state: &AppState, user_id: &str, now: i64) -> Result<We
     if keys.is_empty() {
         return Err(ApiError::conflict("auth.no_passkey", "no passkey is set up as a second factor"));
     }
-    let (rcr, st) =
-        w.start_passkey_authentication(&keys).map_err(|e| ApiError::Internal(format!("webauthn: {e}")))?;
+    let (rcr, st) = w.start_passkey_authentication(&keys).map_err(|e| ApiError::Internal(format!("webauthn: {e}")))?;
     let st = serde_json::to_string(&st).map_err(internal("authentication state"))?;
     let options = serde_json::to_value(&rcr).map_err(internal("authentication options"))?;
     ceremony(state, Some(user_id), FACTOR, st, options, now).await
@@ -206,11 +206,9 @@ pub async fn begin_check(state: &AppState, user_id: &str, now: i64) -> Result<We
 pub async fn check(state: &AppState, user_id: &str, a: &WebauthnAssertion, now: i64) -> Result<(), ApiError> {
     let w = rp(state)?;
     let cred: PublicKeyCredential = serde_json::from_value(a.credential.clone()).map_err(bad_credential)?;
-    let gone = || {
-        ApiError::Forbidden {
-            code: "auth.second_factor_wrong",
-            message: "this passkey check expired or was answered already; try again".into(),
-        }
+    let gone = || ApiError::Forbidden {
+        code: "auth.second_factor_wrong",
+        message: "this passkey check expired or was answered already; try again".into(),
     };
     if a.ceremony.expose().len() > 64 {
         return Err(gone());
@@ -256,7 +254,8 @@ pub async fn finish_unlock(
 ) -> Result<PasskeyLoginResponse, ApiError> {
     let w = rp(state)?;
     let cred: PublicKeyCredential = serde_json::from_value(a.credential).map_err(bad_credential)?;
-    let gone = || ApiError::unauthorized("auth.challenge_invalid", "this passkey sign-in expired or was used; try again");
+    let gone =
+        || ApiError::unauthorized("auth.challenge_invalid", "this passkey sign-in expired or was used; try again");
     if a.ceremony.expose().len() > 64 {
         return Err(gone());
     }

@@ -619,7 +619,9 @@ fn a_second_factor_login_checks_the_keyring_it_is_handed() {
         };
         proxy.clear_seen();
         let code = vouchsafe::totp::code(&secret, at(&srv));
-        let err = p.finish(&mut c, &SecondFactorProof { totp: Some(code.into()), recovery_code: None }).unwrap_err();
+        let err = p
+            .finish(&mut c, &SecondFactorProof { totp: Some(code.into()), recovery_code: None, webauthn: None })
+            .unwrap_err();
         let text = err.to_string();
         assert!(
             text.contains("does not match") || text.contains("decrypt") || text.contains("wrap"),

@@ -15,6 +15,7 @@ mod harness;
 mod hostile;
 mod mfa;
 mod migrations;
+mod passkeys;
 mod proxy;
 mod recovery;
 mod reset;

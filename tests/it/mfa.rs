@@ -26,11 +26,11 @@ fn app_code(srv: &TestServer, secret: &[u8]) -> String {
 }
 
 fn by_app(code: &str) -> SecondFactorProof {
-    SecondFactorProof { totp: Some(code.into()), recovery_code: None }
+    SecondFactorProof { totp: Some(code.into()), recovery_code: None, webauthn: None }
 }
 
 fn by_code(code: &str) -> SecondFactorProof {
-    SecondFactorProof { totp: None, recovery_code: Some(code.into()) }
+    SecondFactorProof { totp: None, recovery_code: Some(code.into()), webauthn: None }
 }
 
 /// Enrols and confirms an authenticator app for `who`; its secret and the recovery codes.
@@ -135,7 +135,8 @@ fn an_authenticator_app_guards_the_login_and_each_code_works_once() {
     assert_eq!((late.status(), code_of(&late)), (Some(401), Some("auth.challenge_invalid")));
     // Malformed answers: both factors, none, a made-up challenge.
     let (mut c5, p5) = pending(&srv, "alice@example.com", PW);
-    let both = SecondFactorProof { totp: Some("123456".into()), recovery_code: Some("abcde-fghij".into()) };
+    let both =
+        SecondFactorProof { totp: Some("123456".into()), recovery_code: Some("abcde-fghij".into()), webauthn: None };
     assert_eq!(code_of(&p5.finish(&mut c5, &both).unwrap_err()), Some("auth.second_factor_missing"));
     assert_eq!(
         code_of(&p5.finish(&mut c5, &SecondFactorProof::default()).unwrap_err()),
