@@ -361,6 +361,101 @@ function signedIn(who) {
   navigate(next);
 }
 
+// ---------- passkeys (WebAuthn, with PRF) ----------
+// The engine makes the ceremonies and keeps their tokens; the page only talks to the
+// authenticator. The PRF output goes to the engine (this tab's worker), never to the server.
+
+function b64uEncode(buf) {
+  let s = '';
+  for (const x of new Uint8Array(buf)) s += String.fromCharCode(x);
+  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+function b64uDecode(str) {
+  const s = atob(str.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((str.length + 3) % 4));
+  return Uint8Array.from(s, (c) => c.charCodeAt(0));
+}
+
+const passkeysHere = () => typeof window.PublicKeyCredential === 'function' && !!navigator.credentials;
+
+function prfExtension(prfInput) {
+  return { prf: { eval: { first: b64uDecode(prfInput) } } };
+}
+
+// The credential's JSON form (as `PublicKeyCredential.toJSON()` gives it), without extension results.
+function credentialJSON(cred) {
+  const r = cred.response;
+  const response = r.attestationObject
+    ? { clientDataJSON: b64uEncode(r.clientDataJSON), attestationObject: b64uEncode(r.attestationObject),
+      transports: typeof r.getTransports === 'function' ? r.getTransports() : [] }
+    : { clientDataJSON: b64uEncode(r.clientDataJSON), authenticatorData: b64uEncode(r.authenticatorData),
+      signature: b64uEncode(r.signature), userHandle: r.userHandle ? b64uEncode(r.userHandle) : null };
+  return { id: cred.id, rawId: b64uEncode(cred.rawId), type: cred.type, response, clientExtensionResults: {} };
+}
+
+function prfOutput(cred) {
+  const prf = cred.getClientExtensionResults().prf;
+  return prf && prf.results && prf.results.first ? b64uEncode(prf.results.first) : null;
+}
+
+function passkeyFailure(e) {
+  if (e && e.code) return e;
+  const name = e && e.name;
+  if (name === 'NotAllowedError') return { code: 'client.passkey_cancelled', message: 'The passkey was not used (cancelled, timed out, or not one this browser has).' };
+  if (name === 'InvalidStateError') return { code: 'client.passkey_exists', message: 'This passkey is already set up for this login.' };
+  return { code: 'client.passkey_failed', message: `The passkey could not be used: ${(e && e.message) || e}` };
+}
+
+// navigator.credentials.get for an engine ceremony (`login`, `check` or `unlock`): the answer and PRF output.
+async function passkeyAnswer(purpose) {
+  const r = await api({ op: 'passkey_options', purpose }, 'Asking your passkey…');
+  const pk = r.options.publicKey;
+  const publicKey = { ...pk, challenge: b64uDecode(pk.challenge),
+    allowCredentials: (pk.allowCredentials || []).map((c) => ({ ...c, id: b64uDecode(c.id) })),
+    extensions: { ...(pk.extensions || {}), ...prfExtension(r.prf_input) } };
+  let cred;
+  try {
+    cred = await navigator.credentials.get({ publicKey });
+  } catch (e) {
+    throw passkeyFailure(e);
+  }
+  return { credential: credentialJSON(cred), prf: prfOutput(cred) };
+}
+
+// Creates a passkey for the engine's enrolment `e`; reads its PRF output with a local
+// assertion when the authenticator gives none at creation.
+async function createPasskey(e) {
+  const pk = e.options.publicKey;
+  const publicKey = { ...pk, challenge: b64uDecode(pk.challenge), user: { ...pk.user, id: b64uDecode(pk.user.id) },
+    excludeCredentials: (pk.excludeCredentials || []).map((c) => ({ ...c, id: b64uDecode(c.id) })),
+    authenticatorSelection: { ...(pk.authenticatorSelection || {}), residentKey: 'required', requireResidentKey: true, userVerification: 'required' },
+    extensions: { ...(pk.extensions || {}), ...prfExtension(e.prf_input) } };
+  try {
+    const cred = await navigator.credentials.create({ publicKey });
+    let prf = prfOutput(cred);
+    const ext = cred.getClientExtensionResults().prf;
+    if (!prf && ext && ext.enabled) {
+      const local = await navigator.credentials.get({ publicKey: {
+        challenge: crypto.getRandomValues(new Uint8Array(32)), rpId: pk.rp.id, userVerification: 'required',
+        allowCredentials: [{ type: 'public-key', id: cred.rawId }], extensions: prfExtension(e.prf_input) } });
+      prf = prfOutput(local);
+    }
+    return { credential: credentialJSON(cred), prf };
+  } catch (err) {
+    throw passkeyFailure(err);
+  }
+}
+
+function passkeySignIn() {
+  if (!passkeysHere()) return null;
+  return h('div', { class: 'card', id: 'passkey-signin' },
+    h('p', {}, 'Set up a passkey that unlocks your keys? Then touch it instead of typing the password.'),
+    button('Sign in with a passkey', async () => {
+      const a = await passkeyAnswer('unlock');
+      signedIn(await api({ op: 'passkey_login', credential: a.credential, prf: a.prf, trust: loadTrust(), teams: loadTeams(),
+        replaces: sessionStorage.getItem(SESSION_KEY) }, 'Unlocking your keys…'));
+    }));
+}
+
 // ---------- sign in, sign up, kit ----------
 
 function signInView() {
@@ -379,6 +474,7 @@ function signInView() {
         else signedIn(r);
       },
     })),
+    passkeySignIn(),
     h('p', {}, h('a', { href: '/signup' }, 'Create a login'), ' · ', h('a', { href: '/reset' }, 'Forgot your password?'),
       ' · ', h('a', { href: '/recover' }, 'Recover with your recovery kit')));
 }
@@ -396,11 +492,18 @@ function factorField(label = 'Code from your authenticator app') {
 
 // The sign-in's second step: the password was right; the keys come after the factor.
 function secondFactorView(methods) {
+  const app = methods.includes('totp');
+  const passkey = methods.includes('webauthn') && passkeysHere();
   page('Second factor',
-    h('p', {}, 'Enter the 6-digit code your authenticator app shows for Vouchsafe.',
-      methods.includes('recovery_code') ? ' Lost the phone? Enter one of your recovery codes instead (each works once).' : ''),
+    passkey ? h('div', { class: 'card' }, h('p', {}, 'Touch your passkey to finish signing in.'),
+      button('Use your passkey', async () => {
+        const a = await passkeyAnswer('login');
+        signedIn(await api({ op: 'login_second_factor', passkey: a.credential }, 'Checking the passkey…'));
+      })) : null,
+    h('p', {}, app ? 'Enter the 6-digit code your authenticator app shows for Vouchsafe.' : '',
+      methods.includes('recovery_code') ? ' No device at hand? Enter one of your recovery codes instead (each works once).' : ''),
     h('div', { class: 'card' }, form({
-      fields: [factorField('Code from your authenticator app, or a recovery code')],
+      fields: [factorField(app ? 'Code from your authenticator app, or a recovery code' : 'A recovery code')],
       submit: 'Continue',
       onSubmit: async (d) => signedIn(await api({ op: 'login_second_factor', ...factorAnswer(d.factor) }, 'Checking the code…')),
     })),
@@ -1126,7 +1229,33 @@ function qrImage(qr) {
 
 function secondFactorsSection(list) {
   const box = h('div', { id: 'second-factors' });
-  const kind = (k) => (k === 'totp' ? 'Authenticator app' : k === 'webauthn' ? 'Passkey' : k);
+  const kind = (f) => (f.kind === 'totp' ? 'Authenticator app'
+    : f.kind === 'webauthn' ? (f.unlock ? 'Passkey (also unlocks your keys)' : 'Passkey') : f.kind);
+  const hasPasskey = passkeysHere() && list.factors.some((f) => f.kind === 'webauthn');
+  // A fresh check: a code typed in the form, or the passkey's answer.
+  const checkCard = (text, submit, danger, act) => h('div', { class: 'card' }, h('p', {}, text),
+    hasPasskey ? h('p', {}, button('Use your passkey', async () => act({ passkey: (await passkeyAnswer('check')).credential }), 'secondary')) : null,
+    form({ fields: [factorField('Code from your authenticator app, or a recovery code')], submit, danger,
+      onSubmit: async (c) => act(factorAnswer(c.factor)) }));
+  const passkeyForm = () => form({
+    fields: [
+      { name: 'name', label: 'Name (which device or key)', value: 'Passkey', required: false },
+      { name: 'password', label: 'Your password, to add a passkey', type: 'password', autocomplete: 'current-password' },
+    ],
+    submit: 'Add a passkey',
+    onSubmit: async (d) => {
+      const e = await api({ op: 'enrol_passkey', password: d.password, name: d.name || null }, 'Checking your password…');
+      const made = await createPasskey(e);
+      const done = await api({ op: 'confirm_passkey', id: e.id, credential: made.credential, prf: made.prf },
+        made.prf ? 'Wrapping your keys for the passkey…' : 'Saving the passkey…');
+      const fresh = await api({ op: 'second_factors' }, 'Loading…');
+      show(...secondFactorsSection(fresh).childNodes);
+      if (done.recovery_codes.length) box.append(recoveryCodesCard(done.recovery_codes));
+      flash(done.factor.unlock
+        ? 'Passkey added. Sign-ins ask for it, and it can unlock your keys alone: “Sign in with a passkey”.'
+        : 'Passkey added as a second factor. It cannot unlock your keys alone (this browser or key has no PRF).', 'info');
+    },
+  });
   const show = (...children) => box.replaceChildren(...children);
   const enrolForm = () => form({
     fields: [
@@ -1154,41 +1283,33 @@ function secondFactorsSection(list) {
     },
   });
   if (!list.factors.length) {
-    box.append(h('p', {}, 'No second factor: your password alone signs you in. An authenticator app (any TOTP app) adds a code that changes every 30 seconds.'),
-      h('div', { class: 'card' }, enrolForm()));
+    box.append(h('p', {}, 'No second factor: your password alone signs you in. An authenticator app (any TOTP app) adds a code that changes every 30 seconds; a passkey (this device, a phone or a security key) is touched instead, and can unlock your keys without the password.'),
+      h('div', { class: 'card' }, enrolForm()),
+      ...(passkeysHere() ? [h('div', { class: 'card', id: 'add-passkey' }, passkeyForm())] : []));
     return box;
   }
   box.append(h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Second factors' }, h('table', { id: 'factors', class: 'stack' },
     h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'Kind'), h('th', { scope: 'col' }, 'Added'), h('th', { scope: 'col' }, 'Last used'), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Action')))),
     h('tbody', {}, list.factors.map((f) => h('tr', { 'data-factor': f.id },
-      h('td', { 'data-label': 'Name' }, f.name), h('td', { 'data-label': 'Kind' }, kind(f.kind)),
+      h('td', { 'data-label': 'Name' }, f.name), h('td', { 'data-label': 'Kind' }, kind(f)),
       h('td', { 'data-label': 'Added' }, when(f.created_at)), h('td', { 'data-label': 'Last used' }, when(f.last_used_at)),
       h('td', { 'data-label': '' }, button('Remove', async () => {
-        show(h('div', { class: 'card' }, h('p', {}, `Removing “${f.name}” needs a fresh code (from any of your factors, or a recovery code).`),
-          form({
-            fields: [factorField('Code from your authenticator app, or a recovery code')],
-            submit: 'Remove',
-            danger: true,
-            onSubmit: async (c) => {
-              await api({ op: 'remove_factor', id: f.id, ...factorAnswer(c.factor) }, 'Removing…');
-              await render();
-              flash(`Removed “${f.name}”. An e-mail tells you so.`, 'info');
-            },
-          })));
+        show(checkCard(`Removing “${f.name}” needs a fresh check (any of your factors, or a recovery code).`, 'Remove', true,
+          async (answer) => {
+            await api({ op: 'remove_factor', id: f.id, ...answer }, 'Removing…');
+            await render();
+            flash(`Removed “${f.name}”. An e-mail tells you so.`, 'info');
+          }));
       }, 'secondary'))))))));
   box.append(h('p', { id: 'codes-left' }, `${list.recovery_codes_left} recovery codes left. `,
     button('Make new recovery codes', async () => {
-      show(h('div', { class: 'card' }, h('p', {}, 'New codes replace the old ones. Confirm with a code first.'),
-        form({
-          fields: [factorField('Code from your authenticator app, or a recovery code')],
-          submit: 'Make new codes',
-          onSubmit: async (c) => {
-            const r = await api({ op: 'new_recovery_codes', ...factorAnswer(c.factor) }, 'Making codes…');
-            show(recoveryCodesCard(r.recovery_codes));
-          },
-        })));
+      show(checkCard('New codes replace the old ones. Confirm it is you first.', 'Make new codes', false, async (answer) => {
+        const r = await api({ op: 'new_recovery_codes', ...answer }, 'Making codes…');
+        show(recoveryCodesCard(r.recovery_codes));
+      }));
     }, 'secondary')),
-  h('details', {}, h('summary', {}, 'Add another authenticator app'), enrolForm()));
+  h('details', {}, h('summary', {}, 'Add another authenticator app'), enrolForm()),
+  ...(passkeysHere() ? [h('details', { id: 'add-passkey' }, h('summary', {}, 'Add a passkey'), passkeyForm())] : []));
   return box;
 }
 

@@ -77,7 +77,43 @@ impl FactorAnswer {
 /// The wire form of a second factor the page collected.
 fn proof(totp: &Option<Secret>, recovery_code: &Option<Secret>) -> SecondFactorProof {
     let wire = |s: &Option<Secret>| s.as_ref().map(|s| vouchsafe_client::types::Secret::from(s.as_str()));
-    SecondFactorProof { totp: wire(totp), recovery_code: wire(recovery_code) }
+    SecondFactorProof { totp: wire(totp), recovery_code: wire(recovery_code), webauthn: None }
+}
+
+/// A proof from a code the page collected, or from a passkey's answer to the ceremony this
+/// worker started (its token stays here; the page only sees the options).
+fn proof_with(
+    st: &mut State,
+    totp: &Option<Secret>,
+    recovery_code: &Option<Secret>,
+    passkey: &Option<serde_json::Value>,
+) -> Result<SecondFactorProof, Failure> {
+    match passkey {
+        None => Ok(proof(totp, recovery_code)),
+        Some(answer) => {
+            let c = st.ceremony.take().ok_or_else(no_ceremony)?;
+            Ok(flows::passkey_proof(&c, answer))
+        }
+    }
+}
+
+fn no_ceremony() -> Failure {
+    Failure::new("client.passkey_expired", "The passkey request is over; try again.")
+}
+
+/// The PRF output the page read from its passkey (base64url, 32 bytes).
+fn prf_of(prf: &Secret) -> Result<flows::PrfOutput, Failure> {
+    let bytes = Zeroizing::new(
+        vouchsafe_crypto::b64::decode(prf.as_str(), 64)
+            .map_err(|_| Failure::new("client.bad_request", "bad PRF output"))?,
+    );
+    flows::PrfOutput::from_slice(&bytes)
+        .map_err(|_| Failure::new("client.bad_request", "the PRF output is not 32 bytes"))
+}
+
+/// Options for `navigator.credentials`, with the PRF input every Vouchsafe client asks for.
+fn passkey_request(options: &serde_json::Value) -> serde_json::Value {
+    json!({"options": options, "prf_input": vouchsafe_crypto::b64::encode(&flows::prf_input())})
 }
 
 /// The QR code of `text` as one SVG path (`d`) of unit squares, and its side with a 4-module
@@ -114,6 +150,15 @@ pub struct TeamMarks {
     forks: BTreeMap<String, vouchsafe_client::vault::ForkRecord>,
 }
 
+/// What a passkey ceremony is for.
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum PasskeyPurpose {
+    Login,
+    Check,
+    Unlock,
+}
+
 /// One request from the page.
 #[derive(Debug, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
@@ -146,6 +191,39 @@ pub enum Op {
         totp: Option<Secret>,
         #[serde(default)]
         recovery_code: Option<Secret>,
+        /// A passkey's answer (its JSON form) to the ceremony of [`Op::PasskeyOptions`].
+        #[serde(default)]
+        passkey: Option<serde_json::Value>,
+    },
+    /// Starts a passkey ceremony: for the pending sign-in's second step (`login`), a fresh
+    /// check while signed in (`check`), or a sign-in with the passkey alone (`unlock`).
+    PasskeyOptions { purpose: PasskeyPurpose },
+    /// Signs in with a passkey alone: its answer to the `unlock` ceremony and the PRF output
+    /// it gave this page, which opens the passkey's copy of the keys here.
+    PasskeyLogin {
+        credential: serde_json::Value,
+        #[serde(default)]
+        prf: Option<Secret>,
+        #[serde(default)]
+        trust: BTreeMap<String, BTreeMap<String, (u64, String)>>,
+        #[serde(default)]
+        teams: BTreeMap<String, TeamMarks>,
+        #[serde(default)]
+        replaces: Option<String>,
+    },
+    /// Starts a passkey enrolment (the password again): the options for `navigator.credentials.create`.
+    EnrolPasskey {
+        password: Secret,
+        #[serde(default)]
+        name: Option<String>,
+    },
+    /// Confirms a passkey enrolment with the new credential; with its PRF output, the keys are
+    /// wrapped for it here (purpose 3) so it can unlock them alone.
+    ConfirmPasskey {
+        id: String,
+        credential: serde_json::Value,
+        #[serde(default)]
+        prf: Option<Secret>,
     },
     /// Ends the session.
     Logout,
@@ -168,6 +246,8 @@ pub enum Op {
         totp: Option<Secret>,
         #[serde(default)]
         recovery_code: Option<Secret>,
+        #[serde(default)]
+        passkey: Option<serde_json::Value>,
     },
     /// A new set of recovery codes after a fresh check.
     NewRecoveryCodes {
@@ -175,6 +255,8 @@ pub enum Op {
         totp: Option<Secret>,
         #[serde(default)]
         recovery_code: Option<Secret>,
+        #[serde(default)]
+        passkey: Option<serde_json::Value>,
     },
     /// Who is signed in, with their verification code and kit status.
     Me,
@@ -349,6 +431,8 @@ struct State {
     recovery: Option<Recovery>,
     /// A sign-in whose password was right, waiting for its second factor.
     pending: Option<PendingSignIn>,
+    /// The passkey ceremony the page is answering (single use).
+    ceremony: Option<vouchsafe_client::types::WebauthnCeremony>,
 }
 
 /// What a sign-in keeps while the page asks for the second factor.
@@ -442,7 +526,12 @@ pub fn dispatch(request: &str, progress: &mut dyn FnMut(u64, u64)) -> Result<Str
     STATE.with(|s| {
         let mut st = s.borrow_mut();
         let signing_in =
-            matches!(op, Op::Login { .. } | Op::LoginSecondFactor { .. } | Op::Register { .. } | Op::Logout);
+            matches!(op, Op::Login { .. } | Op::LoginSecondFactor { .. } | Op::Register { .. } | Op::Logout)
+                || matches!(
+                    op,
+                    Op::PasskeyLogin { .. }
+                        | Op::PasskeyOptions { purpose: PasskeyPurpose::Unlock | PasskeyPurpose::Login }
+                );
         let outcome = (|| {
             if st.signed.as_ref().is_some_and(|x| vouchsafe_client::unix_now() >= x.refresh_at) && !signing_in {
                 refresh(&mut st)?;
@@ -522,9 +611,15 @@ fn login(
 }
 
 /// The second step of a sign-in: a wrong code leaves it pending (the server allows a few tries).
-fn login_second_factor(st: &mut State, totp: &Option<Secret>, recovery_code: &Option<Secret>) -> Res {
+fn login_second_factor(
+    st: &mut State,
+    totp: &Option<Secret>,
+    recovery_code: &Option<Secret>,
+    passkey: &Option<serde_json::Value>,
+) -> Res {
+    let proof = proof_with(st, totp, recovery_code, passkey)?;
     let mut p = st.pending.take().ok_or_else(|| Failure::new("client.signed_out", "enter your password again"))?;
-    match p.login.finish(&mut p.client, &proof(totp, recovery_code)) {
+    match p.login.finish(&mut p.client, &proof) {
         Ok(session) => {
             let PendingSignIn { client, email, trust, teams, replaces, .. } = p;
             open(st, client, session, &email, &trust, &teams, replaces.as_ref())
@@ -714,7 +809,57 @@ fn run(st: &mut State, op: &Op, progress: &mut dyn FnMut(u64, u64)) -> Res {
         Op::Login { email, password, trust, teams, replaces } => {
             login(st, email, password, trust, teams, replaces.as_ref())
         }
-        Op::LoginSecondFactor { totp, recovery_code } => login_second_factor(st, totp, recovery_code),
+        Op::LoginSecondFactor { totp, recovery_code, passkey } => login_second_factor(st, totp, recovery_code, passkey),
+        Op::PasskeyOptions { purpose } => {
+            let c = match purpose {
+                PasskeyPurpose::Login => {
+                    let p = st
+                        .pending
+                        .as_ref()
+                        .ok_or_else(|| Failure::new("client.signed_out", "enter your password again"))?;
+                    p.login.passkey_options(&p.client)?
+                }
+                PasskeyPurpose::Check => signed(st)?.vault.client.webauthn_check()?,
+                PasskeyPurpose::Unlock => Client::new(&st.base).passkey_options()?,
+            };
+            let out = passkey_request(&c.options);
+            st.ceremony = Some(c);
+            Ok(out)
+        }
+        Op::PasskeyLogin { credential, prf, trust, teams, replaces } => {
+            let c = st.ceremony.take().ok_or_else(no_ceremony)?;
+            let prf = prf.as_ref().ok_or_else(|| {
+                Failure::new(
+                    "client.passkey_no_prf",
+                    "This browser or passkey did not give the key that unlocks your vault (the PRF extension). Sign in with your password.",
+                )
+            })?;
+            st.pending = None;
+            let mut client = Client::new(&st.base);
+            let session = flows::passkey_login(&mut client, &c, credential, &prf_of(prf)?)?;
+            let email = client.me()?.email;
+            open(st, client, session, &email, trust, teams, replaces.as_ref())
+        }
+        Op::EnrolPasskey { password, name } => {
+            let s = signed(st)?;
+            let e = flows::enrol_webauthn(&s.vault.client, &s.email, password.as_str(), name.as_deref())?;
+            let mut out = passkey_request(&e.options);
+            out["id"] = json!(e.id);
+            Ok(out)
+        }
+        Op::ConfirmPasskey { id, credential, prf } => {
+            let s = signed(st)?;
+            let wrap = match prf {
+                Some(prf) => {
+                    let cred_id = flows::credential_id_of(credential)?;
+                    Some(flows::passkey_wrap(&s.vault.keyring, &prf_of(prf)?, &cred_id)?)
+                }
+                None => None,
+            };
+            let c = s.vault.client.confirm_webauthn(id, credential, wrap.as_deref())?;
+            let codes: Vec<&str> = c.recovery_codes.iter().map(|c| c.expose()).collect();
+            Ok(json!({"factor": c.factor, "recovery_codes": codes}))
+        }
         Op::SecondFactors => Ok(json!(signed(st)?.vault.client.second_factors()?)),
         Op::EnrolTotp { password, name } => {
             let s = signed(st)?;
@@ -733,12 +878,14 @@ fn run(st: &mut State, op: &Op, progress: &mut dyn FnMut(u64, u64)) -> Res {
             signed(st)?.vault.client.rename_factor(id, name)?;
             Ok(json!({"ok": true}))
         }
-        Op::RemoveFactor { id, totp, recovery_code } => {
-            signed(st)?.vault.client.remove_factor(id, &proof(totp, recovery_code))?;
+        Op::RemoveFactor { id, totp, recovery_code, passkey } => {
+            let proof = proof_with(st, totp, recovery_code, passkey)?;
+            signed(st)?.vault.client.remove_factor(id, &proof)?;
             Ok(json!({"ok": true}))
         }
-        Op::NewRecoveryCodes { totp, recovery_code } => {
-            let r = signed(st)?.vault.client.new_recovery_codes(&proof(totp, recovery_code))?;
+        Op::NewRecoveryCodes { totp, recovery_code, passkey } => {
+            let proof = proof_with(st, totp, recovery_code, passkey)?;
+            let r = signed(st)?.vault.client.new_recovery_codes(&proof)?;
             let codes: Vec<&str> = r.recovery_codes.iter().map(|c| c.expose()).collect();
             Ok(json!({"recovery_codes": codes}))
         }

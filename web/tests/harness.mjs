@@ -147,7 +147,7 @@ export async function signIn(page, email, password) {
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password', { exact: true }).fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
 // Browser storage holds nothing but `vouchsafe.trust` — verified log heads per user id (account
@@ -183,14 +183,16 @@ export async function noSecretsStored(page, ...secrets) {
   for (const s of secrets) assert.ok(!stored.trust.includes(s) && !stored.teams.includes(s), 'a secret reached browser storage');
 }
 
-// Starts the server and the browser for the test file that calls it.
-export function setup(extraEnv = {}) {
+// Starts the server and the browser for the test file that calls it. `host` names the origin
+// the pages are opened at (WebAuthn needs a domain: `localhost`, not an IP address).
+export function setup(extraEnv = {}, host = '127.0.0.1') {
   before(async () => {
     assert.ok(fs.existsSync(bin), `build the server first (cargo build --release): ${bin}`);
     fs.mkdirSync(shots, { recursive: true });
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vouchsafe-browser-'));
     const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
+    base = `http://${host}:${port}`;
+    const probe = `http://127.0.0.1:${port}`;
     server = spawn(bin, ['serve'], {
       env: { ...process.env, VOUCHSAFE_BIND: `127.0.0.1:${port}`, VOUCHSAFE_PUBLIC_URL: base, VOUCHSAFE_DATA_DIR: dataDir, VOUCHSAFE_LOG: 'warn',
         // The shortest access-token lifetime: the dashboard must refresh on its own.
@@ -199,7 +201,7 @@ export function setup(extraEnv = {}) {
     });
     await waitFor(async () => {
       try {
-        return (await fetch(`${base}/readyz`)).ok;
+        return (await fetch(`${probe}/readyz`)).ok;
       } catch {
         return false;
       }
