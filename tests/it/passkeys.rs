@@ -353,15 +353,14 @@ fn a_passkey_sign_in_refuses_a_swapped_wrap_or_swapped_keys() {
     let phone_wrap = srv.client().passkey_login(&ceremony.ceremony, &answer).unwrap().prf_wrap;
     let mallory_keys = vouchsafe_crypto::b64::encode(&mallory.keyring.public().keys_to_bytes());
 
-    for (field, value) in [("prf_wrap", phone_wrap), ("public_keys", mallory_keys)] {
+    // Every field of the answer the client acts on: the wrap, the keys it must match, and the
+    // user id the wrap is bound to (another person's keys, offered as alice's).
+    let mallory_id = mallory.keyring.user_id().to_owned();
+    for (field, value) in [("prf_wrap", phone_wrap), ("public_keys", mallory_keys), ("user_id", mallory_id)] {
         proxy.honest();
         proxy.on("POST", "/auth/passkey/login".into(), move |_, ans| {
             let mut v = ans.json();
-            if field == "prf_wrap" {
-                v["prf_wrap"] = value.clone().into();
-            } else {
-                v["public_keys"] = value.clone().into();
-            }
+            v[field] = value.clone().into();
             ans.set_json(&v);
         });
         let mut c = proxy.client();
