@@ -229,7 +229,7 @@ test('imports Bitwarden JSON and CSV, 1Password CSV and plain CSV; exports encry
 
   // Re-import into a second team: a wrong password is refused, the right one gives the same items.
   await page.getByRole('link', { name: 'Teams' }).click();
-  await page.getByLabel('Name').fill('Kay Restored');
+  await page.getByLabel('Name', { exact: true }).fill('Kay Restored');
   await page.getByRole('button', { name: 'Create team' }).click();
   await page.getByRole('heading', { name: 'Kay Restored' }).waitFor();
   const box = page.locator('details.transfer');

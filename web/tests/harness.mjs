@@ -118,7 +118,7 @@ export async function signUp(page, email, password) {
 export async function newTeam(page, email, password, team) {
   await signUp(page, email, password);
   await page.getByRole('button', { name: 'Skip for now' }).click();
-  await page.getByLabel('Name').fill(team);
+  await page.getByLabel('Name', { exact: true }).fill(team);
   await page.getByRole('button', { name: 'Create team' }).click();
   await page.getByRole('heading', { name: team }).waitFor();
 }

@@ -42,7 +42,7 @@ test('a long-open tab keeps working: the access token is refreshed before it exp
   await page.getByRole('heading', { name: 'Sessions' }).waitFor();
   assert.equal(await page.getByRole('cell', { name: 'this tab' }).count(), 1);
   await page.getByRole('link', { name: 'Teams' }).click();
-  await page.getByLabel('Name').fill('Carol Co');
+  await page.getByLabel('Name', { exact: true }).fill('Carol Co');
   await page.getByRole('button', { name: 'Create team' }).click();
   await page.getByRole('heading', { name: 'Carol Co' }).waitFor();
   await page.context().close();
@@ -201,7 +201,7 @@ async function story() {
   await bob.getByText('You have no recovery kit.').waitFor();
 
   // Alice creates an account and invites Bob.
-  await alice.getByLabel('Name').fill('Acme Support');
+  await alice.getByLabel('Name', { exact: true }).fill('Acme Support');
   await alice.getByRole('button', { name: 'Create team' }).click();
   await alice.getByRole('heading', { name: 'Acme Support' }).waitFor();
   await alice.getByRole('link', { name: 'Members' }).click();
