@@ -201,6 +201,10 @@ pub enum EntryBody {
     /// items and keys (needs `admin_approvals` admin signatures, like a policy change). The
     /// server enforces it; clients show who is not compliant.
     SecondFactorPolicy { required: bool },
+    /// 15 — an admin endorsed the account's inbox key `inbox_version` (X25519 `public_key`):
+    /// third parties seal deposits to it ([`crate::inbox`]). Version 1 first, then one more per
+    /// replacement; the newest is the one providers should use.
+    InboxKey { inbox_version: u32, public_key: [u8; 32] },
 }
 
 impl EntryBody {
@@ -221,6 +225,7 @@ impl EntryBody {
             Self::WorkerGranted { .. } => 11,
             Self::WorkerRevoked { .. } => 12,
             Self::SecondFactorPolicy { .. } => 14,
+            Self::InboxKey { .. } => 15,
         }
     }
 
@@ -240,6 +245,7 @@ impl EntryBody {
             Self::WorkerGranted { .. } => "worker_granted",
             Self::WorkerRevoked { .. } => "worker_revoked",
             Self::SecondFactorPolicy { .. } => "second_factor_policy",
+            Self::InboxKey { .. } => "inbox_key",
         }
     }
 
@@ -289,6 +295,9 @@ impl EntryBody {
             Self::SecondFactorPolicy { required } => {
                 w.u8(u8::from(*required));
             }
+            Self::InboxKey { inbox_version, public_key } => {
+                w.u32(*inbox_version).raw(public_key);
+            }
         }
     }
 
@@ -327,6 +336,7 @@ impl EntryBody {
                     _ => return Err(Error::Malformed("second factor policy")),
                 },
             },
+            15 => Self::InboxKey { inbox_version: r.u32()?, public_key: r.array()? },
             v => return Err(Error::UnsupportedVersion { what: "log entry kind", version: v }),
         })
     }
@@ -564,6 +574,8 @@ pub struct TeamState {
     key_version: u32,
     rotation_required: bool,
     second_factor_required: bool,
+    /// Endorsed inbox public keys by inbox version.
+    inbox_keys: BTreeMap<u32, [u8; 32]>,
     policy: Policy,
     /// (holder, key version) pairs the log endorses as holding that key version.
     holders: BTreeSet<(String, u32)>,
@@ -629,6 +641,7 @@ impl TeamState {
             key_version: 1,
             rotation_required: false,
             second_factor_required: false,
+            inbox_keys: BTreeMap::new(),
             policy: *policy,
             holders,
         })
@@ -668,6 +681,14 @@ impl TeamState {
     /// Whether every member must have a second factor (the last `second_factor_policy` entry).
     pub fn second_factor_required(&self) -> bool {
         self.second_factor_required
+    }
+    /// Every inbox key the log endorsed, by inbox version.
+    pub fn inbox_keys(&self) -> &BTreeMap<u32, [u8; 32]> {
+        &self.inbox_keys
+    }
+    /// The newest endorsed inbox key, if the account has one.
+    pub fn inbox_key(&self) -> Option<crate::inbox::InboxKey> {
+        self.inbox_keys.iter().next_back().map(|(v, pk)| crate::inbox::InboxKey { version: *v, public: *pk })
     }
     /// Members by user id.
     pub fn members(&self) -> &BTreeMap<String, Member> {
@@ -980,6 +1001,17 @@ impl TeamState {
                     return Err(LogError::Unauthorized(seq, "not enough admin signatures for a policy change"));
                 }
                 self.second_factor_required = *required;
+            }
+            EntryBody::InboxKey { inbox_version, public_key } => {
+                require_admin("only admins endorse an inbox key")?;
+                let next = self.inbox_keys.keys().next_back().map_or(1, |v| v.saturating_add(1));
+                if *inbox_version != next {
+                    return Err(LogError::Invalid(seq, "an inbox key takes exactly the next inbox version"));
+                }
+                if *public_key == [0; 32] || self.inbox_keys.values().any(|k| k == public_key) {
+                    return Err(LogError::Invalid(seq, "an inbox key must be a fresh X25519 key"));
+                }
+                self.inbox_keys.insert(*inbox_version, *public_key);
             }
             EntryBody::WorkerGranted { worker, .. } => {
                 require_admin("only admins grant workers")?;

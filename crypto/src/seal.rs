@@ -38,6 +38,8 @@ pub enum SealPurpose {
     GuardianShare,
     /// A recovery share released (by the server or a guardian) to a recovering client's ephemeral key.
     ShareRelease,
+    /// A deposit's content key, sealed by a third-party provider to an account's inbox key.
+    Deposit,
 }
 
 impl SealPurpose {
@@ -47,6 +49,7 @@ impl SealPurpose {
             Self::MasterKey => b"vouchsafe/v1/seal/master-key",
             Self::GuardianShare => b"vouchsafe/v1/seal/guardian-share",
             Self::ShareRelease => b"vouchsafe/v1/seal/share-release",
+            Self::Deposit => b"vouchsafe/v1/seal/deposit",
         }
     }
 }
@@ -195,10 +198,20 @@ pub fn open_anonymous(
     sealed: &Sealed,
     key: &EphemeralKey,
 ) -> Result<Zeroizing<Vec<u8>>> {
+    open_anonymous_with(purpose, aad, sealed, key.expose_secret())
+}
+
+/// Opens an anonymous seal with a raw X25519 secret (an ephemeral key, an inbox key).
+pub(crate) fn open_anonymous_with(
+    purpose: SealPurpose,
+    aad: &[u8],
+    sealed: &Sealed,
+    secret: &[u8; 32],
+) -> Result<Zeroizing<Vec<u8>>> {
     if sealed.is_signed() {
         return Err(Error::Malformed("expected an anonymous seal"));
     }
-    hpke_open(purpose, key.expose_secret(), aad, &sealed.enc, &sealed.ciphertext)
+    hpke_open(purpose, secret, aad, &sealed.enc, &sealed.ciphertext)
 }
 
 secret_bytes!(

@@ -365,3 +365,30 @@ fn removal_requires_rotation_and_admin_quorum_for_workers() {
     let e = t.entry(&t.alice, EntryBody::PolicyChanged { policy: Policy::default() });
     assert!(matches!(t.try_append(e).unwrap_err(), LogError::Unauthorized(..)));
 }
+
+#[test]
+fn inbox_keys_are_endorsed_by_admins_in_order() {
+    let mut t = team();
+    let (_, k1) = vouchsafe_crypto::inbox::generate(1, &mut t.rng).unwrap();
+    let (_, k2) = vouchsafe_crypto::inbox::generate(2, &mut t.rng).unwrap();
+    let body =
+        |k: &vouchsafe_crypto::inbox::InboxKey| EntryBody::InboxKey { inbox_version: k.version, public_key: k.public };
+    // A plain member cannot endorse one; nor can a first key skip version 1.
+    assert!(matches!(t.try_append(t.entry(&t.bob, body(&k1))), Err(LogError::Unauthorized(..))));
+    assert!(t.try_append(t.entry(&t.alice, body(&k2))).is_err());
+    assert_eq!(t.state().inbox_key(), None);
+    t.push("carol", body(&k1));
+    assert_eq!(t.state().inbox_key(), Some(k1));
+    // The same key again, or the same version again, is refused; the next version replaces it.
+    assert!(t.try_append(t.entry(&t.alice, EntryBody::InboxKey { inbox_version: 2, public_key: k1.public })).is_err());
+    assert!(t.try_append(t.entry(&t.alice, body(&k1))).is_err());
+    assert!(t.try_append(t.entry(&t.alice, EntryBody::InboxKey { inbox_version: 2, public_key: [0; 32] })).is_err());
+    t.push("alice", body(&k2));
+    let s = t.state();
+    assert_eq!(s.inbox_key(), Some(k2));
+    assert_eq!(s.inbox_keys().len(), 2);
+    // It survives the wire encoding.
+    let last = t.log.last().unwrap();
+    assert_eq!(LogEntry::from_bytes(&last.to_bytes()).unwrap(), *last);
+    assert_eq!(last.body.kind(), 15);
+}

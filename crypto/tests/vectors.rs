@@ -6,7 +6,9 @@
 use serde_json::{Value, json};
 use vouchsafe_crypto::b64;
 use vouchsafe_crypto::field::{FieldKey, ItemBinding};
+use vouchsafe_crypto::file::{self, Encryptor, FileContext, FileKey, FileMeta};
 use vouchsafe_crypto::identity::{Keyring, PublicIdentity, WrappedKeyring};
+use vouchsafe_crypto::inbox::{self, DepositContext, DepositKind, InboxKey, InboxSecret};
 use vouchsafe_crypto::kdf::{KdfParams, Kek, Salt, derive_password_keys};
 use vouchsafe_crypto::log::{EntryBody, LogEntry, Policy, TeamState};
 use vouchsafe_crypto::passkey::{PrfOutput, prf_input};
@@ -88,6 +90,34 @@ fn generate() -> Value {
     cosigned.cosign(&bob);
     let prf = PrfOutput::from_slice(&seed(7)).unwrap();
     let passkey_wrap = alice.wrap_for_passkey(&prf, b"credential-1", &mut rng).unwrap();
+    // The inbox (after genesis and member_added): alice endorses inbox key 1, wrapped under the
+    // master key above; provider prov1 deposits a record, and a small file stream.
+    let inbox_secret = InboxSecret::from_bytes(seed(11));
+    let inbox_key = InboxKey { version: 1, public: inbox_secret.public() };
+    let inbox_entry = LogEntry::create(
+        "acct1",
+        Some(two.head()),
+        &alice,
+        1_767_226_000,
+        EntryBody::InboxKey { inbox_version: 1, public_key: inbox_key.public },
+    )
+    .unwrap();
+    let inbox_wrap = inbox::wrap(&inbox_secret, &inbox_key, "acct1", &mk, &mut rng).unwrap();
+    let dctx = DepositContext { account_id: "acct1", provider_id: "prov1", deposit_id: "dep-1" };
+    let (content_key, deposit_seal) =
+        inbox::seal_content_key(&dctx, &inbox_key, DepositKind::Record, &mut rng).unwrap();
+    let record: inbox::Record = [("email", "jane@example.com"), ("name", "Jane")]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), zeroize::Zeroizing::new(v.as_bytes().to_vec())))
+        .collect();
+    let deposit_body = inbox::seal_record(&dctx, &content_key, &record, &mut rng).unwrap();
+    let file_key = FileKey::from_bytes(seed(12));
+    let fctx = FileContext { account_id: "acct1", container: "item:item1", file_id: "file1" };
+    let (mut enc, mut file_stream) = Encryptor::with_chunk_size(&file_key, &fctx, 1024, &mut rng).unwrap();
+    file_stream.extend_from_slice(&enc.update(&file_plaintext()).unwrap());
+    file_stream.extend_from_slice(&enc.finish().unwrap());
+    let meta = FileMeta { name: "contract.pdf".into(), media_type: "application/pdf".into(), size: 2500 };
+    let file_meta = file::seal_meta(&file_key, &fctx, &meta, &mut rng).unwrap();
 
     json!({
         "comment": "Vouchsafe v1 test vectors. Binary values are unpadded base64url. See docs/PROTOCOL.md.",
@@ -163,7 +193,33 @@ fn generate() -> Value {
             "credential_id": b64::encode(b"credential-1"),
             "wrapped_keyring": b64::encode(passkey_wrap.as_bytes()),
         },
+        "inbox": {
+            "comment": "after the log above (genesis, member_added): alice endorses inbox key 1; its secret wrapped under the master key of 'seal'; provider prov1 deposits record dep-1",
+            "inbox_secret": b64::encode(&seed(11)),
+            "inbox_public": b64::encode(&inbox_key.public),
+            "fingerprint_hex": inbox_key.fingerprint("acct1").to_hex(),
+            "code": inbox_key.code("acct1").as_str(),
+            "inbox_key_entry": b64::encode(&inbox_entry.to_bytes()),
+            "wrap": b64::encode(&inbox_wrap),
+            "provider_id": "prov1", "deposit_id": "dep-1", "kind": "record",
+            "content_key": b64::encode(content_key.expose_secret()),
+            "seal": b64::encode(&deposit_seal.to_bytes()),
+            "record": { "email": "jane@example.com", "name": "Jane" },
+            "body": b64::encode(&deposit_body),
+        },
+        "file": {
+            "comment": "2500 bytes, byte i = i mod 251, in chunks of 1024 (two full, one final of 452)",
+            "account_id": "acct1", "container": "item:item1", "file_id": "file1", "chunk_size": 1024,
+            "file_key": b64::encode(&seed(12)),
+            "stream": b64::encode(&file_stream),
+            "meta": b64::encode(&file_meta),
+            "name": "contract.pdf", "media_type": "application/pdf", "size": 2500,
+        },
     })
+}
+
+fn file_plaintext() -> Vec<u8> {
+    (0..2500u32).map(|i| (i % 251) as u8).collect()
 }
 
 fn s<'a>(v: &'a Value, path: &[&str]) -> &'a str {
@@ -239,4 +295,27 @@ fn vectors_match() {
     let wr =
         WrappedKeyring::from_bytes(&b64::decode(s(v, &["recovery", "wrapped_keyring_under_r"]), 200).unwrap()).unwrap();
     assert_eq!(recover_keyring(&[code, share3], &wr, "alice", 1).unwrap().public(), alice.public());
+
+    // The inbox: the endorsed key from the log entry, its wrap opened with the master key, the
+    // deposit opened with the unwrapped secret.
+    let d = |k: &str| b64::decode(s(v, &["inbox", k]), 5000).unwrap();
+    let mut inbox_state = st.clone();
+    inbox_state.apply(&LogEntry::from_bytes(&d("inbox_key_entry")).unwrap()).unwrap();
+    let endorsed = inbox_state.inbox_key().unwrap();
+    assert_eq!(endorsed.code("acct1").as_str(), s(v, &["inbox", "code"]));
+    let secret = inbox::unwrap(&d("wrap"), &endorsed, "acct1", &mk).unwrap();
+    assert_eq!(secret.expose_secret(), &[11; 32]);
+    let dctx = DepositContext { account_id: "acct1", provider_id: "prov1", deposit_id: "dep-1" };
+    let seal = Sealed::from_bytes(&d("seal")).unwrap();
+    let ck = inbox::open_content_key(&dctx, &secret, 1, DepositKind::Record, &seal).unwrap();
+    let rec = inbox::open_record(&dctx, &ck, &d("body")).unwrap();
+    assert_eq!(&rec["email"][..], b"jane@example.com");
+    assert_eq!(&rec["name"][..], b"Jane");
+
+    let fk = FileKey::from_bytes(b64::decode_array(s(v, &["file", "file_key"])).unwrap());
+    let fctx = FileContext { account_id: "acct1", container: "item:item1", file_id: "file1" };
+    let stream = b64::decode(s(v, &["file", "stream"]), 10_000).unwrap();
+    assert_eq!(&file::decrypt(&fk, &fctx, &stream).unwrap()[..], &file_plaintext()[..]);
+    let meta = file::open_meta(&fk, &fctx, &b64::decode(s(v, &["file", "meta"]), 1000).unwrap()).unwrap();
+    assert_eq!((meta.name.as_str(), meta.media_type.as_str(), meta.size), ("contract.pdf", "application/pdf", 2500));
 }
