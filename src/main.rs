@@ -32,6 +32,8 @@ enum Command {
     #[command(flatten)]
     Items(cli::items::Command),
     #[command(flatten)]
+    Inbox(cli::inbox::Command),
+    #[command(flatten)]
     Recovery(cli::recovery::Command),
     #[command(flatten)]
     Workers(cli::workers::Command),
@@ -46,6 +48,7 @@ fn run(args: Args) -> Result<(), String> {
         Command::Session(c) => cli::session::run(c),
         Command::Team(c) => cli::team::run(c),
         Command::Items(c) => cli::items::run(c),
+        Command::Inbox(c) => cli::inbox::run(c),
         Command::Recovery(c) => cli::recovery::run(c),
         Command::Workers(c) => cli::workers::run(c),
         Command::Mfa(c) => cli::mfa::run(c),

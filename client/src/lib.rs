@@ -5,6 +5,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod flows;
+pub mod inbox;
 pub mod recovery;
 #[cfg(feature = "openapi")]
 pub mod schema;
@@ -596,6 +597,49 @@ impl Client {
             None::<&()>,
         )
         .map(|_| ())
+    }
+    /// `GET /api/v1/accounts/{id}/inbox/key` (a provider's token, a member or a worker).
+    pub fn inbox_key(&self, id: &str) -> Result<InboxKeyResponse, ClientError> {
+        self.authed()?;
+        self.call("GET", &format!("/api/v1/accounts/{}/inbox/key", seg(id)), None::<&()>)
+    }
+    /// `PUT /api/v1/accounts/{id}/inbox/deposits/{deposit_id}` (a provider's token).
+    pub fn put_deposit(
+        &self,
+        id: &str,
+        deposit_id: &str,
+        req: &PutDepositRequest,
+    ) -> Result<DepositReceipt, ClientError> {
+        self.authed()?;
+        self.call("PUT", &format!("/api/v1/accounts/{}/inbox/deposits/{}", seg(id), seg(deposit_id)), Some(req))
+    }
+    /// `GET /api/v1/accounts/{id}/inbox`.
+    pub fn inbox(&self, id: &str) -> Result<InboxView, ClientError> {
+        self.authed()?;
+        self.call("GET", &format!("/api/v1/accounts/{}/inbox", seg(id)), None::<&()>)
+    }
+    /// `GET /api/v1/accounts/{id}/inbox/deposits`.
+    pub fn deposits(&self, id: &str, cursor: Option<&str>, limit: u32) -> Result<DepositPage, ClientError> {
+        self.authed()?;
+        let mut q = format!("?limit={limit}");
+        if let Some(c) = cursor {
+            // A cursor is `provider:deposit`, both in the id alphabet.
+            let c: String = c.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':')).collect();
+            q.push_str(&format!("&cursor={}", c.replace(':', "%3A")));
+        }
+        self.call("GET", &format!("/api/v1/accounts/{}/inbox/deposits{q}", seg(id)), None::<&()>)
+    }
+    /// `GET /api/v1/accounts/{id}/inbox/deposits/{provider_id}/{deposit_id}`.
+    pub fn deposit(&self, id: &str, provider_id: &str, deposit_id: &str) -> Result<DepositWire, ClientError> {
+        self.authed()?;
+        let path = format!("/api/v1/accounts/{}/inbox/deposits/{}/{}", seg(id), seg(provider_id), seg(deposit_id));
+        self.call("GET", &path, None::<&()>)
+    }
+    /// `DELETE /api/v1/accounts/{id}/inbox/deposits/{provider_id}/{deposit_id}` (files it).
+    pub fn file_deposit(&self, id: &str, provider_id: &str, deposit_id: &str) -> Result<(), ClientError> {
+        self.authed()?;
+        let path = format!("/api/v1/accounts/{}/inbox/deposits/{}/{}", seg(id), seg(provider_id), seg(deposit_id));
+        self.call::<Option<serde_json::Value>>("DELETE", &path, None::<&()>).map(|_| ())
     }
 }
 

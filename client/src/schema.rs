@@ -115,6 +115,22 @@ schema!(
     WrappedKeyring => bytes("A wrapped keyring (105 bytes), unpadded base64url.", 105)
 );
 schema!(
+    /// An inbox secret wrapped under a master key version.
+    InboxWrap => bytes("A wrapped inbox secret (77 bytes), unpadded base64url.", 77)
+);
+schema!(
+    /// A deposit's content key sealed anonymously to the inbox key.
+    DepositSeal => bytes("An anonymous HPKE seal of a 32-byte content key (81 bytes), unpadded base64url.", 81)
+);
+schema!(
+    /// A deposited record, encrypted under its content key.
+    DepositBody => blob("An encrypted record (at most the server's body limit), unpadded base64url.", 41, 4_202_923)
+);
+schema!(
+    /// A provider's id of a deposit (its idempotency key).
+    DepositId => string("1 to 64 characters of A-Z, a-z, 0-9, '-' and '_'.", "^[A-Za-z0-9_-]{1,64}$", Some(1), Some(64))
+);
+schema!(
     /// A signed, encoded team-log entry.
     LogEntry => blob("An encoded, signed team-log entry (at most 4 KiB), unpadded base64url.", 1, 4096)
 );

@@ -774,6 +774,25 @@ pub struct AppendRequest {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(max_items = 200))]
     pub sealed_keys: Vec<SealedKeyUpload>,
+    /// Inbox secrets wrapped under a master key version: required for an `inbox_key` entry
+    /// (under the key version current after the append), and what a rotation re-wraps.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 200))]
+    pub inbox_wraps: Vec<InboxWrapUpload>,
+}
+
+/// An inbox secret wrapped under a master key version (opaque to the server).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct InboxWrapUpload {
+    /// The inbox key's version (as its `inbox_key` entry endorses it).
+    pub inbox_version: u32,
+    /// The master key version it is wrapped under.
+    pub key_version: u32,
+    /// The wrap, base64url.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::InboxWrap))]
+    pub blob: String,
 }
 
 /// After an append.
@@ -1487,11 +1506,16 @@ pub enum Scope {
     /// The SCIM 2.0 service under `/scim/v2/{account_id}/`.
     #[serde(rename = "scim")]
     Scim,
+    /// A provider's: read the inbox key and deposit into the account's inbox — nothing else
+    /// (not even its own deposits once made). Given alone, never beside another scope.
+    #[serde(rename = "inbox:deposit")]
+    InboxDeposit,
 }
 
 impl Scope {
     /// Every scope.
-    pub const ALL: [Scope; 4] = [Scope::InvitationsWrite, Scope::MembersRead, Scope::MembersDeprovision, Scope::Scim];
+    pub const ALL: [Scope; 5] =
+        [Scope::InvitationsWrite, Scope::MembersRead, Scope::MembersDeprovision, Scope::Scim, Scope::InboxDeposit];
 
     /// The scope as written on the wire and stored.
     pub fn as_str(self) -> &'static str {
@@ -1500,6 +1524,7 @@ impl Scope {
             Scope::MembersRead => "members:read",
             Scope::MembersDeprovision => "members:deprovision",
             Scope::Scim => "scim",
+            Scope::InboxDeposit => "inbox:deposit",
         }
     }
 
@@ -1518,7 +1543,7 @@ pub struct CreateApiTokenRequest {
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Name))]
     pub name: String,
     /// At least one scope.
-    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 4))]
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 5))]
     pub scopes: Vec<Scope>,
     /// Days until it stops working (1–3650); none: until revoked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1557,6 +1582,130 @@ pub struct CreatedApiToken {
     pub token: Secret,
     /// The token.
     pub info: ApiTokenInfo,
+}
+
+/// `GET /api/v1/accounts/{id}/inbox/key`: the inbox key deposits are sealed to now, as the
+/// server serves it. A provider compares its code with the one it pinned (the server could
+/// serve any key); a member's client takes inbox keys from the verified log instead.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InboxKeyResponse {
+    /// The account.
+    pub account_id: String,
+    /// The inbox key's version.
+    pub inbox_version: u32,
+    /// X25519 public key, base64url.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Bytes32))]
+    pub public_key: String,
+    /// The caller's provider id (its token's id), bound into every deposit's AAD; absent for
+    /// a member or worker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_id: Option<String>,
+}
+
+/// `PUT /api/v1/accounts/{id}/inbox/deposits/{deposit_id}` (providers): content sealed to the
+/// inbox key. Idempotent: the same id with the same bytes again answers 200, with other bytes
+/// 409 `deposit.conflict`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PutDepositRequest {
+    /// `record` (a file deposit streams its body: not this route).
+    pub kind: String,
+    /// The inbox key version it is sealed to.
+    pub inbox_version: u32,
+    /// The content key, sealed anonymously (HPKE) to the inbox key, base64url.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::DepositSeal))]
+    pub seal: String,
+    /// The record encrypted under the content key, base64url.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::DepositBody))]
+    pub body: String,
+}
+
+/// What the server says of a deposit it took.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DepositReceipt {
+    /// The deposit id.
+    pub id: String,
+    /// The provider id.
+    pub provider_id: String,
+    /// Unix seconds it first arrived.
+    pub created_at: i64,
+}
+
+/// A deposit in the inbox, as members and workers list it (no content).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DepositSummary {
+    /// The provider (its token's id).
+    pub provider_id: String,
+    /// The provider token's name, as the server knows it (not endorsed by the log).
+    pub provider_name: String,
+    /// The provider's id of the deposit.
+    pub id: String,
+    /// `record` or `file`.
+    pub kind: String,
+    /// The inbox key version it is sealed to.
+    pub inbox_version: u32,
+    /// Size of the encrypted body, bytes.
+    pub size: u64,
+    /// Whether the server sealed it on arrival (the provider sent plaintext: the server saw it
+    /// in transit).
+    pub sealed_by_server: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// A deposit with its content (`GET …/inbox/deposits/{provider_id}/{deposit_id}`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DepositWire {
+    /// What the list shows.
+    #[serde(flatten)]
+    pub summary: DepositSummary,
+    /// The sealed content key, base64url.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::DepositSeal))]
+    pub seal: String,
+    /// The encrypted record, base64url.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::DepositBody))]
+    pub body: String,
+}
+
+/// A page of an inbox's deposits, oldest first.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DepositPage {
+    /// Deposits.
+    pub deposits: Vec<DepositSummary>,
+    /// For the next page (`?cursor=`), if there may be more.
+    pub next_cursor: Option<String>,
+}
+
+/// An inbox key as the server keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InboxKeyWire {
+    /// Its version.
+    pub inbox_version: u32,
+    /// X25519 public key, base64url.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Bytes32))]
+    pub public_key: String,
+    /// The log entry that endorsed it.
+    pub log_seq: u64,
+}
+
+/// `GET /api/v1/accounts/{id}/inbox` (members, workers): the inbox keys, their wraps, and how
+/// many deposits wait.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InboxView {
+    /// Inbox keys, oldest first.
+    pub inbox_keys: Vec<InboxKeyWire>,
+    /// Their secrets, wrapped under master key versions.
+    pub wraps: Vec<InboxWrapUpload>,
+    /// Deposits waiting.
+    pub deposit_count: u64,
 }
 
 /// The bytes a worker signs to log in.

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use vouchsafe_crypto::b64;
 use vouchsafe_crypto::field::{FIELD_FORMAT_V2, FieldKey, ItemBinding, blob_format, blob_key_version};
 use vouchsafe_crypto::identity::{Keyring, PublicIdentity, VerificationCode};
+use vouchsafe_crypto::inbox::{InboxKey, InboxSecret, Record};
 use vouchsafe_crypto::log::{
     EntryBody, LogEntry, LogHead, MemberStatus, PendingReset as PendingResetState, Policy, Role, TeamState,
 };
@@ -778,7 +779,7 @@ impl Vault {
     ) -> Result<(), ClientError> {
         self.append_with_retry(account_id, |me, state| {
             let e = me.entry(account_id, state, body(state)?)?;
-            Ok(AppendRequest { entries: vec![b64::encode(&e.to_bytes())], sealed_keys: vec![] })
+            Ok(AppendRequest { entries: vec![b64::encode(&e.to_bytes())], sealed_keys: vec![], inbox_wraps: vec![] })
         })?;
         Ok(())
     }
@@ -805,7 +806,7 @@ impl Vault {
             entries.push(entry);
             sealed_keys.push(upload);
         }
-        Ok(AppendRequest { entries, sealed_keys })
+        Ok(AppendRequest { entries, sealed_keys, inbox_wraps: vec![] })
     }
 
     /// Seals `mk` to `to` after checking the verified state endorses it, and builds the
@@ -1008,6 +1009,9 @@ impl Vault {
         if state.rotation_required() || force {
             let mut rng = vouchsafe_crypto::os_rng();
             let new = MasterKey::generate(state.key_version() + 1, &mut rng)?;
+            // The inbox secrets go to the new key version in the same append (and their wraps
+            // under older versions, which a removed member's key opens, are then dropped).
+            let secrets = if state.inbox_keys().is_empty() { BTreeMap::new() } else { self.inbox_secrets(account_id)? };
             self.append_with_retry(account_id, |me, state| {
                 let rotated = me.entry(account_id, state, EntryBody::KeyRotated { key_version: new.version })?;
                 // Rotating changes no membership: the recipients are the active members and workers.
@@ -1017,7 +1021,9 @@ impl Vault {
                     .filter(|m| m.status == MemberStatus::Active)
                     .map(|m| &m.identity)
                     .chain(state.workers().values().map(|w| &w.identity));
-                me.with_seals(account_id, state, Some(rotated), recipients.map(|r| (r, &new)))
+                let mut req = me.with_seals(account_id, state, Some(rotated), recipients.map(|r| (r, &new)))?;
+                req.inbox_wraps = crate::inbox::rewrap(account_id, state, &secrets, &new)?;
+                Ok(req)
             })?;
             self.masters.insert((account_id.to_owned(), new.version), new.clone());
             report.key_version = new.version;
@@ -1310,6 +1316,78 @@ impl Vault {
     /// Deletes an item.
     pub fn delete_item(&self, account_id: &str, item_id: &str) -> Result<(), ClientError> {
         self.client.delete_item(account_id, item_id)
+    }
+
+    /// Creates the account's next inbox key (admins): its public key endorsed in the log and
+    /// its secret wrapped under the current master key, in one append. Returns the key; give
+    /// providers its [`InboxKey::code`].
+    pub fn create_inbox_key(&mut self, account_id: &str) -> Result<InboxKey, ClientError> {
+        let mut made = None;
+        self.append_with_retry(account_id, |me, state| {
+            let version = state.inbox_key().map_or(1, |k| k.version + 1);
+            let (secret, key) = vouchsafe_crypto::inbox::generate(version, &mut vouchsafe_crypto::os_rng())?;
+            let mk = me.master_key(account_id, state.key_version())?;
+            let body = EntryBody::InboxKey { inbox_version: key.version, public_key: key.public };
+            let e = me.entry(account_id, state, body)?;
+            let blob = vouchsafe_crypto::inbox::wrap(&secret, &key, account_id, &mk, &mut vouchsafe_crypto::os_rng())?;
+            made = Some(key);
+            Ok(AppendRequest {
+                entries: vec![b64::encode(&e.to_bytes())],
+                sealed_keys: vec![],
+                inbox_wraps: vec![InboxWrapUpload {
+                    inbox_version: key.version,
+                    key_version: mk.version,
+                    blob: b64::encode(&blob),
+                }],
+            })
+        })?;
+        made.ok_or_else(|| refused("no inbox key was made"))
+    }
+
+    /// The inbox key the verified log endorses now (what providers must pin), if any.
+    pub fn inbox_key(&mut self, account_id: &str) -> Result<Option<InboxKey>, ClientError> {
+        Ok(self.verified_log(account_id)?.1.inbox_key())
+    }
+
+    /// The inbox secrets this member can open (see [`crate::inbox::open_secrets`]).
+    pub fn inbox_secrets(&mut self, account_id: &str) -> Result<BTreeMap<u32, InboxSecret>, ClientError> {
+        let (_, state) = self.verified_log(account_id)?;
+        let view = self.client.inbox(account_id)?;
+        let masters = self.master_keys(account_id)?;
+        crate::inbox::open_secrets(account_id, &state, &view, &masters)
+    }
+
+    /// A page of the deposits waiting (what the server lists: ids and sizes, no content).
+    pub fn deposits(&self, account_id: &str, cursor: Option<&str>, limit: u32) -> Result<DepositPage, ClientError> {
+        self.client.deposits(account_id, cursor, limit)
+    }
+
+    /// Fetches and opens a deposited record.
+    pub fn open_deposit(
+        &mut self,
+        account_id: &str,
+        provider_id: &str,
+        deposit_id: &str,
+    ) -> Result<(DepositSummary, Record), ClientError> {
+        let secrets = self.inbox_secrets(account_id)?;
+        let wire = self.client.deposit(account_id, provider_id, deposit_id)?;
+        let record = crate::inbox::open_record(account_id, &secrets, &wire, provider_id, deposit_id)?;
+        Ok((wire.summary, record))
+    }
+
+    /// Files a deposited record as a new item (its fields re-encrypted under the field key),
+    /// then deletes it from the inbox. Returns the item.
+    pub fn file_deposit(
+        &mut self,
+        account_id: &str,
+        provider_id: &str,
+        deposit_id: &str,
+    ) -> Result<ItemWire, ClientError> {
+        let (_, record) = self.open_deposit(account_id, provider_id, deposit_id)?;
+        let fields: BTreeMap<String, Vec<u8>> = record.iter().map(|(k, v)| (k.clone(), v.to_vec())).collect();
+        let item = self.create_item(account_id, &fields)?;
+        self.client.file_deposit(account_id, provider_id, deposit_id)?;
+        Ok(item)
     }
 
     /// Members awaiting vouches, as the verified log describes them (never as the server's

@@ -49,6 +49,8 @@ pub const MAX_RECORD_FIELDS: usize = 64;
 pub const MAX_RECORD_VALUE: usize = 64 * 1024;
 /// Length of a wrapped inbox secret.
 pub const WRAP_LEN: usize = 1 + 4 + 24 + 32 + 16;
+/// Length of a deposit's seal: suite, HPKE encapsulated key, the 32-byte content key and tag.
+pub const SEAL_LEN: usize = 1 + 32 + 32 + 16;
 /// Overhead of a record body: version + nonce + tag.
 pub const BODY_OVERHEAD: usize = 1 + 24 + 16;
 
@@ -358,6 +360,15 @@ pub fn open_record(ctx: &DepositContext<'_>, content: &ContentKey, body: &[u8]) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_largest_record_body_and_the_seal_length_are_what_the_constants_say() {
+        assert_eq!(MAX_RECORD_BODY, 4_202_923);
+        let key = generate(1, &mut crate::os_rng()).unwrap().1;
+        let ctx = DepositContext { account_id: "acct", provider_id: "prov", deposit_id: "d1" };
+        let (_, sealed) = seal_content_key(&ctx, &key, DepositKind::Record, &mut crate::os_rng()).unwrap();
+        assert_eq!(sealed.to_bytes().len(), SEAL_LEN);
+    }
     use crate::testing::DeterministicRng;
 
     fn record(pairs: &[(&str, &str)]) -> Record {

@@ -4,7 +4,10 @@
 pub mod account;
 pub mod api_token;
 pub mod audit_event;
+pub mod deposit;
 pub mod guardian_share;
+pub mod inbox_key;
+pub mod inbox_wrap;
 pub mod invitation;
 pub mod item;
 pub mod log_checkpoint;

@@ -148,3 +148,13 @@ closed_set! {
         Withdrawn = "withdrawn",
     }
 }
+
+closed_set! {
+    /// What a deposit holds.
+    DepositKind {
+        /// Named fields.
+        Record = "record",
+        /// One file.
+        File = "file",
+    }
+}

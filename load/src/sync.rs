@@ -79,7 +79,10 @@ pub fn run(url: &str, data_dir: &std::path::Path, quick: bool) {
             state.apply(&e).expect("apply");
             batch.push(b64::encode(&e.to_bytes()));
         }
-        owner.client.append(&acct, &AppendRequest { entries: batch, sealed_keys: vec![] }).expect("append");
+        owner
+            .client
+            .append(&acct, &AppendRequest { entries: batch, sealed_keys: vec![], inbox_wraps: vec![] })
+            .expect("append");
     }
     let head = state.head();
     for v in &others {

@@ -15,6 +15,7 @@ mod m20261203_000008_checkpoints;
 mod m20261203_000009_proposals;
 mod m20261204_000010_second_factors;
 mod m20261205_000011_passkeys;
+mod m20261206_000012_inbox;
 
 /// All migrations, in order.
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000009_proposals::Migration),
             Box::new(m20261204_000010_second_factors::Migration),
             Box::new(m20261205_000011_passkeys::Migration),
+            Box::new(m20261206_000012_inbox::Migration),
         ]
     }
 }

@@ -146,6 +146,32 @@ impl Bearer {
         }
     }
 
+    /// For a route only API tokens with `scope` use (a provider's deposit): the token, checked
+    /// ([`tokens::resolve`]); a person's or worker's token is refused (403).
+    pub async fn grant(self, state: &AppState, account_id: &str, scope: Scope) -> Result<tokens::Grant, ApiError> {
+        match self.0? {
+            Presented::ApiToken(t) => tokens::resolve(state, &t, account_id, scope, state.clock.now()).await,
+            Presented::Access(_) => Err(ApiError::Forbidden {
+                code: "auth.api_token_required",
+                message: format!("only an API token with the scope {} may do this", scope.as_str()),
+            }),
+        }
+    }
+
+    /// For a route both API tokens with `scope` and members or workers use: the token, checked,
+    /// or the principal (whose rights the store checks with the data).
+    pub async fn grant_or_principal(
+        self,
+        state: &AppState,
+        account_id: &str,
+        scope: Scope,
+    ) -> Result<Result<tokens::Grant, Principal>, ApiError> {
+        match self.0? {
+            Presented::ApiToken(t) => Ok(Ok(tokens::resolve(state, &t, account_id, scope, state.clock.now()).await?)),
+            Presented::Access(p) => Ok(Err(p)),
+        }
+    }
+
     /// For a route an API token may use with `scope` on `account_id`: the token, checked
     /// ([`tokens::resolve`]), or a person or worker as [`Self::check`] checks them.
     pub async fn caller(self, state: &AppState, account_id: &str, scope: Scope) -> Result<Caller, ApiError> {

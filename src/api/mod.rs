@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod health;
+pub mod inbox;
 pub mod mfa;
 pub mod openapi;
 pub mod proposals;
@@ -271,6 +272,18 @@ pub fn configure(max_body: usize) -> impl FnOnce(&mut web::ServiceConfig) {
                     .service(
                         resource("/accounts/{id}/tokens/{token_id}", "DELETE")
                             .route(web::delete().to(accounts::revoke_token)),
+                    )
+                    .service(resource("/accounts/{id}/inbox", "GET").route(web::get().to(inbox::view)))
+                    .service(resource("/accounts/{id}/inbox/key", "GET").route(web::get().to(inbox::key)))
+                    .service(resource("/accounts/{id}/inbox/deposits", "GET").route(web::get().to(inbox::list)))
+                    .service(
+                        resource("/accounts/{id}/inbox/deposits/{deposit_id}", "PUT")
+                            .route(web::put().to(inbox::deposit)),
+                    )
+                    .service(
+                        resource("/accounts/{id}/inbox/deposits/{provider_id}/{deposit_id}", "GET, DELETE")
+                            .route(web::get().to(inbox::get))
+                            .route(web::delete().to(inbox::file)),
                     )
                     .service(resource("/accounts/{id}/items", "GET").route(web::get().to(accounts::list_items)))
                     .service(

@@ -8,7 +8,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 
-use super::{accounts, auth, health, mfa, proposals, recovery, reset, workers};
+use super::{accounts, auth, health, inbox, mfa, proposals, recovery, reset, workers};
 
 /// The OpenAPI document, generated from the handlers and wire types.
 #[derive(OpenApi)]
@@ -26,9 +26,10 @@ use super::{accounts, auth, health, mfa, proposals, recovery, reset, workers};
         accounts::deprovision, accounts::create_token, accounts::list_tokens, accounts::revoke_token,
         proposals::create, proposals::list, proposals::show, proposals::withdraw, proposals::cosign,
         mfa::login, mfa::list, mfa::enrol_totp, mfa::confirm, mfa::rename, mfa::remove, mfa::recovery_codes,
-        mfa::enrol_webauthn, mfa::webauthn_check, mfa::login_webauthn_options, mfa::passkey_options, mfa::passkey_login
+        mfa::enrol_webauthn, mfa::webauthn_check, mfa::login_webauthn_options, mfa::passkey_options, mfa::passkey_login,
+        inbox::key, inbox::deposit, inbox::view, inbox::list, inbox::get, inbox::file
     ),
-    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, vouchsafe_client::schema::Id)),
+    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, vouchsafe_client::schema::Id, vouchsafe_client::schema::DepositId)),
     modifiers(&BearerAuth, &CommonResponses)
 )]
 pub struct ApiDoc;
@@ -46,7 +47,7 @@ impl utoipa::Modify for BearerAuth {
                         .scheme(HttpAuthScheme::Bearer)
                         .bearer_format("JWT")
                         .description(Some(
-                            "An access token (a JWT from login, refresh or a worker's challenge), or on the invitation and \
+                            "An access token (a JWT from login, refresh or a worker's challenge), or on the invitation, member and inbox \
                              member routes an account's API token (`vst_…`) with the scope the route names.",
                         ))
                         .build(),
@@ -69,7 +70,8 @@ impl CommonResponses {
             if let RefOr::T(p) = p
                 && p.parameter_in == ParameterIn::Path
             {
-                p.schema = Some(RefOr::Ref(Ref::from_schema_name("Id")));
+                let schema = if p.name == "deposit_id" { "DepositId" } else { "Id" };
+                p.schema = Some(RefOr::Ref(Ref::from_schema_name(schema)));
             }
         }
         let mut add = |status: &str, description: &str| {

@@ -6,12 +6,13 @@
 //! that forces a new sign-in cannot then roll a team's history back.
 //!
 //! One module per command group holds the group's arguments and actions together ([`server`],
-//! [`session`], [`team`], [`items`], [`recovery`], [`workers`]); this module holds what they
+//! [`session`], [`team`], [`items`], [`inbox`], [`recovery`], [`workers`]); this module holds what they
 //! share: the profile, the prompts ([`read_password`], [`read_new_password`], [`read_line`]),
 //! `--json` output, and opening the vault.
 
 use std::path::PathBuf;
 
+pub mod inbox;
 pub mod items;
 pub mod mfa;
 pub mod recovery;

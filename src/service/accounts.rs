@@ -19,7 +19,7 @@ use crate::mail::Templates;
 use crate::service::auth::normalize_email;
 use crate::service::tokens::Actor;
 use crate::state::AppState;
-use crate::store::{Conn, Tx, accounts, users, workers};
+use crate::store::{Conn, Tx, accounts, inbox, users, workers};
 use entity::values::{InvitationStatus, MemberRole, MembershipStatus, WorkerAccess, WorkerStatus};
 use entity::{account, invitation, log_entry, membership, sealed_key, user};
 
@@ -326,21 +326,104 @@ pub async fn append(
     now: i64,
 ) -> Result<AppendResponse, ApiError> {
     membership_of(&state.db, account_id, user_id).await?;
-    if req.entries.is_empty() || req.entries.len() > MAX_APPEND || req.sealed_keys.len() > MAX_APPEND {
-        return Err(ApiError::bad("log.invalid_batch", "send 1 to 200 entries and at most 200 sealed keys"));
+    if req.entries.is_empty()
+        || req.entries.len() > MAX_APPEND
+        || req.sealed_keys.len() > MAX_APPEND
+        || req.inbox_wraps.len() > MAX_APPEND
+    {
+        return Err(ApiError::bad(
+            "log.invalid_batch",
+            "send 1 to 200 entries and at most 200 sealed keys and 200 inbox wraps",
+        ));
     }
     let entries = req.entries.iter().map(|e| decode_entry(e)).collect::<Result<Vec<_>, _>>()?;
     let mut uploads = Vec::with_capacity(req.sealed_keys.len());
     for s in &req.sealed_keys {
         uploads.push((s.recipient_id.to_string(), s.recipient_generation, s.key_version, decode_sealed(&s.blob)?));
     }
+    let wraps = req.inbox_wraps.iter().map(decode_wrap).collect::<Result<Vec<_>, _>>()?;
     let (aid, uid, templates) = (account_id.to_owned(), user_id.to_owned(), state.templates.clone());
     let len = crate::store::transaction(&state.db, move |txn| {
-        Box::pin(async move { append_in(txn, &aid, &uid, &entries, &uploads, &templates, now, Clock::Checked).await })
+        Box::pin(async move {
+            let (len, team) =
+                append_team_in(txn, &aid, &uid, &entries, &uploads, &templates, now, Clock::Checked).await?;
+            put_inbox_wraps(txn, &aid, &uid, &team, &entries, &wraps, now).await?;
+            Ok(len)
+        })
     })
     .await?;
     state.mail_wakeup.notify_one();
     Ok(AppendResponse { log_len: u64::try_from(len).unwrap_or(0) })
+}
+
+/// An inbox wrap as sent: (inbox version, key version, blob), its shape checked.
+type Wrap = (u32, u32, Vec<u8>);
+
+fn decode_wrap(w: &InboxWrapUpload) -> Result<Wrap, ApiError> {
+    let bad = |m: String| ApiError::bad("inbox.bad_wrap", m);
+    let blob = b64::decode(&w.blob, 128).map_err(|e| bad(e.to_string()))?;
+    let under = vouchsafe_crypto::inbox::wrap_key_version(&blob).map_err(|e| bad(e.to_string()))?;
+    if under != w.key_version {
+        return Err(bad(format!("the wrap is under key version {under}, not {}", w.key_version)));
+    }
+    Ok((w.inbox_version, w.key_version, blob))
+}
+
+/// Stores inbox wraps sent with an append, checked against the log as it now stands: each of
+/// an endorsed inbox key, under a key version that exists; an inbox key endorsed by these
+/// entries needs its wrap under the current key version in the same request (else no holder
+/// of the master key could open what is deposited to it). A wrap under the current version
+/// retires the older wraps of its inbox key.
+async fn put_inbox_wraps(
+    txn: &Tx,
+    aid: &str,
+    uid: &str,
+    team: &TeamState,
+    entries: &[LogEntry],
+    wraps: &[Wrap],
+    now: i64,
+) -> Result<(), ApiError> {
+    let current = team.key_version();
+    for e in entries {
+        if let EntryBody::InboxKey { inbox_version, .. } = e.body
+            && !wraps.iter().any(|(iv, kv, _)| *iv == inbox_version && *kv == current)
+        {
+            return Err(ApiError::bad(
+                "inbox.wrap_missing",
+                format!("send the new inbox key's secret wrapped under key version {current} with its entry"),
+            ));
+        }
+    }
+    let mut retire = false;
+    for (iv, kv, blob) in wraps {
+        if !team.inbox_keys().contains_key(iv) {
+            return Err(ApiError::bad("inbox.unknown_key", format!("the log endorses no inbox key {iv}")));
+        }
+        if *kv == 0 || *kv > current {
+            return Err(ApiError::bad("inbox.bad_wrap", format!("key version {kv} does not exist")));
+        }
+        let (iv32, kv32) = (i32::try_from(*iv).unwrap_or(i32::MAX), i32::try_from(*kv).unwrap_or(i32::MAX));
+        let row = entity::inbox_wrap::Model {
+            account_id: aid.to_owned(),
+            inbox_version: iv32,
+            key_version: kv32,
+            blob: blob.clone(),
+            created_by: uid.to_owned(),
+            created_at: now,
+        };
+        if !inbox::put_wrap(txn, row).await? && inbox::wrap(txn, aid, iv32, kv32).await?.is_none_or(|w| w.blob != *blob)
+        {
+            return Err(ApiError::conflict(
+                "inbox.wrap_exists",
+                "another wrap of this inbox key under this key version exists",
+            ));
+        }
+        retire |= *kv == current;
+    }
+    if retire {
+        inbox::drop_older_wraps(txn, aid, i32::try_from(current).unwrap_or(i32::MAX)).await?;
+    }
+    Ok(())
 }
 
 /// A sealed key sent with the entries that announce it: (recipient, generation, version, blob).
@@ -369,6 +452,21 @@ pub async fn append_in(
     now: i64,
     clock: Clock,
 ) -> Result<i64, ApiError> {
+    Ok(append_team_in(txn, aid, uid, entries, uploads, mail, now, clock).await?.0)
+}
+
+/// [`append_in`], also returning the team's state after the entries.
+#[allow(clippy::too_many_arguments)]
+async fn append_team_in(
+    txn: &Tx,
+    aid: &str,
+    uid: &str,
+    entries: &[LogEntry],
+    uploads: &[Upload],
+    mail: &Templates,
+    now: i64,
+    clock: Clock,
+) -> Result<(i64, TeamState), ApiError> {
     // Serialize appends per account: the lock before the log is read.
     if !accounts::lock_for_append(txn, aid).await? {
         return Err(not_found());
@@ -397,7 +495,7 @@ pub async fn append_in(
     let key_version = i32::try_from(team.key_version()).unwrap_or(i32::MAX);
     accounts::set_log_state(txn, aid, len, key_version, team.rotation_required(), team.second_factor_required())
         .await?;
-    Ok(len)
+    Ok((len, team))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -466,6 +564,16 @@ async fn apply_effects(
                 vouchsafe_crypto::log::WorkerAccess::ReadWrite => WorkerAccess::ReadWrite,
             };
             workers::grant(txn, &row.id, access).await?;
+        }
+        EntryBody::InboxKey { inbox_version, public_key } => {
+            let row = entity::inbox_key::Model {
+                account_id: account_id.to_owned(),
+                inbox_version: i32::try_from(*inbox_version).unwrap_or(i32::MAX),
+                public_key: public_key.to_vec(),
+                log_seq: i64::try_from(e.seq).unwrap_or(i64::MAX),
+                created_at: now,
+            };
+            inbox::put_key(txn, row).await?;
         }
         EntryBody::WorkerRevoked { worker_id } => {
             workers::revoke(txn, worker_id).await?;
@@ -1047,8 +1155,11 @@ mod tests {
                 EntryBody::MemberAdded { member: who.keyring.public(), role: Role::Member },
             )
         };
-        let append_req =
-            |e: &LogEntry| AppendRequest { entries: vec![b64::encode(&e.to_bytes())], sealed_keys: vec![] };
+        let append_req = |e: &LogEntry| AppendRequest {
+            entries: vec![b64::encode(&e.to_bytes())],
+            sealed_keys: vec![],
+            inbox_wraps: vec![],
+        };
         // Bob has not accepted an invitation: he cannot be added.
         let entry = add(&bob)?;
         assert_eq!(

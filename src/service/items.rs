@@ -37,7 +37,7 @@ fn stale() -> ApiError {
 
 /// What a refusal of the store tells `who`; `key_version` is the write's (for
 /// [`Refusal::KeyVersion`]).
-fn refused(who: &Principal, no: Refusal, key_version: i32) -> ApiError {
+pub(crate) fn refused(who: &Principal, no: Refusal, key_version: i32) -> ApiError {
     match no {
         Refusal::Denied(Denied::Unauthenticated) if who.is_worker() => {
             ApiError::unauthorized("auth.worker_revoked", "this worker is not (or no longer) granted")

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod checkpoints;
+pub mod inbox;
 pub mod items;
 pub mod mfa;
 pub mod passkeys;

@@ -81,6 +81,12 @@ pub async fn create(
     if scopes.is_empty() {
         return Err(ApiError::bad("token.no_scope", "give the token at least one scope"));
     }
+    if scopes.contains(&Scope::InboxDeposit) && scopes.len() > 1 {
+        return Err(ApiError::bad(
+            "token.provider_scopes",
+            "a provider's token (inbox:deposit) carries that scope alone: make another token for the rest",
+        ));
+    }
     let expires_at = match req.expires_in_days {
         None => None,
         Some(d) if (1..=MAX_DAYS).contains(&d) => Some(now + i64::from(d) * 86_400),

@@ -703,6 +703,23 @@ impl From<sqlx::Error> for ApiError {
 }
 
 impl Store {
+    /// The caller's verdict on the account alone — [`VERDICT`], as every item read and write
+    /// states it — for what sits beside the items (the inbox): the account's key version if
+    /// `who` may read (or, with `write`, write) there.
+    pub async fn access(
+        &self,
+        account: &str,
+        who: &Principal,
+        write: bool,
+        now: i64,
+    ) -> Result<Outcome<i32>, ApiError> {
+        let ask = Ask::new(account, who, now, write);
+        match self {
+            Store::Sqlite(hot) => hot.read(|c| ask.sqlite_verdict(c)),
+            Store::Postgres(pg) => pg_verdict(&ask.pg(&pg_sql(who).access).fetch_one(&pg.pool).await?),
+        }
+    }
+
     /// One item (a response body), if the caller may read it.
     pub async fn get_item(
         &self,

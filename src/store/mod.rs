@@ -10,7 +10,8 @@
 //!   `UPDATE … RETURNING` (one private `claim`), so two concurrent redemptions cannot both win.
 //! - [`checkpoints`]: members' latest signed checkpoints of each account's log; [`proposals`]:
 //!   entries gathering admin co-signatures.
-//! - [`tokens`]: API tokens (hashes, scopes, last use); [`scim`]: SCIM `User` resources.
+//! - [`tokens`]: API tokens (hashes, scopes, last use); [`scim`]: SCIM `User` resources;
+//!   [`inbox`]: inbox keys, their wraps, and providers' deposits.
 //! - [`counters`] (rate limits), [`outbox`] (queued e-mail), [`operator`] (what `vouchsafe
 //!   admin` reads and removes), [`pool`] (connecting, migrations, closing) and [`backup`] (SQLite
 //!   snapshots and restores).
@@ -23,6 +24,7 @@ pub mod backup;
 pub mod batch;
 pub mod checkpoints;
 pub mod counters;
+pub mod inbox;
 pub mod items;
 pub mod mfa;
 pub mod operator;

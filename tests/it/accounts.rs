@@ -396,6 +396,7 @@ fn concurrent_appends_one_wins_the_other_retries() {
                         &vouchsafe_client::types::AppendRequest {
                             entries: vec![vouchsafe_crypto::b64::encode(&e.to_bytes())],
                             sealed_keys: vec![],
+                            inbox_wraps: vec![],
                         },
                     )
                 })

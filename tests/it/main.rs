@@ -13,6 +13,7 @@ mod dashboard;
 mod durability;
 mod harness;
 mod hostile;
+mod inbox;
 mod mfa;
 mod migrations;
 mod passkeys;
