@@ -45,6 +45,15 @@ pub struct Item {
     pub updated_at: i64,
 }
 
+/// What [`Vault::import_inbox`] did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct InboxImport {
+    /// The items made, one per filed deposit.
+    pub items: Vec<String>,
+    /// Deposits left in the inbox: (provider id, deposit id, why).
+    pub left: Vec<(String, String, String)>,
+}
+
 /// What a rotation did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RotationReport {
@@ -1388,6 +1397,44 @@ impl Vault {
         let item = self.create_item(account_id, &fields)?;
         self.client.file_deposit(account_id, provider_id, deposit_id)?;
         Ok(item)
+    }
+
+    /// Files every record waiting in the inbox as an item (what a granted read-write worker
+    /// does for its account): the inbox secrets are opened once; a deposit that does not open
+    /// is left in the inbox and reported, and the import goes on. `progress(filed)` after each.
+    pub fn import_inbox(
+        &mut self,
+        account_id: &str,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<InboxImport, ClientError> {
+        let secrets = self.inbox_secrets(account_id)?;
+        let mut report = InboxImport::default();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self.client.deposits(account_id, cursor.as_deref(), 100)?;
+            for d in &page.deposits {
+                let opened = self
+                    .client
+                    .deposit(account_id, &d.provider_id, &d.id)
+                    .and_then(|w| crate::inbox::open_record(account_id, &secrets, &w, &d.provider_id, &d.id));
+                let record = match opened {
+                    Ok(r) => r,
+                    Err(e) => {
+                        report.left.push((d.provider_id.clone(), d.id.clone(), e.to_string()));
+                        continue;
+                    }
+                };
+                let fields: BTreeMap<String, Vec<u8>> = record.iter().map(|(k, v)| (k.clone(), v.to_vec())).collect();
+                let item = self.create_item(account_id, &fields)?;
+                self.client.file_deposit(account_id, &d.provider_id, &d.id)?;
+                report.items.push(item.id);
+                progress(report.items.len() as u64);
+            }
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(report),
+            }
+        }
     }
 
     /// Members awaiting vouches, as the verified log describes them (never as the server's

@@ -140,6 +140,13 @@ impl Worker {
         &mut self.vault
     }
 
+    /// Files every record in the account's inbox as an item (a worker granted read-write;
+    /// see [`Vault::import_inbox`]).
+    pub fn import_inbox(&mut self, progress: &mut dyn FnMut(u64)) -> Result<crate::vault::InboxImport, ClientError> {
+        let account = self.account_id.clone();
+        self.vault.import_inbox(&account, progress)
+    }
+
     /// Every record of the account, decrypted, page by page (with its revision).
     pub fn records(&mut self, page: u32) -> Records<'_> {
         Records { worker: self, page, cursor: None, buffer: Vec::new(), done: false }

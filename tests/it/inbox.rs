@@ -332,3 +332,52 @@ fn hostile_server_a_spliced_deposit_or_a_forged_wrap_is_refused_and_nothing_is_f
     proxy.honest();
     assert_eq!(bob.open_deposit(&acct, &provider_id, "jane").unwrap().1, record(&[("name", "Jane")]));
 }
+
+#[test]
+fn a_granted_worker_imports_the_inbox_and_a_read_only_one_cannot() {
+    use vouchsafe_client::worker::{Worker, WorkerKey};
+    use vouchsafe_crypto::log::WorkerAccess;
+    let srv = TestServer::start();
+    let proxy = HostileProxy::start(&srv.url);
+    let (mut alice, mut bob, acct, code) = team_with_inbox(&srv, &proxy);
+    let (secret, provider_id) = provider(&alice, &acct, "Partner");
+    let p = as_token(srv.client(), &secret);
+    for i in 0..3 {
+        let rec = record(&[("name", &format!("customer {i}")), ("iban", &format!("DE00 0000 {i}"))]);
+        inbox::deposit_record(&p, &acct, &code, &format!("c{i}"), &rec).unwrap();
+    }
+
+    // A read-only worker opens deposits but files none (its item write is refused first).
+    let key = WorkerKey::generate().unwrap();
+    let public = key.public();
+    alice
+        .grant_worker(&acct, "reader", &public, WorkerAccess::Read, &public.verification_code().to_string(), &[])
+        .unwrap();
+    let mut reader = Worker::connect(&srv.url, key).unwrap();
+    refused(reader.import_inbox(&mut |_| {}), 403, "worker.read_only");
+    assert_eq!(bob.client.inbox(&acct).unwrap().deposit_count, 3);
+
+    // A read-write worker files all three; each read is in the audit trail.
+    let key = WorkerKey::generate().unwrap();
+    let public = key.public();
+    let worker_id = key.worker_id().to_owned();
+    alice
+        .grant_worker(&acct, "importer", &public, WorkerAccess::ReadWrite, &public.verification_code().to_string(), &[])
+        .unwrap();
+    let mut w = Worker::connect(&srv.url, key).unwrap();
+    let mut seen = 0;
+    let report = w.import_inbox(&mut |n| seen = n).unwrap();
+    assert_eq!((report.items.len(), report.left.len(), seen), (3, 0, 3));
+    assert_eq!(bob.client.inbox(&acct).unwrap().deposit_count, 0);
+    let mut names: Vec<String> = report
+        .items
+        .iter()
+        .map(|id| String::from_utf8(bob.get_item(&acct, id).unwrap().fields["name"].to_vec()).unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["customer 0", "customer 1", "customer 2"]);
+    let audit = alice.client.audit(&acct).unwrap();
+    assert_eq!(audit.iter().filter(|a| a.actor_id == worker_id && a.action == "inbox.read").count(), 3);
+    // Filed deposits stay filed: the provider's retry is answered, not stored again.
+    refused(bob.client.deposit(&acct, &provider_id, "c0"), 404, "deposit.not_found");
+}
