@@ -613,6 +613,17 @@ impl Client {
         self.authed()?;
         self.call("PUT", &format!("/api/v1/accounts/{}/inbox/deposits/{}", seg(id), seg(deposit_id)), Some(req))
     }
+    /// `PUT /api/v1/accounts/{id}/inbox/plaintext/{deposit_id}` (a provider's token with
+    /// `inbox:plaintext`: the server sees the record in transit and seals it).
+    pub fn put_plaintext_deposit(
+        &self,
+        id: &str,
+        deposit_id: &str,
+        req: &PlaintextDepositRequest,
+    ) -> Result<DepositReceipt, ClientError> {
+        self.authed()?;
+        self.call("PUT", &format!("/api/v1/accounts/{}/inbox/plaintext/{}", seg(id), seg(deposit_id)), Some(req))
+    }
     /// `GET /api/v1/accounts/{id}/inbox`.
     pub fn inbox(&self, id: &str) -> Result<InboxView, ClientError> {
         self.authed()?;

@@ -43,6 +43,16 @@ fn blob(description: &str, min: usize, max: usize) -> RefOr<Schema> {
     string(description, pattern, Some(min.saturating_mul(4).div_ceil(3)), Some(max.saturating_mul(4).div_ceil(3)))
 }
 
+/// A field name as items and records take it (1 to 128 bytes, no control characters; the
+/// second branch admits names whose non-ASCII characters keep them within 128 bytes).
+fn field_names() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(r"^(?:[\x20-\x7e]{1,128}|[^\x00-\x1f\x7f-\x9f]{1,32})$"))
+        .min_length(Some(1))
+        .max_length(Some(128))
+}
+
 macro_rules! schema {
     ($(#[$doc:meta])* $name:ident => $body:expr) => {
         $(#[$doc])*
@@ -155,10 +165,20 @@ schema!(
     ItemFields => ObjectBuilder::new()
         .schema_type(Type::Object)
         .description(Some("Field name (1 to 128 bytes of UTF-8, no control characters) → encrypted value; 1 to 64 fields."))
-        .property_names(Some(
-            ObjectBuilder::new().schema_type(Type::String).pattern(Some(r"^(?:[\x20-\x7e]{1,128}|[^\x00-\x1f\x7f-\x9f]{1,32})$")).min_length(Some(1)).max_length(Some(128)),
-        ))
+        .property_names(Some(field_names()))
         .additional_properties(Some(<SealedField as utoipa::PartialSchema>::schema()))
+        .min_properties(Some(1))
+        .max_properties(Some(64))
+        .build()
+        .into()
+);
+schema!(
+    /// A plaintext record a provider sends for the server to seal: field name → text.
+    PlaintextFields => ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some("Field name (as an item's) → text of at most 64 KiB; 1 to 64 fields."))
+        .property_names(Some(field_names()))
+        .additional_properties(Some(ObjectBuilder::new().schema_type(Type::String).max_length(Some(64 * 1024))))
         .min_properties(Some(1))
         .max_properties(Some(64))
         .build()

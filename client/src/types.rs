@@ -1510,12 +1510,23 @@ pub enum Scope {
     /// (not even its own deposits once made). Given alone, never beside another scope.
     #[serde(rename = "inbox:deposit")]
     InboxDeposit,
+    /// A provider's that cannot seal: it may also send a record in plaintext (over HTTPS),
+    /// which the server seals to the inbox key on arrival and keeps nothing of in clear — the
+    /// deposit is marked as seen by the server in transit. Only beside `inbox:deposit`.
+    #[serde(rename = "inbox:plaintext")]
+    InboxPlaintext,
 }
 
 impl Scope {
     /// Every scope.
-    pub const ALL: [Scope; 5] =
-        [Scope::InvitationsWrite, Scope::MembersRead, Scope::MembersDeprovision, Scope::Scim, Scope::InboxDeposit];
+    pub const ALL: [Scope; 6] = [
+        Scope::InvitationsWrite,
+        Scope::MembersRead,
+        Scope::MembersDeprovision,
+        Scope::Scim,
+        Scope::InboxDeposit,
+        Scope::InboxPlaintext,
+    ];
 
     /// The scope as written on the wire and stored.
     pub fn as_str(self) -> &'static str {
@@ -1525,7 +1536,13 @@ impl Scope {
             Scope::MembersDeprovision => "members:deprovision",
             Scope::Scim => "scim",
             Scope::InboxDeposit => "inbox:deposit",
+            Scope::InboxPlaintext => "inbox:plaintext",
         }
+    }
+
+    /// Whether this is one of a provider's scopes (which a token carries only with each other).
+    pub fn is_provider(self) -> bool {
+        matches!(self, Scope::InboxDeposit | Scope::InboxPlaintext)
     }
 
     /// The scope written `s`, if any.
@@ -1543,7 +1560,7 @@ pub struct CreateApiTokenRequest {
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Name))]
     pub name: String,
     /// At least one scope.
-    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 5))]
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 6))]
     pub scopes: Vec<Scope>,
     /// Days until it stops working (1–3650); none: until revoked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1620,6 +1637,18 @@ pub struct PutDepositRequest {
     /// The record encrypted under the content key, base64url.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::DepositBody))]
     pub body: String,
+}
+
+/// `PUT /api/v1/accounts/{id}/inbox/plaintext/{deposit_id}` (a provider's token with
+/// `inbox:plaintext`): a record in clear, which the server seals to the inbox key on arrival.
+/// The server keeps nothing to compare it with: a used id is a 409, retry or not.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PlaintextDepositRequest {
+    /// Field names (as item field names) and their text, 1 to 64 fields of at most 64 KiB.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::PlaintextFields))]
+    pub fields: std::collections::BTreeMap<String, Secret>,
 }
 
 /// What the server says of a deposit it took.

@@ -57,6 +57,23 @@ pub async fn deposit(
     Ok(if created { HttpResponse::Created() } else { HttpResponse::Ok() }.json(receipt))
 }
 
+/// Deposits a record sent in plaintext, sealed by the server on arrival (providers' tokens
+/// with `inbox:plaintext`; the deposit is marked `sealed_by_server`). A used id is a 409.
+#[utoipa::path(put, path = "/api/v1/accounts/{id}/inbox/plaintext/{deposit_id}", security(("bearer" = [])), request_body = PlaintextDepositRequest,
+    responses((status = 201, body = DepositReceipt), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn deposit_plaintext(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<(Id, String)>,
+    body: Body<PlaintextDepositRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let grant = bearer.grant(&state, &path.0, Scope::InboxPlaintext).await?;
+    let now = state.clock.now();
+    let receipt = svc::deposit_plaintext(&state, &grant, &path.1, body.into_inner()?, now).await?;
+    crate::service::tokens::record(&state.db, &grant, "inbox.deposit_plaintext", 1, now).await?;
+    Ok(HttpResponse::Created().json(receipt))
+}
+
 /// The inbox: its keys, their wraps, how many deposits wait (members, workers).
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/inbox", security(("bearer" = [])),
     responses((status = 200, body = InboxView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]

@@ -281,6 +281,10 @@ pub fn configure(max_body: usize) -> impl FnOnce(&mut web::ServiceConfig) {
                             .route(web::put().to(inbox::deposit)),
                     )
                     .service(
+                        resource("/accounts/{id}/inbox/plaintext/{deposit_id}", "PUT")
+                            .route(web::put().to(inbox::deposit_plaintext)),
+                    )
+                    .service(
                         resource("/accounts/{id}/inbox/deposits/{provider_id}/{deposit_id}", "GET, DELETE")
                             .route(web::get().to(inbox::get))
                             .route(web::delete().to(inbox::file)),

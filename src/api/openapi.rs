@@ -27,7 +27,7 @@ use super::{accounts, auth, health, inbox, mfa, proposals, recovery, reset, work
         proposals::create, proposals::list, proposals::show, proposals::withdraw, proposals::cosign,
         mfa::login, mfa::list, mfa::enrol_totp, mfa::confirm, mfa::rename, mfa::remove, mfa::recovery_codes,
         mfa::enrol_webauthn, mfa::webauthn_check, mfa::login_webauthn_options, mfa::passkey_options, mfa::passkey_login,
-        inbox::key, inbox::deposit, inbox::view, inbox::list, inbox::get, inbox::file
+        inbox::key, inbox::deposit, inbox::deposit_plaintext, inbox::view, inbox::list, inbox::get, inbox::file
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, vouchsafe_client::schema::Id, vouchsafe_client::schema::DepositId)),
     modifiers(&BearerAuth, &CommonResponses)

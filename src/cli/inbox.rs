@@ -119,6 +119,10 @@ pub enum ProviderOp {
         /// Days until the token stops working (default: until revoked).
         #[arg(long)]
         days: Option<u32>,
+        /// Also let it send records in plaintext, for the server to seal on arrival (for a
+        /// provider that cannot seal; its deposits are marked as seen by the server in transit).
+        #[arg(long)]
+        plaintext: bool,
     },
 }
 
@@ -219,12 +223,16 @@ pub fn run(cmd: Command) -> Result<(), String> {
             println!("deposit {} taken out of the inbox", clean(&deposit));
             Ok(())
         }
-        Command::Provider { op: ProviderOp::Add { account, name, days } } => {
+        Command::Provider { op: ProviderOp::Add { account, name, days, plaintext } } => {
             use vouchsafe_client::types::{CreateApiTokenRequest, Scope};
             let key = v.inbox_key(&account).map_err(e)?.ok_or_else(|| {
                 format!("account {} has no inbox key yet: `vouchsafe inbox create` first", clean(&account))
             })?;
-            let req = CreateApiTokenRequest { name, scopes: vec![Scope::InboxDeposit], expires_in_days: days };
+            let mut scopes = vec![Scope::InboxDeposit];
+            if plaintext {
+                scopes.push(Scope::InboxPlaintext);
+            }
+            let req = CreateApiTokenRequest { name, scopes, expires_in_days: days };
             let t = v.client.create_token(&account, &req).map_err(e)?;
             if super::json() {
                 return super::print_json(&serde_json::json!({

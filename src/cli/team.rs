@@ -625,7 +625,7 @@ fn token(p: &mut super::Profile, op: &TokenOp) -> Result<(), String> {
                 .iter()
                 .map(|s| {
                     Scope::parse(s).ok_or_else(|| {
-                        format!("unknown scope {s:?}: invitations:write, members:read, members:deprovision, scim or inbox:deposit")
+                        format!("unknown scope {s:?}: invitations:write, members:read, members:deprovision, scim, inbox:deposit or inbox:plaintext")
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;

@@ -134,6 +134,64 @@ pub async fn deposit(
     }
 }
 
+/// Takes a provider's plaintext record and seals it to the newest inbox key on arrival (a
+/// token with `inbox:plaintext`). The plaintext lives only in this request's memory (zeroized
+/// when dropped); what is stored is what a sealing provider would have sent, marked
+/// `sealed_by_server`. Nothing is kept to compare a retry with: a used id is a 409.
+pub async fn deposit_plaintext(
+    state: &AppState,
+    grant: &Grant,
+    deposit_id: &str,
+    req: PlaintextDepositRequest,
+    now: i64,
+) -> Result<DepositReceipt, ApiError> {
+    use vouchsafe_crypto::inbox::{self as ib, DepositContext, InboxKey, MAX_RECORD_FIELDS, MAX_RECORD_VALUE};
+    check_deposit_id(deposit_id)?;
+    if req.fields.is_empty() || req.fields.len() > MAX_RECORD_FIELDS {
+        return Err(ApiError::bad("deposit.invalid_record", "a record has 1 to 64 fields"));
+    }
+    let mut record = ib::Record::new();
+    for (name, value) in req.fields {
+        vouchsafe_crypto::field::validate_field_name(&name)
+            .map_err(|e| ApiError::bad("deposit.invalid_record", format!("field name: {e}")))?;
+        if value.expose().len() > MAX_RECORD_VALUE {
+            return Err(ApiError::bad("deposit.invalid_record", "a field holds at most 64 KiB"));
+        }
+        record.insert(name, zeroize::Zeroizing::new(value.expose().as_bytes().to_vec()));
+    }
+    let k = inbox::newest_key(&state.db, &grant.account_id).await?.ok_or_else(no_inbox)?;
+    let public = <[u8; 32]>::try_from(k.public_key.as_slice())
+        .map_err(|_| ApiError::Internal("a stored inbox key is not 32 bytes".into()))?;
+    let key = InboxKey { version: u32::try_from(k.inbox_version).unwrap_or(0), public };
+    let ctx = DepositContext { account_id: &grant.account_id, provider_id: &grant.id, deposit_id };
+    let mut rng = vouchsafe_crypto::os_rng();
+    let sealing = |e: vouchsafe_crypto::Error| ApiError::bad("deposit.invalid_record", e.to_string());
+    let (content, sealed) = ib::seal_content_key(&ctx, &key, ib::DepositKind::Record, &mut rng).map_err(sealing)?;
+    let body = ib::seal_record(&ctx, &content, &record, &mut rng).map_err(sealing)?;
+    drop(record);
+    let row = entity::deposit::Model {
+        account_id: grant.account_id.clone(),
+        provider_id: grant.id.clone(),
+        id: deposit_id.to_owned(),
+        kind: DepositKind::Record,
+        inbox_version: k.inbox_version,
+        seal: sealed.to_bytes(),
+        size: i64::try_from(body.len()).unwrap_or(i64::MAX),
+        body: Some(body),
+        content_hash: vec![0; 32],
+        sealed_by_server: true,
+        created_at: now,
+        filed_at: None,
+    };
+    if !inbox::insert_deposit(&state.db, row).await? {
+        return Err(ApiError::conflict(
+            "deposit.conflict",
+            "this deposit id is used (the server keeps nothing of plaintext to tell a retry from new content)",
+        ));
+    }
+    Ok(DepositReceipt { id: deposit_id.to_owned(), provider_id: grant.id.clone(), created_at: now })
+}
+
 /// The inbox keys, their wraps and the deposit count (members, workers).
 pub async fn view(state: &AppState, account_id: &str, who: &Principal, now: i64) -> Result<InboxView, ApiError> {
     allowed(state, account_id, who, false, now).await?;

@@ -81,10 +81,13 @@ pub async fn create(
     if scopes.is_empty() {
         return Err(ApiError::bad("token.no_scope", "give the token at least one scope"));
     }
-    if scopes.contains(&Scope::InboxDeposit) && scopes.len() > 1 {
+    if scopes.iter().any(|s| s.is_provider())
+        && (!scopes.iter().all(|s| s.is_provider()) || !scopes.contains(&Scope::InboxDeposit))
+    {
         return Err(ApiError::bad(
             "token.provider_scopes",
-            "a provider's token (inbox:deposit) carries that scope alone: make another token for the rest",
+            "a provider's token carries inbox:deposit (and, to send plaintext, inbox:plaintext) and nothing else: \
+             make another token for the rest",
         ));
     }
     let expires_at = match req.expires_in_days {

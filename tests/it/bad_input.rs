@@ -360,7 +360,7 @@ fn the_openapi_document_is_as_strict_as_the_server() {
             }
         }
     }
-    assert_eq!(operations, 75);
+    assert_eq!(operations, 76);
     let schemas = &doc["components"]["schemas"];
     assert_eq!(schemas["Id"]["pattern"], "^[A-Za-z0-9_-]{16,64}$");
     assert_eq!(schemas["KdfParams"]["properties"]["m_kib"]["minimum"], 19 * 1024);

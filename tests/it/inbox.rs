@@ -381,3 +381,62 @@ fn a_granted_worker_imports_the_inbox_and_a_read_only_one_cannot() {
     // Filed deposits stay filed: the provider's retry is answered, not stored again.
     refused(bob.client.deposit(&acct, &provider_id, "c0"), 404, "deposit.not_found");
 }
+
+#[test]
+fn a_plaintext_provider_is_sealed_on_arrival_and_nothing_of_it_is_kept_in_clear() {
+    use vouchsafe_client::types::{PlaintextDepositRequest, Secret};
+    let srv = TestServer::start();
+    let proxy = HostileProxy::start(&srv.url);
+    let (alice, mut bob, acct, _) = team_with_inbox(&srv, &proxy);
+    let (sealing, _) = provider(&alice, &acct, "Sealing partner");
+    let req = CreateApiTokenRequest {
+        name: "Legacy webhook".into(),
+        scopes: vec![Scope::InboxDeposit, Scope::InboxPlaintext],
+        expires_in_days: None,
+    };
+    let t = alice.client.create_token(&acct, &req).unwrap();
+    let (plain, plain_id) = (as_token(srv.client(), t.token.expose()), t.info.id);
+    let fields = |v: &str| PlaintextDepositRequest {
+        fields: [("name".to_owned(), Secret::from("Ada Lovelace")), ("passport".to_owned(), Secret::from(v))]
+            .into_iter()
+            .collect(),
+    };
+    // Only with the opt-in scope; plaintext scope only beside inbox:deposit.
+    refused(
+        as_token(srv.client(), &sealing).put_plaintext_deposit(&acct, "p1", &fields("X")),
+        403,
+        "token.scope_missing",
+    );
+    let alone = CreateApiTokenRequest { name: "n".into(), scopes: vec![Scope::InboxPlaintext], expires_in_days: None };
+    refused(alice.client.create_token(&acct, &alone), 400, "token.provider_scopes");
+    refused(bob.client.put_plaintext_deposit(&acct, "p1", &fields("X")), 403, "auth.api_token_required");
+
+    let secret_value = "P<UTOPIA-C01X00T47";
+    plain.put_plaintext_deposit(&acct, "p1", &fields(secret_value)).unwrap();
+    refused(plain.put_plaintext_deposit(&acct, "p1", &fields(secret_value)), 409, "deposit.conflict");
+    let bad = PlaintextDepositRequest { fields: Default::default() };
+    refused(plain.put_plaintext_deposit(&acct, "p2", &bad), 400, "deposit.invalid_record");
+
+    // Members open it like any other, marked as seen by the server in transit.
+    let listed = bob.deposits(&acct, None, 10).unwrap().deposits;
+    assert!(listed[0].sealed_by_server && listed[0].provider_name == "Legacy webhook");
+    let (_, opened) = bob.open_deposit(&acct, &plain_id, "p1").unwrap();
+    assert_eq!(opened.get("passport").map(|v| v.as_slice()), Some(secret_value.as_bytes()));
+
+    // Nothing of it in clear anywhere in the data folder (database, WAL, outbox, key files).
+    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() { files(&p, out) } else { out.push(p) }
+        }
+    }
+    let mut all = Vec::new();
+    files(&srv.data_dir, &mut all);
+    assert!(!all.is_empty());
+    for f in all {
+        let bytes = std::fs::read(&f).unwrap_or_default();
+        for needle in [secret_value, "Ada Lovelace"] {
+            assert!(!bytes.windows(needle.len()).any(|w| w == needle.as_bytes()), "{needle} in {}", f.display());
+        }
+    }
+}
