@@ -93,7 +93,7 @@ fn start_server(bin: &str, db: Option<&str>, k: usize, keys_from: Option<&std::p
     std::fs::write(
         &config,
         format!(
-            "bind = \"127.0.0.1:{port}\"\ndata_dir = {:?}\nlog_format = \"text\"\n\n[rate_limits]\nprelogin_per_ip = 100000000\nlogin_per_ip = 100000000\nregister_per_ip = 100000000\nrefresh_per_ip = 100000000\nreset_per_ip = 100000000\n",
+            "bind = \"127.0.0.1:{port}\"\ndata_dir = {:?}\nlog_format = \"text\"\n\n[rate_limits]\nprelogin_per_ip = 100000000\nlogin_per_ip = 100000000\nregister_per_ip = 100000000\nrefresh_per_ip = 100000000\nreset_per_ip = 100000000\napi_token_per_window = 100000000\n",
             dir.display().to_string()
         ),
     )
@@ -318,7 +318,7 @@ fn main() {
     };
     let mut reports = vec![hammer("healthz (framework ceiling)", 64, http::Work::Get(&["/healthz".to_owned()]), None)];
 
-    let small = team(&url, n1k, "small");
+    let mut small = team(&url, n1k, "small");
     let c = small.vault.client.clone();
     reports.push(run("prelogin", 16, secs, probe, |_, _| c.prelogin("nobody@example.com").is_ok()));
     let small_email = email_of(&small);
@@ -361,6 +361,32 @@ fn main() {
         (format!("/api/v1/accounts/{acct}/items/{id}"), serde_json::to_string(&body).unwrap_or_default())
     });
     reports.push(hammer("create item", 16, http::Work::Put(make), Some(&token)));
+    // A provider's deposits: each record (3 small fields) sealed to the inbox key by the
+    // generator, as the provider SDK does, and PUT with the provider's token.
+    let inbox_key = small.vault.create_inbox_key(&small.account).expect("inbox key");
+    let req = vouchsafe_client::types::CreateApiTokenRequest {
+        name: "load provider".into(),
+        scopes: vec![vouchsafe_client::types::Scope::InboxDeposit],
+        expires_in_days: None,
+    };
+    let provider = c.create_token(&small.account, &req).expect("provider token");
+    let (acct, provider_id) = (small.account.clone(), provider.info.id.clone());
+    let make: http::MakePut = std::sync::Arc::new(move |n| {
+        let id = vouchsafe_crypto::random_id();
+        let record: vouchsafe_crypto::inbox::Record = [
+            ("name", format!("Customer {n}")),
+            ("email", format!("customer{n}@example.com")),
+            ("score", (n % 850).to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), zeroize::Zeroizing::new(v.into_bytes())))
+        .collect();
+        let body = vouchsafe_client::inbox::seal_record(&acct, &provider_id, &id, &inbox_key, &record)
+            .map(|r| serde_json::to_string(&r).unwrap_or_default())
+            .unwrap_or_default();
+        (format!("/api/v1/accounts/{acct}/inbox/deposits/{id}"), body)
+    });
+    reports.push(hammer("deposit a record (provider)", 16, http::Work::Put(make), Some(provider.token.expose())));
     // Back to exactly n1k items for the list scenario.
     let list_team = team(&url, n1k, "list");
     let lc = list_team.vault.client.clone();
