@@ -158,7 +158,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     // /teams is the fallback's 404 page).
     for base in ["/teams", "/accounts"] {
         cfg.route(&format!("{base}/{{id:[A-Za-z0-9_-]+}}"), web::get().to(page))
-            .route(&format!("{base}/{{id:[A-Za-z0-9_-]+}}/{{tab:items|members|recovery}}"), web::get().to(page));
+            .route(&format!("{base}/{{id:[A-Za-z0-9_-]+}}/{{tab:items|inbox|members|recovery}}"), web::get().to(page));
     }
     cfg.route("/assets/{name:.*}", web::get().to(asset));
 }

@@ -313,7 +313,7 @@ function needSignIn() {
 async function render() {
   renderNav();
   const path = location.pathname;
-  const acct = path.match(/^\/(?:teams|accounts)\/([A-Za-z0-9_-]+)(?:\/(items|members|recovery))?$/);
+  const acct = path.match(/^\/(?:teams|accounts)\/([A-Za-z0-9_-]+)(?:\/(items|inbox|members|recovery))?$/);
   // Every view is awaited here, so a view that fails (a refused answer, an unreachable server)
   // lands in the catch below and says why, instead of leaving a blank page.
   try {
@@ -656,7 +656,7 @@ async function accountView(id, tab) {
   const a = detail.account;
   const admin = a.role === 'owner' || a.role === 'admin';
   const tabs = h('nav', { class: 'tabs', 'aria-label': 'Team' },
-    ['items', 'members', 'recovery'].map((t) => h('a', { href: `/teams/${id}/${t}`, 'aria-current': t === tab ? 'page' : null }, t[0].toUpperCase() + t.slice(1))));
+    ['items', 'inbox', 'members', 'recovery'].map((t) => h('a', { href: `/teams/${id}/${t}`, 'aria-current': t === tab ? 'page' : null }, t[0].toUpperCase() + t.slice(1))));
   const body = h('div');
   const inLog = detail.members.filter((m) => m.in_log).length;
   const waiting = detail.pending.filter((p) => !p.vetoed && p.user_id !== me.user_id);
@@ -694,6 +694,7 @@ async function accountView(id, tab) {
       : null,
     tabs, body);
   if (tab === 'items') await itemsTab(id, body, a);
+  if (tab === 'inbox') await inboxTab(id, body, admin);
   if (tab === 'members') membersTab(id, body, detail, admin);
   if (tab === 'recovery') recoveryTab(id, body, detail, admin);
 }
@@ -1035,6 +1036,57 @@ function transferSection(id, account, onImported) {
 }
 
 // ---------- members ----------
+
+// ---------- inbox ----------
+
+// What third parties deposited, sealed to the team's inbox key. The key shown (and its code, for
+// providers) is the one the verified team log endorses; contents open here, in the engine.
+async function inboxTab(id, body, admin) {
+  const inbox = await api({ op: 'inbox', account_id: id }, 'Reading the inbox…');
+  if (!inbox.key) {
+    body.append(h('p', { id: 'no-inbox' }, 'This team has no inbox yet. With one, partner systems deposit records here, sealed to a key only the team holds.'),
+      admin ? button('Create the inbox key', async () => {
+        const k = await api({ op: 'create_inbox', account_id: id }, 'Making the inbox key…');
+        await render();
+        flash(`Inbox key ${k.version} created. Give providers its code with their token: ${k.code}`, 'info');
+      }) : h('p', { class: 'muted' }, 'An admin can create it.'));
+    return;
+  }
+  const opened = h('section', { id: 'deposit', 'aria-live': 'polite' });
+  const rows = inbox.deposits.map((d) => {
+    const args = { account_id: id, provider_id: d.provider_id, deposit_id: d.id };
+    const actions = h('td', { class: 'actions', 'data-label': 'Actions' },
+      button('Open', async () => {
+        const r = await api({ op: 'open_deposit', ...args }, 'Opening…');
+        opened.replaceChildren(...[h('h2', {}, `Deposit ${d.id}`),
+          d.sealed_by_server ? h('p', { class: 'flash' }, 'Sent in plaintext: the server saw it in transit before sealing it.') : null,
+          h('dl', { class: 'fields' }, Object.entries(r.fields).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]))].filter(Boolean));
+      }),
+      button('File as item', async () => {
+        const r = await api({ op: 'file_deposit', ...args }, 'Filing as an item…');
+        await render();
+        flash(`Filed as item ${r.item_id}.`, 'info');
+      }),
+      button('Discard', async () => {
+        if (!window.confirm(`Discard deposit ${d.id}? Its content is deleted.`)) return;
+        await api({ op: 'discard_deposit', ...args }, 'Discarding…');
+        await render();
+      }, 'danger'));
+    return h('tr', { 'data-deposit': d.id },
+      h('td', { 'data-label': 'Deposit' }, d.id), h('td', { 'data-label': 'From' }, d.provider_name || d.provider_id),
+      h('td', { 'data-label': 'Arrived' }, new Date(d.created_at * 1000).toISOString().slice(0, 16).replace('T', ' ')),
+      h('td', { 'data-label': 'Size' }, `${d.size} bytes`), actions);
+  });
+  body.append(
+    h('p', {}, `Inbox key ${inbox.key.version}, code for providers: `, h('span', { class: 'code', id: 'inbox-code' }, inbox.key.code)),
+    h('p', { id: 'inbox-count' }, inbox.count === 1 ? '1 deposit waiting.' : `${inbox.count} deposits waiting.`),
+    rows.length
+      ? h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Deposits' }, h('table', { class: 'stack', id: 'deposits' },
+        h('thead', {}, h('tr', {}, ['Deposit', 'From', 'Arrived (UTC)', 'Size', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('tbody', {}, rows)))
+      : null,
+    opened);
+}
 
 function membersTab(id, body, detail, admin) {
   const rows = detail.members.map((m) => {

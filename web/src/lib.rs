@@ -334,6 +334,17 @@ pub enum Op {
     Generate { length: usize, digits: bool, symbols: bool },
     /// Deletes an item.
     DeleteItem { account_id: String, item_id: String },
+    /// The team's inbox: the inbox key the verified log endorses (its code, for providers), and
+    /// the first deposits waiting.
+    Inbox { account_id: String },
+    /// Makes the team's next inbox key (admins).
+    CreateInbox { account_id: String },
+    /// Opens a deposited record (fields as text).
+    OpenDeposit { account_id: String, provider_id: String, deposit_id: String },
+    /// Files a deposited record as an item, and takes it out of the inbox.
+    FileDeposit { account_id: String, provider_id: String, deposit_id: String },
+    /// Takes a deposit out of the inbox unfiled.
+    DiscardDeposit { account_id: String, provider_id: String, deposit_id: String },
     /// Vouches for a member's new key after comparing codes (reseals when the policy allows):
     /// `code` and `history_code` are what the member read out from their screen.
     Vouch {
@@ -1084,6 +1095,37 @@ fn run(st: &mut State, op: &Op, progress: &mut dyn FnMut(u64, u64)) -> Res {
             if let Some(index) = s.items.get_mut(account_id) {
                 index.remove(item_id);
             }
+            Ok(json!({"ok": true}))
+        }
+        Op::Inbox { account_id } => {
+            let s = signed(st)?;
+            let key = s.vault.inbox_key(account_id)?;
+            let page = s.vault.deposits(account_id, None, 100)?;
+            let count = s.vault.client.inbox(account_id)?.deposit_count;
+            Ok(json!({
+                "key": key.map(|k| json!({"version": k.version, "code": k.code(account_id).as_str()})),
+                "count": count, "deposits": page.deposits, "more": page.next_cursor.is_some(),
+            }))
+        }
+        Op::CreateInbox { account_id } => {
+            let k = signed(st)?.vault.create_inbox_key(account_id)?;
+            Ok(json!({"version": k.version, "code": k.code(account_id).as_str()}))
+        }
+        Op::OpenDeposit { account_id, provider_id, deposit_id } => {
+            let (d, record) = signed(st)?.vault.open_deposit(account_id, provider_id, deposit_id)?;
+            let fields: BTreeMap<&str, String> =
+                record.iter().map(|(k, v)| (k.as_str(), String::from_utf8_lossy(v).into_owned())).collect();
+            Ok(json!({"deposit": d, "fields": fields}))
+        }
+        Op::FileDeposit { account_id, provider_id, deposit_id } => {
+            let s = signed(st)?;
+            let w = s.vault.file_deposit(account_id, provider_id, deposit_id)?;
+            // The items tab loads the account again, with the new item.
+            s.items.remove(account_id);
+            Ok(json!({"item_id": w.id}))
+        }
+        Op::DiscardDeposit { account_id, provider_id, deposit_id } => {
+            signed(st)?.vault.client.file_deposit(account_id, provider_id, deposit_id)?;
             Ok(json!({"ok": true}))
         }
         Op::Vouch { account_id, user_id, code, history_code } => {

@@ -495,6 +495,52 @@ test('a member deprovisioned by an API token: the team list asks for the rotatio
   await member.context().close();
 });
 
+test('the inbox: an admin makes the key, a provider deposits with the CLI pinned to its code, the record is opened and filed', async () => {
+  const I = { email: 'ines@example.com', password: 'ines inbox password 1' };
+  const page = await newPage();
+  await newTeam(page, I.email, I.password, 'Intake desk');
+  const account = new URL(page.url()).pathname.split('/')[2];
+  await page.getByRole('link', { name: 'Inbox' }).click();
+  await page.locator('#no-inbox').waitFor();
+  await page.getByRole('button', { name: 'Create the inbox key' }).click();
+  await flashText(page, 'Inbox key 1 created');
+  const code = (await page.locator('#inbox-code').textContent()).trim();
+  assert.match(code, /^[0-9 ]{30,}$/, code);
+
+  // The admin sets up the provider with the CLI; the provider deposits, pinned to the code.
+  const cliHome = fs.mkdtempSync(path.join(root, 'target/cli-'));
+  const bin = process.env.VOUCHSAFE_BIN || path.join(root, 'target/release/vouchsafe');
+  const env = { ...process.env, VOUCHSAFE_PROFILE: path.join(cliHome, 'profile.json'), VOUCHSAFE_PASSWORD: I.password, VOUCHSAFE_SERVER: base };
+  const cli = (extra, ...args) => execFileSync(bin, args, { encoding: 'utf8', env: { ...env, ...extra } }).trim();
+  try {
+    cli({}, 'login', '--email', I.email);
+    const token = cli({}, 'provider', 'add', account, 'Credit bureau').split('\n').pop().trim();
+    assert.match(token, /^vst_/);
+    const wrong = code.replace(/[0-9]$/, (d) => String((Number(d) + 1) % 10));
+    assert.throws(() => cli({ VOUCHSAFE_PROVIDER_TOKEN: token }, 'deposit', '--server', base, '--account', account, '--code', wrong, '--id', 'r0', 'name=Nobody'));
+    cli({ VOUCHSAFE_PROVIDER_TOKEN: token }, 'deposit', '--server', base, '--account', account, '--code', code,
+      '--id', 'report-1', 'name=Jane Roe', 'score=712');
+  } finally {
+    fs.rmSync(cliHome, { recursive: true, force: true });
+  }
+
+  await page.reload();
+  await signIn(page, I.email, I.password);
+  await page.locator('#inbox-count', { hasText: '1 deposit waiting.' }).waitFor();
+  const row = page.locator('tr[data-deposit="report-1"]');
+  await row.getByText('Credit bureau').waitFor();
+  await row.getByRole('button', { name: 'Open' }).click();
+  await page.locator('#deposit dd', { hasText: 'Jane Roe' }).waitFor();
+  assert.ok(!(await page.locator('#deposit').textContent()).includes('null'), 'nothing but the record is shown');
+  await shot(page, '27-inbox');
+  await row.getByRole('button', { name: 'File as item' }).click();
+  await flashText(page, 'Filed as item');
+  await page.locator('#inbox-count', { hasText: '0 deposits waiting.' }).waitFor();
+  await page.getByRole('link', { name: 'Items' }).click();
+  await itemRow(page, 'Jane Roe').waitFor();
+  await page.context().close();
+});
+
 test('the pages no other test photographs pass axe-core too', async () => {
   const page = await newPage();
   for (const [p, heading] of [['/signup', 'Create a login'], ['/signin', 'Sign in'], ['/reset', 'Forgot your password?'], ['/recover', 'Recover with your kit'],
