@@ -141,6 +141,10 @@ schema!(
     DepositId => string("1 to 64 characters of A-Z, a-z, 0-9, '-' and '_'.", "^[A-Za-z0-9_-]{1,64}$", Some(1), Some(64))
 );
 schema!(
+    /// A page cursor of the inbox's deposits: `provider_id:deposit_id` of the last one seen.
+    DepositCursor => string("The next_cursor of the previous page: provider id, ':', deposit id.", "^[A-Za-z0-9_-]{1,64}:[A-Za-z0-9_-]{1,64}$", Some(3), Some(129))
+);
+schema!(
     /// A signed, encoded team-log entry.
     LogEntry => blob("An encoded, signed team-log entry (at most 4 KiB), unpadded base64url.", 1, 4096)
 );

@@ -16,6 +16,7 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct DepositQuery {
     /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<vouchsafe_client::schema::DepositCursor>)]
     pub cursor: Option<String>,
     /// Page size (default 100, at most 500).
     #[param(minimum = 1, maximum = 500)]
@@ -52,8 +53,8 @@ pub async fn deposit(
 ) -> Result<HttpResponse, ApiError> {
     let grant = bearer.grant(&state, &path.0, Scope::InboxDeposit).await?;
     let now = state.clock.now();
+    // The service records the token's use (with the deposit, in one transaction).
     let (created, receipt) = svc::deposit(&state, &grant, &path.1, body.into_inner()?, now).await?;
-    crate::service::tokens::record(&state.db, &grant, "inbox.deposit", 1, now).await?;
     Ok(if created { HttpResponse::Created() } else { HttpResponse::Ok() }.json(receipt))
 }
 
@@ -70,7 +71,6 @@ pub async fn deposit_plaintext(
     let grant = bearer.grant(&state, &path.0, Scope::InboxPlaintext).await?;
     let now = state.clock.now();
     let receipt = svc::deposit_plaintext(&state, &grant, &path.1, body.into_inner()?, now).await?;
-    crate::service::tokens::record(&state.db, &grant, "inbox.deposit_plaintext", 1, now).await?;
     Ok(HttpResponse::Created().json(receipt))
 }
 

@@ -29,7 +29,7 @@ use super::{accounts, auth, health, inbox, mfa, proposals, recovery, reset, work
         mfa::enrol_webauthn, mfa::webauthn_check, mfa::login_webauthn_options, mfa::passkey_options, mfa::passkey_login,
         inbox::key, inbox::deposit, inbox::deposit_plaintext, inbox::view, inbox::list, inbox::get, inbox::file
     ),
-    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, vouchsafe_client::schema::Id, vouchsafe_client::schema::DepositId)),
+    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, vouchsafe_client::schema::Id, vouchsafe_client::schema::DepositId, vouchsafe_client::schema::DepositCursor)),
     modifiers(&BearerAuth, &CommonResponses)
 )]
 pub struct ApiDoc;

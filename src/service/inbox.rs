@@ -70,6 +70,28 @@ pub async fn key_for(
     Ok(key_response(account_id, k, None))
 }
 
+/// Stores a deposit and, when it is new, the provider's use of its token (last use, audit
+/// event) in one transaction: one commit per deposit. `Ok(false)`: the id was taken.
+async fn insert_recorded(
+    state: &AppState,
+    grant: &Grant,
+    row: entity::deposit::Model,
+    action: &'static str,
+    now: i64,
+) -> Result<bool, ApiError> {
+    let grant = grant.clone();
+    crate::store::transaction(&state.db, move |txn| {
+        Box::pin(async move {
+            let new = inbox::insert_deposit(txn, row).await?;
+            if new {
+                crate::service::tokens::record(txn, &grant, action, 1, now).await?;
+            }
+            Ok(new)
+        })
+    })
+    .await
+}
+
 /// Takes a provider's deposit. `Ok(true)`: new; `Ok(false)`: the same bytes were deposited under
 /// this id before (a retry); other bytes under the id → 409.
 pub async fn deposit(
@@ -122,9 +144,10 @@ pub async fn deposit(
         filed_at: None,
     };
     let receipt = |created_at| DepositReceipt { id: deposit_id.to_owned(), provider_id: grant.id.clone(), created_at };
-    if inbox::insert_deposit(&state.db, row).await? {
+    if insert_recorded(state, grant, row, "inbox.deposit", now).await? {
         return Ok((true, receipt(now)));
     }
+    crate::service::tokens::record(&state.db, grant, "inbox.deposit", 1, now).await?;
     match inbox::deposit(&state.db, &grant.account_id, &grant.id, deposit_id).await? {
         Some(d) if d.content_hash == content_hash => Ok((false, receipt(d.created_at))),
         _ => Err(ApiError::conflict(
@@ -183,7 +206,7 @@ pub async fn deposit_plaintext(
         created_at: now,
         filed_at: None,
     };
-    if !inbox::insert_deposit(&state.db, row).await? {
+    if !insert_recorded(state, grant, row, "inbox.deposit_plaintext", now).await? {
         return Err(ApiError::conflict(
             "deposit.conflict",
             "this deposit id is used (the server keeps nothing of plaintext to tell a retry from new content)",

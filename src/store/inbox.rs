@@ -1,7 +1,7 @@
 //! The account inbox: inbox keys the log endorsed, their secrets wrapped under master key
 //! versions (opaque), and the deposits providers sealed to them.
 
-use sea_orm::sea_query::{Condition, Expr};
+use sea_orm::sea_query::{Condition, Expr, OnConflict};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::{Conn, insert_new};
@@ -63,9 +63,16 @@ pub async fn wraps<C: Conn>(db: &C, account_id: &str) -> Result<Vec<inbox_wrap::
         .await?)
 }
 
-/// Stores a deposit; `Ok(false)` if the provider already deposited one with that id.
+/// Stores a deposit; `Ok(false)` if the provider already deposited one with that id. A
+/// conflict is no error (`ON CONFLICT DO NOTHING`), so this runs inside a transaction with
+/// other writes on either database.
 pub async fn insert_deposit<C: Conn>(db: &C, row: deposit::Model) -> Result<bool, ApiError> {
-    insert_new(db, deposit::ActiveModel::from(row)).await
+    use deposit::Column as D;
+    let n = deposit::Entity::insert(deposit::ActiveModel::from(row))
+        .on_conflict(OnConflict::columns([D::AccountId, D::ProviderId, D::Id]).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await?;
+    Ok(n == 1)
 }
 
 /// One deposit (filed ones included: their content is gone).
