@@ -71,7 +71,10 @@ pub async fn key_for(
 }
 
 /// Stores a deposit and, when it is new, the provider's use of its token (last use, audit
-/// event) in one transaction: one commit per deposit. `Ok(false)`: the id was taken.
+/// event) in one transaction: one commit per deposit, and never a deposit without its audit
+/// event. Measured against three autocommits (docs/PERFORMANCE.md, 2026-12-06): ~10 % fewer
+/// deposits per second and a longer tail on SQLite, but a WAL that stays small under load
+/// (6 MiB against 100 MiB after 8 s). `Ok(false)`: the id was taken.
 async fn insert_recorded(
     state: &AppState,
     grant: &Grant,
