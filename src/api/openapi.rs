@@ -47,8 +47,8 @@ impl utoipa::Modify for BearerAuth {
                         .scheme(HttpAuthScheme::Bearer)
                         .bearer_format("JWT")
                         .description(Some(
-                            "An access token (a JWT from login, refresh or a worker's challenge), or on the invitation, member and inbox \
-                             member routes an account's API token (`vst_…`) with the scope the route names.",
+                            "An access token (a JWT from login, refresh or a worker's challenge), or on the invitation, member, SCIM \
+                             and inbox routes an account's API token (`vst_…`) with the scope the route names.",
                         ))
                         .build(),
                 ),
