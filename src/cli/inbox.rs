@@ -70,40 +70,33 @@ pub enum InboxOp {
     },
     /// Open a deposited record.
     Open {
-        /// Account id.
-        #[arg(allow_hyphen_values = true)]
-        account: String,
-        /// Provider id.
-        #[arg(allow_hyphen_values = true)]
-        provider: String,
-        /// Deposit id.
-        #[arg(allow_hyphen_values = true)]
-        deposit: String,
+        #[command(flatten)]
+        at: DepositRef,
     },
     /// File a deposited record as an item (re-encrypted), and take it out of the inbox.
     File {
-        /// Account id.
-        #[arg(allow_hyphen_values = true)]
-        account: String,
-        /// Provider id.
-        #[arg(allow_hyphen_values = true)]
-        provider: String,
-        /// Deposit id.
-        #[arg(allow_hyphen_values = true)]
-        deposit: String,
+        #[command(flatten)]
+        at: DepositRef,
     },
     /// Take a deposit out of the inbox unfiled.
     Rm {
-        /// Account id.
-        #[arg(allow_hyphen_values = true)]
-        account: String,
-        /// Provider id.
-        #[arg(allow_hyphen_values = true)]
-        provider: String,
-        /// Deposit id.
-        #[arg(allow_hyphen_values = true)]
-        deposit: String,
+        #[command(flatten)]
+        at: DepositRef,
     },
+}
+
+/// One deposit of an account's inbox.
+#[derive(clap::Args)]
+pub struct DepositRef {
+    /// Account id.
+    #[arg(allow_hyphen_values = true)]
+    account: String,
+    /// Provider id.
+    #[arg(allow_hyphen_values = true)]
+    provider: String,
+    /// Deposit id.
+    #[arg(allow_hyphen_values = true)]
+    deposit: String,
 }
 
 #[derive(Subcommand)]
@@ -202,7 +195,7 @@ pub fn run(cmd: Command) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Inbox { op: InboxOp::Open { account, provider, deposit } } => {
+        Command::Inbox { op: InboxOp::Open { at: DepositRef { account, provider, deposit } } } => {
             let (d, record) = v.open_deposit(&account, &provider, &deposit).map_err(e)?;
             if super::json() {
                 let fields: BTreeMap<&str, String> =
@@ -213,12 +206,12 @@ pub fn run(cmd: Command) -> Result<(), String> {
             print_record(&record);
             Ok(())
         }
-        Command::Inbox { op: InboxOp::File { account, provider, deposit } } => {
+        Command::Inbox { op: InboxOp::File { at: DepositRef { account, provider, deposit } } } => {
             let item = v.file_deposit(&account, &provider, &deposit).map_err(e)?;
             println!("{}", item.id);
             Ok(())
         }
-        Command::Inbox { op: InboxOp::Rm { account, provider, deposit } } => {
+        Command::Inbox { op: InboxOp::Rm { at: DepositRef { account, provider, deposit } } } => {
             v.client.file_deposit(&account, &provider, &deposit).map_err(e)?;
             println!("deposit {} taken out of the inbox", clean(&deposit));
             Ok(())

@@ -345,8 +345,7 @@ pub async fn append(
     let (aid, uid, templates) = (account_id.to_owned(), user_id.to_owned(), state.templates.clone());
     let len = crate::store::transaction(&state.db, move |txn| {
         Box::pin(async move {
-            let (len, team) =
-                append_team_in(txn, &aid, &uid, &entries, &uploads, &templates, now, Clock::Checked).await?;
+            let (len, team) = append_in(txn, &aid, &uid, &entries, &uploads, &templates, now, Clock::Checked).await?;
             put_inbox_wraps(txn, &aid, &uid, &team, &entries, &wraps, now).await?;
             Ok(len)
         })
@@ -439,25 +438,11 @@ pub enum Clock {
     AtProposal,
 }
 
-/// Appends entries inside the caller's transaction (see [`append`]); returns the new log length.
-/// `mail` renders the notices some entries cause (a reseal tells the member).
+/// Appends entries inside the caller's transaction (see [`append`]); returns the new log length
+/// and the team's state after the entries. `mail` renders the notices some entries cause (a
+/// reseal tells the member).
 #[allow(clippy::too_many_arguments)]
 pub async fn append_in(
-    txn: &Tx,
-    aid: &str,
-    uid: &str,
-    entries: &[LogEntry],
-    uploads: &[Upload],
-    mail: &Templates,
-    now: i64,
-    clock: Clock,
-) -> Result<i64, ApiError> {
-    Ok(append_team_in(txn, aid, uid, entries, uploads, mail, now, clock).await?.0)
-}
-
-/// [`append_in`], also returning the team's state after the entries.
-#[allow(clippy::too_many_arguments)]
-async fn append_team_in(
     txn: &Tx,
     aid: &str,
     uid: &str,
