@@ -321,14 +321,25 @@ fn hostile_server_a_spliced_deposit_or_a_forged_wrap_is_refused_and_nothing_is_f
     let forged =
         vouchsafe_crypto::inbox::wrap(&evil_secret, &evil, &acct, &fake_mk, &mut vouchsafe_crypto::os_rng()).unwrap();
     let (evil_pk, forged) = (vouchsafe_crypto::b64::encode(&evil.public), vouchsafe_crypto::b64::encode(&forged));
+    let served_pk = evil_pk.clone();
     proxy.on("GET", "/inbox".into(), move |_, ans| {
         let mut v = ans.json();
         v["inbox_keys"][0]["public_key"] = serde_json::json!(evil_pk);
         v["wraps"][0]["blob"] = serde_json::json!(forged);
         ans.set_json(&v);
     });
+    // The key the server serves providers is its own too: the code a member reads out to a
+    // provider still comes from the verified log.
+    proxy.on("GET", "/inbox/key".into(), move |_, ans| {
+        let mut v = ans.json();
+        v["public_key"] = serde_json::json!(served_pk);
+        ans.set_json(&v);
+    });
+    assert_eq!(bob.inbox_key(&acct).unwrap().unwrap().code(&acct).as_str(), code);
+    assert_ne!(evil.code(&acct).as_str(), code);
     let e = bob.open_deposit(&acct, &provider_id, "jane").unwrap_err();
     assert!(e.to_string().contains("does not open to the key the log endorses"), "{e}");
+    assert!(!proxy.reached("PUT", "/items/") && !proxy.reached("DELETE", "/inbox/deposits/"));
     proxy.honest();
     assert_eq!(bob.open_deposit(&acct, &provider_id, "jane").unwrap().1, record(&[("name", "Jane")]));
 }
